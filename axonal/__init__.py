@@ -1,0 +1,47 @@
+"""Axonal: a deep learning framework built from first principles on NumPy (CPU) and CuPy (GPU).
+
+    import axonal
+    x = axonal.randn(3, requires_grad=True)
+    (x.tanh() ** 2).sum().backward()
+    print(x.grad)
+"""
+try:  # TEMP until the kernels layer lands
+    from . import _threads  # noqa: F401  (first: sets the thread policy before NumPy loads)
+except ImportError:
+    _threads = None
+
+from . import autograd, backend, random  # noqa: E402
+from ._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from ._errors import DTypeError, GraphError, ShapeError  # noqa: E402
+from .backend import Device as device  # noqa: E402
+from ._dtype import (bool_ as bool, double, dtype, float, float16, float32, float64,  # noqa: E402,A004
+                    get_default_dtype, half, int, int8, int16, int32, int64, long,
+                    set_default_dtype, short, uint8)
+from .ops import *  # noqa: E402,F401,F403
+from .random import (Generator, default_generator, get_rng_state, initial_seed,  # noqa: E402
+                     manual_seed, seed, set_rng_state)
+from .tensor import Size, Tensor  # noqa: E402
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(x) -> int:
+    return x.numel()
+
+
+def set_num_threads(n: int) -> None:
+    _threads.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    return _threads.get_num_threads()
+
+
+class cuda:  # noqa: N801 - mirrors the torch.cuda namespace users probe
+    @staticmethod
+    def is_available() -> bool:
+        return backend.cuda_available()

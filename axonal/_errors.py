@@ -1,0 +1,22 @@
+"""Error types shared by every layer.
+
+Shape and dtype problems raise `ShapeError` / `DTypeError`. Each is both a `ValueError` (what Python
+users expect for a bad argument) and a `RuntimeError` (what PyTorch raises, so ported code that catches
+`RuntimeError` keeps working).
+"""
+
+
+class ShapeError(ValueError, RuntimeError):
+    """An op received tensors whose shapes do not fit together."""
+
+
+class DTypeError(TypeError, RuntimeError):
+    """An op received a tensor of a dtype it cannot handle."""
+
+
+class GraphError(RuntimeError):
+    """Misuse of the autograd graph (backward twice, non-scalar backward, ...)."""
+
+
+def fmt_shapes(*shapes) -> str:
+    return " and ".join(str(tuple(s)) for s in shapes)

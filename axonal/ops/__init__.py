@@ -1,0 +1,27 @@
+"""Primitive differentiable ops, grouped by family, and the functions users call."""
+from . import methods as _methods  # noqa: F401  (binds Tensor methods)
+from .activation import log_softmax, softmax
+from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,
+                       full_like, linspace, logspace, multinomial, normal, ones, ones_like, rand,
+                       rand_like, randint, randint_like, randn, randn_like, randperm, tensor, zeros,
+                       zeros_like)
+from .elementwise import (abs, add, allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
+                          ceil, clamp, cos, div, eq, equal, exp, floor, floor_divide, ge, gt,
+                          isclose, isfinite, isinf, isnan, le, log, log1p, logical_and,
+                          logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne,
+                          neg, pow, reciprocal, relu, remainder, round, rsqrt, sigmoid, sign, sin,
+                          sqrt, square, sub, tanh, trunc, where)
+from .indexing import (gather, index_put, index_select, masked_fill, nonzero, scatter,
+                       scatter_add)
+from .linalg import bmm, dot, linear, matmul, mm, mv, outer
+from .reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum, logsumexp,
+                        max, mean, min, norm, prod, std, std_mean, sum, var, var_mean)
+from .shape import (broadcast_tensors, broadcast_to, cat, chunk, clone, concat, concatenate,
+                    contiguous, expand, flatten, flip, movedim, pad, permute, repeat, reshape,
+                    split, squeeze, stack, t, transpose, unbind, unflatten, unsqueeze, view)
+
+clip = clamp
+multiply = mul
+divide = div
+subtract = sub
+true_divide = div

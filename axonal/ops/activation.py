@@ -1,0 +1,67 @@
+"""Softmax and log-softmax along a dim, computed stably (shifted by the max).
+
+softmax:     y = exp(x - m) / sum exp(x - m);  dx = y * (g - sum(g * y))
+log_softmax: y = x - m - log sum exp(x - m);   dx = g - exp(y) * sum(g)
+"""
+from .. import _dtype as _dt
+from ..autograd.function import Function
+from ..backend import xp_of
+from ._util import norm_dim
+from .elementwise import exp
+
+
+class Softmax(Function):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        xp = xp_of(x.data)
+        e = xp.exp(x.data - x.data.max(axis=dim, keepdims=True))
+        e /= e.sum(axis=dim, keepdims=True)
+        return e
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output()
+        return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
+
+
+class LogSoftmax(Function):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        xp = xp_of(x.data)
+        shifted = x.data - x.data.max(axis=dim, keepdims=True)
+        return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output()
+        return g - exp(y) * g.sum(ctx.dim, keepdim=True), None
+
+
+def _prep(x, dim, dtype, op):
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.data.dtype.kind != "f":
+        x = x.to(_dt.get_default_dtype())
+    if dim is None:
+        dim = 0 if x.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit dim
+    return x, norm_dim(dim, x.ndim, op)
+
+
+def softmax(x, dim=None, dtype=None):
+    x, d = _prep(x, dim, dtype, "softmax")
+    if x.data.size == 0:
+        return x
+    return Softmax.apply(x, d)
+
+
+def log_softmax(x, dim=None, dtype=None):
+    x, d = _prep(x, dim, dtype, "log_softmax")
+    if x.data.size == 0:
+        return x
+    return LogSoftmax.apply(x, d)

@@ -1,0 +1,266 @@
+"""Indexing: x[key], index_put, gather/scatter, index_select, masked_fill.
+
+Reading elements is linear in x, so its adjoint writes the gradient back to the positions that were
+read - adding, because an advanced index may read the same element twice. That adjoint
+("index add into zeros") is itself linear and its own adjoint is reading again, so both directions
+are differentiable to any order.
+"""
+import numpy as np
+
+from .._errors import ShapeError
+from ..autograd.function import Function
+from ..backend import xp_of
+from ..tensor import Tensor, _index_key
+from ._util import as_tensor, norm_dim
+from .elementwise import _const, where
+from .shape import sum_to
+
+
+def _normalize_key(key, ndim):
+    """Arrays for Tensors and lists; boolean masks expanded to integer arrays (via nonzero) so the
+    same key can be used for reading and for `add.at`. Returns (key, is_basic)."""
+    key = _index_key(key)
+    if not isinstance(key, tuple):
+        key = (key,)
+    out, basic = [], True
+    for k in key:
+        if isinstance(k, (list, np.ndarray)) or hasattr(k, "__cuda_array_interface__"):
+            xp = xp_of(k) if not isinstance(k, list) else np
+            k = xp.asarray(k)
+            basic = False
+            if k.dtype == np.bool_:
+                out.extend(k.nonzero())
+                continue
+            if k.dtype.kind not in "iu":
+                raise IndexError(f"index: tensors used as indices must be integer or bool, got "
+                                 f"dtype {k.dtype}")
+        elif isinstance(k, (bool, np.bool_)):
+            basic = False
+        elif not (k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))):
+            raise IndexError(f"index: unsupported index of type {type(k).__name__}")
+        out.append(k)
+    return tuple(out), basic
+
+
+class GetItem(Function):
+    @staticmethod
+    def forward(ctx, x, key, basic):
+        ctx.key, ctx.basic = key, basic
+        try:
+            return x.data[key]
+        except IndexError as e:
+            raise IndexError(f"index: {e} (tensor shape {tuple(x.shape)})") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexAddZeros.apply(g, ctx.key, ctx.basic, ctx._in_meta[0][0]), None, None
+
+
+class IndexAddZeros(Function):
+    """zeros(shape) with `g` added at `key` (repeated indices accumulate)."""
+
+    @staticmethod
+    def forward(ctx, g, key, basic, shape):
+        ctx.key, ctx.basic = key, basic
+        xp = xp_of(g.data)
+        z = xp.zeros(shape, dtype=g.data.dtype)
+        if basic:
+            z[key] = g.data
+        else:
+            xp.add.at(z, key, g.data)
+        return z
+
+    @staticmethod
+    def backward(ctx, gg):
+        return GetItem.apply(gg, ctx.key, ctx.basic), None, None, None
+
+
+class IndexPut(Function):
+    """Out-of-place `x[key] = values` (or `+=` with accumulate=True)."""
+
+    @staticmethod
+    def forward(ctx, x, values, key, accumulate):
+        ctx.key, ctx.accumulate = key, accumulate
+        xp = xp_of(x.data)
+        out = x.data.copy()
+        v = values.data if isinstance(values, Tensor) else values
+        try:
+            if accumulate:
+                xp.add.at(out, key, v)
+            else:
+                out[key] = v
+        except ValueError as e:
+            raise ShapeError(f"index_put: values of shape {np.shape(v)} do not fit the indexed "
+                             f"shape ({e})") from None
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = gv = None
+        if ctx.needs_input_grad[0]:
+            if ctx.accumulate:
+                gx = g
+            else:
+                mask = xp_of(g.data).ones(g.data.shape, dtype=g.data.dtype)
+                mask[ctx.key] = 0
+                gx = g * _const(mask)
+        if ctx.needs_input_grad[1]:
+            gv = sum_to(GetItem.apply(g, ctx.key, False), ctx._in_meta[1][0])
+        return gx, gv, None, None
+
+
+def _along(index, dim):
+    """Full index tuple addressing out[i0..., index[...], ...] along `dim` (for add.at)."""
+    xp = xp_of(index)
+    grids = list(xp.ogrid[tuple(slice(0, s) for s in index.shape)]) if index.ndim else []
+    grids[dim] = index
+    return tuple(grids)
+
+
+class Gather(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.dim, ctx.index = dim, index
+        return xp_of(x.data).take_along_axis(x.data, index, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return scatter_add_zeros(g, ctx.dim, ctx.index, ctx._in_meta[0][0]), None, None
+
+
+class ScatterAddZeros(Function):
+    @staticmethod
+    def forward(ctx, src, dim, index, shape):
+        ctx.dim, ctx.index = dim, index
+        xp = xp_of(src.data)
+        z = xp.zeros(shape, dtype=src.data.dtype)
+        xp.add.at(z, _along(index, dim), src.data)
+        return z
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Gather.apply(gg, ctx.dim, ctx.index), None, None, None
+
+
+class Scatter(Function):
+    """Out-of-place scatter: out = x, then out[index along dim] = src."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim, ctx.index = dim, index
+        out = x.data.copy()
+        full = _along(index, dim)
+        out[full] = src.data[tuple(slice(0, s) for s in index.shape)] if isinstance(src, Tensor) \
+            else src
+        ctx.full = full
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = gs = None
+        if ctx.needs_input_grad[0]:
+            mask = xp_of(g.data).ones(g.data.shape, dtype=g.data.dtype)
+            mask[ctx.full] = 0
+            gx = g * _const(mask)
+        if ctx.needs_input_grad[3]:
+            shape = ctx._in_meta[3][0]
+            gs = Gather.apply(g, ctx.dim, ctx.index)
+            if tuple(gs.shape) != tuple(shape):
+                from .shape import pad_widths
+
+                gs = pad_widths(gs, [(0, s - i) for s, i in zip(shape, gs.shape)])
+        return gx, None, None, gs
+
+
+# -- public functions --------------------------------------------------------------------------
+def getitem(x, key):
+    key, basic = _normalize_key(key, x.ndim)
+    return GetItem.apply(x, key, basic)
+
+
+def index_put(x, indices, values, accumulate=False):
+    key, _ = _normalize_key(tuple(indices) if isinstance(indices, list) else indices, x.ndim)
+    values = values if isinstance(values, Tensor) else as_tensor(values, like=x)
+    if values.dtype is not x.dtype:
+        values = values.to(x.dtype)
+    return IndexPut.apply(x, values, key, accumulate)
+
+
+def _check_index(op, x, dim, index):
+    index = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
+    if index.ndim != x.ndim:
+        raise ShapeError(f"{op}: index {tuple(index.shape)} and input {tuple(x.shape)} must have "
+                         "the same number of dimensions")
+    for d in range(x.ndim):
+        if d != dim and index.shape[d] > x.shape[d]:
+            raise ShapeError(f"{op}: index {tuple(index.shape)} is larger than input "
+                             f"{tuple(x.shape)} outside dim {dim}")
+    if index.size and (index.min() < 0 or index.max() >= x.shape[dim]):
+        raise IndexError(f"{op}: index out of range for dim {dim} of size {x.shape[dim]} "
+                         f"(got values in [{int(index.min())}, {int(index.max())}])")
+    return index.astype(np.int64, copy=False)
+
+
+def gather(x, dim, index):
+    d = norm_dim(dim, x.ndim, "gather")
+    index = _check_index("gather", x, d, index)
+    if any(i < s for d2, (i, s) in enumerate(zip(index.shape, x.shape)) if d2 != d):
+        x = getitem(x, tuple(slice(0, i) if d2 != d else slice(None)
+                             for d2, i in enumerate(index.shape)))
+    return Gather.apply(x, d, index)
+
+
+def scatter_add_zeros(src, dim, index, shape):
+    index = index.data if isinstance(index, Tensor) else index
+    return ScatterAddZeros.apply(src, dim, index, tuple(shape))
+
+
+def scatter(x, dim, index, src=None, *, value=None):
+    d = norm_dim(dim, x.ndim, "scatter")
+    index = _check_index("scatter", x, d, index)
+    if src is None:
+        if value is None:
+            raise ValueError("scatter: give src (a tensor) or value (a number)")
+        src = value
+    elif not isinstance(src, Tensor):
+        src = value if src is None else src
+    if isinstance(src, Tensor) and src.dtype is not x.dtype:
+        src = src.to(x.dtype)
+    return Scatter.apply(x, d, index, src)
+
+
+def scatter_add(x, dim, index, src):
+    d = norm_dim(dim, x.ndim, "scatter_add")
+    index = _check_index("scatter_add", x, d, index)
+    src = getitem(src, tuple(slice(0, s) for s in index.shape))
+    return x + scatter_add_zeros(src, d, index, x.shape)
+
+
+def index_select(x, dim, index):
+    d = norm_dim(dim, x.ndim, "index_select")
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim > 1:
+        raise ShapeError(f"index_select: index must be 1-D, got shape {tuple(idx.shape)}")
+    return getitem(x, (slice(None),) * d + (idx.reshape(-1),))
+
+
+def masked_fill(x, mask, value):
+    mask = as_tensor(mask)
+    if mask.data.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ShapeError(f"masked_fill: value must be a 0-d tensor, got shape "
+                             f"{tuple(value.shape)}")
+        return where(mask, value.to(x.dtype), x)
+    return where(mask, value, x)
+
+
+def nonzero(x, *, as_tuple=False):
+    idx = xp_of(x.data).nonzero(x.data)
+    if as_tuple:
+        return tuple(_const(i.astype(np.int64)) for i in idx)
+    return _const(xp_of(x.data).stack(idx, axis=1).astype(np.int64) if idx else
+                  xp_of(x.data).zeros((0, 0), np.int64))

@@ -1,0 +1,136 @@
+"""Matrix products. The arithmetic is BLAS (through numpy.matmul / cupy.matmul).
+
+For C = A B the adjoints are dA = dC B^T and dB = A^T dC; batch dimensions broadcast, so each
+gradient is summed back to its operand's shape. 1-D operands are promoted to matrices and the added
+dimension is removed again, as in NumPy and PyTorch.
+"""
+from .._errors import ShapeError
+from ..autograd.function import Function
+from ..backend import xp_of
+from .shape import reshape, sum_to, transpose, unsqueeze
+
+
+def _mT(x):
+    return transpose(x, -1, -2)
+
+
+class MatMul(Function):
+    """Batched product of operands with >= 2 dims."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return xp_of(a.data).matmul(a.data, b.data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = sum_to(matmul(g, _mT(b)), a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to(matmul(_mT(a), g), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Linear(Function):
+    """y = x W^T + b for x of shape (N, in): one GEMM, bias added in place.
+
+    dx = dy W, dW = dy^T x, db = sum over the batch of dy.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        out = xp_of(x.data).matmul(x.data, weight.data.T)
+        if bias is not None:
+            out += bias.data
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = matmul(g, w) if need[0] else None
+        gw = matmul(_mT(g), x) if need[1] else None
+        gb = g.sum(0) if len(need) > 2 and need[2] else None
+        return gx, gw, gb
+
+
+def _check(op, a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"{op}: both arguments need at least 1 dimension, got shapes "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    ka = a.shape[-1]
+    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if ka != kb:
+        raise ShapeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} are not aligned: "
+                         f"{ka} != {kb}")
+    if a.dtype is not b.dtype:
+        raise TypeError(f"{op}: expected both operands to have the same dtype, got {a.dtype} and "
+                        f"{b.dtype}")
+
+
+def matmul(a, b):
+    _check("matmul", a, b)
+    if a.ndim >= 2 and b.ndim >= 2:
+        try:
+            return MatMul.apply(a, b)
+        except ValueError:
+            raise ShapeError(f"matmul: batch dimensions of {tuple(a.shape)} and {tuple(b.shape)} "
+                             "cannot be broadcast together") from None
+    if a.ndim == 1 and b.ndim == 1:
+        return reshape(MatMul.apply(unsqueeze(a, 0), unsqueeze(b, 1)), ())
+    if a.ndim == 1:
+        out = matmul(unsqueeze(a, 0), b)
+        return reshape(out, out.shape[:-2] + out.shape[-1:])
+    out = matmul(a, unsqueeze(b, 1))
+    return reshape(out, out.shape[:-1])
+
+
+def mm(a, b):
+    if a.ndim != 2 or b.ndim != 2:
+        raise ShapeError(f"mm: expected 2-D tensors, got shapes {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ShapeError(f"bmm: expected 3-D tensors with the same batch size, got shapes "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    return matmul(a, b)
+
+
+def dot(a, b):
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"dot: expected 1-D tensors, got shapes {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    return matmul(a, b)
+
+
+def mv(a, b):
+    if a.ndim != 2 or b.ndim != 1:
+        raise ShapeError(f"mv: expected a matrix and a vector, got shapes {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    return matmul(a, b)
+
+
+def outer(a, b):
+    return unsqueeze(a, 1) * unsqueeze(b, 0)
+
+
+def linear(x, weight, bias=None):
+    """PyTorch's F.linear: x (..., in) @ weight(out, in)^T + bias(out)."""
+    if weight.ndim != 2:
+        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got "
+                         f"{tuple(weight.shape)}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ShapeError(f"linear: input of shape {tuple(x.shape)} does not match weight of shape "
+                         f"{tuple(weight.shape)}: last dim {x.shape[-1] if x.ndim else None} != "
+                         f"in_features {weight.shape[1]}")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ShapeError(f"linear: bias of shape {tuple(bias.shape)} does not match "
+                         f"out_features {weight.shape[0]}")
+    if x.ndim == 2:
+        return Linear.apply(x, weight, bias)
+    lead = x.shape[:-1]
+    out = Linear.apply(reshape(x, -1, x.shape[-1]), weight, bias)
+    return reshape(out, tuple(lead) + (weight.shape[0],))

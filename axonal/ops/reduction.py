@@ -1,0 +1,321 @@
+"""Reductions: sum, mean, prod, max/min, var/std, logsumexp, cumsum, norm, argmax.
+
+The adjoint of a sum is a broadcast of the gradient back over the reduced axes. Max-type reductions
+route the gradient to the maximal elements (split evenly between ties for the full `amax`, to the
+returned index for `max(dim)`), as PyTorch does.
+"""
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from .. import _dtype as _dt
+from ..autograd.function import Function
+from ..backend import xp_of
+from ..tensor import Tensor
+from ._util import norm_dim, norm_dims
+from .elementwise import _const, abs, exp, log, sqrt, where
+from .shape import expand, reshape
+
+MaxResult = namedtuple("max", ["values", "indices"])
+MinResult = namedtuple("min", ["values", "indices"])
+
+
+def _keep_shape(shape, dims):
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def _restore(g, in_shape, dims, keepdim):
+    """Reshape a reduced gradient to keepdim form and broadcast it over the input shape."""
+    if not keepdim:
+        g = reshape(g, _keep_shape(in_shape, dims))
+    return expand(g, *in_shape)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return x.data.sum(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _restore(g, ctx._in_meta[0][0], ctx.dims, ctx.keepdim), None, None
+
+
+class Prod(Function):
+    """d prod / d x_i = prod of the others. Computed as out / x_i when no element is zero;
+    otherwise by explicit products that leave one element out (first order only)."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.save_for_backward(x)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return x.data.prod(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        shape = x.data.shape
+        out = ctx.output()
+        g_full = _restore(g, shape, ctx.dims, ctx.keepdim)
+        if not (x.data == 0).any():
+            return g_full * _restore(out, shape, ctx.dims, ctx.keepdim) / x, None, None
+        # leave-one-out products: move reduced dims to the end and flatten them
+        xp = xp_of(x.data)
+        keep = [i for i in range(x.ndim) if i not in ctx.dims]
+        moved = x.data.transpose(keep + list(ctx.dims)).reshape([shape[i] for i in keep] + [-1])
+        n = moved.shape[-1]
+        others = xp.stack([xp.delete(moved, k, axis=-1).prod(-1) for k in range(n)], axis=-1)
+        others = others.reshape([shape[i] for i in keep] + [shape[i] for i in ctx.dims])
+        others = others.transpose(np.argsort(keep + list(ctx.dims)))
+        return g_full * _const(others), None, None
+
+
+class AMax(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, take_max):
+        ctx.save_for_backward(x)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        red = x.data.max if take_max else x.data.min
+        return red(axis=dims, keepdims=keepdim)
+
+    save_output = True
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        shape = x.data.shape
+        out = ctx.output().data
+        if not ctx.keepdim:
+            out = out.reshape(_keep_shape(shape, ctx.dims))
+        mask = (x.data == out).astype(g.data.dtype)
+        mask /= mask.sum(axis=ctx.dims, keepdims=True)  # ties share the gradient evenly
+        return _restore(g, shape, ctx.dims, ctx.keepdim) * _const(mask), None, None, None
+
+
+class MaxDim(Function):
+    """max/min along one dim: (values, indices); the gradient goes to the returned index."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, take_max):
+        xp = xp_of(x.data)
+        idx = (xp.argmax if take_max else xp.argmin)(x.data, axis=dim, keepdims=True)
+        vals = xp.take_along_axis(x.data, idx, axis=dim)
+        ctx.dim, ctx.keepdim, ctx.idx = dim, keepdim, idx
+        if not keepdim:
+            vals, idx = vals.squeeze(dim), idx.squeeze(dim)
+        return vals, idx.astype(np.int64)
+
+    @staticmethod
+    def backward(ctx, g, _gi):
+        from .indexing import scatter_add_zeros
+
+        if not ctx.keepdim:
+            g = reshape(g, _keep_shape(ctx._in_meta[0][0], (ctx.dim,)))
+        return scatter_add_zeros(g, ctx.dim, ctx.idx, ctx._in_meta[0][0]), None, None, None
+
+
+class Cumsum(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return xp_of(x.data).cumsum(x.data, axis=dim, dtype=x.data.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        # out_j = sum_{i<=j} x_i  =>  dL/dx_i = sum_{j>=i} g_j: a reversed cumulative sum
+        from .shape import flip
+
+        return flip(cumsum(flip(g, ctx.dim), ctx.dim), ctx.dim), None
+
+
+class Norm2(Function):
+    """Euclidean norm; its gradient x / ||x|| is taken as 0 where the norm is 0."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.save_for_backward(x)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        xp = xp_of(x.data)
+        return xp.sqrt((x.data * x.data).sum(axis=dims, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        shape = x.data.shape
+        out = _restore(ctx.output(), shape, ctx.dims, ctx.keepdim)
+        zero = _const(out.data == 0)
+        safe = where(zero, 1.0, out)
+        return where(zero, 0.0, _restore(g, shape, ctx.dims, ctx.keepdim) * x / safe), None, None
+
+
+# -- public functions --------------------------------------------------------------------------
+def _float_or_default(x):
+    return x if x.data.dtype.kind == "f" else x.to(_dt.get_default_dtype())
+
+
+def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.data.dtype.kind in "bui" and x.data.dtype != np.int64:
+        x = x.to(_dt.int64)
+    dims = norm_dims(dim, x.ndim, "sum")
+    return Sum.apply(x, dims, keepdim)
+
+
+def mean(x, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"mean: expected a floating point tensor, got {x.dtype}; pass dtype=")
+    dims = norm_dims(dim, x.ndim, "mean")
+    n = 1
+    for d in dims:
+        n *= x.data.shape[d]
+    total = Sum.apply(x, dims, keepdim)
+    return total / n if n else total * float("nan")  # the mean of nothing is NaN, as in NumPy
+
+
+def prod(x, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    return Prod.apply(x, norm_dims(dim, x.ndim, "prod"), keepdim)
+
+
+def _check_nonempty(op, x, dims):
+    if x.data.size == 0 or builtins.any(x.data.shape[d] == 0 for d in dims):
+        raise ValueError(f"{op}: cannot reduce over an empty dimension (shape {tuple(x.shape)})")
+
+
+def amax(x, dim=None, keepdim=False):
+    dims = norm_dims(dim, x.ndim, "amax") if dim != () else tuple(range(x.ndim))
+    _check_nonempty("amax", x, dims)
+    return AMax.apply(x, dims, keepdim, True)
+
+
+def amin(x, dim=None, keepdim=False):
+    dims = norm_dims(dim, x.ndim, "amin") if dim != () else tuple(range(x.ndim))
+    _check_nonempty("amin", x, dims)
+    return AMax.apply(x, dims, keepdim, False)
+
+
+def _maxmin(x, dim, keepdim, take_max, other):
+    name = "max" if take_max else "min"
+    if isinstance(dim, Tensor):  # torch.max(a, b) is the element-wise maximum
+        from .elementwise import maximum, minimum
+
+        return (maximum if take_max else minimum)(x, dim)
+    if dim is None:
+        _check_nonempty(name, x, tuple(range(x.ndim)))
+        return AMax.apply(x, tuple(range(x.ndim)), False, take_max)
+    d = norm_dim(dim, x.ndim, name)
+    _check_nonempty(name, x, (d,))
+    if x.ndim == 0:
+        return other(x, x._make(xp_of(x.data).zeros((), np.int64), False, None, 0))
+    vals, idx = MaxDim.apply(x, d, keepdim, take_max)
+    return other(vals, idx)
+
+
+def max(x, dim=None, keepdim=False):  # noqa: A001
+    return _maxmin(x, dim, keepdim, True, MaxResult)
+
+
+def min(x, dim=None, keepdim=False):  # noqa: A001
+    return _maxmin(x, dim, keepdim, False, MinResult)
+
+
+def _arg(x, dim, keepdim, fn, name):
+    xp = xp_of(x.data)
+    if dim is None:
+        out = getattr(xp, fn)(x.data.reshape(-1))
+        return _const(xp.asarray(out, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
+    d = norm_dim(dim, x.ndim, name)
+    _check_nonempty(name, x, (d,))
+    return _const(getattr(xp, fn)(x.data, axis=d, keepdims=keepdim).astype(np.int64))
+
+
+def argmax(x, dim=None, keepdim=False):
+    return _arg(x, dim, keepdim, "argmax", "argmax")
+
+
+def argmin(x, dim=None, keepdim=False):
+    return _arg(x, dim, keepdim, "argmin", "argmin")
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance with Bessel's correction by default: sum (x - mean)^2 / (N - correction)."""
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    x = _float_or_default(x)
+    dims = norm_dims(dim, x.ndim, "var")
+    n = 1
+    for d in dims:
+        n *= x.data.shape[d]
+    centered = x - mean(x, dims, keepdim=True)
+    return sum(centered * centered, dims, keepdim) / builtins.max(n - correction, 0)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+
+
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def logsumexp(x, dim=None, keepdim=False):
+    """log sum exp(x), computed as m + log sum exp(x - m) with m = max(x) for stability.
+    m is treated as a constant: the result does not depend on it, so neither does its gradient."""
+    dims = norm_dims(dim, x.ndim, "logsumexp")
+    m = _const(x.data.max(axis=dims, keepdims=True)) if x.data.size else _const(
+        xp_of(x.data).zeros(_keep_shape(x.data.shape, dims), x.data.dtype))
+    m = where(_const(xp_of(m.data).isfinite(m.data)), m, 0.0)
+    out = log(sum(exp(x - m), dims, keepdim=True)) + m
+    return out if keepdim else reshape(out, tuple(s for i, s in enumerate(out.shape) if i not in dims))
+
+
+def cumsum(x, dim, *, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    return Cumsum.apply(x, norm_dim(dim, x.ndim, "cumsum"))
+
+
+def norm(x, p="fro", dim=None, keepdim=False):
+    """Vector p-norm over `dim` (all elements by default); 'fro' is the 2-norm of the elements."""
+    x = _float_or_default(x)
+    dims = norm_dims(dim, x.ndim, "norm")
+    if p in ("fro", 2, 2.0):
+        return Norm2.apply(x, dims, keepdim)
+    if p in (float("inf"), "inf"):
+        return amax(abs(x), dims, keepdim)
+    if p in (float("-inf"), "-inf"):
+        return amin(abs(x), dims, keepdim)
+    if p == 1:
+        return sum(abs(x), dims, keepdim)
+    if p == 0:
+        return sum((x != 0).to(x.dtype), dims, keepdim)
+    return sum(abs(x) ** p, dims, keepdim) ** (1.0 / p)
+
+
+def all(x, dim=None, keepdim=False):  # noqa: A001
+    dims = norm_dims(dim, x.ndim, "all")
+    return _const(x.data.astype(bool).all(axis=dims, keepdims=keepdim))
+
+
+def any(x, dim=None, keepdim=False):  # noqa: A001
+    dims = norm_dims(dim, x.ndim, "any")
+    return _const(x.data.astype(bool).any(axis=dims, keepdims=keepdim))
+
+
+def count_nonzero(x, dim=None):
+    dims = norm_dims(dim, x.ndim, "count_nonzero")
+    return _const(xp_of(x.data).asarray((x.data != 0).sum(axis=dims)).astype(np.int64))

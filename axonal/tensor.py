@@ -1,0 +1,350 @@
+"""`Tensor`: an n-dimensional array that remembers how it was computed.
+
+A Tensor holds one NumPy or CuPy array in `.data`. When it is the output of an op recorded by
+autograd, `_ctx` points at the graph node (the op's `Function` instance) and `_idx` says which of the
+node's outputs it is. Leaves (tensors created by the user) have `_ctx = None` and receive gradients in
+`.grad`.
+
+This module holds only what every tensor needs regardless of ops: construction, properties,
+conversion, `backward()`, gradient accumulation and the few in-place operations that are allowed
+(on data outside the graph). The arithmetic and shape methods (`+`, `.sum()`, `.reshape()` ...) are
+bound in `axonal/ops/methods.py`, the one place that resolves the tensor <-> ops import cycle.
+"""
+import numpy as np
+
+from . import _config, backend
+from . import _dtype as _dt
+from ._errors import DTypeError, GraphError
+from .autograd import engine
+
+ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
+
+
+def _infer_array(data, dtype=None, device=None):
+    """Turn Python/NumPy/Tensor data into an array, with PyTorch's dtype inference:
+    Python floats -> the default float dtype, ints -> int64, bools -> bool; arrays keep theirs."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if not isinstance(data, ARRAY_TYPES):
+        data = np.asarray(data)
+        if dtype is None:
+            kind = data.dtype.kind
+            if kind not in "fiub":
+                raise DTypeError(f"tensor: cannot build a tensor from {type(data).__name__} "
+                                 f"data (NumPy inferred dtype {data.dtype})")
+            dtype = (_dt.get_default_dtype() if kind == "f" else
+                     _dt.bool_ if kind == "b" else _dt.int64)
+    npd = _dt.to_dtype(dtype).np if dtype is not None else _dt.from_numpy_dtype(data.dtype).np
+    here = backend.device_of(data)
+    target = backend.Device(device) if device is not None else here
+    if target != here or data.dtype != npd:
+        return backend.asarray_on(data, npd, target)
+    return data
+
+
+class Tensor:
+    __slots__ = ("data", "grad", "_rg", "_ctx", "_idx", "_retains", "__weakref__", "__dict__")
+    __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
+
+    def __init__(self, data=None, requires_grad=False, *, dtype=None, device=None):
+        if data is None:
+            data = []
+        if not isinstance(data, (Tensor,) + ARRAY_TYPES) and dtype is None:
+            dtype = _dt.get_default_dtype()  # torch.Tensor([1, 2]) is float32
+        self.data = _infer_array(data, dtype, device)
+        self.grad = None
+        self._rg = False
+        self._ctx = None
+        self._idx = 0
+        self._retains = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data, requires_grad, ctx, idx):
+        """Fast internal constructor: `data` must already be an array."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t.grad = None
+        t._rg = requires_grad
+        t._ctx = ctx
+        t._idx = idx
+        t._retains = False
+        return t
+
+    # -- properties ----------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self.data.shape)
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def dim(self):
+        return self.data.ndim
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self.data.shape)
+        return self.data.shape[dim]
+
+    def numel(self):
+        return int(self.data.size)
+
+    nelement = numel
+
+    @property
+    def dtype(self):
+        return _dt.from_numpy_dtype(self.data.dtype)
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def is_cuda(self):
+        return backend.is_cupy_array(self.data)
+
+    def is_floating_point(self):
+        return self.data.dtype.kind == "f"
+
+    def element_size(self):
+        return self.data.itemsize
+
+    def is_contiguous(self):
+        return bool(self.data.flags.c_contiguous)
+
+    @property
+    def requires_grad(self):
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind != "f":
+            raise DTypeError(f"requires_grad: only floating point tensors can require gradients, "
+                             f"this tensor has dtype {self.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise GraphError("requires_grad_(False) on a non-leaf tensor: use .detach() instead")
+        self._rg = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    # -- conversion ------------------------------------------------------------------------------
+    def numpy(self, *, force=False):
+        if self._rg and not force:
+            raise GraphError("numpy(): can't convert a tensor that requires grad; "
+                             "use tensor.detach().numpy()")
+        if backend.is_cupy_array(self.data):
+            if not force:
+                raise TypeError("numpy(): tensor is on cuda; call .cpu() first")
+            return backend.to_numpy(self.data)
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = backend.to_numpy(self.data)
+        return arr.astype(dtype) if dtype is not None else arr
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): only one-element tensors can be converted to Python "
+                             f"scalars, this one has shape {tuple(self.data.shape)}")
+        return self.data.reshape(-1)[0].item()
+
+    def tolist(self):
+        return backend.to_numpy(self.data).tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu":
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is "
+                               "ambiguous; use .any() or .all()")
+        return bool(self.data.reshape(-1)[0])
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    __hash__ = object.__hash__
+
+    def detach(self):
+        """A new tensor sharing this one's data, cut from the graph."""
+        return Tensor._make(self.data, False, None, 0)
+
+    def detach_(self):
+        self._ctx, self._idx, self._rg = None, 0, False
+        return self
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{int(device)}")
+
+    # -- autograd --------------------------------------------------------------------------------
+    def retain_grad(self):
+        if not self._rg:
+            raise GraphError("retain_grad() on a tensor that does not require grad")
+        if self._ctx is not None and not self._retains:
+            self._ctx._retain(self._idx, self)
+            self._retains = True
+
+    @property
+    def retains_grad(self):
+        return self._retains
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d self / d leaf into every leaf's `.grad` (see autograd.engine)."""
+        if not self._rg:
+            raise GraphError("backward(): tensor does not require grad and has no grad_fn "
+                             "(did you forget requires_grad=True, or run under no_grad?)")
+        if gradient is None:
+            if self.data.size != 1:
+                raise GraphError(f"backward(): grad can be implicitly created only for scalar "
+                                 f"outputs, this tensor has shape {tuple(self.data.shape)}; pass "
+                                 "gradient= (a tensor of the same shape)")
+            gradient = Tensor._make(backend.xp_of(self.data).ones_like(self.data), False, None, 0)
+        elif not isinstance(gradient, Tensor):
+            gradient = Tensor(gradient, dtype=self.dtype, device=self.device)
+        if tuple(gradient.shape) != tuple(self.shape):
+            raise GraphError(f"backward(): gradient has shape {tuple(gradient.shape)} but the "
+                             f"tensor has shape {tuple(self.shape)}")
+        if retain_graph is None:
+            retain_graph = create_graph
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        engine.run_backward([self], [gradient], retain_graph=retain_graph,
+                            create_graph=create_graph, inputs=inputs)
+
+    def _accumulate_grad(self, grad, seen_arrays):
+        """grad += g, where the first gradient is stored without a copy when nothing else can
+        alias it (a fresh array seen once), so the optimizer may update `.grad` in place."""
+        if not _config.is_grad_enabled():  # plain backward: store data only, never a graph
+            data = grad.data
+            if self.grad is None:
+                if data.base is not None or id(data) in seen_arrays or grad._ctx is not None:
+                    data = data.copy()
+                seen_arrays.add(id(data))
+                self.grad = Tensor._make(data, False, None, 0)
+            else:
+                self.grad = Tensor._make(self.grad.data + data, False, None, 0)
+        else:  # create_graph=True: keep the graph of the gradient for higher derivatives
+            self.grad = grad if self.grad is None else self.grad + grad
+
+    # -- in-place operations outside the graph -----------------------------------------------
+    def _check_inplace(self, op):
+        if _config.is_grad_enabled() and (self._rg or self._ctx is not None):
+            if self._ctx is None:
+                raise GraphError(f"{op}: a leaf tensor that requires grad is being used in an "
+                                 "in-place operation; wrap it in `with axonal.no_grad():` or "
+                                 "modify `.data`")
+            raise GraphError(f"{op}: in-place modification of a tensor that is part of the "
+                             "autograd graph is not supported; use an out-of-place op "
+                             "(index_put, where, masked_fill)")
+
+    def __setitem__(self, index, value):
+        self._check_inplace("__setitem__")
+        if isinstance(value, Tensor):
+            if value._rg and _config.is_grad_enabled():
+                raise GraphError("__setitem__: assigning a tensor that requires grad into another "
+                                 "tensor is not differentiable; use index_put")
+            value = value.data
+        self.data[_index_key(index)] = value
+
+    def zero_(self):
+        self._check_inplace("zero_")
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self.data[...] = value.item() if isinstance(value, Tensor) else value
+        return self
+
+    def copy_(self, src):
+        self._check_inplace("copy_")
+        src = src.data if isinstance(src, Tensor) else src
+        xp = backend.xp_of(self.data)
+        self.data[...] = xp.asarray(src, dtype=self.data.dtype)
+        return self
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        from .random import np_generator
+
+        self._check_inplace("uniform_")
+        vals = np_generator(generator).uniform(a, b, self.data.shape)
+        self.data[...] = backend.to_device(vals.astype(self.data.dtype), self.device)
+        return self
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        from .random import np_generator
+
+        self._check_inplace("normal_")
+        vals = np_generator(generator).normal(mean, std, self.data.shape)
+        self.data[...] = backend.to_device(vals.astype(self.data.dtype), self.device)
+        return self
+
+    # -- printing --------------------------------------------------------------------------------
+    def __repr__(self):
+        arr = backend.to_numpy(self.data)
+        body = np.array2string(arr, separator=", ", precision=4, threshold=1000,
+                               prefix="tensor(")
+        extras = []
+        if self.data.dtype not in (_dt.get_default_dtype().np, np.dtype("int64"), np.dtype("bool")) \
+                or arr.size == 0:
+            extras.append(f"dtype={self.dtype}")
+        if self.is_cuda:
+            extras.append(f"device='{self.device}'")
+        if self._ctx is not None:
+            extras.append(f"grad_fn={self._ctx!r}")
+        elif self._rg:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+class Size(tuple):
+    """`tensor.shape`: a tuple that prints like PyTorch's `torch.Size([2, 3])`."""
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"axonal.Size({list(self)})"
+
+
+def _index_key(index):
+    """Replace Tensors inside an index expression by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
