@@ -6,11 +6,15 @@ or serving thread cannot switch recording off for the training thread.
 import functools
 import threading
 
-_state = threading.local()
+class _State(threading.local):
+    grad = True  # class attribute: the default seen by every new thread
+
+
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_state, "grad", True)
+    return _state.grad
 
 
 def _set_grad(mode: bool) -> None:

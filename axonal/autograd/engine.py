@@ -38,11 +38,6 @@ def _collect_dependencies(root_nodes):
     return deps
 
 
-def _add(buffer, index, grad):
-    old = buffer[index]
-    buffer[index] = grad if old is None else old + grad
-
-
 def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs=None,
                  accumulate=True, allow_unused=False):
     """Propagate `seeds` (d out / d root) back through the graph.
@@ -75,10 +70,11 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
             deliver(root, id(root), seed)
         else:
             buf = buffers.setdefault(root._ctx, [None] * root._ctx.n_out)
-            _add(buf, root._idx, seed)
+            buf[root._idx] = seed if buf[root._idx] is None else buf[root._idx] + seed
 
     deps = _collect_dependencies(list(buffers))
     ready = [node for node in buffers if deps.get(node, 0) == 0]
+    capture_nonleaf = inputs is not None and not accumulate
     prev_mode = _config.is_grad_enabled()
     _config._set_grad(create_graph)
     try:
@@ -95,30 +91,30 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
                     t = ref()
                     if t is not None and grads[idx] is not None:
                         deliver(t, (node, idx), grads[idx])
-            if inputs is not None and not accumulate:
+            if capture_nonleaf:
                 for idx in range(node.n_out):
                     slot = slots.get((node, idx))
                     if slot is not None and grads[idx] is not None:
                         results[slot] = grads[idx]
-            in_grads = node._backward_apply(grads) if any(g is not None for g in grads) else ()
+            has_grad = grads[0] is not None if len(grads) == 1 else \
+                any(g is not None for g in grads)
+            in_grads = node._backward_apply(grads) if has_grad else None
             for k, entry in enumerate(node.next):
                 if entry is None:
                     continue
-                g = in_grads[k] if k < len(in_grads) else None
+                g = in_grads[k] if in_grads is not None else None
                 if type(entry) is tuple:
                     parent, idx = entry
+                    buf = buffers.get(parent)
+                    if buf is None:  # created even without a gradient: the parent must still run
+                        buf = buffers[parent] = [None] * parent.n_out
                     if g is not None:
-                        buf = buffers.get(parent)
-                        if buf is None:
-                            buf = buffers[parent] = [None] * parent.n_out
-                        _add(buf, idx, g)
-                    deps[parent] -= 1
-                    if deps[parent] == 0:
-                        if parent in buffers:
-                            ready.append(parent)
-                        else:  # nothing reached it, but its own parents still wait on it
-                            buffers[parent] = [None] * parent.n_out
-                            ready.append(parent)
+                        old = buf[idx]
+                        buf[idx] = g if old is None else old + g
+                    left = deps[parent] - 1
+                    deps[parent] = left
+                    if left == 0:
+                        ready.append(parent)
                 elif g is not None:
                     deliver(entry, id(entry), g)
             if not retain_graph:

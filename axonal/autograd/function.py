@@ -15,14 +15,25 @@ needs a gradient that instance becomes the graph node.
 """
 import weakref
 
+import numpy as np
+
 from .. import _config
 from .._errors import GraphError, ShapeError
 from ..backend import xp_of
 from ..tensor import ARRAY_TYPES, Tensor
 
+_make = Tensor._make
+_NDARRAY = np.ndarray
+_NO_GRADS = [(False,) * n for n in range(8)]
+
+
+def _no_grads(n):
+    return _NO_GRADS[n] if n < 8 else (False,) * n
+
 
 class Function:
     save_output = False  # primitives whose backward uses their own output (exp, tanh, softmax, ...)
+    _non_diff = ()  # ids of outputs marked non-differentiable
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -68,81 +79,89 @@ class Function:
     def apply(cls, *args, **kwargs):
         ctx = cls.__new__(cls)
         ctx.saved = ()
-        grad_on = _config.is_grad_enabled()
-        needs = tuple(isinstance(a, Tensor) and a._rg for a in args) if grad_on else ()
-        record = True in needs
-        ctx.needs_input_grad = needs if record else (False,) * len(args)
-        if grad_on:
-            _config._set_grad(False)
+        state = _config._state
+        if state.grad:
+            needs = [isinstance(a, Tensor) and a._rg for a in args]
+            record = True in needs
+            ctx.needs_input_grad = tuple(needs) if record else _no_grads(len(args))
+            state.grad = False
             try:
                 out = cls.forward(ctx, *args, **kwargs)
             finally:
-                _config._set_grad(True)
+                state.grad = True
         else:
+            record = False
+            ctx.needs_input_grad = _no_grads(len(args))
             out = cls.forward(ctx, *args, **kwargs)
 
-        if type(out) is tuple:
-            outs = [ctx._wrap(o, args, record) for o in out]
-            result = tuple(outs)
-        else:
-            result = ctx._wrap(out, args, record)
+        if type(out) is not tuple:
+            result = _make(out, False, None, 0) if type(out) is _NDARRAY else ctx._wrap(out, args)
             outs = (result,)
-        if not record:
-            return result
-
-        ctx._freed = False
-        ctx._retained = None
-        ctx.n_out = len(outs)
-        ctx.next = tuple(None if not n else (a if a._ctx is None else (a._ctx, a._idx))
-                         for a, n in zip(args, needs))
-        ctx._in_meta = tuple((a.data.shape, a.data.dtype) if n else None for a, n in zip(args, needs))
-        if cls.save_output:
-            ctx._out_data = tuple(o.data for o in outs)
-        non_diff = getattr(ctx, "_non_diff", ())
-        for i, o in enumerate(outs):
-            if o.data.dtype.kind == "f" and id(o) not in non_diff:
-                o._rg, o._ctx, o._idx = True, ctx, i
-        if len(outs) > 1:
-            ctx._out_meta = tuple((o.data.shape, o.data.dtype, xp_of(o.data)) for o in outs)
+        else:
+            outs = result = tuple(ctx._wrap(o, args) for o in out)
+        if record:
+            ctx._record(args, needs, outs)
         return result
 
-    def _wrap(self, out, args, record):
+    def _record(self, args, needs, outs):
+        """Make this call a graph node: edges to the inputs, outputs pointing back here."""
+        self._freed = False
+        self._retained = None
+        self.n_out = len(outs)
+        # one edge per forward argument: None, a leaf tensor, or (node, output index)
+        self.next = [(a if a._ctx is None else (a._ctx, a._idx)) if n else None
+                     for a, n in zip(args, needs)]
+        self._in_meta = [(a.data.shape, a.data.dtype) if n else None for a, n in zip(args, needs)]
+        if self.save_output:
+            self._out_data = tuple(o.data for o in outs)
+        if len(outs) == 1:
+            o = outs[0]
+            if o.data.dtype.kind == "f" and not self._non_diff:
+                o._rg, o._ctx = True, self
+            return
+        for i, o in enumerate(outs):
+            if o.data.dtype.kind == "f" and id(o) not in self._non_diff:
+                o._rg, o._ctx, o._idx = True, self, i
+        self._out_meta = tuple((o.data.shape, o.data.dtype, xp_of(o.data)) for o in outs)
+
+    def _wrap(self, out, args):
         if isinstance(out, Tensor):
             # Adopt a fresh tensor made inside forward (so tensors saved there are the outputs);
             # never re-use an input as the output of a new node.
             if out._ctx is None and not out._rg and not any(out is a for a in args):
                 return out
-            return Tensor._make(out.data, False, None, 0)
+            return _make(out.data, False, None, 0)
         if not isinstance(out, ARRAY_TYPES):
             out = xp_of(*[a.data for a in args if isinstance(a, Tensor)]).asarray(out)
-        return Tensor._make(out, False, None, 0)
+        return _make(out, False, None, 0)
 
     # -- called by the engine --------------------------------------------------------------------
     def _backward_apply(self, grads):
+        """Run backward and check that each input gradient has the input's shape and dtype."""
         if len(grads) > 1 and getattr(self, "_materialize", True):
             grads = [g if g is not None else _zeros(meta) for g, meta in zip(grads, self._out_meta)]
         res = type(self).backward(self, *grads)
         if type(res) is not tuple:
             res = (res,)
-        if len(res) < len(self.next):
-            if len(res) == 0 or any(r is not None for r in res[len(self.next):]):
+        n = len(self.next)
+        if len(res) != n:
+            if len(res) < n or any(r is not None for r in res[n:]):
                 raise GraphError(f"{type(self).__name__}.backward returned {len(res)} gradients, "
-                                 f"expected {len(self.next)} (one per forward input)")
-            res = res + (None,) * (len(self.next) - len(res))
-        out = []
-        for g, meta in zip(res, self._in_meta):
+                                 f"expected {n} (one per forward input)")
+        out = [None] * n
+        for k in range(n):
+            g, meta = res[k], self._in_meta[k]
             if g is None or meta is None:
-                out.append(None)
                 continue
-            if not isinstance(g, Tensor):
-                g = Tensor._make(xp_of(g).asarray(g), False, None, 0)
-            shape, dtype = meta
-            if g.data.shape != shape:
+            if type(g) is not Tensor:
+                g = g if isinstance(g, Tensor) else _make(xp_of(g).asarray(g), False, None, 0)
+            data = g.data
+            if data.shape != meta[0]:
                 raise ShapeError(f"{type(self).__name__}.backward returned a gradient of shape "
-                                 f"{tuple(g.data.shape)} for an input of shape {tuple(shape)}")
-            if g.data.dtype != dtype:
-                g = g.to(dtype=_dtype_of(dtype))
-            out.append(g)
+                                 f"{tuple(data.shape)} for an input of shape {tuple(meta[0])}")
+            if data.dtype != meta[1]:
+                g = g.to(dtype=_dtype_of(meta[1]))
+            out[k] = g
         return out
 
     def _release(self):

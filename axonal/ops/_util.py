@@ -12,6 +12,9 @@ SCALARS = (numbers.Number, np.generic)
 
 
 def is_scalar(x) -> bool:
+    t = type(x)
+    if t is float or t is int:
+        return True
     return isinstance(x, SCALARS) and not isinstance(x, ARRAY_TYPES)
 
 

@@ -32,6 +32,13 @@ def _to_input(ctx, k, g):
 
 def _coerce(op, a, b):
     """Bring two operands to PyTorch's promoted dtype; Python scalars stay scalars."""
+    tb = type(b)
+    if type(a) is Tensor:  # fast path: a float tensor with a same-dtype tensor or a Python number
+        if tb is Tensor:
+            if a.data.dtype is b.data.dtype:
+                return a, b
+        elif (tb is float or tb is int) and a.data.dtype.kind == "f":
+            return a, b
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         if a.data.dtype is b.data.dtype:
             return a, b
@@ -92,7 +99,7 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.saved = (a, b)
         try:
             return _d(a) * _d(b)
         except ValueError:
@@ -109,7 +116,7 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.saved = (a, b)
         try:
             return _d(a) / _d(b)
         except ValueError:
@@ -253,8 +260,8 @@ class Neg(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.maximum(x.data, 0) if xp_of(x.data) is np else xp_of(x.data).maximum(x.data, 0)
+        ctx.saved = (x,)
+        return xp_of(x.data).maximum(x.data, x.data.dtype.type(0))
 
     @staticmethod
     def backward(ctx, g):
