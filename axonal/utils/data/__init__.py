@@ -1,0 +1,18 @@
+"""Data loading with PyTorch's names: `from axonal.utils.data import DataLoader, TensorDataset`.
+
+Layer 5. Datasets hold samples, samplers decide the order, `DataLoader` batches them with a collate
+function. Everything runs in the calling process; see `dataloader.py` for the fast path that batches
+array-backed datasets by fancy indexing.
+"""
+from .collate import default_collate, default_convert
+from .dataloader import DataLoader
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
+                      random_split)
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                      WeightedRandomSampler)
+
+__all__ = [
+    "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
+    "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
+    "WeightedRandomSampler", "default_collate", "default_convert", "random_split",
+]
