@@ -11,7 +11,7 @@ from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..tensor import Tensor
-from ._util import as_tensor, check_broadcast, is_scalar, result_dtype
+from ._util import as_tensor, is_scalar, result_dtype
 
 
 def _d(x):

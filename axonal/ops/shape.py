@@ -9,7 +9,6 @@ import numpy as np
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
-from ..tensor import Tensor
 from ._util import check_broadcast, norm_dim, norm_dims, shape_arg
 
 
@@ -147,7 +146,6 @@ class Pad(Function):
         pos = [(max(a, 0), max(b, 0)) for a, b in widths]
         out = xp.pad(x.data, pos, mode="constant", constant_values=value)
         crop = tuple(slice(-min(a, 0), out.shape[i] + min(b, 0)) for i, (a, b) in enumerate(widths))
-        ctx.slices = tuple(slice(a, a + n) for (a, _), n in zip(pos, x.data.shape))
         ctx.widths = widths
         return out[crop]
 
@@ -389,7 +387,3 @@ def movedim(x, source, destination):
     dims = [i for i in range(x.ndim) if i != s]
     dims.insert(d, s)
     return permute(x, *dims)
-
-
-def _is_tensor(x):
-    return isinstance(x, Tensor)
