@@ -1,2 +1,23 @@
-"""Neural network building blocks: Module, Parameter, containers, layers, functional, init."""
+"""Neural network building blocks: Module, Parameter, containers, layers, functional, init.
+
+    import axonal.nn as nn
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+"""
+import os as _os
+
+from . import functional, init, utils
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .layers import *  # noqa: F401,F403
+from .layers import __all__ as _layer_names
 from .module import Buffer, Module, Parameter
+
+__all__ = (["Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict",
+            "ParameterList", "ParameterDict", "functional", "init", "utils"] + list(_layer_names))
+
+if _os.path.exists(_os.path.join(_os.path.dirname(__file__), "layers", "loss.py")):
+    from .layers import loss as _loss_mod
+    from .layers.loss import *  # noqa: F401,F403
+
+    __all__ += [n for n in getattr(_loss_mod, "__all__", ()) if not n.startswith("_")]
+    del _loss_mod
+del _os
