@@ -306,9 +306,16 @@ class Module:
                                       False, None, 0)
 
     def apply(self, fn):
-        """Call fn on every submodule (children first) and then on self, like PyTorch."""
-        for m in reversed(list(self.modules())):
-            fn(m)
+        """Call fn on every submodule and then on self (post-order, like PyTorch's recursion),
+        with an explicit stack so deep models do not hit the recursion limit."""
+        stack = [(self, False)]
+        while stack:
+            m, children_done = stack.pop()
+            if children_done:
+                fn(m)
+                continue
+            stack.append((m, True))
+            stack.extend((c, False) for c in reversed(list(m.children())))
         return self
 
     def _apply_arrays(self, fn):
