@@ -1,0 +1,168 @@
+"""Running recipes: `train(name, ...)` and `evaluate(checkpoint)`, what `axonal train/evaluate` call.
+
+Layer 9. A training run writes to its output directory (default runs/NAME):
+
+    checkpoint    the latest full training checkpoint (rewritten atomically after every epoch; its
+                  `extra` holds the recipe name, model config and run options, so `--resume` and
+                  `axonal evaluate` need nothing else)
+    metrics.json  the final numbers under plain names (test_accuracy, test_loss, val_loss, ...)
+    curves.png    loss and accuracy per epoch (needs matplotlib; skipped with a note otherwise)
+    log.csv       one row per epoch
+
+Resuming (`resume=PATH`) restores model, optimizer, scheduler, RNG and history, and takes batch size,
+learning rate and training-set limit from the checkpoint unless given again, so an interrupted run
+continued with the same --epochs ends with the same weights as an uninterrupted one.
+"""
+import json
+import os
+import time
+
+from .registry import get_recipe
+
+_OPTIONS = ("epochs", "lr", "batch_size", "seed")
+
+
+def _positive(name, value, kind=int):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or (
+            kind is int and int(value) != value):
+        raise ValueError(f"{name} must be a positive {kind.__name__}, got {value!r}")
+    return kind(value)
+
+
+def _write_json(path, obj):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def train(name, *, epochs=None, lr=None, batch_size=None, seed=None, resume=None, out=None,
+          data=None, quiet=False, limit_train=None, device=None, log=print):
+    """Run recipe `name`; returns the metrics dict also written to OUT/metrics.json."""
+    import axonal
+    from ..train import CSVLogger, ModelCheckpoint, Trainer, plot_history, read_checkpoint
+    from ..utils.data import DataLoader
+
+    started = time.perf_counter()
+    rec = get_recipe(name)
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0):
+        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+    lr, batch_size = _positive("lr", lr, float), _positive("batch_size", batch_size)
+    limit_train = _positive("limit_train", limit_train)
+    if seed is not None and (not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+
+    saved = {}
+    config = rec.model_config()
+    if resume is not None:
+        ckpt = read_checkpoint(resume)  # FileNotFoundError / format errors name the file
+        extra = ckpt.get("extra") or {}
+        if extra.get("recipe") != name:
+            raise ValueError(f"{resume} was written by recipe {extra.get('recipe')!r}, not {name!r}")
+        config, saved = extra.get("model_config", config), dict(extra.get("options") or {})
+        del ckpt
+    opts = {k: v for k, v in rec.defaults.items() if k in _OPTIONS}
+    opts.update({k: v for k, v in saved.items() if k in _OPTIONS or k == "limit_train"})
+    given = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed}
+    opts.update({k: v for k, v in given.items() if v is not None})
+    if limit_train is not None:
+        opts["limit_train"] = limit_train
+    out = os.fspath(out) if out is not None else os.path.join("runs", name)
+    os.makedirs(out, exist_ok=True)
+
+    axonal.manual_seed(int(opts["seed"]))
+    train_ds, val_ds, test_ds = rec.datasets(data, opts.get("limit_train"))
+    model = rec.build_model(config)
+    train_loader = DataLoader(train_ds, batch_size=int(opts["batch_size"]), shuffle=True)
+    val_loader = DataLoader(val_ds, batch_size=rec.eval_batch_size)
+    test_loader = DataLoader(test_ds, batch_size=rec.eval_batch_size)
+    optimizer = rec.optimizer(model, float(opts["lr"]))
+    scheduler = rec.scheduler(optimizer, int(opts["epochs"]), len(train_loader))
+    meta = {"recipe": name, "model_config": config, "options": opts,
+            "axonal_version": axonal.__version__}
+    ckpt_path = os.path.join(out, "checkpoint")
+    callbacks = [ModelCheckpoint(ckpt_path, save_best_only=False, extra=meta),
+                 CSVLogger(os.path.join(out, "log.csv"), append=resume is not None)]
+    trainer = Trainer(model, optimizer, rec.loss_fn(), metrics=rec.metrics, callbacks=callbacks,
+                      scheduler=scheduler, device=device)
+    if resume is not None:
+        trainer.load_checkpoint(resume)
+        if trainer.epoch > opts["epochs"]:
+            raise ValueError(f"{resume} has already trained {trainer.epoch} epochs; --epochs is the "
+                             f"total, so pass --epochs greater than {trainer.epoch} to train more")
+    first = trainer.epoch
+    verbose = 0 if quiet else "auto"
+    if not quiet:
+        log(f"{name}: {len(train_ds)} train / {len(val_ds)} val / {len(test_ds)} test samples, "
+            f"epochs {first + 1}..{opts['epochs']}, batch {opts['batch_size']}, lr {opts['lr']}, "
+            f"seed {opts['seed']}" + (f", resumed from {resume}" if resume else ""))
+    history = trainer.fit(train_loader, int(opts["epochs"]), val_loader=val_loader,
+                          initial_epoch=first, verbose=verbose)
+    if trainer.epoch == first:  # nothing trained (--epochs reached): OUT still gets a checkpoint
+        trainer.save_checkpoint(ckpt_path, extra=meta)
+    test = trainer.evaluate(test_loader, verbose=verbose)
+
+    epoch_secs = [s for e, s in zip(history.epoch, history.history.get("seconds", [])) if e >= first]
+    last = history.last()
+    metrics = {"recipe": name, "epochs": trainer.epoch, "epochs_this_run": len(epoch_secs),
+               "train_samples": len(train_ds), "seed": opts["seed"], "lr": opts["lr"],
+               "batch_size": opts["batch_size"],
+               "seconds": time.perf_counter() - started,
+               "seconds_per_epoch": sum(epoch_secs) / len(epoch_secs) if epoch_secs else None,
+               "epoch_seconds": list(epoch_secs)}
+    for key in ("loss", "accuracy"):
+        if key in test:
+            metrics[f"test_{key}"] = test[key]
+        for src, dst in ((key, f"train_{key}"), (f"val_{key}", f"val_{key}")):
+            if src in last:
+                metrics[dst] = last[src]
+    for key, value in test.items():  # other metrics (top5_accuracy ...) keep their names
+        metrics.setdefault(f"test_{key}", value)
+    _write_json(os.path.join(out, "metrics.json"), metrics)
+    written = ["metrics.json", "checkpoint", "log.csv"]
+    if len(history):
+        try:
+            plot_history(history, os.path.join(out, "curves.png"), title=name)
+            written.append("curves.png")
+        except ImportError as e:
+            log(f"note: curves.png not written: {e}")
+    _summary(log, name, metrics, out, written)
+    return metrics
+
+
+def _summary(log, name, m, out, written):
+    parts = [f"test_accuracy {m['test_accuracy']:.4f}" if "test_accuracy" in m else None,
+             f"test_loss {m['test_loss']:.4f}" if "test_loss" in m else None,
+             f"val_accuracy {m['val_accuracy']:.4f}" if "val_accuracy" in m else None]
+    timing = f"{m['epochs']} epochs"
+    if m["seconds_per_epoch"] is not None:
+        timing += f", {m['seconds_per_epoch']:.2f} s/epoch"
+    timing += f", {m['seconds']:.1f} s total"
+    log(f"{name}: " + "  ".join(p for p in parts if p) + f"  ({timing})")
+    log(f"wrote {', '.join(os.path.join(out, w) for w in written)}")
+
+
+def evaluate(checkpoint, *, data=None, batch_size=None, device=None, verbose=0):
+    """Rebuild the model a checkpoint was trained with (recipe + model config stored in it), load its
+    weights and evaluate it on the recipe's test set. Returns {'test_loss': ..., 'test_accuracy': ...}."""
+    from ..train import Trainer, read_checkpoint
+    from ..utils.data import DataLoader
+
+    ckpt = read_checkpoint(checkpoint)
+    extra = ckpt.get("extra") or {}
+    if "recipe" not in extra:
+        raise ValueError(f"{checkpoint} holds no recipe name (it was not written by `axonal train`); "
+                         "load it in Python with axonal.train.load_checkpoint instead")
+    rec = get_recipe(extra["recipe"])
+    model = rec.build_model(extra.get("model_config") or rec.model_config())
+    model.load_state_dict(ckpt["model"])
+    test_ds = rec.test_dataset(data)
+    loader = DataLoader(test_ds, batch_size=_positive("batch_size", batch_size) or rec.eval_batch_size)
+    trainer = Trainer(model, None, rec.loss_fn(), metrics=rec.metrics, device=device)
+    result = {f"test_{k}": v for k, v in trainer.evaluate(loader, verbose=verbose).items()}
+    result.update({"recipe": extra["recipe"], "epochs": int(ckpt.get("epoch", 0)),
+                   "test_samples": len(test_ds)})
+    return result
