@@ -1,0 +1,399 @@
+"""`save` / `load`: checkpoints in the safetensors layout, never pickle.
+
+Layout (safetensors', written here without the safetensors package):
+
+    8 bytes   N, unsigned little-endian: length of the JSON header
+    N bytes   JSON header, ASCII (JSON escapes the rest), padded with spaces to a multiple of 8
+    rest      the tensors' raw little-endian bytes, C order, back to back
+
+The header maps each tensor name to `{"dtype": "F32", "shape": [2, 3], "data_offsets": [b, e]}`
+(offsets into the data, which the tensors cover exactly: no gap, no overlap). `__metadata__` holds
+strings only: `"format": "pt"` (what HuggingFace tools expect of PyTorch-named weights, as ours
+are) and `"axonal"`, a JSON string `{"format": "axonal.checkpoint", "version": 1, "root": NODE}`:
+
+    ["T", name, requires_grad] Tensor    ["A", name] ndarray    ["G", name] NumPy scalar (0-d)
+    ["i", "-0x1f"] int (hex: exact, no digit limit)   ["f", "0x1.8p+1"] float (float.hex, nan/inf)
+    ["b", true] bool   ["n"] None   ["s", text] str   ["l", [NODE...]] list   ["t", [...]] tuple
+    ["d", [[KEY, NODE]...]] dict, KEY being ["s", text] or ["i", hex] (optimizer states use ints)
+
+Tensors at top-level string keys are named by their key, so a flat state dict is a plain
+safetensors file. Dtypes: F64 F32 F16 I64 I32 I16 I8 U8 BOOL, plus U16 U32 U64 for arrays (NumPy's
+MT19937 state). A plain safetensors file loads as a flat `{name: Tensor}` dict (BF16 -> float32).
+
+Saving to a path is atomic: the bytes go to `.NAME.<hex>.tmp` beside the target, are flushed and
+fsynced, `os.replace`d onto it, and the directory is fsynced. On an exception the temp file is
+removed and the old file is untouched; a killed process may leave a temp file, never a half-written
+target. A file object is written in place; loading leaves it just after the checkpoint.
+
+Loading validates everything, raising `CheckpointError` naming the file and the problem. Tensors
+load on the CPU unless `map_location` says otherwise; an object saved twice loads as one object;
+dict/list/tuple subclasses (OrderedDict, Size) load as their base type.
+"""
+import contextlib
+import io
+import json
+import os
+
+import numpy as np
+
+from . import _dtype as _dt
+from . import backend
+from .tensor import Tensor
+
+FORMAT, VERSION = "axonal.checkpoint", 1
+_MAX_HEADER = 100_000_000  # safetensors' limit: a longer "header" means a foreign or broken file
+_CODES = {"float64": "F64", "float32": "F32", "float16": "F16", "int64": "I64", "int32": "I32",
+          "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL", "uint16": "U16",
+          "uint32": "U32", "uint64": "U64"}
+_NP_OF = {code: np.dtype(name).newbyteorder("<") for name, code in _CODES.items()}
+_NP_OF["BF16"] = np.dtype("<u2")  # read as raw 16 bits, widened to float32 after reading
+_ZIP = "a ZIP archive (PyTorch .pt/.pth and NumPy .npz files are ZIP archives, read by neither)"
+_PICKLE = "a pickle (an old torch.save file?); axonal never unpickles: it can run arbitrary code"
+_FOREIGN = [(b"\x89PNG", "a PNG image"), (b"PK\x03\x04", _ZIP), (b"PK\x05\x06", _ZIP),
+            (b"\x93NUMPY", "a NumPy .npy file (use numpy.load)"), (b"\x1f\x8b", "gzip data"),
+            (b"\x89HDF", "an HDF5 file")] + [(bytes([0x80, v]), _PICKLE) for v in range(2, 6)]
+
+
+class CheckpointError(ValueError):
+    """A file that is not a valid axonal checkpoint (foreign, truncated or corrupted)."""
+
+
+# -- saving ------------------------------------------------------------------------------------
+class _Plan:
+    """Walks the object once, before any byte is written, so that an unsupported value fails
+    without touching the target, and so the header (which precedes the data) is known up front."""
+
+    def __init__(self):
+        self.entries, self.arrays, self.offset = {}, [], 0
+        self.names = {}  # id(leaf) -> tensor name: an object saved twice is stored once
+        self.open = set()  # ids of the containers being walked, to reject cycles
+
+    def node(self, obj, path):
+        if isinstance(obj, Tensor):
+            return ["T", self.leaf(obj, obj.data, path), bool(obj.requires_grad)]
+        if isinstance(obj, np.generic) and not isinstance(obj, str):  # np.float64 is a float too
+            return ["G", self.leaf(obj, np.asarray(obj), path)]
+        if isinstance(obj, np.ndarray) or backend.is_cupy_array(obj):
+            if isinstance(obj, np.ma.MaskedArray):
+                raise TypeError(f"save: {_where(path)} is a masked array; its mask would be lost")
+            return ["A", self.leaf(obj, obj, path)]
+        if obj is None or isinstance(obj, bool):
+            return ["n"] if obj is None else ["b", obj]
+        for typ, tag, encode in ((int, "i", hex), (float, "f", float.hex), (str, "s", str)):
+            if isinstance(obj, typ):  # hex/float.hex: exact, and no 4300-digit int limit
+                return [tag, encode(typ(obj))]
+        if not isinstance(obj, (dict, list, tuple)):
+            raise TypeError(f"save: cannot store {type(obj).__name__} at {_where(path)}; supported "
+                            "are Tensor, numpy arrays and scalars, int, float, bool, str, None, "
+                            "and dicts/lists/tuples of them")
+        if id(obj) in self.open:
+            raise ValueError(f"save: {_where(path)} contains itself (a reference cycle)")
+        self.open.add(id(obj))
+        if isinstance(obj, dict):
+            out = ["d", [[self.key(k, path), self.node(v, path + (k,))] for k, v in obj.items()]]
+        else:
+            out = ["t" if isinstance(obj, tuple) else "l",
+                   [self.node(v, path + (i,)) for i, v in enumerate(obj)]]
+        self.open.discard(id(obj))
+        return out
+
+    @staticmethod
+    def key(k, path):
+        if isinstance(k, (str, int)) and not isinstance(k, bool):
+            return ["s", str(k)] if isinstance(k, str) else ["i", hex(k)]
+        raise TypeError(f"save: dict keys must be str or int; {_where(path)} has the key {k!r}")
+
+    def leaf(self, obj, arr, path):
+        if id(obj) in self.names:
+            return self.names[id(obj)]
+        code = _CODES.get(arr.dtype.newbyteorder("=").name)
+        if code is None or (code in ("U16", "U32", "U64") and isinstance(obj, Tensor)):
+            raise TypeError(f"save: {_where(path)} has dtype {arr.dtype}, which cannot be stored "
+                            f"(supported: {', '.join(_CODES)})")
+        base = ".".join(map(str, path)) or "root"
+        name, n = base, 1
+        while name in self.entries or name == "__metadata__":
+            name, n = f"{base}#{n}", n + 1
+        end = self.offset + arr.nbytes
+        self.entries[name] = {"dtype": code, "shape": list(arr.shape),
+                              "data_offsets": [self.offset, end]}
+        self.arrays.append(arr)
+        self.names[id(obj)], self.offset = name, end
+        return name
+
+
+def _where(path):
+    return "obj" + "".join(f"[{k!r}]" for k in path)
+
+
+def _padded_length(n: int) -> int:
+    """Header length padded to 8 (safetensors aligns the data so). Lengths whose first byte would be
+    0x80 are skipped: 0x80 0x02..0x05 opens a pickle stream and tools sniff for it."""
+    n = (n + 7) // 8 * 8
+    while n & 0xFF == 0x80:
+        n += 8
+    return n
+
+
+def _write_array(fh, arr):
+    """Write one array's bytes (C order, little-endian) without an extra copy when possible."""
+    a = np.ascontiguousarray(backend.to_numpy(arr))
+    if a.dtype != a.dtype.newbyteorder("<"):
+        a = a.astype(a.dtype.newbyteorder("<"))
+    if a.size:
+        fh.write(memoryview(a.reshape(-1).view(np.uint8)))
+
+
+def _write(fh, header, arrays):
+    fh.write(len(header).to_bytes(8, "little") + header)
+    for arr in arrays:
+        _write_array(fh, arr)
+
+
+def save(obj, f) -> None:
+    """Save `obj` (Tensors, NumPy arrays, Python scalars, str, None in nested dicts/lists/tuples) to
+    `f`, a path (written atomically) or a binary file object opened for writing."""
+    plan = _Plan()
+    info = {"format": FORMAT, "version": VERSION, "root": plan.node(obj, ())}
+    meta = {"format": "pt", "axonal": json.dumps(info, separators=(",", ":"))}
+    header = json.dumps({"__metadata__": meta, **plan.entries}, separators=(",", ":")).encode()
+    header += b" " * (_padded_length(len(header)) - len(header))
+    if isinstance(f, (str, bytes, os.PathLike)):
+        return _atomic_write(f, lambda fh: _write(fh, header, plan.arrays))
+    if isinstance(f, io.TextIOBase) or not hasattr(f, "write"):
+        raise TypeError(f"save: f must be a path or a binary file object, got {type(f).__name__}")
+    _write(f, header, plan.arrays)
+
+
+def _atomic_write(path, write):
+    path = os.fsdecode(path)
+    path = os.path.realpath(path) if os.path.islink(path) else path  # write through a symlink
+    directory, base = os.path.split(os.path.abspath(path))
+    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else None  # kept on overwrite
+    # a fresh random name opened with O_EXCL; 0o666 lets the umask decide, as a plain open() does
+    tmp = os.path.join(directory, f".{base[:100]}.{os.urandom(8).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), mode)
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())  # the data is on disk before the new name can point at it
+        os.replace(tmp, path)
+    except BaseException:  # KeyboardInterrupt too: never leave the temp file behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename durable; some systems cannot open a dir
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+# -- loading -----------------------------------------------------------------------------------
+class _Reader:
+    def __init__(self, fh, label, size, exact):
+        self.fh, self.label, self.size, self.exact = fh, label, size, exact
+
+    def fail(self, problem):
+        raise CheckpointError(f"cannot load checkpoint {self.label}: {problem}")
+
+    def read_into(self, buf, what):
+        view, got = memoryview(buf).cast("B"), 0
+        while got < len(view):
+            if hasattr(self.fh, "readinto"):
+                n = self.fh.readinto(view[got:])
+            else:
+                chunk = self.fh.read(len(view) - got)
+                view[got:got + len(chunk)], n = chunk, len(chunk)
+            if not n:
+                self.fail(f"file truncated: it ends inside {what} ({got} of {len(view)} bytes)")
+            got += n
+
+    def foreign(self, prefix, problem):
+        for magic, what in _FOREIGN:
+            if prefix.startswith(magic):
+                self.fail(f"not an axonal checkpoint but {what}")
+        self.fail(problem)
+
+    def read(self):
+        if self.size is not None and self.size < 8:
+            self.fail("the file is empty" if self.size == 0 else
+                      f"only {self.size} bytes long, too short to be a checkpoint")
+        self.read_into(prefix := bytearray(8), "the 8-byte header length")
+        n = int.from_bytes(prefix, "little")
+        if n > _MAX_HEADER or (self.size is not None and n > self.size - 8):
+            self.foreign(bytes(prefix), f"header length {n} is beyond the file size {self.size} "
+                         "(truncated, or not an axonal checkpoint)")
+        self.read_into(header := bytearray(n), "the JSON header")
+        if not header.startswith(b"{"):
+            self.foreign(bytes(prefix), "the header is not a JSON object (not a checkpoint)")
+        try:
+            header = json.loads(header.decode("utf-8"), object_pairs_hook=_no_duplicates)
+        except (ValueError, RecursionError) as e:
+            self.fail(f"the JSON header is invalid ({e})")
+        meta = header.pop("__metadata__", {})
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            self.fail("__metadata__ must map names to strings")
+        spans = sorted((self.entry(name, e), name) for name, e in header.items())
+        end = 0
+        for (b, e), name in spans:
+            if b != end:
+                self.fail(f"tensor {name!r} starts at data offset {b}, expected {end} "
+                          f"({'it overlaps the previous tensor' if b < end else 'a gap'})")
+            end = e
+        if self.size is not None:
+            have = self.size - 8 - n
+            if end > have:
+                self.fail(f"file truncated: the tensors need {end} bytes of data, "
+                          f"the file holds {have}")
+            if self.exact and end < have:
+                self.fail(f"{have - end} unexpected bytes after the last tensor")
+        arrays = {}
+        for _, name in spans:
+            e = header[name]
+            try:
+                arr = np.empty(e["shape"], _NP_OF[e["dtype"]])
+            except (ValueError, OverflowError, MemoryError) as err:
+                self.fail(f"tensor {name!r}: cannot allocate shape {e['shape']} ({err})")
+            self.read_into(arr.reshape(-1).view(np.uint8), f"tensor {name!r}")
+            if e["dtype"] == "BF16":
+                arr = (arr.astype(np.uint32) << 16).view(np.float32)
+            arrays[name] = arr.astype(arr.dtype.newbyteorder("="), copy=False)
+        return meta, header, arrays
+
+    def entry(self, name, e):
+        if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:
+            self.fail(f"tensor {name!r}: entry must have exactly dtype, shape and data_offsets")
+        shape, offs = e["shape"], e["data_offsets"]
+        if e["dtype"] not in _NP_OF:
+            self.fail(f"tensor {name!r}: unsupported dtype {e['dtype']!r}")
+        if not isinstance(shape, list) or not all(_is_uint(d) for d in shape):
+            self.fail(f"tensor {name!r}: shape {shape!r} is not a list of non-negative ints")
+        if not (isinstance(offs, list) and len(offs) == 2 and all(map(_is_uint, offs))):
+            self.fail(f"tensor {name!r}: data_offsets {offs!r} are not [begin, end]")
+        need = int(np.prod(shape, dtype=object)) * _NP_OF[e["dtype"]].itemsize
+        if offs[1] - offs[0] != need:
+            self.fail(f"tensor {name!r}: {e['dtype']} {shape} needs {need} bytes, "
+                      f"but data_offsets {offs} span {offs[1] - offs[0]}")
+        return offs[0], offs[1]
+
+
+def _is_uint(v):
+    return type(v) is int and v >= 0  # type(): JSON true/false must not pass as 1/0
+
+
+def _no_duplicates(pairs):
+    if len(out := dict(pairs)) != len(pairs):
+        raise ValueError("duplicate key in a JSON object")
+    return out
+
+
+# each structure tag and the types of its arguments (see the module docstring)
+_NODE_ARGS = {"T": (str, bool), "A": (str,), "G": (str,), "i": (str,), "f": (str,), "s": (str,),
+              "b": (bool,), "n": (), "l": (list,), "t": (list,), "d": (list,)}
+
+
+class _Builder:
+    """Rebuilds the saved object from the structure nodes, checking each node's shape."""
+
+    def __init__(self, reader, arrays, device):
+        self.r, self.arrays, self.device = reader, arrays, device
+        self.made = {}  # name -> (tag, object): one stored tensor referenced twice -> one object
+
+    def build(self, node):
+        tag = node[0] if isinstance(node, list) and node and isinstance(node[0], str) else None
+        args, types = (node[1:] if tag else None), _NODE_ARGS.get(tag)
+        if types is None or len(args) != len(types) or not all(map(isinstance, args, types)):
+            self.r.fail(f"malformed structure node {str(node)[:80]}")
+        if tag in ("T", "A", "G"):
+            return self.leaf(tag, *args)
+        if tag in ("i", "f"):
+            try:
+                return int(args[0], 16) if tag == "i" else float.fromhex(args[0])
+            except ValueError:
+                self.r.fail(f"bad number literal {args[0][:40]!r} in the structure")
+        if tag == "n":
+            return None
+        if tag in ("s", "b"):
+            return args[0]
+        if tag == "d":
+            out = {}
+            for item in args[0]:
+                if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], list)
+                        and item[0][:1] in (["s"], ["i"])):
+                    self.r.fail(f"malformed dict item {str(item)[:80]}")
+                if (key := self.build(item[0])) in out:
+                    self.r.fail(f"the dict key {key!r} appears twice")
+                out[key] = self.build(item[1])
+            return out
+        items = [self.build(v) for v in args[0]]
+        return tuple(items) if tag == "t" else items
+
+    def leaf(self, tag, name, requires_grad=False):
+        if name not in self.arrays:
+            self.r.fail(f"the structure refers to a tensor {str(name)[:80]!r} that is not stored")
+        if name in self.made:
+            if self.made[name][0] != tag:
+                self.r.fail(f"tensor {name!r} is referenced as two different kinds")
+            return self.made[name][1]
+        arr = obj = self.arrays[name]
+        if tag == "G":
+            if arr.ndim:
+                self.r.fail(f"NumPy scalar {name!r} has shape {arr.shape}, expected ()")
+            obj = arr[()]
+        elif tag == "T":  # requires_grad on an integer tensor is dropped: nothing could use it
+            if arr.dtype not in _dt._BY_NP:
+                self.r.fail(f"tensor {name!r}: dtype {arr.dtype} is not an axonal tensor dtype")
+            obj = Tensor._make(backend.to_device(arr, self.device),
+                               requires_grad and arr.dtype.kind == "f", None, 0)
+        self.made[name] = (tag, obj)
+        return obj
+
+
+def load(f, map_location=None):
+    """Load what `save` wrote (or a plain safetensors file) from a path or a binary file object.
+    Tensors go to the CPU, or to `map_location` ('cpu', 'cuda', 'cuda:1' or an axonal device)."""
+    device = backend.Device(map_location if map_location is not None else "cpu")
+    backend.xp_for(device)  # fail now, with a clear message, when 'cuda' cannot work here
+    if isinstance(f, (str, bytes, os.PathLike)):
+        with open(f, "rb") as fh:
+            reader = _Reader(fh, repr(os.fsdecode(f)), os.fstat(fh.fileno()).st_size, True)
+            return _load(reader, device)
+    if not hasattr(f, "read") or isinstance(f, io.TextIOBase):
+        raise TypeError(f"load: f must be a path or a binary file object, got {type(f).__name__}")
+    size = None
+    if getattr(f, "seekable", lambda: False)():
+        here = f.tell()
+        size = f.seek(0, io.SEEK_END) - here
+        f.seek(here)
+    return _load(_Reader(f, repr(getattr(f, "name", "<file object>")), size, False), device)
+
+
+def _load(reader, device):
+    meta, header, arrays = reader.read()
+    if "axonal" not in meta:  # a plain safetensors file: a flat {name: Tensor} dict
+        root = ["d", [[["s", name], ["T", name, False]] for name in header]]
+    else:
+        try:
+            info = json.loads(meta["axonal"])
+        except (ValueError, RecursionError) as e:
+            reader.fail(f"the axonal metadata is not valid JSON ({e})")
+        if not isinstance(info, dict) or info.get("format") != FORMAT or "root" not in info:
+            reader.fail(f"the metadata does not describe an {FORMAT} file")
+        if type(info.get("version")) is not int or info["version"] != VERSION:
+            reader.fail(f"format version {info.get('version')!r} is not supported (this axonal "
+                        f"reads version {VERSION}; the file may come from a newer axonal)")
+        root = info["root"]
+    builder = _Builder(reader, arrays, device)
+    try:
+        obj = builder.build(root)
+    except RecursionError:
+        reader.fail("the structure is nested too deeply")
+    unused = set(arrays) - set(builder.made)
+    if unused:
+        reader.fail(f"{len(unused)} stored tensor(s) are not referenced, e.g. {min(unused)!r}")
+    return obj
