@@ -32,7 +32,8 @@ UNARY = [
     ("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2), (0.0,)),
     ("elu", lambda x: F.elu(x, 1.3), lambda x: TF.elu(x, 1.3), (0.0,)),
     ("selu", F.selu, TF.selu, (0.0,)),
-    ("celu", lambda x: F.celu(x, 0.5), lambda x: TF.celu(x, 0.5), (0.0,)),  # 1/alpha exact: torch rounds it to float32 in backward
+    # alpha = 0.5: 1/alpha is exact (torch's backward rounds 1/alpha to float32)
+    ("celu", lambda x: F.celu(x, 0.5), lambda x: TF.celu(x, 0.5), (0.0,)),
     ("gelu", F.gelu, TF.gelu, ()),
     ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"),
      lambda x: TF.gelu(x, approximate="tanh"), ()),
@@ -119,7 +120,8 @@ def test_batch_norm_training_and_eval(shape, dtype, rng):
     stats = [axonal.tensor(rm.astype(dtype)), axonal.tensor(rv.astype(dtype))]
     tstats = [torch.tensor(rm.astype(dtype)), torch.tensor(rv.astype(dtype))]
     _compare(lambda x, w, b: F.batch_norm(x, *stats, w, b, True, 0.3, 1e-3),
-             lambda x, w, b: TF.batch_norm(x, *tstats, w, b, True, 0.3, 1e-3), [x, w, b], dtype, rng)
+             lambda x, w, b: TF.batch_norm(x, *tstats, w, b, True, 0.3, 1e-3), [x, w, b],
+             dtype, rng)
     for a, t in zip(stats, tstats):  # running statistics updated identically (unbiased var)
         np.testing.assert_allclose(a.numpy(), t.numpy(), **TOL[dtype])
     _compare(lambda x, w, b: F.batch_norm(x, *stats, w, b, False),
@@ -128,7 +130,8 @@ def test_batch_norm_training_and_eval(shape, dtype, rng):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_layer_norm_matches_torch(dtype, rng):
-    x, w, b = rng.standard_normal((3, 4, 5)) * 3, rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    x = rng.standard_normal((3, 4, 5)) * 3
+    w, b = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
     _compare(lambda x, w, b: F.layer_norm(x, (4, 5), w, b, 1e-4),
              lambda x, w, b: TF.layer_norm(x, (4, 5), w, b, 1e-4), [x, w, b], dtype, rng)
     _compare(lambda x: F.layer_norm(x, (5,)), lambda x: TF.layer_norm(x, (5,)), [x], dtype, rng)
@@ -138,12 +141,18 @@ def test_normalization_gradcheck_including_second_order(rng):
     x = axonal.tensor(rng.standard_normal((4, 3, 2)), requires_grad=True)
     w = axonal.tensor(rng.standard_normal(3), requires_grad=True)
     b = axonal.tensor(rng.standard_normal(3), requires_grad=True)
-    bn = lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-3)  # noqa: E731
+
+    def bn(x, w, b):
+        return F.batch_norm(x, None, None, w, b, training=True, eps=1e-3)
+
     assert gradcheck(bn, (x, w, b))
     assert gradgradcheck(bn, (x, w, b))
     lw = axonal.tensor(rng.standard_normal(2), requires_grad=True)
     lb = axonal.tensor(rng.standard_normal(2), requires_grad=True)
-    ln = lambda x, w, b: F.layer_norm(x, (2,), w, b, eps=1e-3)  # noqa: E731
+
+    def ln(x, w, b):
+        return F.layer_norm(x, (2,), w, b, eps=1e-3)
+
     assert gradcheck(ln, (x, lw, lb))
     assert gradgradcheck(ln, (x, lw, lb))
     rm, rv = axonal.zeros(3, dtype=axonal.float64), axonal.ones(3, dtype=axonal.float64)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import axonal
-import axonal.nn as nn
+from axonal import nn
 from axonal.nn import init
 
 torch = pytest.importorskip("torch")

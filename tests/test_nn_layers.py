@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import axonal
-import axonal.nn as nn
+from axonal import nn
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
@@ -211,6 +211,9 @@ def test_bad_inputs_raise_errors_naming_the_layer():
         nn.Bilinear(2, 3, 4)(axonal.randn(5, 2), axonal.randn(5, 4))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         nn.BatchNorm1d(3)(axonal.randn(1, 3))
+    with pytest.raises(axonal.DTypeError, match=r"Linear\(.*expected input of dtype "
+                                                r"axonal.float32 .*got axonal.float64"):
+        nn.Linear(3, 2)(axonal.randn(4, 3, dtype=axonal.float64))
 
 
 def test_embedding_errors_name_index_and_size():

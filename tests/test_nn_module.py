@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import axonal
-import axonal.nn as nn
+from axonal import nn
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
@@ -76,7 +76,8 @@ def test_load_torch_state_dict_through_numpy_then_same_outputs(train, rng):
                                    err_msg=name)
     # and back: axonal -> numpy -> torch reproduces the running statistics exactly
     t2 = build(torch, tnn)
-    t2.load_state_dict({k: torch.from_numpy(np.array(v.numpy())) for k, v in a.state_dict().items()})
+    t2.load_state_dict({k: torch.from_numpy(np.array(v.numpy()))
+                        for k, v in a.state_dict().items()})
     for k, v in t2.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), a.state_dict()[k].numpy())
 
@@ -127,7 +128,7 @@ def test_registration_attribute_protocol():
     with pytest.raises(TypeError, match="cannot assign 'Tensor' as parameter 'w'"):
         m.w = axonal.ones(2)
     with pytest.raises(AttributeError, match="'Module' object has no attribute 'nope'"):
-        m.nope
+        getattr(m, "nope")
     m.buf = axonal.ones(2)  # reassigning a buffer keeps it a buffer
     assert (m._buffers["buf"].numpy() == 1).all()
     m.w = None
@@ -218,7 +219,7 @@ def test_containers():
     assert list(ml.state_dict())[-1] == "3.bias"
     md = nn.ModuleDict({"enc": nn.Linear(2, 2), "dec": nn.Linear(2, 2)})
     assert list(md.keys()) == ["enc", "dec"] and "enc" in md and len(md) == 2
-    assert list(md.state_dict())[0] == "enc.weight"
+    assert next(iter(md.state_dict())) == "enc.weight"
     pl = nn.ParameterList([nn.Parameter(axonal.ones(2)), axonal.zeros(3)])
     assert len(pl) == 2 and all(isinstance(p, nn.Parameter) for p in pl)
     assert list(pl.state_dict()) == ["0", "1"]

@@ -7,7 +7,7 @@ import os as _os
 
 from . import functional, init, utils
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .layers import *  # noqa: F401,F403
+from .layers import *
 from .layers import __all__ as _layer_names
 from .module import Buffer, Module, Parameter
 
@@ -16,7 +16,7 @@ __all__ = (["Module", "Parameter", "Buffer", "Sequential", "ModuleList", "Module
 
 if _os.path.exists(_os.path.join(_os.path.dirname(__file__), "layers", "loss.py")):
     from .layers import loss as _loss_mod
-    from .layers.loss import *  # noqa: F401,F403
+    from .layers.loss import *
 
     __all__ += [n for n in getattr(_loss_mod, "__all__", ()) if not n.startswith("_")]
     del _loss_mod

@@ -34,27 +34,36 @@ _erf_ufunc = None
 
 
 def erf_array(a):
-    """erf on a raw array: CuPy's special function on the GPU; on the CPU a numba ufunc around the C
-    library's erf/erff (correctly rounded to ~1 ulp, compiled on first use), else a slow fallback."""
+    """erf on a raw array: CuPy's special function on the GPU; on the CPU a numba ufunc around
+    the C library's erf/erff (accurate to ~1 ulp, compiled on first use), else a slow fallback."""
     global _erf_ufunc
     if is_cupy_array(a):
         from cupyx.scipy.special import erf
 
         return erf(a)
     if _erf_ufunc is None:
-        try:
-            import numba
-
-            @numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
-            def _erf(v):
-                return math.erf(v)
-
-            _erf_ufunc = _erf
-        except Exception:  # no numba (or no cache dir): element-wise Python erf
-            _erf_ufunc = np.vectorize(math.erf, otypes=[np.float64])
+        _erf_ufunc = _compile_erf()
     if a.dtype not in (np.float32, np.float64):
         return _erf_ufunc(a.astype(np.float32)).astype(a.dtype)
     return _erf_ufunc(a).astype(a.dtype, copy=False)
+
+
+def _compile_erf():
+    try:
+        import numba
+    except ImportError:  # element-wise Python erf: slow but exact
+        return np.vectorize(math.erf, otypes=[np.float64])
+    for cache in (True, False):  # caching fails where no cache directory is writable
+        try:
+            return numba.vectorize(["float32(float32)", "float64(float64)"], cache=cache)(
+                _erf_scalar)
+        except RuntimeError:
+            continue
+    return np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _erf_scalar(v):
+    return math.erf(v)
 
 
 class Erf(Function):

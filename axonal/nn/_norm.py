@@ -11,8 +11,8 @@ With gh = g w the input gradient has the closed form
 
 (summing dw/db over the dims that w is broadcast along). The forward and the plain backward use the
 cached xh and r arrays (one fused pass each). When the backward itself is being recorded
-(create_graph=True), mu, r and xh are recomputed from x with differentiable ops, so second derivatives
-are exact.
+(create_graph=True), mu, r and xh are recomputed from x with differentiable ops, so second
+derivatives are exact.
 """
 from .._config import is_grad_enabled
 from ..autograd.function import Function

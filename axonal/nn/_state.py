@@ -1,7 +1,7 @@
 """Loading a state_dict into a Module, and the indentation helper of Module.__repr__.
 
-Loading is all-or-nothing: every key and shape is checked first and nothing is copied when there is an
-error, so a failed load never leaves a model half overwritten. Values may be Tensors, NumPy/CuPy
+Loading is all-or-nothing: every key and shape is checked first and nothing is copied when there is
+an error, so a failed load never leaves a model half overwritten. Values may be Tensors, NumPy/CuPy
 arrays or Python numbers; they are cast to the dtype and moved to the device of the model's tensor
 (like PyTorch's `param.copy_(value)`), so state_dicts can travel through NumPy.
 """

@@ -53,7 +53,11 @@ class Sequential(Module):
 
     def __delitem__(self, idx):
         keys = list(self._modules.keys())
-        for k in (keys[idx] if isinstance(idx, slice) else [keys[_index(len(self), idx, "Sequential")]]):
+        if isinstance(idx, slice):
+            doomed = keys[idx]
+        else:
+            doomed = [keys[_index(len(self), idx, "Sequential")]]
+        for k in doomed:
             del self._modules[k]
         self._renumber()
 

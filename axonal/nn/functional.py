@@ -26,10 +26,10 @@ from ..tensor import Tensor
 from . import _act
 from ._norm import normalize as _normalize
 
-__all__ = ["relu", "relu6", "leaky_relu", "prelu", "elu", "selu", "celu", "gelu", "silu", "mish",
-           "sigmoid", "tanh", "logsigmoid", "softplus", "softsign", "hardtanh", "softmax",
-           "log_softmax", "softmin", "linear", "bilinear", "dropout", "batch_norm", "layer_norm",
-           "embedding", "one_hot", "normalize"]
+__all__ = ["batch_norm", "bilinear", "celu", "dropout", "elu", "embedding", "gelu", "hardtanh",
+           "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "mish", "normalize",
+           "one_hot", "prelu", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softmin",
+           "softplus", "softsign", "tanh"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -148,6 +148,9 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
 
 # -- linear maps -------------------------------------------------------------------------------
 def linear(input, weight, bias=None):
+    if input.dtype is not weight.dtype:
+        raise DTypeError(f"linear: input has dtype {input.dtype} but weight has dtype "
+                         f"{weight.dtype}; convert one of them (e.g. model.double() or x.float())")
     return _linear(input, weight, bias)
 
 
@@ -216,7 +219,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         xp, dt = backend.xp_of(input.data), input.data.dtype
         scale = _const(1 / xp.sqrt(running_var.data.astype(dt) + dt.type(eps)))
         scale = weight * scale if weight is not None else scale
-        out = (input - reshape(_const(running_mean.data.astype(dt)), bshape)) * reshape(scale, bshape)
+        mean = reshape(_const(running_mean.data.astype(dt)), bshape)
+        out = (input - mean) * reshape(scale, bshape)
         return out + reshape(bias, bshape) if bias is not None else out
     n = input.numel() // c
     if n <= 1:
@@ -343,8 +347,8 @@ def one_hot(tensor, num_classes=-1):
 
 
 if os.path.exists(os.path.join(os.path.dirname(__file__), "_losses.py")):
-    from ._losses import *  # noqa: E402,F401,F403
     from . import _losses as _l
+    from ._losses import *  # noqa: F403
 
     __all__ += list(getattr(_l, "__all__", []))
     del _l

@@ -4,8 +4,8 @@ Every function writes into `tensor.data` (outside autograd), returns the tensor 
 `generator=` (an `axonal.Generator`; the default generator otherwise). Draws are made in float64 on
 the CPU and cast, so a seed gives the same weights on every device and dtype.
 
-Variance-scaling rules (Glorot & Bengio 2010; He et al. 2015), with fan_in = size(1) * receptive field
-and fan_out = size(0) * receptive field:
+Variance-scaling rules (Glorot & Bengio 2010; He et al. 2015), with fan_in = size(1) * receptive
+field and fan_out = size(0) * receptive field:
 
     xavier:  std = gain * sqrt(2 / (fan_in + fan_out))
     kaiming: std = gain / sqrt(fan),   gain = calculate_gain(nonlinearity, a)
@@ -20,9 +20,9 @@ from .._config import no_grad
 from ..random import np_generator
 from ..tensor import Tensor
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
-           "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
-           "kaiming_normal_", "orthogonal_"]
+__all__ = ["calculate_gain", "constant_", "dirac_", "eye_", "kaiming_normal_", "kaiming_uniform_",
+           "normal_", "ones_", "orthogonal_", "trunc_normal_", "uniform_", "xavier_normal_",
+           "xavier_uniform_", "zeros_"]
 
 
 def calculate_gain(nonlinearity, param=None):

@@ -3,20 +3,20 @@
 A Module owns three ordered registries, filled by plain attribute assignment (`__setattr__`):
 `_parameters` (Parameters, learnable), `_buffers` (Tensors that are state but not learnable, e.g.
 BatchNorm's running statistics) and `_modules` (child Modules). Everything else - iteration over
-parameters, `state_dict`, `train()/eval()`, `to()` - walks that tree. Walks are iterative (an explicit
-stack), so deep models do not hit Python's recursion limit, and they yield shared parameters/modules
-once, like PyTorch.
+parameters, `state_dict`, `train()/eval()`, `to()` - walks that tree. Walks are iterative (an
+explicit stack), so deep models do not hit Python's recursion limit, and they yield shared
+parameters/modules once, like PyTorch.
 """
 from collections import OrderedDict
 
 from .. import _config, backend
 from .. import _dtype as _dt
 from ..tensor import Tensor
-from .parameter import Buffer, Parameter
-from ._state import load_state_dict as _load_state_dict
 from ._state import IncompatibleKeys, addindent
+from ._state import load_state_dict as _load_state_dict
+from .parameter import Buffer, Parameter
 
-__all__ = ["Module", "Parameter", "Buffer", "IncompatibleKeys"]
+__all__ = ["Buffer", "IncompatibleKeys", "Module", "Parameter"]
 
 
 class _Handle:
@@ -282,7 +282,8 @@ class Module:
     # -- modes and conversion --------------------------------------------------------------------
     def train(self, mode=True):
         if not isinstance(mode, bool):
-            raise ValueError(f"train(mode): mode is expected to be a bool, got {type(mode).__name__}")
+            raise ValueError(f"train(mode): mode is expected to be a bool, got "
+                             f"{type(mode).__name__}")
         for m in self.modules():
             m.__dict__["training"] = mode
         return self
@@ -333,7 +334,8 @@ class Module:
 
     def to(self, *args, dtype=None, device=None, non_blocking=False):
         """`to(dtype)`, `to(device)`, `to(device, dtype)` or `to(tensor)`: in place, returns self.
-        Only floating point parameters and buffers change dtype (num_batches_tracked stays int64)."""
+        Only floating point parameters and buffers change dtype (num_batches_tracked stays
+        int64)."""
         for a in args:
             if isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device

@@ -1,7 +1,7 @@
 """`Parameter`: a leaf Tensor that a Module registers as one of its learnable weights.
 
-A Parameter is an ordinary Tensor (ops on it return plain Tensors) whose only differences are that it
-requires grad by default and that assigning it as a Module attribute registers it in the module's
+A Parameter is an ordinary Tensor (ops on it return plain Tensors) whose only differences are that
+it requires grad by default and that assigning it as a Module attribute registers it in the module's
 `_parameters`. Constructing one from a Tensor shares that tensor's array, as in PyTorch.
 """
 import numpy as np

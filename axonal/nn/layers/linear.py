@@ -6,13 +6,14 @@ times sqrt(3)/sqrt(fan_in) equals 1/sqrt(fan_in), and the bias from the same int
 """
 import math
 
+from ..._errors import DTypeError
 from ...ops.linalg import linear as _linear
 from ...ops.shape import flatten as _flatten
 from ...ops.shape import reshape
 from .. import functional as F
 from .. import init
 from ..module import Module
-from ._util import new_param, shape_error
+from ._util import new_param, shape_error, who
 
 
 class Identity(Module):
@@ -28,6 +29,10 @@ class Identity(Module):
 def _check_last_dim(module, x, n, what="input"):
     if x.ndim == 0 or x.shape[-1] != n:
         raise shape_error(module, f"expected {what} with last dim {n}, got shape {tuple(x.shape)}")
+    if x.dtype is not module.weight.dtype:
+        raise DTypeError(f"{who(module)}: expected {what} of dtype {module.weight.dtype} (the "
+                         f"weight's), got {x.dtype}; use x.to({module.weight.dtype}) or "
+                         "model.to(dtype)")
 
 
 class Linear(Module):

@@ -3,7 +3,7 @@
 BatchNorm normalizes each channel with the batch's mean and biased variance while training and
 keeps running estimates for evaluation:
 
-    running = (1 - momentum) running + momentum batch_stat   (running_var uses the unbiased variance)
+    running = (1 - momentum) running + momentum batch_stat  (running_var: the unbiased variance)
 
 With momentum=None the running estimates are the cumulative average over all batches seen
 (momentum = 1 / num_batches_tracked). Running statistics are updated on `.data`, outside autograd.

@@ -10,9 +10,9 @@ from ._util import new_param, who
 class Embedding(Module):
     """out[..., :] = weight[input[...], :] for an integer input of any shape.
 
-    weight (num_embeddings, embedding_dim) is drawn from N(0, 1); the row `padding_idx` (if given) is
-    zeroed and never receives a gradient. Indices outside [0, num_embeddings) raise an IndexError that
-    names the offending index."""
+    weight (num_embeddings, embedding_dim) is drawn from N(0, 1); the row `padding_idx` (if given)
+    is zeroed and never receives a gradient. Indices outside [0, num_embeddings) raise an
+    IndexError that names the offending index."""
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False,

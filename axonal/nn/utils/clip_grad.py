@@ -39,7 +39,8 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     norms = xp.stack([_norm_of(a, norm_type).astype(arrays[0].dtype) for a in arrays])
     total = _norm_of(norms, norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is "
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` "
+                           "is "
                            "non-finite, so it cannot be clipped. To disable this error and scale "
                            "the gradients by the non-finite norm anyway, set "
                            "`error_if_nonfinite=False`")
