@@ -60,12 +60,17 @@ def shape_arg(shape):
     return tuple(int(s) for s in shape)
 
 
+def _category(npd):
+    return {"b": 0, "f": 2, "c": 3}.get(npd.kind, 1)  # bool < integer < floating
+
+
 def result_dtype(a, b):
     """PyTorch's type promotion for a tensor with a tensor or a Python scalar."""
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        if a.data.ndim == 0 and b.data.ndim > 0 and a.dtype.is_floating_point == b.dtype.is_floating_point:
+        same_category = _category(a.data.dtype) == _category(b.data.dtype)  # bool < int < float
+        if a.data.ndim == 0 and b.data.ndim > 0 and same_category:
             return b.dtype  # 0-d tensors act like scalars within the same category
-        if b.data.ndim == 0 and a.data.ndim > 0 and a.dtype.is_floating_point == b.dtype.is_floating_point:
+        if b.data.ndim == 0 and a.data.ndim > 0 and same_category:
             return a.dtype
         return _dt.promote(a.dtype, b.dtype)
     t, s = (a, b) if isinstance(a, Tensor) else (b, a)

@@ -39,6 +39,8 @@ def _coerce(op, a, b):
                 return a, b
         elif (tb is float or tb is int) and a.data.dtype.kind == "f":
             return a, b
+    a = a.item() if isinstance(a, np.generic) else a  # NumPy scalars promote like Python ones
+    b = b.item() if isinstance(b, np.generic) else b
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         if a.data.dtype is b.data.dtype:
             return a, b
@@ -190,9 +192,10 @@ def div(a, b, *, rounding_mode=None):
     a, b = _coerce("div", a, b)
     if isinstance(a, Tensor) and a.data.dtype.kind != "f":  # true division of integers -> float
         a = a.to(_dt.get_default_dtype())
-        b = b.to(_dt.get_default_dtype()) if isinstance(b, Tensor) else b
+        b = b.to(_dt.get_default_dtype()) if isinstance(b, Tensor) else float(b)  # not np.int64
     elif isinstance(b, Tensor) and b.data.dtype.kind != "f":
         b = b.to(_dt.get_default_dtype())
+        a = a if isinstance(a, Tensor) else float(a)  # an np.int64 scalar would give float64
     return Div.apply(a, b)
 
 
@@ -305,7 +308,7 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, g):
         wa = _const(ctx.wa.astype(g.data.dtype))
-        return _to_input(ctx, 0, g * wa), _to_input(ctx, 1, g * (1 - wa))
+        return _to_input(ctx, 0, g * wa), _to_input(ctx, 1, g * (1 - wa)), None
 
 
 class Where(Function):

@@ -121,6 +121,8 @@ class Gather(Function):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.dim, ctx.index = dim, index
+        if index.ndim and index.shape != x.data.shape:  # index may be smaller outside dim
+            return x.data[_along(index, dim)]
         return xp_of(x.data).take_along_axis(x.data, index, axis=dim)
 
     @staticmethod
@@ -173,8 +175,22 @@ class Scatter(Function):
 
 
 # -- public functions --------------------------------------------------------------------------
+def _is_array(k):
+    return isinstance(k, np.ndarray) or hasattr(k, "__cuda_array_interface__")
+
+
+def _is_int(k):
+    return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+
+
 def getitem(x, key):
     key, basic = _normalize_key(key, x.ndim)
+    if not basic and any(_is_int(k) for k in key):
+        # PyTorch applies integer indices first, as basic indexing: x[0, :, [1, 2]] on a (2, 3, 4)
+        # tensor is (3, 2). NumPy would count the int as an advanced index and give (2, 3).
+        x = GetItem.apply(x, tuple(slice(None) if _is_array(k) else k for k in key), True)
+        key = tuple(k if _is_array(k) or k is Ellipsis else slice(None) for k in key
+                    if not _is_int(k))
     return GetItem.apply(x, key, basic)
 
 

@@ -122,7 +122,7 @@ class Cumsum(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        return xp_of(x.data).cumsum(x.data, axis=dim, dtype=x.data.dtype)
+        return xp_of(x.data).cumsum(x.data, axis=dim, dtype=x.data.dtype).reshape(x.data.shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -155,6 +155,11 @@ class Norm2(Function):
 
 
 # -- public functions --------------------------------------------------------------------------
+def _all_if_empty(dim):
+    """PyTorch's sum/mean/var/norm read an empty dim list as 'all dims'."""
+    return None if isinstance(dim, (tuple, list)) and len(dim) == 0 else dim
+
+
 def _float_or_default(x):
     return x if x.data.dtype.kind == "f" else x.to(_dt.get_default_dtype())
 
@@ -164,7 +169,7 @@ def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
         x = x.to(dtype)
     elif x.data.dtype.kind in "bui" and x.data.dtype != np.int64:
         x = x.to(_dt.int64)
-    dims = norm_dims(dim, x.ndim, "sum")
+    dims = norm_dims(_all_if_empty(dim), x.ndim, "sum")
     return Sum.apply(x, dims, keepdim)
 
 
@@ -173,7 +178,7 @@ def mean(x, dim=None, keepdim=False, *, dtype=None):
         x = x.to(dtype)
     if x.data.dtype.kind != "f":
         raise TypeError(f"mean: expected a floating point tensor, got {x.dtype}; pass dtype=")
-    dims = norm_dims(dim, x.ndim, "mean")
+    dims = norm_dims(_all_if_empty(dim), x.ndim, "mean")
     n = 1
     for d in dims:
         n *= x.data.shape[d]
@@ -188,7 +193,7 @@ def prod(x, dim=None, keepdim=False, *, dtype=None):
 
 
 def _check_nonempty(op, x, dims):
-    if x.data.size == 0 or builtins.any(x.data.shape[d] == 0 for d in dims):
+    if builtins.any(x.data.shape[d] == 0 for d in dims if d < x.data.ndim):
         raise ValueError(f"{op}: cannot reduce over an empty dimension (shape {tuple(x.shape)})")
 
 
@@ -252,7 +257,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     x = _float_or_default(x)
-    dims = norm_dims(dim, x.ndim, "var")
+    dims = norm_dims(_all_if_empty(dim), x.ndim, "var")
     n = 1
     for d in dims:
         n *= x.data.shape[d]
@@ -292,7 +297,7 @@ def cumsum(x, dim, *, dtype=None):
 def norm(x, p="fro", dim=None, keepdim=False):
     """Vector p-norm over `dim` (all elements by default); 'fro' is the 2-norm of the elements."""
     x = _float_or_default(x)
-    dims = norm_dims(dim, x.ndim, "norm")
+    dims = norm_dims(_all_if_empty(dim), x.ndim, "norm")
     if p in ("fro", 2, 2.0):
         return Norm2.apply(x, dims, keepdim)
     if p in (float("inf"), "inf"):
@@ -317,5 +322,5 @@ def any(x, dim=None, keepdim=False):  # noqa: A001
 
 
 def count_nonzero(x, dim=None):
-    dims = norm_dims(dim, x.ndim, "count_nonzero")
+    dims = norm_dims(_all_if_empty(dim), x.ndim, "count_nonzero")
     return _const(xp_of(x.data).asarray((x.data != 0).sum(axis=dims)).astype(np.int64))
