@@ -22,6 +22,10 @@ from .random import (Generator, default_generator, get_rng_state, initial_seed, 
                      manual_seed, seed, set_rng_state)
 from .tensor import Size, Tensor  # noqa: E402
 
+from . import nn, optim, utils  # noqa: E402  (PyTorch's namespaces: axonal.nn, axonal.optim, ...)
+from . import datasets, train  # noqa: E402
+from .serialization import CheckpointError, load, save  # noqa: E402
+
 __version__ = "0.1.0"
 
 
