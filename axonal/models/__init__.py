@@ -1,0 +1,1 @@
+"""Reference models, built only from Axonal's public API (layer 8)."""
