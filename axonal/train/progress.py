@@ -3,13 +3,16 @@
 Layer 7. Keras' progress bar prints a new line per update when its output is not a terminal, which
 floods CI logs and files (keras#12860, #5224). Here the choice is explicit:
 
-    verbose=1  a tqdm bar per epoch (on stderr), refreshed at most ~10 times a second, ending with
-               the epoch's losses and metrics
+    verbose=1  a live tqdm bar for the running epoch (on stderr, redrawn at most ~10 times a second,
+               with the running loss and metrics); when the epoch ends the bar is replaced by the
+               epoch's line, so the terminal keeps one complete line per epoch (a bar's postfix is
+               cut at the terminal width, which would hide the validation numbers)
     verbose=2  exactly one line per epoch on stdout:
                "epoch 3/10  loss 0.1012  accuracy 0.9691  val_loss 0.0873  val_accuracy 0.9742  lr 0.05  4.1s"
     verbose=0  nothing
     "auto"     1 when stderr is a terminal, else 2
 """
+import os
 import sys
 
 from .callbacks import Callback
@@ -48,8 +51,19 @@ def epoch_line(epoch, epochs, logs) -> str:
     width = len(str(epochs))
     text = f"epoch {epoch + 1:>{width}}/{epochs}  {format_logs(logs)}"
     if "seconds" in logs:
-        text += f"  {float(logs['seconds']):.1f}s"
+        secs = float(logs["seconds"])
+        text += f"  {secs:.2f}s" if secs < 10 else f"  {secs:.1f}s"
     return text
+
+
+def _bar_options(stream):
+    opts = {"file": stream, "mininterval": 0.1, "dynamic_ncols": True}
+    try:
+        if os.get_terminal_size(stream.fileno()).columns == 0:  # a pty without a size: tqdm would
+            opts.update(dynamic_ncols=False, ncols=100)      # draw an empty line
+    except (AttributeError, OSError, ValueError):
+        pass
+    return opts
 
 
 class ProgressBar(Callback):
@@ -69,8 +83,7 @@ class ProgressBar(Callback):
 
         epochs = self.params.get("epochs")
         self._bar = tqdm(total=self.params.get("steps"), desc=f"Epoch {epoch + 1}/{epochs}",
-                         unit="batch", file=self.stream or sys.stderr, leave=True,
-                         dynamic_ncols=True, mininterval=0.1)
+                         unit="batch", leave=False, **_bar_options(self.stream or sys.stderr))
 
     def on_batch_end(self, step, logs=None):
         if self._bar is None:
@@ -86,9 +99,10 @@ class ProgressBar(Callback):
             out = self.stream or sys.stdout
             print(epoch_line(epoch, self.params.get("epochs"), logs), file=out, flush=True)
         elif self._bar is not None:
-            self._bar.set_postfix_str(format_logs(logs), refresh=False)
-            self._bar.close()
+            stream = self._bar.fp
+            self._bar.close()  # leave=False: the bar's line is cleared ...
             self._bar = None
+            print(epoch_line(epoch, self.params.get("epochs"), logs), file=stream, flush=True)
 
     def on_train_end(self, logs=None):
         if self._bar is not None:  # stopped mid-epoch (TerminateOnNaN, an exception)
@@ -103,5 +117,5 @@ def eval_bar(loader, verbose, desc="Evaluate"):
     from tqdm.auto import tqdm
 
     total = len(loader) if hasattr(loader, "__len__") else None
-    return tqdm(loader, total=total, desc=desc, unit="batch", leave=False, file=sys.stderr,
-                dynamic_ncols=True, mininterval=0.1)
+    return tqdm(loader, total=total, desc=desc, unit="batch", leave=False,
+                **_bar_options(sys.stderr))

@@ -76,18 +76,20 @@ def _check_loader(loader, name):
 
 
 class _Averager:
-    """Per-sample running averages of step logs: sum(value * batch_size) / samples."""
+    """Per-sample running averages of step logs: sum(value * batch_size) / samples, per key (a key
+    that only some steps report is averaged over those steps' samples)."""
 
     def __init__(self):
-        self.sums, self.count = {}, 0
+        self.sums, self.counts, self.count = {}, {}, 0
 
     def add(self, logs, n):
         self.count += n
         for k, v in logs.items():
             self.sums[k] = self.sums.get(k, 0.0) + v * n
+            self.counts[k] = self.counts.get(k, 0) + n
 
     def means(self):
-        return {k: s / self.count for k, s in self.sums.items()} if self.count else {}
+        return {k: s / self.counts[k] for k, s in self.sums.items() if self.counts[k]}
 
 
 class Trainer:
