@@ -1,0 +1,122 @@
+"""Max pooling on float32 planes: the forward with its argmax, and the scatter of the gradient back to
+the argmax positions (rank 0: arrays only).
+
+Arrays are viewed as P = N*C independent planes: x (P, H, W), out and idx (P, HO, WO). `idx` holds
+the flat position ih*W + iw of each window's maximum inside its plane (PyTorch's `return_indices`
+format). Window (oh, ow) covers rows oh*sh - ph + i*dh and columns ow*sw - pw + j*dw; positions
+outside the plane are skipped (the same as padding with -inf).
+
+Semantics follow PyTorch's CPU kernel exactly: the running maximum starts at -inf with the index of
+the window's first valid element, and a value replaces it when it is larger *or NaN*, so the first
+maximum wins ties, a NaN propagates (the last NaN's index is kept), and an all -inf window points at
+its first element. The kernels therefore use the IEEE-preserving FASTMATH set of `_jit` (no `nnan`).
+
+The scatter is the adjoint of "gather the values at idx": dx[p, idx[p, q]] += g[p, q]. Windows may
+overlap (stride < kernel), so two outputs can share an argmax; planes are independent, so threads
+split the planes and never write the same element.
+"""
+import numpy as np
+from numba import njit, prange
+
+from ._jit import JIT, PJIT, ftz_enter, ftz_exit
+
+F32 = np.float32
+_NEG_INF = np.float32(-np.inf)
+
+
+@njit(**JIT)
+def _maxpool_core(x, out, idx, p0, p1, kh, kw, sh, sw, ph, pw, dh, dw):
+    old = ftz_enter()
+    H, W = x.shape[1], x.shape[2]
+    HO, WO = out.shape[1], out.shape[2]
+    for p in range(p0, p1):
+        plane = x[p]
+        for oh in range(HO):
+            hs = oh * sh - ph
+            i0 = 0
+            while hs + i0 * dh < 0:
+                i0 += 1
+            for ow in range(WO):
+                ws = ow * sw - pw
+                j0 = 0
+                while ws + j0 * dw < 0:
+                    j0 += 1
+                best = _NEG_INF
+                bi = (hs + i0 * dh) * W + ws + j0 * dw
+                for i in range(i0, kh):
+                    ih = hs + i * dh
+                    if ih >= H:
+                        break
+                    row = plane[ih]
+                    for j in range(j0, kw):
+                        iw = ws + j * dw
+                        if iw >= W:
+                            break
+                        v = row[iw]
+                        if v > best or v != v:
+                            best = v
+                            bi = ih * W + iw
+                out[p, oh, ow] = best
+                idx[p, oh, ow] = bi
+    ftz_exit(old)
+
+
+@njit(**PJIT)
+def _maxpool_par(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw, nb):
+    P = x.shape[0]
+    for k in prange(nb):
+        _maxpool_core(x, out, idx, k * P // nb, (k + 1) * P // nb, kh, kw, sh, sw, ph, pw, dh, dw)
+
+
+@njit(**PJIT)
+def _scatter_par(g, idx, dx, nb):
+    """dx (P, HW) = 0, then dx[p, idx[p, q]] += g[p, q] for g, idx (P, Q)."""
+    P, Q = g.shape
+    for k in prange(nb):
+        old = ftz_enter()
+        for p in range(k * P // nb, (k + 1) * P // nb):
+            row = dx[p]
+            row[:] = 0.0
+            gp, ip = g[p], idx[p]
+            for q in range(Q):
+                row[ip[q]] += gp[q]
+        ftz_exit(old)
+
+
+def _blocks(P):
+    from .. import _threads as th
+
+    return max(1, min(th.get_num_threads(), P))
+
+
+def max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+    """(out, idx) for float32 C-contiguous x (N, C, H, W) or (P, H, W); idx is int64."""
+    lead = x.shape[:-2]
+    H, W = x.shape[-2:]
+    xv = x.reshape(-1, H, W)
+    P = xv.shape[0]
+    out = np.empty((P, ho, wo), F32)
+    idx = np.empty((P, ho, wo), np.int64)
+    if P:
+        _maxpool_par(xv, out, idx, kh, kw, sh, sw, ph, pw, dh, dw, _blocks(P))
+    return out.reshape(lead + (ho, wo)), idx.reshape(lead + (ho, wo))
+
+
+def plane_scatter(g, idx, shape):
+    """zeros(shape) with g added at the flat in-plane positions idx (g, idx: shape[:-2] + (...))."""
+    H, W = shape[-2:]
+    P = int(np.prod(shape[:-2]))
+    gv = np.ascontiguousarray(g).reshape(P, -1)
+    iv = np.ascontiguousarray(idx, dtype=np.int64).reshape(P, -1)
+    dx = np.empty((P, H * W), F32)
+    if P:
+        _scatter_par(gv, iv, dx, _blocks(P))
+    return dx.reshape(shape)
+
+
+def warmup_args():
+    x = np.ones((2, 4, 4), F32)
+    out = np.empty((2, 2, 2), F32)
+    idx = np.zeros((2, 2, 2), np.int64)
+    return [(_maxpool_par, (x, out, idx, 2, 2, 2, 2, 0, 0, 1, 1, 1)),
+            (_scatter_par, (out.reshape(2, 4), idx.reshape(2, 4), x.reshape(2, 16), 1))]

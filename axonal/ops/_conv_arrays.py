@@ -1,0 +1,159 @@
+"""Array-level 2-D convolution: geometry, the NumPy/CuPy reference path, and dispatch to the numba
+kernels (axonal.kernels.conv) for float32 CPU arrays.
+
+Geometry `geo` = (sh, sw, pt, pb, pl, pr, dh, dw): strides, paddings (top, bottom, left, right) and
+dilations. Paddings may be negative, meaning the input is cropped there: a transposed convolution
+with output_padding > padding is the adjoint of a convolution that ignores the last rows of its input.
+The output of a convolution has HO = (H + pt + pb - dh (KH - 1) - 1) // sh + 1 rows.
+
+The three maps every convolution op is built from, each bilinear in its two arguments:
+
+    forward        y  = conv(x, w)          y[n,o,p]  = sum_{c,t} w[o,c,t] x[n,c,p*s + t*d - pad]
+    input grad     dx = conv_t(g, w)        the adjoint of x -> conv(x, w): <conv(x, w), g> = <x, dx>
+    weight grad    dw = conv_w(x, g)        the adjoint of w -> conv(x, w): <conv(x, w), g> = <w, dw>
+
+The reference path writes all three with im2col: cols[n, c, i, j, oh, ow] = xpad[n, c, oh*sh + i*dh,
+ow*sw + j*dw], one strided slice per kernel tap (the same code runs on NumPy and CuPy). Then
+conv = W @ cols, conv_t = col2im(W^T @ g) and conv_w = sum_n g cols^T, per group. col2im is the adjoint
+of im2col: it adds each tap's slice back into a zero image, so overlapping windows accumulate.
+"""
+import numpy as np
+
+from ..backend import xp_of
+from ..kernels import conv as _kc
+
+_F32 = np.dtype(np.float32)
+_MAX_FAST_GROUPS = 16
+
+
+def out_hw(geo, h, w, kh, kw):
+    sh, sw, pt, pb, pl, pr, dh, dw = geo
+    return (h + pt + pb - dh * (kh - 1) - 1) // sh + 1, (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
+
+
+def pad_signed(x, pt, pb, pl, pr):
+    """Zero-pad the last two dims of x by (pt, pb, pl, pr); negative amounts crop instead."""
+    if pt == pb == pl == pr == 0:
+        return x
+    h, w = x.shape[-2:]
+    x = x[..., max(0, -pt):h - max(0, -pb), max(0, -pl):w - max(0, -pr)]
+    if max(pt, pb, pl, pr) <= 0:
+        return x
+    xp = xp_of(x)
+    out = xp.zeros(x.shape[:-2] + (x.shape[-2] + max(pt, 0) + max(pb, 0),
+                                   x.shape[-1] + max(pl, 0) + max(pr, 0)), x.dtype)
+    out[..., max(pt, 0):max(pt, 0) + x.shape[-2], max(pl, 0):max(pl, 0) + x.shape[-1]] = x
+    return out
+
+
+def im2col(x, kh, kw, geo):
+    """cols (N, C, KH, KW, HO, WO) of x (N, C, H, W): the input each output pixel sees at each tap."""
+    sh, sw, pt, pb, pl, pr, dh, dw = geo
+    ho, wo = out_hw(geo, x.shape[2], x.shape[3], kh, kw)
+    xpad = pad_signed(x, pt, pb, pl, pr)
+    cols = xp_of(x).empty(x.shape[:2] + (kh, kw, ho, wo), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, i, j] = xpad[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                                    j * dw:j * dw + sw * (wo - 1) + 1:sw]
+    return cols
+
+
+def col2im(cols, x_shape, geo):
+    """The adjoint of im2col: x-shaped sum of every tap's columns at the pixels that tap read."""
+    sh, sw, pt, pb, pl, pr, dh, dw = geo
+    n, c, kh, kw, ho, wo = cols.shape
+    h, w = x_shape[2], x_shape[3]
+    xp = xp_of(cols)
+    hp, wp = h + pt + pb, w + pl + pr
+    # rows/cols past hp/wp are never read by a window; allocate enough for every slice
+    hb, wb = max(hp, (ho - 1) * sh + (kh - 1) * dh + 1), max(wp, (wo - 1) * sw + (kw - 1) * dw + 1)
+    acc = xp.zeros((n, c, hb, wb), cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            acc[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, i, j]
+    acc = acc[:, :, :hp, :wp]
+    return pad_signed(acc, -pt, -pb, -pl, -pr)  # the adjoint of padding is cropping (and back)
+
+
+# -- dispatch ----------------------------------------------------------------------------------
+def _fast(*arrays):
+    return all(type(a) is np.ndarray and a.dtype == _F32 for a in arrays) and \
+        all(a.size for a in arrays)
+
+
+def _c(a):
+    return np.ascontiguousarray(a)
+
+
+def _group_slices(groups, *dims):
+    return [[slice(g * d // groups, (g + 1) * d // groups) for d in dims] for g in range(groups)]
+
+
+def conv_forward(x, w, b, geo, groups):
+    """conv(x, w) + b for x (N, C, H, W), w (O, C/groups, KH, KW), b (O,) or None."""
+    if _fast(x, w) and groups <= _MAX_FAST_GROUPS:
+        if groups == 1:
+            return _kc.forward(_c(x), _c(w), b, geo)
+        ys = [_kc.forward(_c(x[:, sc]), _c(w[so]), None if b is None else b[so], geo)
+              for sc, so in _group_slices(groups, x.shape[1], w.shape[0])]
+        return np.concatenate(ys, axis=1)
+    xp = xp_of(x)
+    n, o, (kh, kw) = x.shape[0], w.shape[0], w.shape[2:]
+    cols = im2col(x, kh, kw, geo)
+    ho, wo = cols.shape[-2:]
+    y = xp.matmul(w.reshape(groups, o // groups, -1), cols.reshape(n, groups, -1, ho * wo))
+    y = y.reshape(n, o, ho, wo)
+    if b is not None:
+        y += b.reshape(1, o, 1, 1)
+    return y
+
+
+def conv_input_grad(g, w, geo, groups, x_shape):
+    """conv_t(g, w): the x-shaped adjoint of conv(., w) applied to g (N, O, HO, WO)."""
+    if _fast(g, w) and groups <= _MAX_FAST_GROUPS:
+        if groups == 1:
+            return _kc.backward(None, _c(w), _c(g), geo, True, False, x_shape=x_shape)[0]
+        parts = []
+        for sc, so in _group_slices(groups, x_shape[1], w.shape[0]):
+            shape = (x_shape[0], sc.stop - sc.start) + tuple(x_shape[2:])
+            parts.append(_kc.backward(None, _c(w[so]), _c(g[:, so]), geo, True, False,
+                                      x_shape=shape)[0])
+        return np.concatenate(parts, axis=1)
+    xp = xp_of(g)
+    n, o, ho, wo = g.shape
+    c, kh, kw = x_shape[1], w.shape[2], w.shape[3]
+    wg = w.reshape(groups, o // groups, -1)
+    dcols = xp.matmul(wg.transpose(0, 2, 1), g.reshape(n, groups, o // groups, ho * wo))
+    return col2im(dcols.reshape(n, c, kh, kw, ho, wo), x_shape, geo)
+
+
+def conv_weight_grad(x, g, geo, groups, w_shape):
+    """conv_w(x, g): the w-shaped adjoint of conv(x, .) applied to g."""
+    if _fast(x, g) and groups <= _MAX_FAST_GROUPS:
+        if groups == 1:
+            return _kc.backward(_c(x), None, _c(g), geo, False, True, w_shape=w_shape)[1]
+        parts = []
+        for sc, so in _group_slices(groups, x.shape[1], w_shape[0]):
+            shape = (so.stop - so.start,) + tuple(w_shape[1:])
+            parts.append(_kc.backward(_c(x[:, sc]), None, _c(g[:, so]), geo, False, True,
+                                      w_shape=shape)[1])
+        return np.concatenate(parts, axis=0)
+    xp = xp_of(x)
+    n, o, ho, wo = g.shape
+    kh, kw = w_shape[2], w_shape[3]
+    cols = im2col(x, kh, kw, geo).reshape(n, groups, -1, ho * wo)
+    gr = g.reshape(n, groups, o // groups, ho * wo)
+    dw = xp.stack([xp.tensordot(gr[:, k], cols[:, k], axes=([0, 2], [0, 2]))
+                   for k in range(groups)])
+    return dw.reshape(w_shape).astype(x.dtype, copy=False)
+
+
+def conv_backward(x, w, g, geo, groups, need_x, need_w):
+    """(conv_t(g, w), conv_w(x, g)), None where not needed; one pass over g on the fast path."""
+    if groups == 1 and _fast(x, w, g) and need_x and need_w:
+        return _kc.backward(_c(x), _c(w), _c(g), geo, True, True)
+    gx = conv_input_grad(g, w, geo, groups, x.shape) if need_x else None
+    gw = conv_weight_grad(x, g, geo, groups, w.shape) if need_w else None
+    return gx, gw
