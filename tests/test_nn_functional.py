@@ -10,6 +10,12 @@ from axonal.autograd import gradcheck, gradgradcheck
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
 
 

@@ -12,6 +12,12 @@ from axonal import nn
 torch = pytest.importorskip("torch")
 tnn = torch.nn
 
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
 
 

@@ -14,6 +14,11 @@ torch = pytest.importorskip("torch")
 tnn = torch.nn
 
 
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
 def build(lib, nnmod):
     """The same model in both frameworks: Embedding, Sequential, Linear, BatchNorm1d, PReLU,
     Dropout, LayerNorm, ModuleList, a persistent and a non-persistent buffer."""
