@@ -228,6 +228,8 @@ def test_containers():
     pl = nn.ParameterList([nn.Parameter(axonal.ones(2)), axonal.zeros(3)])
     assert len(pl) == 2 and all(isinstance(p, nn.Parameter) for p in pl)
     assert list(pl.state_dict()) == ["0", "1"]
+    assert repr(pl).replace("axonal", "torch") == repr(tnn.ParameterList(
+        [tnn.Parameter(torch.ones(2)), tnn.Parameter(torch.zeros(3))]))
     assert repr(seq) == repr(tnn.Sequential(OrderedDict(a=tnn.Linear(2, 3), b=tnn.ReLU(),
                                                         c=tnn.Linear(3, 1))))
 

@@ -224,7 +224,7 @@ def _as_parameter(value):
 
 def _param_line(key, p):
     size = "x".join(str(s) for s in p.shape)
-    return f"({key}): Parameter containing: [axonal.{p.dtype} of size {size}]"
+    return f"  ({key}): Parameter containing: [{p.dtype} of size {size}]"
 
 
 class ParameterList(Module):
