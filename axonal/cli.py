@@ -7,6 +7,7 @@ Layer 9.
     axonal train --list
     axonal evaluate CHECKPOINT [--data DIR] [--batch-size B] [--device DEV] [--json]
     axonal info
+    axonal playground [--host 127.0.0.1] [--port N] [--open]
 
 Exit status: 0 on success, 2 for bad arguments (argparse), 1 for an error while running (unknown
 recipe, missing checkpoint, unreadable data), 130 when interrupted. Errors print one line,
@@ -80,6 +81,13 @@ def build_parser():
 
     sub.add_parser("info", help="versions, BLAS, threads, GPU and datasets",
                    description="Show the installation: versions, BLAS, threads, GPU, datasets.")
+    pg = sub.add_parser("playground", help="the interactive Playground in your browser",
+                        description="Serve the Axonal Playground (build a small network, watch it "
+                                    "learn); needs pip install 'axonal[playground]'.")
+    pg.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, "
+                    "this machine only)")
+    pg.add_argument("--port", type=_int_at_least(0), default=8000, help="port (default 8000)")
+    pg.add_argument("--open", action="store_true", help="open the page in a web browser")
     parser.train_parser = t  # for errors that argparse cannot express (NAME required unless --list)
     return parser
 
@@ -232,6 +240,10 @@ def main(argv=None) -> int:
             return _cmd_train(args)
         if args.command == "evaluate":
             return _cmd_evaluate(args)
+        if args.command == "playground":
+            from .playground import serve
+            serve(host=args.host, port=args.port, open_browser=args.open)
+            return 0
         print("\n".join(info_lines()))
         return 0
     except KeyboardInterrupt:
