@@ -155,10 +155,8 @@ def _thread_lines():
     import axonal
 
     lines = [f"CPU cores       {os.cpu_count()}"]
-    try:
+    if getattr(axonal, "_threads", None) is not None:  # the thread policy module may be absent
         lines.append(f"axonal threads  {axonal.get_num_threads()}")
-    except Exception:  # noqa: BLE001 - the thread policy module may be absent in a partial install
-        pass
     try:
         import numba
         lines.append(f"numba threads   {numba.get_num_threads()} (layer: {numba.threading_layer()})")

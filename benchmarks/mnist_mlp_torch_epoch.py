@@ -13,19 +13,21 @@ import time
 
 import numpy as np
 
+import axonal
+
 
 def data():
     from axonal.recipes import get_recipe
 
-    train, _, test = get_recipe("mnist-mlp").datasets()
+    train, _, _test = get_recipe("mnist-mlp").datasets()
     x, y = (t.numpy() for t in train.tensors)
     return x, y
 
 
 def torch_epochs(x, y, epochs, threads):
     import torch
-    import torch.nn as nn
     import torch.nn.functional as F
+    from torch import nn
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -50,15 +52,12 @@ def torch_epochs(x, y, epochs, threads):
 
 
 def axonal_epochs(x, y, epochs, threads):
-    import axonal
     from axonal.recipes import get_recipe
     from axonal.train import Trainer
     from axonal.utils.data import DataLoader, TensorDataset
 
-    try:
+    if getattr(axonal, "_threads", None) is not None:  # the thread policy may not be installed yet
         axonal.set_num_threads(threads)
-    except Exception:  # noqa: BLE001 - the thread policy module may not be installed yet
-        pass
     axonal.manual_seed(0)
     rec = get_recipe("mnist-mlp")
     model = rec.build_model(rec.model_config())

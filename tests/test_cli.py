@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import axonal.train
-
 from axonal.cli import main
 from axonal.recipes import train
 from axonal.recipes.mnist_mlp import MnistMLP
@@ -22,7 +21,7 @@ METRIC_KEYS = {"test_accuracy", "test_loss", "val_loss", "val_accuracy", "train_
 
 
 def axonal_cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "axonal", *args], env=ENV, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "axonal", *args], env=ENV, check=False, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -81,7 +80,7 @@ def test_resume_continues_like_an_uninterrupted_run(tmp_path, monkeypatch):
 
     monkeypatch.setattr(MnistMLP, "datasets", small_eval_sets)
     monkeypatch.setattr(axonal.train, "plot_history", lambda *a, **k: None)  # the smoke run checks it
-    common = dict(limit_train=300, quiet=True, log=lambda *a: None)
+    common = {"limit_train": 300, "quiet": True, "log": lambda *a: None}
     straight = train("mnist-mlp", epochs=2, out=tmp_path / "a", **common)
 
     save_then_stop = ModelCheckpoint.on_epoch_end
@@ -121,7 +120,7 @@ def test_python_m_axonal_and_console_script():
     assert proc.returncode == 0 and proc.stdout.startswith("axonal ")
     script = shutil.which("axonal")
     if script:  # installed with pip install -e .
-        proc = subprocess.run([script, "train", "--list"], env=ENV, capture_output=True, text=True)
+        proc = subprocess.run([script, "train", "--list"], env=ENV, check=False, capture_output=True, text=True)
         assert proc.returncode == 0 and "mnist-mlp" in proc.stdout
 
 
@@ -132,6 +131,7 @@ def test_python_m_axonal_and_console_script():
     (["train", "mnist-mlp", "--epochs", "-1"], 2, "--epochs: must be >= 0"),
     (["train", "mnist-mlp", "--lr", "0"], 2, "--lr: must be a positive finite number"),
     (["train", "mnist-mlp", "--batch-size", "x"], 2, "--batch-size: expected an integer"),
+    (["train", "mnist-mlp", "--device", "tpu"], 1, "unknown device type 'tpu'"),
     (["train"], 2, "a recipe NAME is required"),
     (["frobnicate"], 2, "invalid choice"),
     ([], 2, "usage"),
@@ -152,9 +152,9 @@ def test_bad_checkpoint_files(tmp_path, capsys):
     text.write_text("not a checkpoint at all")
     assert main(["evaluate", str(text)]) == 1
     assert "axonal: error:" in capsys.readouterr().err
+    from axonal import nn
     from axonal.serialization import save
     from axonal.train import save_checkpoint
-    import axonal.nn as nn
     save_checkpoint(tmp_path / "bare", nn.Linear(2, 2))  # a checkpoint without recipe metadata
     assert main(["evaluate", str(tmp_path / "bare")]) == 1
     assert "holds no recipe name" in capsys.readouterr().err

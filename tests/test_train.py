@@ -2,19 +2,35 @@
 import io
 import math
 import weakref
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import axonal
-import axonal.nn as nn
 import axonal.nn.functional as F
-from axonal import serialization
+from axonal import nn, serialization
 from axonal.optim import SGD, lr_scheduler
-from axonal.train import (Accuracy, BinaryAccuracy, CSVLogger, EarlyStopping, History, LambdaCallback,
-                          LRSchedulerCallback, ModelCheckpoint, ProgressBar, TerminateOnNaN,
-                          TopKAccuracy, Trainer, fit, get_metric, load_checkpoint, plot_history,
-                          read_checkpoint, save_checkpoint)
+from axonal.train import (
+    Accuracy,
+    BinaryAccuracy,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    LRSchedulerCallback,
+    ModelCheckpoint,
+    ProgressBar,
+    TerminateOnNaN,
+    TopKAccuracy,
+    Trainer,
+    fit,
+    get_metric,
+    load_checkpoint,
+    plot_history,
+    read_checkpoint,
+    save_checkpoint,
+)
 from axonal.utils.data import DataLoader, TensorDataset
 
 
@@ -158,9 +174,9 @@ def test_grad_clip_bounds_each_update():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(epochs=-1), "epochs must be a non-negative int"),
-    (dict(epochs=1.5), "epochs must be a non-negative int"),
-    (dict(epochs=2, initial_epoch=3), "initial_epoch=3 is past epochs=2"),
+    ({"epochs": -1}, "epochs must be a non-negative int"),
+    ({"epochs": 1.5}, "epochs must be a non-negative int"),
+    ({"epochs": 2, "initial_epoch": 3}, "initial_epoch=3 is past epochs=2"),
 ])
 def test_fit_argument_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -375,7 +391,7 @@ def test_plot_history_writes_png(tmp_path, monkeypatch):
     for e, (l, vl) in enumerate([(1.0, 1.1), (0.5, 0.6), (0.3, 0.45)]):
         hist.append(e, {"loss": l, "accuracy": 0.5 + e / 10, "val_loss": vl, "lr": 0.1 / (e + 1)})
     path = plot_history(hist, tmp_path / "curves.png")
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     with pytest.raises(ValueError, match="history is empty"):
         plot_history(History(), tmp_path / "x.png")

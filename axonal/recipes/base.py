@@ -6,13 +6,14 @@ splits), the model and the JSON-able config that rebuilds it (stored in every ch
 schedule. `axonal.recipes.runner` turns that into a run with progress, checkpoints, metrics.json and
 curves; nothing in a recipe prints or writes files.
 """
+from typing import ClassVar
 
 
 class Recipe:
     name = ""            # set by @recipe
     description = ""     # one line for `axonal train --list`
     # CLI defaults; each can be overridden by --epochs/--lr/--batch-size/--seed
-    defaults = {"epochs": 10, "lr": 0.01, "batch_size": 128, "seed": 0}
+    defaults: ClassVar[dict] = {"epochs": 10, "lr": 0.01, "batch_size": 128, "seed": 0}
     metrics = ("accuracy",)
     eval_batch_size = 1000  # evaluation holds no graph, so larger batches are cheap and faster
 
@@ -42,7 +43,7 @@ class Recipe:
 
     def scheduler(self, optimizer, epochs, steps_per_epoch):
         """An LR scheduler (or an axonal.train.LRSchedulerCallback), or None."""
-        return None
+        return None  # noqa: RET501 - the documented "no scheduler" value
 
     def __repr__(self):
         return f"<recipe {self.name!r}: {self.description}>"

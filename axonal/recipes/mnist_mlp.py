@@ -12,6 +12,8 @@ schedule:
 
 PyTorch with the same recipe reaches 98.5% after 10 epochs (seed 0); so does this.
 """
+from typing import ClassVar
+
 import numpy as np
 
 from .base import Recipe
@@ -28,7 +30,7 @@ def _standardize(x, mean, std):
 @recipe("mnist-mlp")
 class MnistMLP(Recipe):
     description = "MLP 784-512-512-10 (ReLU, dropout) on MNIST; >= 98% test accuracy in 10 epochs"
-    defaults = {"epochs": 10, "lr": 0.05, "batch_size": 128, "seed": 0}
+    defaults: ClassVar[dict] = {"epochs": 10, "lr": 0.05, "batch_size": 128, "seed": 0}
     metrics = ("accuracy",)
 
     def model_config(self):

@@ -5,7 +5,11 @@ Layer 9. A training run writes to its output directory (default runs/NAME):
     checkpoint    the latest full training checkpoint (rewritten atomically after every epoch; its
                   `extra` holds the recipe name, model config and run options, so `--resume` and
                   `axonal evaluate` need nothing else)
-    metrics.json  the final numbers under plain names (test_accuracy, test_loss, val_loss, ...)
+    metrics.json  the final numbers under plain names: test_accuracy, test_loss (official test set),
+                  val_loss, val_accuracy, train_loss, train_accuracy (last epoch; train values are
+                  averages over the epoch, with dropout on), epochs (completed in total), seconds
+                  (wall time of the whole command: data, training, test), seconds_per_epoch and
+                  epoch_seconds (training + validation, epochs run by this command only)
     curves.png    loss and accuracy per epoch (needs matplotlib; skipped with a note otherwise)
     log.csv       one row per epoch
 
@@ -31,6 +35,13 @@ def _positive(name, value, kind=int):
     return kind(value)
 
 
+def _check_device(device):
+    """Fail before loading any data when the device cannot work here (no CuPy, bad name)."""
+    if device is not None:
+        from .. import backend
+        backend.xp_for(backend.Device(device))
+
+
 def _write_json(path, obj):
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -43,6 +54,7 @@ def train(name, *, epochs=None, lr=None, batch_size=None, seed=None, resume=None
           data=None, quiet=False, limit_train=None, device=None, log=print):
     """Run recipe `name`; returns the metrics dict also written to OUT/metrics.json."""
     import axonal
+
     from ..train import CSVLogger, ModelCheckpoint, Trainer, plot_history, read_checkpoint
     from ..utils.data import DataLoader
 
@@ -54,6 +66,7 @@ def train(name, *, epochs=None, lr=None, batch_size=None, seed=None, resume=None
     limit_train = _positive("limit_train", limit_train)
     if seed is not None and (not isinstance(seed, int) or seed < 0):
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    _check_device(device)
 
     saved = {}
     config = rec.model_config()
@@ -151,6 +164,7 @@ def evaluate(checkpoint, *, data=None, batch_size=None, device=None, verbose=0):
     from ..train import Trainer, read_checkpoint
     from ..utils.data import DataLoader
 
+    _check_device(device)
     ckpt = read_checkpoint(checkpoint)
     extra = ckpt.get("extra") or {}
     if "recipe" not in extra:

@@ -6,8 +6,16 @@ Layer 7 (may import nn, optim, utils.data, datasets, serialization, ops, tensor,
     trainer = Trainer(model, optimizer, F.cross_entropy, callbacks=[EarlyStopping(patience=2)])
     history = trainer.fit(train_loader, epochs=10, val_loader=val_loader)
 """
-from .callbacks import (Callback, CallbackList, CSVLogger, EarlyStopping, LambdaCallback,
-                        LRSchedulerCallback, ModelCheckpoint, TerminateOnNaN)
+from .callbacks import (
+    Callback,
+    CallbackList,
+    CSVLogger,
+    EarlyStopping,
+    LambdaCallback,
+    LRSchedulerCallback,
+    ModelCheckpoint,
+    TerminateOnNaN,
+)
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .history import History
 from .metrics import Accuracy, BinaryAccuracy, Metric, TopKAccuracy, get_metric

@@ -293,7 +293,9 @@ class CSVLogger(Callback):
             with open(self.filename, encoding="utf-8") as f:
                 header = f.readline().rstrip("\n")
             self.keys = header.split(self.sep)[1:] if header else None
-        self._fh = open(self.filename, "a" if has_rows else "w", encoding="utf-8", newline="")
+        # kept open across epochs (closed in on_train_end): one row is appended per epoch
+        self._fh = open(self.filename, "a" if has_rows else "w", encoding="utf-8",  # noqa: SIM115
+                        newline="")
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -335,5 +337,5 @@ class LambdaCallback(Callback):
             setattr(self, name, fn)
 
 
-__all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "LRSchedulerCallback",
+__all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "LRSchedulerCallback",
            "LambdaCallback", "ModelCheckpoint", "TerminateOnNaN"]

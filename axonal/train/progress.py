@@ -12,6 +12,7 @@ floods CI logs and files (keras#12860, #5224). Here the choice is explicit:
     verbose=0  nothing
     "auto"     1 when stderr is a terminal, else 2
 """
+import math
 import os
 import sys
 
@@ -37,7 +38,7 @@ def resolve_verbose(verbose):
 
 def format_value(value) -> str:
     value = float(value)
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         return str(value)
     return f"{value:.4g}" if abs(value) < 1e-3 and value != 0 else f"{value:.4f}"
 
