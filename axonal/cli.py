@@ -245,7 +245,12 @@ def main(argv=None) -> int:
         print("\n".join(info_lines()))
         return 0
     except KeyboardInterrupt:
-        print("axonal: interrupted", file=sys.stderr)
+        hint = ""
+        if args.command == "train" and args.name:
+            ckpt = os.path.join(args.out or os.path.join("runs", args.name), "checkpoint")
+            if os.path.isfile(ckpt):  # written after each completed epoch
+                hint = f"; continue with: axonal train {args.name} --resume {ckpt}"
+        print(f"axonal: interrupted{hint}", file=sys.stderr)
         return 130
     except (OSError, ValueError, UnknownRecipeError, ImportError, RuntimeError) as e:
         # the errors a user can cause (paths, arguments, data, a missing package); anything else is

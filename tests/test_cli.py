@@ -161,3 +161,16 @@ def test_bad_checkpoint_files(tmp_path, capsys):
     save({"w": np.zeros(2)}, tmp_path / "weights")
     assert main(["evaluate", str(tmp_path / "weights")]) == 1
     assert "not a training checkpoint" in capsys.readouterr().err
+
+
+def test_interrupt_exits_130_with_resume_hint(tmp_path, monkeypatch, capsys):
+    import axonal.recipes
+
+    def interrupted(name, **kw):
+        (tmp_path / "checkpoint").write_bytes(b"")  # as if one epoch had completed
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(axonal.recipes, "train", interrupted)
+    assert main(["train", "mnist-mlp", "--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted; continue with: axonal train mnist-mlp --resume" in err
