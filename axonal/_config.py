@@ -26,6 +26,11 @@ class _GradMode:
 
     mode = True
 
+    def __new__(cls, *args):
+        if cls is not set_grad_enabled and len(args) == 1 and callable(args[0]):
+            return cls()(args[0])  # bare `@no_grad` / `@enable_grad`, as PyTorch allows
+        return super().__new__(cls)
+
     def __enter__(self):
         self._prev = is_grad_enabled()
         _set_grad(self.mode)

@@ -25,6 +25,8 @@ def _infer_array(data, dtype=None, device=None):
     Python floats -> the default float dtype, ints -> int64, bools -> bool; arrays keep theirs."""
     if isinstance(data, Tensor):
         data = data.data
+    elif isinstance(data, np.generic):  # NumPy scalars keep their dtype, as in torch.tensor
+        data = np.asarray(data)
     if not isinstance(data, ARRAY_TYPES):
         data = np.asarray(data)
         if dtype is None:

@@ -30,7 +30,7 @@ import numpy as np
 
 import axonal
 
-# -- inputs -----------------------------------------------------------------------------------------
+# -- inputs ---------------------------------------------------------------------------------------
 
 _VIEWS = {
     "c": lambda a: a,                                    # contiguous
@@ -109,7 +109,7 @@ def _torch():
 
 
 def spec(name, f, ref, cases, th=None, **kw):
-    """An OpSpec from `f(m, *args, **kwargs)`; `th` overrides the torch call when the APIs differ."""
+    """An OpSpec from `f(m, *args, **kwargs)`; `th` overrides the torch call where APIs differ."""
     ax = functools.partial(f, axonal)
     th_f = th if th is not None else f
 
@@ -182,9 +182,11 @@ BINARY = [(((2, 3), "c"), ((2, 3), "c")), (((2, 3), "c"), ((3,), "c")),
           (((2, 3), "f"), ((2, 3), "T"))]
 
 
-def unary_cases(domain=None, big=False, kinks=None, **kwargs):
+def unary_cases(domain=None, big=False, kinks=None, ints=(-3, 4), **kwargs):
     def gen(rng):
         cases = [Case((mk(rng, s, v, domain),), dict(kwargs), shp(s, v)) for s, v in UNARY]
+        if ints is not None:  # integer input: float ops compute in the default float dtype
+            cases.append(Case((mk_int(rng, (2, 3), *ints),), dict(kwargs), "int64"))
         if big:
             cases.append(Case((mk(rng, BIG, "c", domain),), dict(kwargs), "big", fd=False))
         if kinks is not None:
@@ -409,10 +411,11 @@ add(spec("abs", lambda m, x: m.abs(x), np.abs, unary_cases(AWAY0, kinks=[0.0, -1
          gg=True))
 add(spec("sign", lambda m, x: m.sign(x), np.sign, unary_cases(AWAY0, kinks=[0.0, -1.5, 2.0])))
 add(spec("exp", lambda m, x: m.exp(x), np.exp, unary_cases(big=True), gg=True))
-add(spec("log", lambda m, x: m.log(x), np.log, unary_cases(POS, big=True), gg=True))
-add(spec("log1p", lambda m, x: m.log1p(x), np.log1p, unary_cases(ABOVE_M1)))
-add(spec("sqrt", lambda m, x: m.sqrt(x), np.sqrt, unary_cases(POS), gg=True))
-add(spec("rsqrt", lambda m, x: m.rsqrt(x), lambda x: 1 / np.sqrt(x), unary_cases(POS), gg=True))
+add(spec("log", lambda m, x: m.log(x), np.log, unary_cases(POS, big=True, ints=(1, 5)), gg=True))
+add(spec("log1p", lambda m, x: m.log1p(x), np.log1p, unary_cases(ABOVE_M1, ints=(0, 5))))
+add(spec("sqrt", lambda m, x: m.sqrt(x), np.sqrt, unary_cases(POS, ints=(0, 5)), gg=True))
+add(spec("rsqrt", lambda m, x: m.rsqrt(x), lambda x: 1 / np.sqrt(x),
+         unary_cases(POS, ints=(1, 5)), gg=True))
 add(spec("sin", lambda m, x: m.sin(x), np.sin, unary_cases(), gg=True))
 add(spec("cos", lambda m, x: m.cos(x), np.cos, unary_cases(), gg=True))
 add(spec("tanh", lambda m, x: m.tanh(x), np.tanh, unary_cases(big=True), gg=True))
@@ -538,10 +541,11 @@ add(spec("__matmul__", lambda m, a, b: a @ b, np_matmul, _matmul_cases, atol=1e-
 
 # reductions --------------------------------------------------------------------------------------
 
-RED = [((), (2, 3, 4), "c"), (dict(dim=1), (2, 3, 4), "c"), (dict(dim=-1, keepdim=True), (2, 3, 4), "c"),
+RED = [((), (2, 3, 4), "c"), (dict(dim=1), (2, 3, 4), "c"),
+       (dict(dim=-1, keepdim=True), (2, 3, 4), "c"),
        (dict(dim=(0, 2)), (2, 3, 4), "c"), (dict(dim=(-1, 0), keepdim=True), (2, 3, 4), "T"),
        (dict(dim=0), (3, 4), "s"), ((), (), "c"), (dict(dim=0), (), "c"), (dict(dim=0), (1,), "c"),
-       (dict(dim=1), (2, 3), "f")]
+       (dict(dim=1), (2, 3), "f"), (dict(dim=()), (2, 3), "c")]
 
 
 def red_cases(red=RED, domain=None, single_dim=False, empty=True, big=False, extra=None):
@@ -656,7 +660,8 @@ def _var_cases(rng):
     for kw, s, v in ((dict(), (2, 3), "c"), (dict(dim=1), (2, 3), "c"),
                      (dict(dim=0, unbiased=False), (3, 2), "T"),
                      (dict(dim=(0, 2), keepdim=True), (2, 3, 2), "c"),
-                     (dict(dim=-1, correction=0), (2, 4), "s"), (dict(dim=1, correction=2), (2, 4), "c"),
+                     (dict(dim=-1, correction=0), (2, 4), "s"),
+                     (dict(dim=1, correction=2), (2, 4), "c"),
                      (dict(dim=1, keepdim=True), (3, 4), "f")):
         cases.append(Case((mk(rng, s, v),), kw, f"{shp(s, v)}_{kw}"))
     cases.append(Case((mk(rng, (2, 1)),), {"dim": 1}, "single_unbiased_nan", False))
@@ -742,7 +747,8 @@ add(spec("flatten", lambda m, x, **kw: m.flatten(x, **kw),
 def _squeeze_cases(rng):
     return [Case((mk(rng, s, v),), kw, f"{shp(s, v)}_{kw}") for kw, s, v in
             ((dict(), (2, 1, 3, 1), "c"), (dict(dim=1), (2, 1, 3), "c"), (dict(dim=0), (2, 3), "c"),
-             (dict(dim=(1, 3)), (2, 1, 3, 1), "c"), (dict(dim=-1), (3, 1), "T"), (dict(), (1,), "c"),
+             (dict(dim=(1, 3)), (2, 1, 3, 1), "c"), (dict(dim=-1), (3, 1), "T"),
+             (dict(), (1,), "c"),
              (dict(), (), "c"), (dict(dim=0), (1, 0), "c"))]
 
 
@@ -785,9 +791,10 @@ add(spec("transpose", lambda m, x, d0, d1: m.transpose(x, d0, d1),
          lambda x, d0, d1: np.swapaxes(x, d0, d1), _transpose_cases))
 add(spec("T", lambda m, x: x.T, lambda x: x.T,
          fixed((lambda r: (mk(r, (2, 3)),), {}, "2x3"), (lambda r: (mk(r, (3, 2), "T"),), {}, "T"),
-               (lambda r: (mk(r, (4,)),), {}, "1d"))))
+               (lambda r: (mk(r, (0, 4)),), {}, "0x4"))))
 add(spec("mT", lambda m, x: x.mT, lambda x: np.swapaxes(x, -1, -2),
-         fixed((lambda r: (mk(r, (2, 3, 4)),), {}, "2x3x4"), (lambda r: (mk(r, (3, 2), "s"),), {}, "s"))))
+         fixed((lambda r: (mk(r, (2, 3, 4)),), {}, "2x3x4"),
+               (lambda r: (mk(r, (3, 2), "s"),), {}, "s"))))
 
 
 def _expand_cases(rng):
@@ -814,7 +821,8 @@ add(spec("repeat", lambda m, x, reps: x.repeat(*reps), lambda x, reps: np_repeat
 
 
 def _cat_cases(rng):
-    return [Case(tuple(mk(rng, s, v) for s, v in ins), {"dim": d}, f"{'_'.join(shp(s, v) for s, v in ins)}"
+    return [Case(tuple(mk(rng, s, v) for s, v in ins), {"dim": d},
+                 f"{'_'.join(shp(s, v) for s, v in ins)}"
                                                                     f"_dim{d}")
             for ins, d in (((((2, 3), "c"), ((1, 3), "c")), 0),
                            ((((2, 3), "c"), ((2, 1), "T"), ((2, 2), "s")), 1),
@@ -824,24 +832,28 @@ def _cat_cases(rng):
                            ((((2, 3), "c"),), 0))]
 
 
-add(spec("cat", lambda m, *xs, dim=0: m.cat(list(xs), dim), lambda *xs, dim=0: np.concatenate(xs, dim),
+add(spec("cat", lambda m, *xs, dim=0: m.cat(list(xs), dim),
+         lambda *xs, dim=0: np.concatenate(xs, dim),
          _cat_cases, gg=True))
 
 
 def _stack_cases(rng):
-    return [Case(tuple(mk(rng, s, v) for v in views), {"dim": d}, f"{shp(s)}_{''.join(views)}_dim{d}")
+    return [Case(tuple(mk(rng, s, v) for v in views), {"dim": d},
+                 f"{shp(s)}_{''.join(views)}_dim{d}")
             for s, views, d in (((2, 3), "cc", 0), ((2, 3), "cTs", 1), ((3,), "cf", -1),
                                 ((), "cc", 0), ((0, 2), "cc", 1))]
 
 
-add(spec("stack", lambda m, *xs, dim=0: m.stack(list(xs), dim), lambda *xs, dim=0: np.stack(xs, dim),
+add(spec("stack", lambda m, *xs, dim=0: m.stack(list(xs), dim),
+         lambda *xs, dim=0: np.stack(xs, dim),
          _stack_cases))
 
 
 def _split_cases(rng):
     return [Case((mk(rng, s, v),), {"sections": sec, "dim": d}, f"{shp(s, v)}_{sec}_dim{d}")
-            for s, v, sec, d in (((5, 2), "c", 2, 0), ((2, 6), "T", 3, 1), ((2, 6), "c", [1, 2, 3], 1),
-                                 ((4, 3), "s", [4], 0), ((4,), "c", 1, 0), ((4, 3), "c", [0, 3, 1], 0),
+            for s, v, sec, d in (((5, 2), "c", 2, 0), ((2, 6), "T", 3, 1),
+                                 ((2, 6), "c", [1, 2, 3], 1), ((4, 3), "s", [4], 0),
+                                 ((4,), "c", 1, 0), ((4, 3), "c", [0, 3, 1], 0),
                                  ((2, 3), "c", 5, -1))]
 
 
@@ -871,7 +883,8 @@ add(spec("flip", lambda m, x, dims: m.flip(x, dims), lambda x, dims: np.flip(x, 
 def _pad_cases(rng):
     return [Case((mk(rng, s, v),), {"pad": p, "value": val}, f"{shp(s, v)}_{p}_{val}")
             for s, v, p, val in (((2, 3), "c", (1, 2), 0.0), ((2, 3), "T", (1, 1, 0, 2), 1.5),
-                                 ((2, 3, 2), "s", (0, 1, 2, 0, 1, 1), 0.0), ((2, 4), "c", (-1, 1), 0.0),
+                                 ((2, 3, 2), "s", (0, 1, 2, 0, 1, 1), 0.0),
+                                 ((2, 4), "c", (-1, 1), 0.0),
                                  ((0, 2), "c", (1, 1), 0.0), ((3,), "f", (2, 0), -1.0))]
 
 
@@ -882,7 +895,8 @@ add(spec("pad", lambda m, x, pad, value: m.pad(x, pad, value=value), np_pad, _pa
 
 _I = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
 KEYS = [
-    ("int", 1), ("neg_int", -1), ("slice", slice(1, None)), ("int_slice_step", (1, slice(None, None, 2))),
+    ("int", 1), ("neg_int", -1), ("slice", slice(1, None)),
+    ("int_slice_step", (1, slice(None, None, 2))),
     ("none_ellipsis_int", (None, Ellipsis, 0)), ("ellipsis_none", (Ellipsis, None)),
     ("int_array_repeats", _I(0, 2, 0, 0)), ("slice_then_array", (slice(None), _I(3, 3, 0))),
     ("two_arrays", (_I(0, 2, 1), _I(1, 1, 3))), ("2d_int_array", _I(0, 2, 1, 0).reshape(2, 2)),
@@ -898,9 +912,11 @@ def _getitem_cases(rng):
     mask = rng.random((3, 4)) < 0.5
     cases.append(Case((mk(rng, (3, 4)),), {"key": mask}, "bool_mask_full"))
     cases.append(Case((mk(rng, (3, 4)),), {"key": np.array([True, False, True])}, "bool_mask_dim0"))
-    cases.append(Case((mk(rng, (3, 4)),), {"key": (slice(None), np.array([False, True, True, False]))},
+    cases.append(Case((mk(rng, (3, 4)),),
+                      {"key": (slice(None), np.array([False, True, True, False]))},
                       "bool_mask_dim1"))
-    cases.append(Case((mk(rng, (2, 3, 4)),), {"key": (0, slice(None), _I(1, 2))}, "3d_int_slice_arr"))
+    cases.append(Case((mk(rng, (2, 3, 4)),), {"key": (0, slice(None), _I(1, 2))},
+                      "3d_int_slice_arr"))
     cases.append(Case((mk(rng, (2, 3, 4)),), {"key": (_I(1, 0, 1), slice(None), -1)},
                       "3d_arr_slice_int"))
     cases.append(Case((mk(rng, (2, 3, 4)),), {"key": (None, 1, Ellipsis, _I(0, 2))},
@@ -977,13 +993,15 @@ def _scatter_cases(rng):
              "dim1"),
         Case((mk(rng, (4, 3), "T"), mk(rng, (3, 3))),
              {"dim": 0, "index": _perm_rows(rng, 3, 4, 3).T.copy()}, "dim0_T"),
-        Case((mk(rng, (2, 4)), mk(rng, (2, 3), "s")), {"dim": -1, "index": _perm_rows(rng, 2, 4, 3)},
+        Case((mk(rng, (2, 4)), mk(rng, (2, 3), "s")),
+             {"dim": -1, "index": _perm_rows(rng, 2, 4, 3)},
              "strided_src"),
         # src larger than index is allowed (only src[:index.shape] is read), but PyTorch's own
         # backward then fails ("ScatterBackward0 returned an invalid gradient"): no torch oracle
         Case((mk(rng, (3, 5)), mk(rng, (3, 4))), {"dim": 1, "index": _perm_rows(rng, 2, 5, 2)},
              "src_larger_than_index", torch=False),
-        Case((mk(rng, (2, 4)), mk(rng, (2, 4), "s")), {"dim": -1, "index": _perm_rows(rng, 2, 4, 3)},
+        Case((mk(rng, (2, 4)), mk(rng, (2, 4), "s")),
+             {"dim": -1, "index": _perm_rows(rng, 2, 4, 3)},
              "strided_src_larger", torch=False),
     ]
 

@@ -3,8 +3,8 @@
 * forward (float32, the default dtype) against the op's NumPy formula evaluated in float64, with the
   output dtype, shape, and whether the output requires grad;
 * backward (float64) against central finite differences (`axonal.autograd.gradcheck`);
-* forward and backward (float32) against PyTorch on the same inputs, with a random upstream gradient:
-  outputs, dtypes, `requires_grad` and every input gradient must agree.
+* forward and backward (float32) against PyTorch on the same inputs, with a random upstream gradient
+  - outputs, dtypes, `requires_grad` and every input gradient must agree.
 
 Plus dtype behaviour (default dtypes, PyTorch's type promotion) checked against PyTorch.
 """
@@ -13,6 +13,11 @@ import pytest
 
 import axonal
 from op_specs import SPECS, In, all_cases
+
+# NumPy warns on the edge cases we test on purpose (log(0), 0/0...); torch warns about var with
+# one degree of freedom. The values are checked, so the warnings are noise here.
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning",
+                                        "ignore:.*degrees of freedom:UserWarning")
 
 CASES = all_cases()
 
@@ -41,7 +46,7 @@ def _th_array(a):
 
 
 def _convert(value, to_tensor):
-    """Static keyword values: arrays (index tensors, masks) become tensors, recursively in tuples."""
+    """Static keyword values: arrays (index tensors, masks) become tensors, recursively."""
     if isinstance(value, np.ndarray):
         return to_tensor(value)
     if isinstance(value, tuple):
@@ -102,7 +107,7 @@ def assert_close(actual, expected, rtol, atol, what):
                                err_msg=what)
 
 
-# -- forward vs NumPy -------------------------------------------------------------------------------
+# -- forward vs NumPy ---------------------------------------------------------------------------
 
 @_param(CASES)
 def test_forward_vs_numpy(spec, case):
@@ -243,6 +248,10 @@ def test_default_dtypes():
     assert axonal.from_numpy(np.zeros(2)).dtype is axonal.float64
     assert axonal.tensor(np.zeros(2, np.int32)).dtype is axonal.int32
     assert axonal.get_default_dtype() is axonal.float32
+    # NumPy scalars keep their dtype, as in torch.tensor
+    assert axonal.tensor(np.float64(0.5)).dtype is axonal.float64
+    assert axonal.tensor(np.int32(3)).dtype is axonal.int32
+    assert axonal.tensor(np.float16(1)).dtype is axonal.float16
 
 
 def test_set_default_dtype():

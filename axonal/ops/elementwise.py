@@ -213,8 +213,8 @@ def _unary(name, fwd, bwd, save_output=False):
     """Build a one-input primitive. bwd(g, x, out) -> grad, with x and out as Tensors."""
 
     def forward(ctx, x):
-        if x.data.dtype.kind != "f":
-            raise TypeError(f"{name}: expected a floating point tensor, got {x.dtype}")
+        if x.data.dtype.kind != "f":  # integers/bools: computed in the default float dtype, as
+            return fwd(xp_of(x.data), x.data.astype(_dt.get_default_dtype().np))  # in PyTorch
         ctx.save_for_backward(x)
         return fwd(xp_of(x.data), x.data)
 
