@@ -20,12 +20,12 @@ import pytest
 pytest.importorskip("starlette", reason="the playground extra is not installed")
 pytest.importorskip("uvicorn", reason="the playground extra is not installed")
 ws_client = pytest.importorskip("websockets.sync.client", reason="websockets is not installed")
+ConnectionClosed = pytest.importorskip("websockets.exceptions").ConnectionClosed
 
-from axonal.playground import ConfigError, Session  # noqa: E402
-from axonal.playground import config as cfg  # noqa: E402
-from axonal.playground import export  # noqa: E402
-from axonal.playground.data import parse_csv  # noqa: E402
-from axonal.playground.run import BackgroundServer  # noqa: E402
+from axonal.playground import ConfigError, Session, export
+from axonal.playground import config as cfg
+from axonal.playground.data import parse_csv
+from axonal.playground.run import BackgroundServer
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def test_l1_kills_weights_and_l2_shrinks_them():
     for _ in range(20):
         plain.train_epoch()
         l2.train_epoch()
-    norm = lambda s: sum(float((lin.weight.data ** 2).sum()) for lin in s.net.linears)  # noqa: E731
+    norm = lambda s: sum(float((lin.weight.data ** 2).sum()) for lin in s.net.linears)
     assert norm(l2) < 0.5 * norm(plain)
 
 
@@ -190,16 +190,17 @@ def test_hello_setup_and_frame(client):
     ({"type": "customData", "csv": "1,2\n"}, "expected 3 values"),
     ({"type": "regenerate", "seed": -5}, "seed must be between"),
     (b"\x00\x01binary", "binary messages are not supported"),
-    # over uvicorn's ws_max_size: the socket is closed, the server lives
-    pytest.param("x" * (2 << 20), None, id="oversized-message"),
+    pytest.param("x" * (3 << 19), "message too large", id="large-message"),  # 1.5 MiB
+    # over uvicorn's ws_max_size (2 MiB): the socket is closed, the server lives
+    pytest.param("x" * (3 << 20), None, id="oversized-message"),
 ])
 def test_bad_messages_get_an_error_not_a_crash(server, msg, words):
     c = Client(server)
     try:
         if words is None:
             c.send(msg)
-            with pytest.raises(Exception):  # ConnectionClosed: the socket layer refused it
-                c.wait("pong", timeout=5)
+            with pytest.raises(ConnectionClosed):  # the socket layer refused it
+                c.wait("pong", timeout=10)
             c = Client(server)  # ...and the server still accepts new tabs
         else:
             assert words in c.error(msg)
@@ -284,7 +285,7 @@ def test_exported_script_reproduces_predictions(tmp_path, settings):
     points = np.random.default_rng(0).uniform(-6, 6, (40, 2)).astype(np.float32)
     np.savetxt(tmp_path / "points.csv", points, delimiter=",", fmt="%.6f")
     run = subprocess.run([sys.executable, export.SCRIPT_NAME, "points.csv"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     got = np.loadtxt(io.StringIO(run.stdout), delimiter=",", ndmin=2)[:, 2:]
     from axonal.playground.data import inputs
@@ -293,9 +294,10 @@ def test_exported_script_reproduces_predictions(tmp_path, settings):
         want = np.exp(want - want.max(1, keepdims=True))
         want /= want.sum(1, keepdims=True)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-    bare = subprocess.run([sys.executable, export.SCRIPT_NAME], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=120)  # as is, without arguments: a 5 x 5 grid
-    assert bare.returncode == 0 and len(bare.stdout.splitlines()) == 25, bare.stderr
+    if settings.get("dataset") == "xor":  # once is enough: the script as is, without arguments
+        bare = subprocess.run([sys.executable, export.SCRIPT_NAME], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert bare.returncode == 0 and len(bare.stdout.splitlines()) == 25, bare.stderr  # 5 x 5
 
 
 def test_export_downloads(server, client):
@@ -318,3 +320,30 @@ def test_cli_parses_playground():
     assert (args.command, args.host, args.port, args.open) == ("playground", "127.0.0.1", 0, False)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["playground", "--port", "-3"])
+
+
+def test_cli_serves_the_page(tmp_path):
+    import signal
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "axonal", "playground", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "serving on http://localhost:" in line, line + proc.stderr.read()
+        url = line.split("serving on ")[1].split()[0].replace("localhost", "127.0.0.1")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    page = r.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+                time.sleep(0.2)
+        assert "<title>Axonal Playground</title>" in page and 'src="/static/app.js"' in page
+        with urllib.request.urlopen(url + "static/app.js", timeout=5) as r:
+            assert b"new WebSocket" in r.read()
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: uvicorn shuts down cleanly
+        assert proc.wait(timeout=20) == 0

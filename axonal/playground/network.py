@@ -9,11 +9,13 @@ Training follows the Playground (`src/nn.ts`): mini-batches in data order, the m
 1/2 (out - y)^2 (cross-entropy for 3+ classes), the regularization gradient added to link weights
 only (not biases), and under L1 a weight that crosses zero is set to 0 and stays dead.
 """
+import math
+
 import numpy as np
 
 import axonal
-import axonal.nn as nn
 import axonal.nn.functional as F
+from axonal import nn
 
 from .config import GRID, THUMB, n_outputs
 
@@ -62,6 +64,7 @@ class Network:
         self.act_index = [i for i, k in enumerate(kinds) if k == act][:len(config["networkShape"])]
         self._init_weights(np.random.default_rng(seed), config["initZero"])
         self.dead = [np.zeros(lin.weight.shape, bool) for lin in self.linears]
+        self.any_dead = False
         self.optimizer = _make_optimizer(config, list(self.model.parameters()))
         self.grad_norms = np.zeros(len(self.linears))
 
@@ -89,26 +92,35 @@ class Network:
         t = labels if self.classes > 2 else labels.reshape(-1, 1)
         return axonal.tensor(np.ascontiguousarray(t))
 
+    def batches(self, x, labels):
+        """The epoch's mini-batches as tensors, in data order (the Playground does not reshuffle).
+        Built once per (data, batch size) and reused: the data never changes during training."""
+        key = (id(x), len(x), self.config["batchSize"])
+        if getattr(self, "_batch_key", None) != key:
+            n, bs = len(x), self.config["batchSize"]
+            starts = list(range(0, n, bs))
+            if self.config["batchNorm"] and len(starts) > 1 and n - starts[-1] == 1:
+                starts.pop()  # batch norm needs two values per batch: fold a lone last point in
+            stops = starts[1:] + [n]
+            self._batches = [(axonal.tensor(x[a:b]), self.targets(labels[a:b]))
+                             for a, b in zip(starts, stops)]
+            self._batch_key = key
+        return self._batches
+
     def train_epoch(self, x, labels):
         """One pass over the training data in mini-batches of `batchSize`; returns nothing, leaves
         the mean per-layer gradient norm of the epoch in `self.grad_norms`."""
         self.model.train()
-        n, bs = len(x), self.config["batchSize"]
-        starts = list(range(0, n, bs))
-        if self.config["batchNorm"] and len(starts) > 1 and n - starts[-1] == 1:
-            starts.pop()  # batch norm needs two values per batch: fold a lone last point in
+        batches = self.batches(x, labels)
         norms = np.zeros(len(self.linears))
-        for k, start in enumerate(starts):
-            stop = starts[k + 1] if k + 1 < len(starts) else n
-            xb = axonal.tensor(x[start:stop])
-            yb = self.targets(labels[start:stop])
+        for xb, yb in batches:
             self.optimizer.zero_grad()
             self.loss(self.model(xb), yb).backward()
             for i, lin in enumerate(self.linears):
                 g, gb = lin.weight.grad.data, lin.bias.grad.data
-                norms[i] += np.sqrt(float(np.vdot(g, g)) + float(np.vdot(gb, gb)))
+                norms[i] += math.sqrt(float(np.vdot(g, g)) + float(np.vdot(gb, gb)))
             self._step()
-        self.grad_norms = norms / len(starts)
+        self.grad_norms = norms / len(batches)
 
     def _step(self):
         reg, rate = self.config["regularization"], self.config["regularizationRate"]
@@ -120,13 +132,15 @@ class Network:
             if reg == "L1":
                 before = [np.sign(lin.weight.data) for lin in self.linears]
         self.optimizer.step()
+        if before is None and not self.any_dead:
+            return  # the common case: nothing to clamp
         for i, lin in enumerate(self.linears):
             w = lin.weight.data
             if before is not None:
                 crossed = before[i] * np.sign(w) < 0  # moved through zero: the Playground kills it
                 self.dead[i] |= crossed
-            if self.dead[i].any():
-                w[self.dead[i]] = 0.0
+            w[self.dead[i]] = 0.0
+        self.any_dead = any(d.any() for d in self.dead)
 
     def evaluate(self, x, labels):
         """The training loss over a whole part (no gradient, evaluation mode); nan when empty."""
@@ -171,6 +185,7 @@ class Network:
         else:
             lin.weight.data[to, frm] = np.float32(value)
             self.dead[layer][to, frm] = False  # an edited link lives again
+            self.any_dead = any(d.any() for d in self.dead)
 
 
 def thumbnails(values):

@@ -34,7 +34,9 @@ def serve(host=LOOPBACK, port=8000, open_browser=False, log_level="warning"):
     """Run the Playground until Ctrl-C. Binds to loopback unless told otherwise."""
     import uvicorn
 
-    if port != 0 and not _port_free(host, port):
+    if port == 0:
+        port = _free_port(host)  # so the printed URL has the real port
+    elif not _port_free(host, port):
         raise OSError(f"port {port} on {host} is in use; pick another with --port")
     url = f"http://{'localhost' if _is_loopback(host) else host}:{port}/"
     if not _is_loopback(host):
@@ -43,7 +45,11 @@ def serve(host=LOOPBACK, port=8000, open_browser=False, log_level="warning"):
     print(f"axonal playground: serving on {url}  (Ctrl-C to stop)", flush=True)
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.Server(_config(host, port, log_level)).run()
+    try:
+        uvicorn.Server(_config(host, port, log_level)).run()
+    except KeyboardInterrupt:
+        pass  # uvicorn shut down cleanly and re-raised the signal: Ctrl-C is how a server stops
+    print("axonal playground: stopped")
 
 
 def _port_free(host, port):
@@ -54,6 +60,12 @@ def _port_free(host, port):
         except OSError:
             return False
     return True
+
+
+def _free_port(host):
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
 
 
 class BackgroundServer:

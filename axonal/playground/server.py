@@ -109,7 +109,7 @@ class Connection:
                     continue
                 try:
                     text = await asyncio.to_thread(self._epoch_text)
-                except Exception as e:  # noqa: BLE001 - report, pause, keep serving
+                except Exception as e:
                     log.exception("training failed")
                     self.session.playing = False
                     await self.error(f"training stopped: {type(e).__name__}: {e}")
@@ -170,7 +170,7 @@ class Connection:
             except ConfigError as e:
                 await self.error(str(e))
                 return
-            except Exception as e:  # noqa: BLE001 - a bug must not end the tab's session
+            except Exception as e:
                 log.exception("message failed: %.200r", data)
                 await self.error(f"internal error: {type(e).__name__}: {e}")
                 return
