@@ -1,0 +1,163 @@
+"""The one thread policy for every thread pool Axonal runs on: OpenBLAS (GEMMs) and numba (kernels).
+
+`axonal/__init__.py` imports this module first, before NumPy, because BLAS and numba read their
+settings from the environment once, when their libraries load. It imports only the standard library.
+
+Environment (all set with `os.environ.setdefault`, so a value the user exported wins):
+
+    AXONAL_NUM_THREADS        threads per pool. Default: OMP_NUM_THREADS if set, else the number of
+                              cores this process may run on (sched_getaffinity).
+    OPENBLAS_NUM_THREADS,     = AXONAL_NUM_THREADS.
+    MKL_NUM_THREADS,
+    NUMBA_NUM_THREADS
+    OPENBLAS_THREAD_TIMEOUT   = 4 (OpenBLAS workers spin 2**4 cycles, not 2**28, after a GEMM).
+    GOMP_SPINCOUNT            = 10000 (numba's OpenMP workers spin ~10k iterations, not 300k, after
+                              a parallel kernel).
+    NUMBA_THREADING_LAYER_PRIORITY = "omp tbb workqueue".
+
+Why (measured on a 2-core machine, see shared/research/KERNELS.md and benchmarks/bench_kernels.py):
+after each GEMM the OpenBLAS workers busy-wait for ~2**28 cycles, and after each parallel numba kernel
+the OpenMP workers busy-wait too. Each pool then steals the cores the other one needs next: an MLP
+training step mixing GEMMs and parallel numba kernels ran 20x slower with library defaults (22 ms
+against 1.1 ms with both spins shortened). A short spin costs a few microseconds of wake-up latency
+per parallel call, which the kernel layer pays only above its parallel size thresholds. The
+`workqueue` layer wakes its threads ~10x slower than OpenMP (30 us against 3 us), hence the priority.
+
+If NumPy (or numba) was imported before Axonal, its libraries have already read the environment: the
+variables above then have no effect for this process (use `set_num_threads` at run time instead).
+Nothing is printed on import.
+"""
+import os
+import sys
+
+ENV_VAR = "AXONAL_NUM_THREADS"
+
+_state = {"configured": False, "num_threads": None, "late": False}
+
+
+def _usable_cores():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _positive_int(text):
+    try:
+        n = int(str(text).strip())
+    except (TypeError, ValueError):
+        return None
+    return n if n >= 1 else None
+
+
+def _default_num_threads():
+    for var in (ENV_VAR, "OMP_NUM_THREADS"):
+        n = _positive_int(os.environ.get(var))
+        if n is not None:
+            return n
+    return _usable_cores()
+
+
+def configure():
+    """Write the thread policy into the environment (idempotent; called on import). Returns the
+    number of threads per pool. Values already present in the environment are kept."""
+    if _state["configured"]:
+        return _state["num_threads"]
+    n = _default_num_threads()
+    env = os.environ
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        env.setdefault(var, str(n))
+    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+    env.setdefault("GOMP_SPINCOUNT", "10000")
+    env.setdefault("NUMBA_THREADING_LAYER_PRIORITY", "omp tbb workqueue")
+    # Too late for the libraries already loaded: they read the environment at load time.
+    _state["late"] = "numpy" in sys.modules or "numba" in sys.modules
+    _state["num_threads"] = n
+    _state["configured"] = True
+    return n
+
+
+def configured_too_late():
+    """True when NumPy or numba was imported before this module, so the environment policy above
+    did not reach them (set_num_threads still works)."""
+    return _state["late"]
+
+
+def get_num_threads():
+    """Threads the kernel layer uses in the calling thread (numba's per-thread setting once numba is
+    loaded, else the configured policy)."""
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        return int(numba.get_num_threads())
+    return _state["num_threads"] or configure()
+
+
+def num_threads_hint():
+    """The thread count set by the policy or `set_num_threads`, without asking numba (which costs
+    ~2-5 us per query): the kernel layer cuts its parallel work into this many blocks."""
+    return _state["num_threads"] or configure()
+
+
+def set_num_threads(n):
+    """Use `n` threads in numba kernels and BLAS from now on.
+
+    numba: `numba.set_num_threads(min(n, NUMBA_NUM_THREADS))`. numba keeps this setting per calling
+    thread, and cannot go above the pool size fixed at its import (NUMBA_NUM_THREADS).
+    BLAS (process-wide): through `threadpoolctl` when it is installed; otherwise through OpenBLAS's own
+    `openblas_set_num_threads` found with ctypes among the loaded libraries (Linux); otherwise BLAS is
+    left as it is. Returns the name of the BLAS route taken ("threadpoolctl", "openblas", "none").
+    """
+    n = _positive_int(n)
+    if n is None:
+        raise ValueError("set_num_threads expects an integer >= 1")
+    _state["num_threads"] = n
+    import numba  # loaded on demand: this module must import before NumPy
+    numba.set_num_threads(min(n, int(numba.config.NUMBA_NUM_THREADS)))
+    return _set_blas_threads(n)
+
+
+def _set_blas_threads(n):
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        pass
+    else:
+        threadpool_limits(limits=n, user_api="blas")
+        return "threadpoolctl"
+    fn = _openblas_setter()
+    if fn is None:
+        return "none"
+    fn(n)
+    return "openblas"
+
+
+_OPENBLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                     "openblas_set_num_threads64_", "openblas_set_num_threads")
+
+
+def _openblas_setter():
+    """`openblas_set_num_threads` of the OpenBLAS that NumPy loaded (its symbol names depend on the
+    wheel: scipy-openblas prefixes and suffixes them), or None."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            paths = {line.split(None, 5)[5].strip() for line in f if "openblas" in line.lower()
+                     and len(line.split(None, 5)) == 6}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _OPENBLAS_SETTERS:
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.argtypes = [ctypes.c_int]
+                fn.restype = None
+                return fn
+    return None
+
+
+configure()

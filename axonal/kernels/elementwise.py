@@ -1,0 +1,230 @@
+"""Element-wise kernels: activations, their backward helpers, same-shape arithmetic, bias add.
+
+All unary functions share one kernel and all binary functions another, selected by an op code. The
+op test sits outside the loops, so each loop is compiled (and vectorized) on its own, while numba
+compiles one function per family instead of one per op (compile time is ~0.2 s per serial and
+~1 s per parallel kernel, and it is per function). Each kernel has a serial core working on 1-D
+views and a parallel driver that runs the core on one contiguous block per thread.
+"""
+import numpy as np
+from numba import njit, prange
+
+from ._jit import JIT, PJIT, block_bounds, ftz_enter, ftz_exit, is_f32c, parallel_blocks, xp_of
+from ._math import exp32, sigmoid32, tanh32
+from ._thresholds import THRESHOLDS
+
+_ZERO = np.float32(0.0)
+_ONE = np.float32(1.0)
+
+# op codes
+RELU, EXP, TANH, SIGMOID = 0, 1, 2, 3
+ADD, SUB, MUL, RELU_BWD, TANH_BWD, SIGMOID_BWD = 0, 1, 2, 3, 4, 5
+
+
+@njit(**JIT)
+def _unary_core(x, out, op):
+    old = ftz_enter()
+    n = x.size
+    if op == RELU:
+        for i in range(n):
+            v = x[i]
+            out[i] = _ZERO if v < _ZERO else v  # noqa: FURB136 - NaN < 0 is false: NaN passes
+    elif op == EXP:
+        for i in range(n):
+            out[i] = exp32(x[i])
+    elif op == TANH:
+        for i in range(n):
+            out[i] = tanh32(x[i])
+    else:
+        for i in range(n):
+            out[i] = sigmoid32(x[i])
+    ftz_exit(old)
+
+
+@njit(**JIT)
+def _binary_core(a, b, out, op):
+    old = ftz_enter()
+    n = a.size
+    if op == ADD:
+        for i in range(n):
+            out[i] = a[i] + b[i]
+    elif op == SUB:
+        for i in range(n):
+            out[i] = a[i] - b[i]
+    elif op == MUL:
+        for i in range(n):
+            out[i] = a[i] * b[i]
+    elif op == RELU_BWD:          # a = grad, b = relu input: d relu = 1 where x > 0 (0 at x = 0)
+        for i in range(n):
+            out[i] = a[i] if b[i] > _ZERO else _ZERO
+    elif op == TANH_BWD:          # b = tanh output y: d tanh = 1 - y^2
+        for i in range(n):
+            y = b[i]
+            out[i] = a[i] * (_ONE - y * y)
+    else:                         # b = sigmoid output y: d sigmoid = y (1 - y)
+        for i in range(n):
+            y = b[i]
+            out[i] = a[i] * y * (_ONE - y)
+    ftz_exit(old)
+
+
+@njit(**PJIT)
+def _unary_par(x, out, op, nb):
+    for b in prange(nb):
+        lo, hi = block_bounds(b, nb, x.size)
+        _unary_core(x[lo:hi], out[lo:hi], op)
+
+
+@njit(**PJIT)
+def _binary_par(a, b, out, op, nb):
+    for k in prange(nb):
+        lo, hi = block_bounds(k, nb, a.size)
+        _binary_core(a[lo:hi], b[lo:hi], out[lo:hi], op)
+
+
+@njit(**JIT)
+def _rowvec_core(out, b, r0, r1):
+    old = ftz_enter()
+    for i in range(r0, r1):
+        for j in range(b.size):
+            out[i, j] += b[j]
+    ftz_exit(old)
+
+
+@njit(**PJIT)
+def _rowvec_par(out, b, nb):
+    for k in prange(nb):
+        r0 = k * out.shape[0] // nb
+        r1 = (k + 1) * out.shape[0] // nb
+        _rowvec_core(out, b, r0, r1)
+
+
+# ---------------------------------------------------------------------------------------------
+# public wrappers
+
+
+def _flat(a):
+    return a if a.ndim == 1 else a.reshape(-1)
+
+
+def _unary(x, op, name):
+    out = np.empty_like(x)
+    xf, of = _flat(x), _flat(out)
+    nb = parallel_blocks(x.size, THRESHOLDS[name][1])
+    if nb:
+        _unary_par(xf, of, op, nb)
+    else:
+        _unary_core(xf, of, op)
+    return out
+
+
+def _binary(a, b, op, name):
+    out = np.empty_like(a)
+    af, bf, of = _flat(a), _flat(b), _flat(out)
+    nb = parallel_blocks(a.size, THRESHOLDS[name][1])
+    if nb:
+        _binary_par(af, bf, of, op, nb)
+    else:
+        _binary_core(af, bf, of, op)
+    return out
+
+
+def _same(a, b, name):
+    return (a.size >= THRESHOLDS[name][0] and is_f32c(a) and is_f32c(b)
+            and a.shape == b.shape)
+
+
+def relu(x):
+    """max(x, 0); NaN stays NaN."""
+    if x.size >= THRESHOLDS["relu"][0] and is_f32c(x):
+        return _unary(x, RELU, "relu")
+    return xp_of(x).maximum(x, 0)
+
+
+def exp(x):
+    if x.size >= THRESHOLDS["exp"][0] and is_f32c(x):
+        return _unary(x, EXP, "exp")
+    return xp_of(x).exp(x)
+
+
+def tanh(x):
+    if x.size >= THRESHOLDS["tanh"][0] and is_f32c(x):
+        return _unary(x, TANH, "tanh")
+    return xp_of(x).tanh(x)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), without overflow warnings for very negative x."""
+    if x.size >= THRESHOLDS["sigmoid"][0] and is_f32c(x):
+        return _unary(x, SIGMOID, "sigmoid")
+    xp = xp_of(x)
+    with np.errstate(over="ignore"):
+        e = xp.exp(-x)
+    e += 1
+    return xp.reciprocal(e, out=e)
+
+
+def relu_backward(grad, x):
+    """grad where x > 0, else 0 (PyTorch's threshold_backward: a select, so a NaN/inf gradient
+    where x <= 0 gives 0, not NaN)."""
+    if _same(grad, x, "relu_backward"):
+        return _binary(grad, x, RELU_BWD, "relu_backward")
+    return xp_of(grad).where(x > 0, grad, 0)
+
+
+def tanh_backward(grad, y):
+    """grad * (1 - y^2), y = tanh(x)."""
+    if _same(grad, y, "tanh_backward"):
+        return _binary(grad, y, TANH_BWD, "tanh_backward")
+    return grad * (1 - y * y)
+
+
+def sigmoid_backward(grad, y):
+    """grad * y * (1 - y), y = sigmoid(x)."""
+    if _same(grad, y, "sigmoid_backward"):
+        return _binary(grad, y, SIGMOID_BWD, "sigmoid_backward")
+    return grad * y * (1 - y)
+
+
+def add(a, b):
+    """a + b; NumPy broadcasting and type promotion when the shapes or dtypes differ."""
+    if _same(a, b, "arith"):
+        return _binary(a, b, ADD, "arith")
+    return a + b
+
+
+def sub(a, b):
+    if _same(a, b, "arith"):
+        return _binary(a, b, SUB, "arith")
+    return a - b
+
+
+def mul(a, b):
+    if _same(a, b, "arith"):
+        return _binary(a, b, MUL, "arith")
+    return a * b
+
+
+def add_rowvec_inplace(out, b):
+    """out += b in place, b of shape (C,) broadcast over the rows of out (..., C): bias add after a
+    GEMM. Returns out."""
+    if (out.size >= THRESHOLDS["add_rowvec_inplace"][0] and is_f32c(out) and is_f32c(b)
+            and b.ndim == 1 and out.ndim >= 1 and out.shape[-1] == b.shape[0]):
+        o2 = out.reshape(-1, b.shape[0])
+        nb = parallel_blocks(out.size, THRESHOLDS["add_rowvec_inplace"][1])
+        nb = min(nb, o2.shape[0])
+        if nb >= 2:
+            _rowvec_par(o2, b, nb)
+        else:
+            _rowvec_core(o2, b, 0, o2.shape[0])
+        return out
+    out += b
+    return out
+
+
+def warmup_cases():
+    f, o = np.ones(64, np.float32), np.empty(64, np.float32)
+    o2, b = np.ones((4, 16), np.float32), np.ones(16, np.float32)
+    return [(_unary_core, (f, o, RELU)), (_unary_par, (f, o, RELU, 2)),
+            (_binary_core, (f, f, o, ADD)), (_binary_par, (f, f, o, ADD, 2)),
+            (_rowvec_core, (o2, b, 0, 4)), (_rowvec_par, (o2, b, 2))]
