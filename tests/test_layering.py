@@ -134,8 +134,10 @@ def violations(modules, ranks=RANKS):
                 problems.append(f"{shown}:{line} imports {_dotted(target)}, which does not exist")
                 continue
             if t > r:
+                hint = (" (import the name from the module that defines it instead)"
+                        if target == "" else "")
                 problems.append(f"{shown} (rank {r}) imports {_dotted(target)} (rank {t}) at "
-                                f"line {line}: upward import")
+                                f"line {line}: upward import{hint}")
     return problems
 
 
