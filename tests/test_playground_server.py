@@ -223,6 +223,16 @@ def test_settings_apply_and_answer_with_setup(client):
     assert client.wait("frame")["focus"]["node"] == "h1_7"
 
 
+def test_settings_from_a_link_skip_only_the_bad_keys(client):
+    client.send({"type": "config", "lenient": True, "config": {
+        "activation": "relu", "networkShape": [4, 20], "dataset": "custom", "noise": 10}})
+    setup = client.wait("setup")
+    assert (setup["config"]["activation"], setup["config"]["noise"]) == ("relu", 10)
+    assert setup["config"]["networkShape"] == [4, 2] and setup["config"]["dataset"] == "circle"
+    note = client.wait("error")["message"]
+    assert "1 to 8 neurons" in note and "dataset=custom" in note
+
+
 def test_flow_control_waits_for_acks(client):
     client.send({"type": "play"})
     got = [client.wait("frame", ack=False) for _ in range(2)]

@@ -23,6 +23,24 @@ def _config(host, port, log_level):
                           ws_per_message_deflate=False, ws_max_size=2 << 20, lifespan="off")
 
 
+def _warm_up():
+    """Train a tiny network once with each optimizer, in the background: the first use of a numba
+    kernel loads or compiles it (a second or two), which would otherwise stall a user's first
+    epoch."""
+    from .session import Session
+
+    for optimizer in ("sgd", "momentum", "adam"):
+        # (no dropout: its masks come from axonal's global generator, which tests seed)
+        s = Session({"optimizer": optimizer, "activation": "relu", "networkShape": [2],
+                     "batchNorm": True})
+        s.train_epoch()
+        s.frame()
+
+
+def _start_warm_up():
+    threading.Thread(target=_warm_up, name="axonal-playground-warm-up", daemon=True).start()
+
+
 def _is_loopback(host):
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -43,6 +61,7 @@ def serve(host=LOOPBACK, port=8000, open_browser=False, log_level="warning"):
         print(f"axonal playground: warning: listening on {host}, reachable from other machines; "
               "anyone who can reach it can use this machine's CPU")
     print(f"axonal playground: serving on {url}  (Ctrl-C to stop)", flush=True)
+    _start_warm_up()
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     try:
@@ -83,6 +102,7 @@ class BackgroundServer:
         self.host, self.port = host, port
 
     def start(self, timeout=30.0):
+        _start_warm_up()
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:

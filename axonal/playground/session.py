@@ -159,9 +159,14 @@ class Session:
         if kind not in MESSAGE_TYPES:
             raise ConfigError(f"unknown message type {kind!r}; expected one of {', '.join(MESSAGE_TYPES)}")
         if kind == "config":
-            if self.apply_config(msg.get("config")):
-                return [self.setup()], True
-            return [{"type": "config", "config": self.config}], False
+            changes, notes = msg.get("config"), []
+            if msg.get("lenient") is True:
+                changes, notes = self._usable(changes)
+            rebuilt = self.apply_config(changes)
+            replies = [self.setup() if rebuilt else {"type": "config", "config": self.config}]
+            if notes:
+                replies.append({"type": "error", "message": "ignored: " + "; ".join(notes)})
+            return replies, rebuilt
         if kind in ("play", "pause"):
             self.playing = kind == "play"
             return [{"type": "status", "playing": self.playing}], False
@@ -201,6 +206,26 @@ class Session:
         if kind == "ping":
             return [{"type": "pong"}], False
         return [], False  # ack: flow control only, handled by the server
+
+    def _usable(self, changes):
+        """For settings from a URL (`lenient`): keep those valid on their own, list the others,
+        so one bad key in a shared link does not throw away the rest of it."""
+        if not isinstance(changes, dict):
+            raise ConfigError(f"config must be an object of settings, got {type(changes).__name__}")
+        keep, notes = {}, []
+        for key, value in changes.items():
+            if value == "custom" and self.custom is None:
+                notes.append(f"{key}=custom (custom data is not kept in links; load it again)")
+                continue
+            try:
+                merge(self.config, {key: value})
+                keep[key] = value
+            except ConfigError as e:
+                if "at least one input feature" in str(e):
+                    keep[key] = value  # only the combination can tell; merge() checks it below
+                else:
+                    notes.append(str(e))
+        return keep, notes
 
     def _set_weight(self, msg):
         layer, to, frm, value = (msg.get(k) for k in ("layer", "to", "from", "value"))

@@ -63,7 +63,8 @@ function onHello(msg) {
   }
   parsed.warnings.forEach(showError);
   // the URL's settings go to the server, which validates them and answers with a setup
-  if (Object.keys(parsed.config).length) sendConfig(parsed.config);
+  // (lenient: a bad key is reported and skipped, the rest of the link still applies)
+  if (Object.keys(parsed.config).length) send({ type: "config", config: parsed.config, lenient: true });
   document.body.dataset.connected = "true";
 }
 
@@ -81,6 +82,9 @@ function onSetup(msg) {
   net.build({ config: msg.config, features: state.features, labels: LABELS, classes: msg.classes, thumbSize: THUMB });
   net.setFeatureMaps(msg.featureMaps);
   const layers = msg.config.networkShape.length + 1;
+  const strip = $("grad-strip");
+  strip.height = Math.max(72, layers * 13);  // a row per layer, tall enough for its label
+  strip.style.height = `${strip.height}px`;
   $("grad-labels").innerHTML = Array.from({ length: layers },
     (_, l) => `<div><b>${l + 1 === layers ? "out" : `L${l + 1}`}</b> <span></span></div>`).join("");
   drawLegend();

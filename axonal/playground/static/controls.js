@@ -55,7 +55,8 @@ export class Controls {
 
   _datasets() {
     const box = $("datasets");
-    const names = [...this.schema.dataset.choices, ...this.schema.regDataset.choices.filter((n) => n !== "custom")];
+    const own = (names) => names.filter((n) => n !== "custom");
+    const names = [...own(this.schema.dataset.choices), ...own(this.schema.regDataset.choices), "custom"];
     for (const name of names) {
       const tile = document.createElement("div");
       tile.className = "dataset";

@@ -32,7 +32,7 @@ export class NetworkView {
     const shape = config.networkShape;
     const width = Math.max(this.root.clientWidth, 360);
     const cols = shape.length + 1;
-    const step = Math.max(64, (width - LEFT - NODE - 12) / cols);
+    const step = Math.max(52, (width - LEFT - NODE - 12) / cols);  // 10 layers still fit ~720 px
     const rows = Math.max(features.length, ...shape, 1);
     const height = TOP + rows * GAP + 8;
     this.root.style.height = `${height}px`;
@@ -134,7 +134,7 @@ export class NetworkView {
 
   _layerButtons(layer, n, x) {
     const box = el("div", "layer-buttons", this.root);
-    box.style.left = `${x - 14}px`;
+    box.style.left = `${x - 10}px`;
     box.style.top = "0px";
     const minus = el("button", "layer-minus", box);
     minus.textContent = "\u2212";
