@@ -4,8 +4,10 @@ Layer 9.
 
     axonal train NAME [--epochs N] [--lr LR] [--batch-size B] [--seed S] [--resume CKPT]
                       [--out DIR] [--data DIR] [--limit-train N] [--device DEV] [--quiet]
+                      [--nproc N]
     axonal train --list
     axonal evaluate CHECKPOINT [--data DIR] [--batch-size B] [--device DEV] [--json]
+    axonal generate CHECKPOINT [--prompt TEXT] [--temperature T] [--length N] [--seed S]
     axonal info
     axonal playground [--host 127.0.0.1] [--port N] [--open]
 
@@ -69,6 +71,10 @@ def build_parser():
                    help="use only the first N training samples (smoke runs)")
     t.add_argument("--device", help="cpu (default) or cuda")
     t.add_argument("--quiet", action="store_true", help="no progress output, only the summary")
+    t.add_argument("--nproc", type=_int_at_least(1), metavar="N", help="data-parallel training in "
+                   "N processes (runs itself under mpiexec -n N; needs pip install mpi4py mpich)")
+    t.add_argument("--cell", help="recurrent cell, for recipes that take one (row-mnist: lstm, "
+                   "gru, irnn)")
 
     e = sub.add_parser("evaluate", help="evaluate a checkpoint on its recipe's test set",
                        description="Rebuild the model from the recipe and config stored in the "
@@ -78,6 +84,17 @@ def build_parser():
     e.add_argument("--batch-size", type=_int_at_least(1), help="evaluation batch size")
     e.add_argument("--device", help="cpu (default) or cuda")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+    g = sub.add_parser("generate", help="sample text from a language-model checkpoint",
+                       description="Sample text from a checkpoint written by a language-model "
+                                   "recipe (char-lstm).")
+    g.add_argument("checkpoint", help="a checkpoint file written by `axonal train`")
+    g.add_argument("--prompt", default="\n", help="text to start from (default: a newline)")
+    g.add_argument("--temperature", type=_positive_float, default=1.0,
+                   help="softmax temperature: < 1 more conservative, > 1 more random")
+    g.add_argument("--length", type=_int_at_least(1), default=500, help="characters to generate")
+    g.add_argument("--seed", type=_int_at_least(0), help="random seed of the sampler")
+    g.add_argument("--data", metavar="DIR", help="dataset directory (for the vocabulary)")
 
     sub.add_parser("info", help="versions, BLAS, threads, GPU and datasets",
                    description="Show the installation: versions, BLAS, threads, GPU, datasets.")
@@ -103,7 +120,22 @@ def _cmd_train(args):
         return 0
     train(args.name, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
           resume=args.resume, out=args.out, data=args.data, quiet=args.quiet,
-          limit_train=args.limit_train, device=args.device)
+          limit_train=args.limit_train, device=args.device,
+          options={"cell": args.cell} if args.cell else None)
+    return 0
+
+
+def _cmd_generate(args):
+    from .recipes import get_recipe
+    from .train import read_checkpoint
+
+    name = (read_checkpoint(args.checkpoint).get("extra") or {}).get("recipe")
+    rec = get_recipe(name) if name else None
+    if rec is None or not hasattr(rec, "generate"):
+        raise ValueError(f"{args.checkpoint} was not written by a language-model recipe "
+                         f"(recipe: {name!r}); generate works with char-lstm checkpoints")
+    print(rec.generate(args.checkpoint, args.prompt, length=args.length,
+                       temperature=args.temperature, seed=args.seed, data=args.data))
     return 0
 
 
@@ -235,9 +267,19 @@ def main(argv=None) -> int:
         if args.command == "train":
             if not args.list and not args.name:
                 parser.train_parser.error("a recipe NAME is required (or --list to see them)")
+            from .distributed import launch
+            if args.nproc and args.nproc > 1 and not args.list and not launch.under_mpiexec():
+                return launch.relaunch_cli(args.nproc, sys.argv[1:] if argv is None else argv)
+            if launch.under_mpiexec():  # one rank of a --nproc (or mpiexec) run
+                with launch.abort_on_error(brief=(OSError, ValueError, UnknownRecipeError,
+                                                  ImportError, RuntimeError)):
+                    launch.init_from_launcher()
+                    return _cmd_train(args)
             return _cmd_train(args)
         if args.command == "evaluate":
             return _cmd_evaluate(args)
+        if args.command == "generate":
+            return _cmd_generate(args)
         if args.command == "playground":
             from .playground import serve
             serve(host=args.host, port=args.port, open_browser=args.open)

@@ -51,15 +51,20 @@ def _write_json(path, obj):
 
 
 def train(name, *, epochs=None, lr=None, batch_size=None, seed=None, resume=None, out=None,
-          data=None, quiet=False, limit_train=None, device=None, log=print):
-    """Run recipe `name`; returns the metrics dict also written to OUT/metrics.json."""
+          data=None, quiet=False, limit_train=None, device=None, options=None, log=print):
+    """Run recipe `name`; returns the metrics dict also written to OUT/metrics.json. `options`
+    ({"cell": "irnn"}) sets recipe-specific choices the recipe declares in its `options` dict."""
     import axonal
 
-    from ..train import CSVLogger, ModelCheckpoint, Trainer, plot_history, read_checkpoint
+    from .. import distributed as dist
+    from ..train import CSVLogger, ModelCheckpoint, plot_history, read_checkpoint
     from ..utils.data import DataLoader
 
     started = time.perf_counter()
+    if not dist.is_main_process():  # a --nproc run: only rank 0 prints and writes files
+        log, quiet = (lambda *a, **k: None), True
     rec = get_recipe(name)
+    _apply_options(rec, options)
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0):
         raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
     lr, batch_size = _positive("lr", lr, float), _positive("batch_size", batch_size)
@@ -90,6 +95,10 @@ def train(name, *, epochs=None, lr=None, batch_size=None, seed=None, resume=None
     train_ds, val_ds, test_ds = rec.datasets(data, opts.get("limit_train"))
     model = rec.build_model(config)
     train_loader = DataLoader(train_ds, batch_size=int(opts["batch_size"]), shuffle=True)
+    trained = model
+    if dist.is_distributed():  # each rank its share of every batch; gradients averaged
+        train_loader = dist.sharded_loader(train_ds, int(opts["batch_size"]), int(opts["seed"]))
+        trained = dist.DistributedDataParallel(model)
     val_loader = DataLoader(val_ds, batch_size=rec.eval_batch_size)
     test_loader = DataLoader(test_ds, batch_size=rec.eval_batch_size)
     optimizer = rec.optimizer(model, float(opts["lr"]))
@@ -99,8 +108,9 @@ def train(name, *, epochs=None, lr=None, batch_size=None, seed=None, resume=None
     ckpt_path = os.path.join(out, "checkpoint")
     callbacks = [ModelCheckpoint(ckpt_path, save_best_only=False, extra=meta),
                  CSVLogger(os.path.join(out, "log.csv"), append=resume is not None)]
-    trainer = Trainer(model, optimizer, rec.loss_fn(), metrics=rec.metrics, callbacks=callbacks,
-                      scheduler=scheduler, device=device)
+    callbacks = callbacks if dist.is_main_process() else callbacks[:1]  # rank 0 writes log.csv
+    trainer = rec.make_trainer(trained, optimizer, rec.loss_fn(), metrics=rec.metrics,
+                               callbacks=callbacks, scheduler=scheduler, device=device)
     if resume is not None:
         trainer.load_checkpoint(resume)
         if trainer.epoch > opts["epochs"]:
@@ -134,8 +144,13 @@ def train(name, *, epochs=None, lr=None, batch_size=None, seed=None, resume=None
                 metrics[dst] = last[src]
     for key, value in test.items():  # other metrics (top5_accuracy ...) keep their names
         metrics.setdefault(f"test_{key}", value)
+    if not dist.is_main_process():
+        return metrics
+    extra_metrics, extra_files = rec.report(model, trainer, (train_ds, val_ds, test_ds), out, log)
+    metrics.update(extra_metrics)  # baselines, sample quality, ... (plots are written by report)
+    metrics["seconds"] = time.perf_counter() - started
     _write_json(os.path.join(out, "metrics.json"), metrics)
-    written = ["metrics.json", "checkpoint", "log.csv"]
+    written = ["metrics.json", "checkpoint", "log.csv", *extra_files]
     if len(history):
         try:
             plot_history(history, os.path.join(out, "curves.png"), title=name)
@@ -144,6 +159,17 @@ def train(name, *, epochs=None, lr=None, batch_size=None, seed=None, resume=None
             log(f"note: curves.png not written: {e}")
     _summary(log, name, metrics, out, written)
     return metrics
+
+
+def _apply_options(rec, options):
+    if not options:
+        return
+    known = getattr(rec, "options", None)
+    unknown = sorted(set(options) - set(known or {}))
+    if unknown:
+        raise ValueError(f"recipe {rec.name!r} has no option {', '.join(unknown)} (options: "
+                         f"{', '.join(sorted(known or {})) or 'none'})")
+    rec.options = {**known, **options}
 
 
 def _summary(log, name, m, out, written):
@@ -161,7 +187,7 @@ def _summary(log, name, m, out, written):
 def evaluate(checkpoint, *, data=None, batch_size=None, device=None, verbose=0):
     """Rebuild the model a checkpoint was trained with (recipe + model config stored in it), load its
     weights and evaluate it on the recipe's test set. Returns {'test_loss': ..., 'test_accuracy': ...}."""
-    from ..train import Trainer, read_checkpoint
+    from ..train import read_checkpoint
     from ..utils.data import DataLoader
 
     _check_device(device)
@@ -175,7 +201,7 @@ def evaluate(checkpoint, *, data=None, batch_size=None, device=None, verbose=0):
     model.load_state_dict(ckpt["model"])
     test_ds = rec.test_dataset(data)
     loader = DataLoader(test_ds, batch_size=_positive("batch_size", batch_size) or rec.eval_batch_size)
-    trainer = Trainer(model, None, rec.loss_fn(), metrics=rec.metrics, device=device)
+    trainer = rec.make_trainer(model, None, rec.loss_fn(), metrics=rec.metrics, device=device)
     result = {f"test_{k}": v for k, v in trainer.evaluate(loader, verbose=verbose).items()}
     result.update({"recipe": extra["recipe"], "epochs": int(ckpt.get("epoch", 0)),
                    "test_samples": len(test_ds)})
