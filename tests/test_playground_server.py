@@ -265,6 +265,17 @@ def test_flood_is_answered_and_other_sessions_keep_going(server):
         other.close()
 
 
+def test_other_web_pages_cannot_connect(server):
+    # a page on another site may open a socket to localhost; the server checks the Origin header
+    with ws_client.connect(server.ws_url, origin="http://evil.example") as ws:
+        assert "cross-origin connection" in json.loads(ws.recv(timeout=10))["message"]
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+    own = f"http://127.0.0.1:{server.port}"
+    with ws_client.connect(server.ws_url, origin=own) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+
+
 def test_sessions_are_independent(server):
     a, b = Client(server), Client(server)
     try:

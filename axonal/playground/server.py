@@ -19,6 +19,7 @@ import logging
 import secrets
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 try:
     from starlette.applications import Starlette
@@ -193,6 +194,13 @@ def create_app():
 
     async def socket(ws):
         await ws.accept()
+        origin = ws.headers.get("origin")
+        if origin and urlsplit(origin).netloc != ws.headers.get("host"):
+            # browsers let any web page open a socket to localhost; only our own page may
+            await ws.send_text(json.dumps({"type": "error", "message":
+                               f"cross-origin connection from {origin} refused"}))
+            await ws.close(code=1008)
+            return
         if len(connections) >= MAX_SESSIONS:
             await ws.send_text(json.dumps({"type": "error", "message":
                                f"too many open sessions (at most {MAX_SESSIONS}); close a tab"}))
