@@ -1,6 +1,7 @@
 """Time every axonal.kernels function against its NumPy fallback.
 
     python benchmarks/bench_kernels.py                 # table at 128x512, 128x10 and 1M elements
+    python benchmarks/bench_kernels.py --cpu           # the same in calling-thread CPU time
     python benchmarks/bench_kernels.py --sweep         # sizes 64..4M: where kernels beat NumPy,
                                                        # where 2 threads beat 1 (THRESHOLDS)
     python benchmarks/bench_kernels.py --policy        # an MLP training step under several thread
@@ -88,7 +89,12 @@ def time_paths(key, fn, paths, rounds, budget=0.02, clock=time.perf_counter, sta
     return {path: float(stat(ts)) for path, ts in res.items()}
 
 
-def table(rounds, only):
+def table(rounds, only, cpu=False):
+    """Median over rounds of wall time per call; cpu=True: of the calling thread's CPU time instead
+    (robust when other processes load the machine; meaningless for the parallel column)."""
+    clock = time.thread_time if cpu else time.perf_counter
+    print(f"clock: {'calling-thread CPU time' if cpu else 'wall time'}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"numba threads {threads.get_num_threads()}; OPENBLAS_NUM_THREADS="
           f"{os.environ.get('OPENBLAS_NUM_THREADS')} OPENBLAS_THREAD_TIMEOUT="
           f"{os.environ.get('OPENBLAS_THREAD_TIMEOUT')} GOMP_SPINCOUNT="
@@ -101,7 +107,8 @@ def table(rounds, only):
             if only and name not in only:
                 continue
             PATHS["shipped"] = K.THRESHOLDS[key]
-            res = time_paths(key, fn, ["numpy", "serial", "parallel", "shipped"], rounds)
+            res = time_paths(key, fn, ["numpy", "serial", "parallel", "shipped"], rounds,
+                             clock=clock)
             print(f"{name:22s} " + " ".join(f"{res[p] * 1e6:9.1f}" for p in
                                             ("numpy", "serial", "parallel", "shipped"))
                   + f" {res['numpy'] / res['shipped']:6.2f}")
@@ -202,6 +209,7 @@ def main():
     ap.add_argument("--step", action="store_true")
     ap.add_argument("--policy", action="store_true")
     ap.add_argument("--par-block", type=int, default=0)
+    ap.add_argument("--cpu", action="store_true", help="table: calling-thread CPU time")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--only", nargs="*", default=None, help="kernel names")
     args = ap.parse_args()
@@ -213,7 +221,7 @@ def main():
     elif args.sweep:
         sweep(args.rounds, args.only)
     else:
-        table(max(5, args.rounds), args.only)
+        table(max(5, args.rounds), args.only, args.cpu)
 
 
 if __name__ == "__main__":
