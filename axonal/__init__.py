@@ -5,10 +5,7 @@
     (x.tanh() ** 2).sum().backward()
     print(x.grad)
 """
-try:  # TEMP until the kernels layer lands
-    from . import _threads  # noqa: F401  (first: sets the thread policy before NumPy loads)
-except ImportError:
-    _threads = None
+from . import _threads  # noqa: F401  (first: sets the thread policy before NumPy loads)
 
 from . import autograd, backend, random  # noqa: E402
 from ._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402

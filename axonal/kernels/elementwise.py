@@ -159,7 +159,7 @@ def sigmoid(x):
         return _unary(x, SIGMOID, "sigmoid")
     xp = xp_of(x)
     with np.errstate(over="ignore"):
-        e = xp.exp(-x)
+        e = xp.asarray(xp.exp(-x))  # asarray: a 0-d input gives a NumPy scalar, not an array
     e += 1
     return xp.reciprocal(e, out=e)
 

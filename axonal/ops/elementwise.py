@@ -6,7 +6,9 @@ is summing the gradient back to the operand's shape (`_to_input`).
 """
 import numpy as np
 
+from .. import _config
 from .. import _dtype as _dt
+from .. import kernels as K
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
@@ -209,8 +211,12 @@ def pow(a, b):  # noqa: A001 - PyTorch's name
 
 
 # -- unary ------------------------------------------------------------------------------------------
-def _unary(name, fwd, bwd, save_output=False):
-    """Build a one-input primitive. bwd(g, x, out) -> grad, with x and out as Tensors."""
+def _unary(name, fwd, bwd, save_output=False, fast_bwd=None):
+    """Build a one-input primitive. bwd(g, x, out) -> grad, with x and out as Tensors.
+
+    `fast_bwd(g, x, out)` is the same formula on arrays, used when the backward pass is not being
+    recorded (first-order gradients, the common case): it skips building Tensors and lets a fused
+    kernel do the arithmetic. With create_graph=True the differentiable `bwd` runs instead."""
 
     def forward(ctx, x):
         if x.data.dtype.kind != "f":  # integers/bools: computed in the default float dtype, as
@@ -220,6 +226,8 @@ def _unary(name, fwd, bwd, save_output=False):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        if fast_bwd is not None and not _config._state.grad:
+            return _const(fast_bwd(g.data, x.data, ctx._out_data[0] if save_output else None))
         return bwd(g, x, ctx.output() if save_output else None)
 
     cls = type(name.capitalize(), (Function,), {
@@ -228,7 +236,8 @@ def _unary(name, fwd, bwd, save_output=False):
     return cls
 
 
-Exp = _unary("exp", lambda xp, x: xp.exp(x), lambda g, x, out: g * out, save_output=True)
+Exp = _unary("exp", lambda xp, x: xp.exp(x), lambda g, x, out: g * out, save_output=True,
+             fast_bwd=lambda g, x, out: g * out)
 Log = _unary("log", lambda xp, x: xp.log(x), lambda g, x, out: g / x)
 Log1p = _unary("log1p", lambda xp, x: xp.log1p(x), lambda g, x, out: g / (x + 1))
 Sqrt = _unary("sqrt", lambda xp, x: xp.sqrt(x), lambda g, x, out: g * 0.5 / out, save_output=True)
@@ -237,7 +246,7 @@ Rsqrt = _unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
 Sin = _unary("sin", lambda xp, x: xp.sin(x), lambda g, x, out: g * cos(x))
 Cos = _unary("cos", lambda xp, x: xp.cos(x), lambda g, x, out: -(g * sin(x)))
 Tanh = _unary("tanh", lambda xp, x: xp.tanh(x), lambda g, x, out: g * (1 - out * out),
-              save_output=True)
+              save_output=True, fast_bwd=lambda g, x, out: K.tanh_backward(g, out))
 Abs = _unary("abs", lambda xp, x: xp.abs(x), lambda g, x, out: g * sign(x))
 
 
@@ -247,7 +256,12 @@ def _sigmoid_np(xp, x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-Sigmoid = _unary("sigmoid", _sigmoid_np, lambda g, x, out: g * out * (1 - out), save_output=True)
+def _sigmoid(xp, x):
+    return K.sigmoid(x) if xp is np and x.dtype == np.float32 else _sigmoid_np(xp, x)
+
+
+Sigmoid = _unary("sigmoid", _sigmoid, lambda g, x, out: g * out * (1 - out), save_output=True,
+                 fast_bwd=lambda g, x, out: K.sigmoid_backward(g, out))
 
 
 class Neg(Function):
@@ -264,11 +278,13 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.saved = (x,)
-        return xp_of(x.data).maximum(x.data, x.data.dtype.type(0))
+        return K.relu(x.data)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        if not _config._state.grad:  # first order: one fused select, no graph
+            return _const(K.relu_backward(g.data, x.data))
         return g * _const((x.data > 0).astype(x.data.dtype))
 
 

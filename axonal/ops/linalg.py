@@ -4,10 +4,17 @@ For C = A B the adjoints are dA = dC B^T and dB = A^T dC; batch dimensions broad
 gradient is summed back to its operand's shape. 1-D operands are promoted to matrices and the added
 dimension is removed again, as in NumPy and PyTorch.
 """
+from .. import _config
+from .. import kernels as K
 from .._errors import ShapeError
+from ..tensor import Tensor
 from ..autograd.function import Function
 from ..backend import xp_of
 from .shape import reshape, sum_to, transpose, unsqueeze
+
+
+def _const(arr):
+    return Tensor._make(arr, False, None, 0)
 
 
 def _mT(x):
@@ -41,13 +48,18 @@ class Linear(Function):
         ctx.save_for_backward(x, weight)
         out = xp_of(x.data).matmul(x.data, weight.data.T)
         if bias is not None:
-            out += bias.data
+            K.add_rowvec_inplace(out, bias.data)
         return out
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if not _config._state.grad:  # first order: three BLAS calls and a row sum, no graph
+            gd, xp = g.data, xp_of(g.data)
+            return (_const(xp.matmul(gd, w.data)) if need[0] else None,
+                    _const(xp.matmul(gd.T, x.data)) if need[1] else None,
+                    _const(K.sum_rows(gd)) if len(need) > 2 and need[2] else None)
         gx = matmul(g, w) if need[0] else None
         gw = matmul(_mT(g), x) if need[1] else None
         gb = g.sum(0) if len(need) > 2 and need[2] else None
