@@ -45,5 +45,17 @@ class Recipe:
         """An LR scheduler (or an axonal.train.LRSchedulerCallback), or None."""
         return None  # noqa: RET501 - the documented "no scheduler" value
 
+    def make_trainer(self, model, optimizer, loss_fn, **kwargs):
+        """The Trainer that runs the recipe (kwargs: metrics, callbacks, scheduler, device); override
+        to return a Trainer subclass with its own train_step (a GAN's two players, a VAE's ELBO)."""
+        from ..train import Trainer
+        return Trainer(model, optimizer, loss_fn, **kwargs)
+
+    def report(self, model, trainer, datasets, out, log):
+        """Called after training and testing with the (train, val, test) datasets: returns
+        ({name: number} added to metrics.json, [files written into `out`]) for baselines, sample
+        quality and plots. Default: nothing."""
+        return {}, []
+
     def __repr__(self):
         return f"<recipe {self.name!r}: {self.description}>"
