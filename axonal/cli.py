@@ -75,6 +75,8 @@ def build_parser():
                    "N processes (runs itself under mpiexec -n N; needs pip install mpi4py mpich)")
     t.add_argument("--cell", help="recurrent cell, for recipes that take one (row-mnist: lstm, "
                    "gru, irnn)")
+    t.add_argument("--dataset", help="dataset, for recipes that take one (resnet: fashion-mnist, "
+                   "mnist)")
 
     e = sub.add_parser("evaluate", help="evaluate a checkpoint on its recipe's test set",
                        description="Rebuild the model from the recipe and config stored in the "
@@ -121,7 +123,8 @@ def _cmd_train(args):
     train(args.name, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
           resume=args.resume, out=args.out, data=args.data, quiet=args.quiet,
           limit_train=args.limit_train, device=args.device,
-          options={"cell": args.cell} if args.cell else None)
+          options={k: v for k, v in (("cell", args.cell), ("dataset", args.dataset)) if v}
+          or None)
     return 0
 
 
