@@ -1,5 +1,5 @@
-"""Max pooling on float32 planes: the forward with its argmax, and the scatter of the gradient back to
-the argmax positions (rank 0: arrays only).
+"""Max pooling on float32 planes: the forward with its argmax, and the scatter of the gradient back
+to the argmax positions (rank 0: arrays only).
 
 Arrays are viewed as P = N*C independent planes: x (P, H, W), out and idx (P, HO, WO). `idx` holds
 the flat position ih*W + iw of each window's maximum inside its plane (PyTorch's `return_indices`
@@ -18,10 +18,11 @@ split the planes and never write the same element.
 import numpy as np
 from numba import njit, prange
 
-from ._jit import JIT, PJIT, ftz_enter, ftz_exit
+from ._jit import JIT, PJIT, ftz_enter, ftz_exit, parallel_blocks
 
 F32 = np.float32
 _NEG_INF = np.float32(-np.inf)
+PAR_MIN_ELEMENTS = 1 << 18  # input elements per thread below which the serial core runs
 
 
 @njit(**JIT)
@@ -68,25 +69,28 @@ def _maxpool_par(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw, nb):
         _maxpool_core(x, out, idx, k * P // nb, (k + 1) * P // nb, kh, kw, sh, sw, ph, pw, dh, dw)
 
 
+@njit(**JIT)
+def _scatter_core(g, idx, dx, p0, p1):
+    """dx[p] = 0, then dx[p, idx[p, q]] += g[p, q] for planes p in [p0, p1); g, idx (P, Q)."""
+    old = ftz_enter()
+    for p in range(p0, p1):
+        row = dx[p]
+        row[:] = 0.0
+        gp, ip = g[p], idx[p]
+        for q in range(gp.size):
+            row[ip[q]] += gp[q]
+    ftz_exit(old)
+
+
 @njit(**PJIT)
 def _scatter_par(g, idx, dx, nb):
-    """dx (P, HW) = 0, then dx[p, idx[p, q]] += g[p, q] for g, idx (P, Q)."""
-    P, Q = g.shape
+    P = g.shape[0]
     for k in prange(nb):
-        old = ftz_enter()
-        for p in range(k * P // nb, (k + 1) * P // nb):
-            row = dx[p]
-            row[:] = 0.0
-            gp, ip = g[p], idx[p]
-            for q in range(Q):
-                row[ip[q]] += gp[q]
-        ftz_exit(old)
+        _scatter_core(g, idx, dx, k * P // nb, (k + 1) * P // nb)
 
 
-def _blocks(P):
-    from .. import _threads as th
-
-    return max(1, min(th.get_num_threads(), P))
+def _blocks(planes, plane_size):
+    return parallel_blocks(planes, max(1, -(-PAR_MIN_ELEMENTS // max(plane_size, 1))))
 
 
 def max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
@@ -97,8 +101,11 @@ def max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     P = xv.shape[0]
     out = np.empty((P, ho, wo), F32)
     idx = np.empty((P, ho, wo), np.int64)
-    if P:
-        _maxpool_par(xv, out, idx, kh, kw, sh, sw, ph, pw, dh, dw, _blocks(P))
+    nb = _blocks(P, H * W)
+    if nb:
+        _maxpool_par(xv, out, idx, kh, kw, sh, sw, ph, pw, dh, dw, nb)
+    elif P:
+        _maxpool_core(xv, out, idx, 0, P, kh, kw, sh, sw, ph, pw, dh, dw)
     return out.reshape(lead + (ho, wo)), idx.reshape(lead + (ho, wo))
 
 
@@ -109,8 +116,11 @@ def plane_scatter(g, idx, shape):
     gv = np.ascontiguousarray(g).reshape(P, -1)
     iv = np.ascontiguousarray(idx, dtype=np.int64).reshape(P, -1)
     dx = np.empty((P, H * W), F32)
-    if P:
-        _scatter_par(gv, iv, dx, _blocks(P))
+    nb = _blocks(P, H * W)
+    if nb:
+        _scatter_par(gv, iv, dx, nb)
+    elif P:
+        _scatter_core(gv, iv, dx, 0, P)
     return dx.reshape(shape)
 
 
@@ -118,5 +128,7 @@ def warmup_args():
     x = np.ones((2, 4, 4), F32)
     out = np.empty((2, 2, 2), F32)
     idx = np.zeros((2, 2, 2), np.int64)
+    g, i, dx = out.reshape(2, 4), idx.reshape(2, 4), x.reshape(2, 16)
     return [(_maxpool_par, (x, out, idx, 2, 2, 2, 2, 0, 0, 1, 1, 1)),
-            (_scatter_par, (out.reshape(2, 4), idx.reshape(2, 4), x.reshape(2, 16), 1))]
+            (_maxpool_core, (x, out, idx, 0, 2, 2, 2, 2, 2, 0, 0, 1, 1)),
+            (_scatter_par, (g, i, dx, 1)), (_scatter_core, (g, i, dx, 0, 2))]

@@ -3,19 +3,20 @@ kernels (axonal.kernels.conv) for float32 CPU arrays.
 
 Geometry `geo` = (sh, sw, pt, pb, pl, pr, dh, dw): strides, paddings (top, bottom, left, right) and
 dilations. Paddings may be negative, meaning the input is cropped there: a transposed convolution
-with output_padding > padding is the adjoint of a convolution that ignores the last rows of its input.
+with output_padding > padding is the adjoint of a convolution that ignores the last input rows.
 The output of a convolution has HO = (H + pt + pb - dh (KH - 1) - 1) // sh + 1 rows.
 
 The three maps every convolution op is built from, each bilinear in its two arguments:
 
-    forward        y  = conv(x, w)          y[n,o,p]  = sum_{c,t} w[o,c,t] x[n,c,p*s + t*d - pad]
-    input grad     dx = conv_t(g, w)        the adjoint of x -> conv(x, w): <conv(x, w), g> = <x, dx>
-    weight grad    dw = conv_w(x, g)        the adjoint of w -> conv(x, w): <conv(x, w), g> = <w, dw>
+    forward       y  = conv(x, w)     y[n,o,p] = sum_{c,t} w[o,c,t] x[n,c,p*s + t*d - pad]
+    input grad    dx = conv_t(g, w)   adjoint of x -> conv(x, w): <conv(x, w), g> = <x, dx>
+    weight grad   dw = conv_w(x, g)   adjoint of w -> conv(x, w): <conv(x, w), g> = <w, dw>
 
-The reference path writes all three with im2col: cols[n, c, i, j, oh, ow] = xpad[n, c, oh*sh + i*dh,
-ow*sw + j*dw], one strided slice per kernel tap (the same code runs on NumPy and CuPy). Then
-conv = W @ cols, conv_t = col2im(W^T @ g) and conv_w = sum_n g cols^T, per group. col2im is the adjoint
-of im2col: it adds each tap's slice back into a zero image, so overlapping windows accumulate.
+The reference path writes all three with im2col: cols[n, c, i, j, oh, ow] = xpad[n, c,
+oh*sh + i*dh, ow*sw + j*dw], one strided slice per kernel tap (the same code runs on NumPy and
+CuPy). Then conv = W @ cols, conv_t = col2im(W^T @ g) and conv_w = sum_n g cols^T, per group.
+col2im is the adjoint of im2col: it adds each tap's slice back into a zero image, so overlapping
+windows accumulate.
 """
 import numpy as np
 
@@ -47,7 +48,7 @@ def pad_signed(x, pt, pb, pl, pr):
 
 
 def im2col(x, kh, kw, geo):
-    """cols (N, C, KH, KW, HO, WO) of x (N, C, H, W): the input each output pixel sees at each tap."""
+    """cols (N, C, KH, KW, HO, WO) of x (N, C, H, W): what each output pixel reads at each tap."""
     sh, sw, pt, pb, pl, pr, dh, dw = geo
     ho, wo = out_hw(geo, x.shape[2], x.shape[3], kh, kw)
     xpad = pad_signed(x, pt, pb, pl, pr)

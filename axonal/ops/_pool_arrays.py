@@ -1,5 +1,6 @@
-"""Array-level pooling: output sizes, the NumPy/CuPy reference paths and dispatch to the numba kernels
-(axonal.kernels.pool) for float32 CPU arrays. Arrays are (..., H, W); the leading dims are planes.
+"""Array-level pooling: output sizes, the NumPy/CuPy reference paths and dispatch to the numba
+kernels (axonal.kernels.pool) for float32 CPU arrays. Arrays are (..., H, W); the leading dims
+are planes.
 
 Max pooling is computed as (values, argmax) where the argmax is the flat in-plane position ih*W + iw
 of each window's maximum (PyTorch's return_indices format). Everything after that is a gather at
@@ -95,7 +96,7 @@ def plane_scatter(g, idx, shape):
 # -- average pooling ---------------------------------------------------------------------------
 def avg_divisors(size, k, s, p, out, count_include_pad):
     """Divisor of each output position along one dim, as in PyTorch: windows are clipped to the
-    padded input (ceil mode may overhang it), and also to the input itself unless count_include_pad."""
+    padded input (ceil mode may overhang it), and to the input itself unless count_include_pad."""
     start = np.arange(out) * s - p
     end = np.minimum(start + k, size + p)
     if count_include_pad:
@@ -113,7 +114,7 @@ def divisor_map(x, h, w, kh, kw, sh, sw, ph, pw, ho, wo, count_include_pad, divi
 
 
 def avg_pool(x, geo, div):
-    """sum of each window (zeros outside the input) / div. geo = (kh, kw, sh, sw, ph, pw, ho, wo)."""
+    """Window sums (zeros outside the input) / div; geo = (kh, kw, sh, sw, ph, pw, ho, wo)."""
     kh, kw, sh, sw, ph, pw, ho, wo = geo
     xpad = _pad_to_windows(x, kh, kw, sh, sw, ph, pw, 1, 1, ho, wo, 0)
     acc = None

@@ -2,14 +2,15 @@
 
 conv2d computes a cross-correlation (no kernel flip, as every framework does):
 
-    y[n, o, oh, ow] = b[o] + sum_{c, i, j} w[o, c, i, j] * x[n, g*C/G + c, oh*s + i*d - p, ow*s + j*d - p]
+    y[n, o, oh, ow] = b[o] + sum_{c,i,j} w[o,c,i,j] x[n, gC/G + c, oh s + i d - p, ow s + j d - p]
 
 for output channel o in group g. It is linear in x and in w separately, so its derivatives are again
 convolutions (see _conv_arrays for the three bilinear maps conv, conv_t and conv_w):
 
-* dL/dx = conv_t(g, w). The adjoint of a strided convolution spreads each output gradient back over
-  the window it came from: a stride-s convolution reads pixel p*s + t*d, so its adjoint writes there,
-  which is exactly a *transposed* convolution (input dilated by s, kernel rotated by 180 degrees).
+* dL/dx = conv_t(g, w). The adjoint of a strided convolution spreads each output gradient back
+  over the window it came from: a stride-s convolution reads pixel p*s + t*d, so its adjoint writes
+  there, which is exactly a *transposed* convolution (input dilated by s, kernel rotated by 180
+  degrees).
 * dL/dw = conv_w(x, g): correlate the input with the output gradient, summed over the batch.
 * dL/db = sum of g over batch and space.
 

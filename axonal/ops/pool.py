@@ -1,10 +1,11 @@
 """Pooling: max_pool1d/2d, avg_pool1d/2d, adaptive_avg_pool1d/2d, adaptive_max_pool1d/2d.
 
 Max pooling picks one input per window, so it is "gather the values at the argmax positions": the
-argmax is found on arrays (a numba kernel for float32, else NumPy/CuPy) and then the differentiable
-part is PlaneGather. Its adjoint is PlaneScatter (add each gradient at its argmax, accumulating where
-overlapping windows share one), and the adjoint of that is PlaneGather again, so the pair gives
-gradients of any order; the argmax is piecewise constant and does not itself get differentiated.
+argmax is found on arrays (a numba kernel for float32, else NumPy/CuPy) and then the
+differentiable part is PlaneGather. Its adjoint is PlaneScatter (add each gradient at its argmax,
+accumulating where overlapping windows share one), and the adjoint of that is PlaneGather again,
+so the pair gives gradients of any order; the argmax is piecewise constant and does not itself get
+differentiated.
 
 Average pooling is linear, y = A x with A the window-sum divided by the divisor. Its backward is the
 transposed map A^T g (AvgPoolTFn), whose own backward is A again.

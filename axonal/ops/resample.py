@@ -1,4 +1,4 @@
-"""Resampling: interpolate (nearest, nearest-exact, linear, bilinear, bicubic, area) and unfold/fold.
+"""Resampling: interpolate (nearest[-exact], linear, bilinear, bicubic, area) and unfold/fold.
 
 interpolate. Every mode except 'area' is separable: output pixel (oh, ow) is a weighted sum of input
 pixels whose weights are a product w_h[oh, ih] w_w[ow, iw]. So the op is y = M_h x M_w^T with one

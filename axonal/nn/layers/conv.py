@@ -195,10 +195,13 @@ class _ConvTranspose(_ConvNd):
         if output_size is None:
             return self.output_padding
         n = self._n
-        size = [int(s) for s in output_size][-n:]
+        non_spatial = 2 if input.ndim == n + 2 else 1
+        size = [int(s) for s in output_size]
+        if len(size) == non_spatial + n:
+            size = size[non_spatial:]
         if len(size) != n:
-            raise shape_error(self, f"output_size must have {n} or {n + 2} elements, got "
-                              f"{tuple(output_size)}")
+            raise shape_error(self, f"for {input.ndim}D input, output_size must have {n} or "
+                              f"{non_spatial + n} elements, got {tuple(output_size)}")
         pads = []
         for d in range(n):
             lo = (input.shape[input.ndim - n + d] - 1) * self.stride[d] - 2 * self.padding[d] + \

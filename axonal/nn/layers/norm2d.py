@@ -1,15 +1,16 @@
-"""Layers for feature maps: BatchNorm2d (defined with BatchNorm1d in normalization.py and re-exported
-here), GroupNorm (Wu & He 2018), Dropout1d/Dropout2d (channel dropout, Tompson et al. 2015).
+"""Layers for feature maps: BatchNorm2d (defined with BatchNorm1d in normalization.py and
+re-exported here), GroupNorm (Wu & He 2018), Dropout1d/Dropout2d (channel dropout, Tompson et
+al. 2015).
 
 GroupNorm splits the C channels into G groups and normalizes each (sample, group) over its C/G
 channels and all spatial positions (biased variance), then applies a per-channel affine map:
 
     x (N, C, *) -> view (N, G, C/G, *) -> (x - mean) / sqrt(var + eps) over dims 2.. -> * w + b
 
-It uses no batch statistics, so training and evaluation compute the same thing and any batch size
-works. G = 1 is LayerNorm over (C, *) with per-channel affine; G = C is InstanceNorm. The normalization
-is nn._norm's fused primitive (closed-form backward, recomputed with differentiable ops when the
-backward is itself recorded).
+It uses no batch statistics, so training and evaluation compute the same thing and any batch
+size works. G = 1 is LayerNorm over (C, *) with per-channel affine; G = C is InstanceNorm. The
+normalization is nn._norm's fused primitive (closed-form backward, recomputed with differentiable
+ops when the backward is itself recorded).
 
 Channel dropout zeroes whole feature maps: neighbouring pixels of one map are strongly correlated,
 so element-wise dropout barely regularizes a convolutional layer, while dropping the entire channel
