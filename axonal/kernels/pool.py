@@ -9,7 +9,8 @@ outside the plane are skipped (the same as padding with -inf).
 Semantics follow PyTorch's CPU kernel exactly: the running maximum starts at -inf with the index of
 the window's first valid element, and a value replaces it when it is larger *or NaN*, so the first
 maximum wins ties, a NaN propagates (the last NaN's index is kept), and an all -inf window points at
-its first element. The kernels therefore use the IEEE-preserving FASTMATH set of `_jit` (no `nnan`).
+its first element. (Starting from the first element itself, as the unrolled 2x2 case does, gives
+the same result.) The kernels therefore use the IEEE-preserving FASTMATH set of `_jit` (no `nnan`).
 
 The scatter is the adjoint of "gather the values at idx": dx[p, idx[p, q]] += g[p, q]. Windows may
 overlap (stride < kernel), so two outputs can share an argmax; planes are independent, so threads
@@ -27,39 +28,78 @@ PAR_MIN_ELEMENTS = 1 << 18  # input elements per thread below which the serial c
 
 @njit(**JIT)
 def _maxpool_core(x, out, idx, p0, p1, kh, kw, sh, sw, ph, pw, dh, dw):
+    """Planes [p0, p1). Each window is clipped to the plane once (ranges precomputed per output
+    row and column), then scanned row by row: the scan order of PyTorch's kernel."""
     old = ftz_enter()
     H, W = x.shape[1], x.shape[2]
+    HO, WO = out.shape[1], out.shape[2]
+    if kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0 and dh == 1 and \
+            dw == 1 and 2 * HO <= H and 2 * WO <= W:
+        _maxpool_2x2(x, out, idx, p0, p1)
+        ftz_exit(old)
+        return
+    i0, i1 = _clip(HO, kh, sh, ph, dh, H)
+    j0, j1 = _clip(WO, kw, sw, pw, dw, W)
+    for p in range(p0, p1):
+        plane = x[p]
+        for oh in range(HO):
+            r = oh * sh - ph
+            for ow in range(WO):
+                c = ow * sw - pw
+                best = _NEG_INF
+                bi = (r + i0[oh] * dh) * W + c + j0[ow] * dw
+                for i in range(i0[oh], i1[oh]):
+                    row = plane[r + i * dh]
+                    for j in range(j0[ow], j1[ow]):
+                        v = row[c + j * dw]
+                        if v > best or v != v:  # larger, or NaN: PyTorch's rule
+                            best = v
+                            bi = (r + i * dh) * W + c + j * dw
+                out[p, oh, ow] = best
+                idx[p, oh, ow] = bi
+    ftz_exit(old)
+
+
+@njit(**JIT)
+def _clip(n_out, k, s, p, d, size):
+    """Per output position, the taps [t0, t1) whose input index o*s - p + t*d is inside [0, size)."""
+    t0 = np.zeros(n_out, np.int64)
+    t1 = np.zeros(n_out, np.int64)
+    for o in range(n_out):
+        start = o * s - p
+        a = 0
+        while a < k and start + a * d < 0:
+            a += 1
+        b = a
+        while b < k and start + b * d < size:
+            b += 1
+        t0[o], t1[o] = a, b
+    return t0, t1
+
+
+@njit(**JIT)
+def _maxpool_2x2(x, out, idx, p0, p1):
+    """The common case (2x2 windows, stride 2, no padding) with the four reads unrolled."""
+    W = x.shape[2]
     HO, WO = out.shape[1], out.shape[2]
     for p in range(p0, p1):
         plane = x[p]
         for oh in range(HO):
-            hs = oh * sh - ph
-            i0 = 0
-            while hs + i0 * dh < 0:
-                i0 += 1
+            r0, r1 = plane[2 * oh], plane[2 * oh + 1]
+            o, ii = out[p, oh], idx[p, oh]
             for ow in range(WO):
-                ws = ow * sw - pw
-                j0 = 0
-                while ws + j0 * dw < 0:
-                    j0 += 1
-                best = _NEG_INF
-                bi = (hs + i0 * dh) * W + ws + j0 * dw
-                for i in range(i0, kh):
-                    ih = hs + i * dh
-                    if ih >= H:
-                        break
-                    row = plane[ih]
-                    for j in range(j0, kw):
-                        iw = ws + j * dw
-                        if iw >= W:
-                            break
-                        v = row[iw]
-                        if v > best or v != v:
-                            best = v
-                            bi = ih * W + iw
-                out[p, oh, ow] = best
-                idx[p, oh, ow] = bi
-    ftz_exit(old)
+                m, k = r0[2 * ow], 0
+                v = r0[2 * ow + 1]
+                if v > m or v != v:
+                    m, k = v, 1
+                v = r1[2 * ow]
+                if v > m or v != v:
+                    m, k = v, W
+                v = r1[2 * ow + 1]
+                if v > m or v != v:
+                    m, k = v, W + 1
+                o[ow] = m
+                ii[ow] = 2 * oh * W + 2 * ow + k
 
 
 @njit(**PJIT)
