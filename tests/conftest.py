@@ -1,5 +1,13 @@
 """Shared test configuration: keep it small (several test files depend on it)."""
+import os
+
 import pytest
+
+# Tests read the verified datasets in the workspace's shared/ folder (beside the checkout), as CI
+# does; no test downloads anything. An AXONAL_DATA set by the caller wins.
+_SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+if "AXONAL_DATA" not in os.environ and os.path.isdir(_SHARED_DATA):
+    os.environ["AXONAL_DATA"] = os.path.abspath(_SHARED_DATA)
 
 import axonal
 
