@@ -10,7 +10,8 @@ long-range dependencies about as well as an LSTM on tasks like pixel- or row-by-
 `SequenceClassifier` reads a sequence (B, T, F) with an RNN ('irnn', 'rnn' (tanh), 'lstm' or 'gru')
 and classifies from the last hidden state; images (B, 1, H, W) are read as H steps of W pixels.
 """
-from .. import nn, no_grad
+from .. import nn
+from .._config import no_grad
 from ..nn.layers.rnn import GRU, LSTM, RNN
 
 __all__ = ["IRNN", "SequenceClassifier", "identity_init_"]

@@ -15,7 +15,9 @@ back in (temperature < 1 sharpens the distribution, > 1 flattens it).
 """
 import numpy as np
 
-from .. import nn, no_grad, tensor
+from .. import nn
+from .._config import no_grad
+from ..ops import tensor
 from ..nn.layers.rnn import LSTM
 from ..nn.layers.transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
 from ..nn.layers.attention import causal_mask
