@@ -14,7 +14,8 @@ decodes greedily instead (y_{t-1} is the model's own previous argmax), so evalua
 real generation. Inputs are one (B, S + T) id tensor: the source followed by the decoder input
 [BOS, y_1, ..., y_{T-1}] (only its length is used when decoding greedily).
 """
-from .. import cat, nn, softmax, stack
+from .. import nn
+from ..ops import cat, softmax, stack
 from ..nn.layers.rnn import GRU
 from ..nn.layers.rnn_cells import GRUCell
 
