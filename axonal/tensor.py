@@ -47,6 +47,7 @@ def _infer_array(data, dtype=None, device=None):
 class Tensor:
     __slots__ = ("data", "grad", "_rg", "_ctx", "_idx", "_retains", "__weakref__", "__dict__")
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
+    _post_acc_hooks = None  # {id: hook} in the instance __dict__ once a hook is registered
 
     def __init__(self, data=None, requires_grad=False, *, dtype=None, device=None):
         if data is None:
@@ -258,6 +259,24 @@ class Tensor:
                 self.grad = Tensor._make(self.grad.data + data, False, None, 0)
         else:  # create_graph=True: keep the graph of the gradient for higher derivatives
             self.grad = grad if self.grad is None else self.grad + grad
+        if self._post_acc_hooks:
+            for hook in tuple(self._post_acc_hooks.values()):
+                hook(self)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call `hook(self)` each time backward has added a gradient into this leaf's `.grad`
+        (PyTorch's name). A leaf used k times in a graph receives k contributions, so the hook runs
+        k times. DistributedDataParallel uses it to start reducing gradients while the rest of the
+        backward pass runs. Returns a handle; `handle.remove()` unregisters the hook."""
+        if self._ctx is not None:
+            raise GraphError("register_post_accumulate_grad_hook: only leaf tensors accumulate "
+                             "gradients; this tensor is the output of an op")
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
+                            f"{type(hook).__name__}")
+        if self._post_acc_hooks is None:
+            self.__dict__["_post_acc_hooks"] = {}
+        return _HookHandle(self._post_acc_hooks, hook)
 
     # -- in-place operations outside the graph -----------------------------------------------
     def _check_inplace(self, op):
@@ -328,6 +347,20 @@ class Tensor:
         elif self._rg:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+class _HookHandle:
+    """What hook registration returns: `remove()` unregisters the hook (safe to call twice)."""
+
+    _next_id = 0
+
+    def __init__(self, table, hook):
+        self.table, self.id = table, _HookHandle._next_id
+        _HookHandle._next_id += 1
+        table[self.id] = hook
+
+    def remove(self):
+        self.table.pop(self.id, None)
 
 
 class Size(tuple):

@@ -38,8 +38,40 @@ def _collect_dependencies(root_nodes):
     return deps
 
 
-def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs=None,
-                 accumulate=True, allow_unused=False):
+# Callbacks to run once the outermost backward pass has delivered every gradient (PyTorch's
+# `Variable._execution_engine.queue_callback`). DistributedDataParallel queues one to finish its
+# gradient all-reduce: only the engine knows when no more gradients can arrive.
+_final_callbacks = []
+_depth = [0]
+
+
+def queue_callback(fn):
+    """Run `fn()` when the backward pass now running ends (after its last gradient is delivered)."""
+    if not _depth[0]:
+        raise GraphError("queue_callback: no backward pass is running")
+    _final_callbacks.append(fn)
+
+
+def run_backward(*args, **kwargs):
+    """See `_run_backward`; afterwards runs the queued callbacks (outermost pass only, so a
+    backward started inside a hook does not finish the enclosing pass's work early)."""
+    _depth[0] += 1
+    try:
+        result = _run_backward(*args, **kwargs)
+    except BaseException:
+        if _depth[0] == 1:
+            _final_callbacks.clear()  # the pass failed: its callbacks must not run later
+        raise
+    finally:
+        _depth[0] -= 1
+    if not _depth[0]:
+        while _final_callbacks:
+            _final_callbacks.pop(0)()
+    return result
+
+
+def _run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs=None,
+                  accumulate=True, allow_unused=False):
     """Propagate `seeds` (d out / d root) back through the graph.
 
     With `accumulate=True` (Tensor.backward) gradients are summed into `.grad` of the leaves - or only

@@ -17,6 +17,7 @@ import numbers
 import time
 
 from .. import _config, backend
+from .. import distributed as _dist
 from ..tensor import Tensor
 from . import checkpoint as _ckpt
 from .callbacks import CallbackList, LRSchedulerCallback
@@ -214,7 +215,7 @@ class Trainer:
         steps = _check_loader(train_loader, "train_loader")
         if val_loader is not None:
             _check_loader(val_loader, "val_loader")
-        verbose = resolve_verbose(verbose)
+        verbose = resolve_verbose(verbose) if _dist.is_main_process() else 0  # one rank prints
         if initial_epoch == 0:
             self.history = History()
         else:
@@ -244,6 +245,8 @@ class Trainer:
         cbs.on_epoch_begin(epoch)
         start = time.perf_counter()
         self.model.train()
+        if hasattr(getattr(train_loader, "sampler", None), "set_epoch"):  # DistributedSampler
+            train_loader.sampler.set_epoch(epoch)
         avg = _Averager()
         for step, batch in enumerate(train_loader):
             cbs.on_batch_begin(step)
@@ -257,7 +260,7 @@ class Trainer:
                 break
         if avg.count == 0:
             raise ValueError(f"train_loader yielded no samples in epoch {epoch + 1}")
-        logs = avg.means()
+        logs = _dist.average_logs(avg.sums, avg.counts) if _dist.is_distributed() else avg.means()
         if val_loader is not None:
             logs.update({"val_" + k: v for k, v in self.evaluate(val_loader, verbose=0).items()})
         lr = self._lr()
@@ -275,7 +278,8 @@ class Trainer:
         self.model.eval()
         try:
             with _config.no_grad():
-                for batch in eval_bar(loader, resolve_verbose(verbose) if verbose else 0, desc):
+                shown = resolve_verbose(verbose) if verbose and _dist.is_main_process() else 0
+                for batch in eval_bar(loader, shown, desc):
                     body(self._prepare(batch))
         finally:
             self.model.train(was_training)
@@ -291,7 +295,7 @@ class Trainer:
         self._eval_mode_loop(loader, verbose, "Evaluate", body)
         if avg.count == 0:
             raise ValueError("evaluate: the loader yielded no samples")
-        return avg.means()
+        return _dist.average_logs(avg.sums, avg.counts) if _dist.is_distributed() else avg.means()
 
     def predict(self, loader, verbose=0):
         """The model's outputs for every batch, concatenated along dim 0 (a Tensor, no graph).
@@ -327,15 +331,18 @@ class Trainer:
                 "loader_rng": gen.get_state() if gen is not None else None}
 
     def save_checkpoint(self, path, extra=None) -> None:
-        """Write a full training checkpoint (see axonal.train.checkpoint) after `self.epoch` epochs."""
-        _ckpt.save_checkpoint(path, self.model, self.optimizer, self.scheduler, self.epoch,
-                              self.history, extra, trainer_state=self.state_dict())
+        """Write a full training checkpoint (see axonal.train.checkpoint) after `self.epoch` epochs.
+        Distributed: rank 0 writes (all ranks hold the same weights), without DDP's 'module.'."""
+        if not _dist.is_main_process():
+            return
+        _ckpt.save_checkpoint(path, _dist.unwrap_model(self.model), self.optimizer, self.scheduler,
+                              self.epoch, self.history, extra, trainer_state=self.state_dict())
 
     def load_checkpoint(self, path, restore_rng=True) -> dict:
         """Restore model, optimizer, scheduler, RNG, history, step count and callback states from a
         checkpoint; returns it. Continue with `fit(loader, epochs, initial_epoch=trainer.epoch)`."""
-        ckpt = _ckpt.load_checkpoint(path, self.model, self.optimizer, self.scheduler,
-                                     restore_rng=restore_rng)
+        ckpt = _ckpt.load_checkpoint(path, _dist.unwrap_model(self.model), self.optimizer,
+                                     self.scheduler, restore_rng=restore_rng)
         self.epoch = int(ckpt["epoch"])
         self.history = ckpt["history"]
         state = ckpt.get("trainer") or {}
