@@ -24,14 +24,60 @@ import numpy as np
 from numba import njit
 
 from ._jit import JIT, ftz_enter, ftz_exit, is_f32c, xp_of
-from ._math import sigmoid32, tanh32
+from ._math import exp32, sigmoid32, tanh32
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
+_TWO = np.float32(2.0)
 
 
 # ---------------------------------------------------------------------------------------------
 # kernels
+#
+# Written as a sequence of short loops over 1-D row views, each touching at most ~4 arrays. LLVM
+# vectorizes a loop only if it can prove (or check at run time) that its output does not overlap its
+# inputs, and it gives up when that takes more than 8 pointer comparisons: one loop computing all
+# four gates, c, tanh(c) and h from ~10 arrays ran scalar, 5x slower than these (measured: LSTM
+# forward of a (32, 256) block 470 us -> 90 us).
+
+
+@njit(inline="always", **JIT)
+def _add3(out, x, y, z):
+    for j in range(out.size):
+        out[j] = x[j] + y[j] + z[j]
+
+
+@njit(inline="always", **JIT)
+def _sigmoid_(x):
+    for j in range(x.size):
+        x[j] = sigmoid32(x[j])
+
+
+@njit(inline="always", **JIT)
+def _tanh(out, x):
+    for j in range(x.size):
+        out[j] = tanh32(x[j])
+
+
+@njit(inline="always", **JIT)
+def _tanh_fast(out, x):
+    """tanh(x) = 1 - 2 / (e^{2x} + 1): one exp32 instead of tanh32's exp, polynomial and select
+    (2.3x faster cell forward). Absolute error ~1e-7; relative error grows for |x| < 1e-3, which
+    does not matter for gate values and cell outputs (absolute scale ~1)."""
+    for j in range(x.size):
+        out[j] = _ONE - _TWO / (exp32(x[j] + x[j]) + _ONE)
+
+
+@njit(inline="always", **JIT)
+def _fma_(out, x, y):
+    for j in range(out.size):
+        out[j] += x[j] * y[j]
+
+
+@njit(inline="always", **JIT)
+def _mul(out, x, y):
+    for j in range(out.size):
+        out[j] = x[j] * y[j]
 
 
 @njit(**JIT)
@@ -39,20 +85,16 @@ def _lstm_fwd(gx, gh, b, c_prev, gates, c, tc, h):
     old = ftz_enter()
     n, hid = c.shape
     for r in range(n):
-        for j in range(hid):
-            i = sigmoid32(gx[r, j] + gh[r, j] + b[j])
-            f = sigmoid32(gx[r, hid + j] + gh[r, hid + j] + b[hid + j])
-            g = tanh32(gx[r, 2 * hid + j] + gh[r, 2 * hid + j] + b[2 * hid + j])
-            o = sigmoid32(gx[r, 3 * hid + j] + gh[r, 3 * hid + j] + b[3 * hid + j])
-            cn = f * c_prev[r, j] + i * g
-            t = tanh32(cn)
-            gates[r, j] = i
-            gates[r, hid + j] = f
-            gates[r, 2 * hid + j] = g
-            gates[r, 3 * hid + j] = o
-            c[r, j] = cn
-            tc[r, j] = t
-            h[r, j] = o * t
+        a = gates[r]
+        _add3(a, gx[r], gh[r], b)                   # pre-activations a = gx + gh + b
+        _sigmoid_(a[:2 * hid])                      # i, f
+        _tanh_fast(a[2 * hid:3 * hid], a[2 * hid:3 * hid])  # g
+        _sigmoid_(a[3 * hid:])                      # o
+        cr = c[r]
+        _mul(cr, a[hid:2 * hid], c_prev[r])         # c = f * c_prev
+        _fma_(cr, a[:hid], a[2 * hid:3 * hid])      #   + i * g
+        _tanh_fast(tc[r], cr)
+        _mul(h[r], a[3 * hid:], tc[r])
     ftz_exit(old)
 
 
@@ -62,19 +104,23 @@ def _lstm_bwd(dh, dc, gates, tc, c_prev, dg):
     old = ftz_enter()
     n, hid = dh.shape
     for r in range(n):
+        a, d, dcr, t, cp, out = gates[r], dh[r], dc[r], tc[r], c_prev[r], dg[r]
+        i, f, g, o = a[:hid], a[hid:2 * hid], a[2 * hid:3 * hid], a[3 * hid:]
+        for j in range(hid):  # dL/dc_t: from step t+1 plus through h_t = o * tanh(c_t)
+            dcr[j] = dcr[j] + d[j] * o[j] * (_ONE - t[j] * t[j])
+        do = out[3 * hid:]
         for j in range(hid):
-            i = gates[r, j]
-            f = gates[r, hid + j]
-            g = gates[r, 2 * hid + j]
-            o = gates[r, 3 * hid + j]
-            t = tc[r, j]
-            d_h = dh[r, j]
-            dct = dc[r, j] + d_h * o * (_ONE - t * t)
-            dg[r, j] = dct * g * i * (_ONE - i)
-            dg[r, hid + j] = dct * c_prev[r, j] * f * (_ONE - f)
-            dg[r, 2 * hid + j] = dct * i * (_ONE - g * g)
-            dg[r, 3 * hid + j] = d_h * t * o * (_ONE - o)
-            dc[r, j] = dct * f
+            do[j] = d[j] * t[j] * o[j] * (_ONE - o[j])
+        di = out[:hid]
+        for j in range(hid):
+            di[j] = dcr[j] * g[j] * i[j] * (_ONE - i[j])
+        df = out[hid:2 * hid]
+        for j in range(hid):
+            df[j] = dcr[j] * cp[j] * f[j] * (_ONE - f[j])
+        dgg = out[2 * hid:3 * hid]
+        for j in range(hid):
+            dgg[j] = dcr[j] * i[j] * (_ONE - g[j] * g[j])
+        _mul(dcr, dcr, f)  # dL/dc_{t-1} = f * dL/dc_t
     ftz_exit(old)
 
 
@@ -83,16 +129,20 @@ def _gru_fwd(gx, gh, b, h_prev, gates, hn, h):
     old = ftz_enter()
     n, hid = h.shape
     for r in range(n):
+        a, x, y = gates[r], gx[r], gh[r]
+        _add3(a[:2 * hid], x[:2 * hid], y[:2 * hid], b[:2 * hid])
+        _sigmoid_(a[:2 * hid])                               # r, z
+        m = hn[r]
+        yn, bn = y[2 * hid:], b[2 * hid:]
         for j in range(hid):
-            rr = sigmoid32(gx[r, j] + gh[r, j] + b[j])
-            z = sigmoid32(gx[r, hid + j] + gh[r, hid + j] + b[hid + j])
-            m = gh[r, 2 * hid + j] + b[2 * hid + j]
-            nn = tanh32(gx[r, 2 * hid + j] + rr * m)
-            gates[r, j] = rr
-            gates[r, hid + j] = z
-            gates[r, 2 * hid + j] = nn
-            hn[r, j] = m
-            h[r, j] = nn + z * (h_prev[r, j] - nn)
+            m[j] = yn[j] + bn[j]                             # W_hn h + b_hn
+        rr, z, nn, xn = a[:hid], a[hid:2 * hid], a[2 * hid:], x[2 * hid:]
+        for j in range(hid):
+            nn[j] = xn[j] + rr[j] * m[j]
+        _tanh_fast(nn, nn)
+        hr, hp = h[r], h_prev[r]
+        for j in range(hid):
+            hr[j] = nn[j] + z[j] * (hp[j] - nn[j])
     ftz_exit(old)
 
 
@@ -101,21 +151,22 @@ def _gru_bwd(dh, gates, hn, h_prev, dgx, dgh, dh_prev):
     old = ftz_enter()
     n, hid = dh.shape
     for r in range(n):
+        a, d, m, hp, ox, oh = gates[r], dh[r], hn[r], h_prev[r], dgx[r], dgh[r]
+        rr, z, nn = a[:hid], a[hid:2 * hid], a[2 * hid:]
+        dan = ox[2 * hid:]
         for j in range(hid):
-            rr = gates[r, j]
-            z = gates[r, hid + j]
-            nn = gates[r, 2 * hid + j]
-            d = dh[r, j]
-            dan = d * (_ONE - z) * (_ONE - nn * nn)
-            dar = dan * hn[r, j] * rr * (_ONE - rr)
-            daz = d * (h_prev[r, j] - nn) * z * (_ONE - z)
-            dgx[r, j] = dar
-            dgx[r, hid + j] = daz
-            dgx[r, 2 * hid + j] = dan
-            dgh[r, j] = dar
-            dgh[r, hid + j] = daz
-            dgh[r, 2 * hid + j] = dan * rr
-            dh_prev[r, j] = d * z
+            dan[j] = d[j] * (_ONE - z[j]) * (_ONE - nn[j] * nn[j])
+        _mul(oh[2 * hid:], dan, rr)
+        dar = ox[:hid]
+        for j in range(hid):
+            dar[j] = dan[j] * m[j] * rr[j] * (_ONE - rr[j])
+        daz = ox[hid:2 * hid]
+        for j in range(hid):
+            daz[j] = d[j] * (hp[j] - nn[j]) * z[j] * (_ONE - z[j])
+        ohrz, oxrz = oh[:2 * hid], ox[:2 * hid]
+        for j in range(2 * hid):
+            ohrz[j] = oxrz[j]
+        _mul(dh_prev[r], d, z)
     ftz_exit(old)
 
 

@@ -67,7 +67,7 @@ class Recurrence(Function):
         steps = range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes))
         h = xp.array(h0.data, dtype=dt) if h0 is not None else xp.zeros((b0, hid), dt)
         w = w_hh.data
-        wt = w.T
+        wt = xp.ascontiguousarray(w.T)  # OpenBLAS' small GEMMs run ~30% faster than on w.T's view
         b = xp.ascontiguousarray(b_hh.data) if b_hh is not None else xp.zeros(g, dt)
         out = xp.empty((n_rows, hid), dt)
         hprev = xp.empty((n_rows, hid), dt)
