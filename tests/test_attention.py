@@ -7,12 +7,17 @@ import pytest
 
 import axonal
 from axonal.nn.layers.attention import MultiheadAttention, scaled_dot_product_attention
-from axonal.nn.layers.transformer import (PositionalEncoding, Transformer, TransformerDecoder,
-                                          TransformerDecoderLayer, TransformerEncoder,
-                                          TransformerEncoderLayer)
+from axonal.nn.layers.transformer import (
+    PositionalEncoding,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 torch = pytest.importorskip("torch")
-TOL = dict(rtol=1e-4, atol=2e-5)
+TOL = {"rtol": 1e-4, "atol": 2e-5}
 
 
 def _copy(a, t):
@@ -76,12 +81,12 @@ def test_multihead_attention_matches_torch(batch_first, bias, mask, need_weights
                for T, d in ((L, E), (S, kd or E), (S, vd or E)))
     (qa, qt), (ka, kt), (va, vt) = _both(q), _both(k), _both(v)
     am, kpm = _masks(mask, H, n, L, S, rng)
-    kw_a = dict(attn_mask=None if am is None else axonal.tensor(am),
-                key_padding_mask=None if kpm is None else axonal.tensor(kpm),
-                need_weights=need_weights, average_attn_weights=average)
-    kw_t = dict(attn_mask=None if am is None else torch.tensor(am),
-                key_padding_mask=None if kpm is None else torch.tensor(kpm),
-                need_weights=need_weights, average_attn_weights=average)
+    kw_a = {"attn_mask": None if am is None else axonal.tensor(am),
+                "key_padding_mask": None if kpm is None else axonal.tensor(kpm),
+                "need_weights": need_weights, "average_attn_weights": average}
+    kw_t = {"attn_mask": None if am is None else torch.tensor(am),
+                "key_padding_mask": None if kpm is None else torch.tensor(kpm),
+                "need_weights": need_weights, "average_attn_weights": average}
     oa, wa = a(qa, ka, va, **kw_a)
     ot, wt = t(qt, kt, vt, **kw_t)
     assert (wa is None) == (wt is None)
@@ -115,12 +120,12 @@ def test_scaled_dot_product_attention(mask):
     if mask == "bool":
         m = rng.random((4, 6)) > 0.3
         m[:, 0] = True
-        kw_a, kw_t = dict(attn_mask=axonal.tensor(m)), dict(attn_mask=torch.tensor(m))
+        kw_a, kw_t = {"attn_mask": axonal.tensor(m)}, {"attn_mask": torch.tensor(m)}
     elif mask == "float":
         m = rng.standard_normal((3, 4, 6)).astype(np.float32)
-        kw_a, kw_t = dict(attn_mask=axonal.tensor(m)), dict(attn_mask=torch.tensor(m))
+        kw_a, kw_t = {"attn_mask": axonal.tensor(m)}, {"attn_mask": torch.tensor(m)}
     elif mask == "causal":
-        kw_a = kw_t = dict(is_causal=True)
+        kw_a = kw_t = {"is_causal": True}
     oa = scaled_dot_product_attention(qa, ka, va, scale=0.3, **kw_a)
     ot = torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, scale=0.3, **kw_t)
     _backward_and_compare([oa], [ot], [(qa, qt), (ka, kt), (va, vt)], rng)
@@ -132,8 +137,8 @@ LAYER_FLAGS = list(itertools.product([False, True], ["relu", "gelu"], [False, Tr
 @pytest.mark.parametrize("norm_first,activation,batch_first", LAYER_FLAGS)
 def test_encoder_layer_matches_torch(norm_first, activation, batch_first):
     rng = np.random.default_rng(3)
-    kw = dict(dim_feedforward=16, dropout=0.2, activation=activation, norm_first=norm_first,
-              batch_first=batch_first)
+    kw = {"dim_feedforward": 16, "dropout": 0.2, "activation": activation, "norm_first": norm_first,
+              "batch_first": batch_first}
     t, a = torch.nn.TransformerEncoderLayer(8, 2, **kw), TransformerEncoderLayer(8, 2, **kw)
     _copy(a, t)
     x = rng.standard_normal((2, 5, 8) if batch_first else (5, 2, 8)).astype(np.float32)
@@ -151,8 +156,8 @@ def test_encoder_layer_matches_torch(norm_first, activation, batch_first):
 @pytest.mark.parametrize("norm_first,activation,batch_first", LAYER_FLAGS)
 def test_decoder_layer_matches_torch(norm_first, activation, batch_first):
     rng = np.random.default_rng(4)
-    kw = dict(dim_feedforward=16, dropout=0.2, activation=activation, norm_first=norm_first,
-              batch_first=batch_first)
+    kw = {"dim_feedforward": 16, "dropout": 0.2, "activation": activation, "norm_first": norm_first,
+              "batch_first": batch_first}
     t, a = torch.nn.TransformerDecoderLayer(8, 2, **kw), TransformerDecoderLayer(8, 2, **kw)
     _copy(a, t)
     shp = (lambda T: (2, T, 8)) if batch_first else (lambda T: (T, 2, 8))
@@ -170,8 +175,8 @@ def test_decoder_layer_matches_torch(norm_first, activation, batch_first):
 @pytest.mark.parametrize("batch_first,norm_first", [(False, False), (True, True)])
 def test_full_transformer_matches_torch(batch_first, norm_first):
     rng = np.random.default_rng(5)
-    kw = dict(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=16,
-              dropout=0.1, batch_first=batch_first, norm_first=norm_first)
+    kw = {"d_model": 8, "nhead": 2, "num_encoder_layers": 2, "num_decoder_layers": 2, "dim_feedforward": 16,
+              "dropout": 0.1, "batch_first": batch_first, "norm_first": norm_first}
     t, a = torch.nn.Transformer(**kw), Transformer(**kw)
     assert list(a.state_dict()) == list(t.state_dict())
     _copy(a, t)

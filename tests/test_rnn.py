@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 LAYERS = {"rnn_tanh": (RNN, torch.nn.RNN, {}), "rnn_relu": (RNN, torch.nn.RNN,
                                                             {"nonlinearity": "relu"}),
           "lstm": (LSTM, torch.nn.LSTM, {}), "gru": (GRU, torch.nn.GRU, {})}
-TOL = dict(rtol=2e-4, atol=2e-5)
+TOL = {"rtol": 2e-4, "atol": 2e-5}
 
 
 def _pair(mode, *args, dtype=np.float32, **kw):
@@ -121,7 +121,7 @@ def test_float64_matches_torch_tightly(mode):
     rng = np.random.default_rng(4)
     a, t = _pair(mode, 3, 4, num_layers=2, bidirectional=True, dtype=np.float64)
     hx = tuple(rng.standard_normal((4, 2, 4)) for _ in range(1 + (mode == "lstm")))
-    _compare(a, t, rng.standard_normal((5, 2, 3)), hx, rng, tol=dict(rtol=1e-10, atol=1e-12))
+    _compare(a, t, rng.standard_normal((5, 2, 3)), hx, rng, tol={"rtol": 1e-10, "atol": 1e-12})
 
 
 @pytest.mark.parametrize("mode,bidir", [("lstm", True), ("gru", True), ("rnn_tanh", False)])
@@ -233,7 +233,7 @@ def test_gradgradcheck_float64_packed_reverse(mode):
         gx = axonal.tensor(np.abs(gx.data) + 0.5, requires_grad=True)
         w = axonal.tensor(np.abs(w.data) * 0.3, requires_grad=True)
     for reverse in (False, True):
-        def f(gx, w, b, h0):
+        def f(gx, w, b, h0, reverse=reverse):
             out, h, c = recurrence(mode, gx, w, b, h0, h0 * 0.3, batch_sizes=[3, 2, 1],
                                    reverse=reverse)
             return (out, h) if c is None else (out, h, c)

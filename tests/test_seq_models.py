@@ -32,7 +32,7 @@ def test_leaky_rnn_integrates_and_learns_alpha():
     assert abs(a - 0.8) < 1e-6
     x = axonal.randn(2, 5, 2, dtype=axonal.float64)
     h0 = axonal.randn(2, 3, dtype=axonal.float64)
-    out, h = leaky(x, h0)
+    out, _h = leaky(x, h0)
     first = a * h0.numpy() + (1 - a) * np.tanh(x.numpy()[:, 0] @ leaky.weight_ih.data.T
                                              + h0.numpy() @ leaky.weight_hh.data.T
                                              + leaky.bias.data)
@@ -110,7 +110,7 @@ def test_truncated_bptt_detaches_between_chunks():
     opt = axonal.optim.SGD(params, lr=0.0)  # lr 0: weights stay, so grads can be recomputed
     x, y = axonal.randn(3, 8, 2), axonal.randn(3, 8, 1)
     mse = axonal.nn.functional.mse_loss
-    loss, state = bptt.truncated_bptt(model, x, y, mse, opt, k=4)
+    _loss, state = bptt.truncated_bptt(model, x, y, mse, opt, k=4)
     assert all(s.grad_fn is None for s in state)
     last = [p.grad.numpy().copy() for p in params]
     with axonal.no_grad():

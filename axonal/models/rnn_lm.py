@@ -17,10 +17,10 @@ import numpy as np
 
 from .. import nn
 from .._config import no_grad
-from ..ops import tensor
+from ..nn.layers.attention import causal_mask
 from ..nn.layers.rnn import LSTM
 from ..nn.layers.transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
-from ..nn.layers.attention import causal_mask
+from ..ops import tensor
 
 __all__ = ["CharLSTM", "CharTransformer", "sample"]
 

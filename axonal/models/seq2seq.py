@@ -15,9 +15,9 @@ real generation. Inputs are one (B, S + T) id tensor: the source followed by the
 [BOS, y_1, ..., y_{T-1}] (only its length is used when decoding greedily).
 """
 from .. import nn
-from ..ops import cat, softmax, stack
 from ..nn.layers.rnn import GRU
 from ..nn.layers.rnn_cells import GRUCell
+from ..ops import cat, softmax, stack
 
 __all__ = ["Seq2Seq"]
 

@@ -116,12 +116,12 @@ class Recurrence(Function):
     def backward(ctx, dout, dhn, dcn=None):
         if _config.is_grad_enabled():
             return _backward_graph(ctx, dout, dhn, dcn)
-        gx, h0, c0, w_hh, b_hh, s = ctx.saved_tensors
+        w_hh, s = ctx.saved_tensors[3], ctx.saved_tensors[5]
         mode, offs, sizes = ctx.mode, ctx.offs, ctx.sizes
         w = w_hh.data
         xp, dt = xp_of(w), w.dtype
         gout = xp.ascontiguousarray(dout.data, dtype=dt)
-        n_rows, hid = gout.shape
+        n_rows = gout.shape[0]
         g = w.shape[0]
         dh = xp.array(dhn.data, dtype=dt)
         dgx = xp.empty((n_rows, g), dt)

@@ -43,7 +43,7 @@ class CharAccuracy:
 class CharLSTMRecipe(Recipe):
     description = ("2-layer LSTM character LM on Tiny Shakespeare; val loss <= 1.60 nats/char; "
                    "`axonal generate` samples text")
-    defaults = {"epochs": 20, "lr": 3e-3, "batch_size": 64, "seed": 0}
+    defaults = {"epochs": 20, "lr": 3e-3, "batch_size": 64, "seed": 0}  # noqa: RUF012 - the Recipe convention
     metrics = (CharAccuracy(),)
     eval_batch_size = 256
 

@@ -207,7 +207,7 @@ def mackey_glass(n_samples, tau=17, beta=0.2, gamma=0.1, n=10, dt=0.1, sample_ev
     default). tau = 17 gives the classic mildly chaotic series. Returns a float64 array (n_samples,)
     after discarding `washout` samples. `seed` adds a tiny random perturbation to the constant
     initial history."""
-    lag = int(round(tau / dt))
+    lag = round(tau / dt)
     total = (n_samples + washout) * sample_every
     rng = np.random.default_rng(seed)
     x = np.empty(total + lag + 1)
