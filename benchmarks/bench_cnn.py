@@ -3,6 +3,7 @@
     python benchmarks/bench_cnn.py                    # lenet and cifar, 5 rounds each
     python benchmarks/bench_cnn.py cifar -r 7 --seconds 3
     python benchmarks/bench_cnn.py --memory           # peak resident memory only
+    python benchmarks/bench_cnn.py --threads 1        # 1 thread each (less sensitive to load)
 
 Workloads (one training step = zero_grad, forward, cross-entropy, backward, SGD with momentum):
   lenet  batch 128, 1x28x28: conv6-5x5, relu, maxpool2, conv16-5x5, relu, maxpool2, fc120, relu,
@@ -10,13 +11,15 @@ Workloads (one training step = zero_grad, forward, cross-entropy, backward, SGD 
   cifar  batch 64, 3x32x32: conv32-3x3, conv32, maxpool2, conv64, conv64, maxpool2 (padding 1, relu
          after every conv), fc256, relu, fc10
 
-Every measurement is a fresh process running one framework alone with 2 threads (the two
-frameworks' thread pools disturb each other inside one process). Rounds alternate the order
+Every measurement is a fresh process running one framework alone with 2 threads (--threads; the
+two frameworks' thread pools disturb each other inside one process). Rounds alternate the order
 A B, B A, ... so a slow drift of the machine hits both sides alike; each process warms up first
 (numba compiles or loads its kernels, allocators settle). The ratio is torch time / axonal time
 per round (> 1: Axonal is faster); the median over rounds is reported with its min-max, together
 with the load average of the machine, because on a shared machine the other processes decide a
-large part of the spread.
+large part of the spread. On an oversubscribed machine every parallel region waits until all its
+threads have been scheduled again, so 2-thread timings there measure the scheduler as much as the
+framework; 1-thread timings are the steadier comparison of the work each framework does.
 
 Memory: the peak resident set (getrusage ru_maxrss) of a process that imports the framework, builds
 the model and runs 5 training steps, and the part of it added by the steps (the peak minus the
@@ -90,15 +93,12 @@ def _rss_kb():
     return 0
 
 
-def worker(lib_name, net, seconds, memory):
+def worker(lib_name, net, seconds, memory, threads):
     if lib_name == "torch":
         import torch as lib
-
-        lib.set_num_threads(2)
     else:
         import axonal as lib
-
-        lib.set_num_threads(2)
+    lib.set_num_threads(threads)
     step = make_step(lib, net)
     if memory:
         if lib_name == "axonal":  # compile/load the kernels outside the measured steps
@@ -122,23 +122,24 @@ def worker(lib_name, net, seconds, memory):
     print(json.dumps({"seconds_per_step": elapsed / n, "steps": n}))
 
 
-def run(lib_name, net, seconds, memory=False):
-    env = dict(os.environ, AXONAL_NUM_THREADS="2", OMP_NUM_THREADS="2")
+def run(lib_name, net, seconds, memory=False, threads=2):
+    env = dict(os.environ, AXONAL_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib_name, net,
-           "--seconds", str(seconds)] + (["--memory"] if memory else [])
+           "--seconds", str(seconds), "--threads", str(threads)] + (["--memory"] if memory else [])
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{lib_name}/{net} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def bench(nets, rounds, seconds):
+def bench(nets, rounds, seconds, threads):
     for net in nets:
         times, ratios = {"axonal": [], "torch": []}, []
         loads = [os.getloadavg()[0]]
         for r in range(rounds):
             order = ("axonal", "torch") if r % 2 == 0 else ("torch", "axonal")
-            got = {name: run(name, net, seconds)["seconds_per_step"] for name in order}
+            got = {name: run(name, net, seconds, threads=threads)["seconds_per_step"]
+                   for name in order}
             for name, t in got.items():
                 times[name].append(t)
             ratios.append(got["torch"] / got["axonal"])
@@ -174,15 +175,17 @@ def main(argv=None):
     ap.add_argument("-r", "--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--memory", action="store_true", help="measure peak memory only")
+    ap.add_argument("--threads", type=int, default=2, help="threads per framework (default 2)")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        return worker(*args.worker, args.seconds, args.memory)
+        return worker(*args.worker, args.seconds, args.memory, args.threads)
     if args.memory:
         return memory(args.nets, max(1, args.rounds // 2))
-    print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {os.cpu_count()} cpus | 2 threads each | "
-          f"rounds={args.rounds} | {args.seconds:.0f} s per measurement", flush=True)
-    bench(args.nets, args.rounds, args.seconds)
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {os.cpu_count()} cpus | {args.threads} "
+          f"thread(s) each | rounds={args.rounds} | {args.seconds:.0f} s per measurement",
+          flush=True)
+    bench(args.nets, args.rounds, args.seconds, args.threads)
     memory(args.nets, 1)
 
 

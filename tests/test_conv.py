@@ -57,7 +57,7 @@ CONV2D_GRID = [
     # (input shape, weight shape, kwargs)
     ((2, 3, 7, 6), (4, 3, 3, 3), {}),
     ((2, 3, 7, 6), (4, 3, 3, 3), dict(padding=1)),
-    ((2, 1, 9, 8), (5, 1, 5, 5), dict(padding=2)),                        # direct kernel (C=1)
+    ((2, 1, 9, 8), (5, 1, 5, 5), dict(padding=2)),                        # wide rows (C=1)
     ((2, 4, 9, 8), (6, 4, 3, 2), dict(stride=2, padding=(1, 0))),
     ((2, 5, 9, 10), (3, 5, 3, 3), dict(stride=(2, 3), padding=(2, 1), dilation=(1, 2))),
     ((2, 6, 8, 9), (4, 6, 2, 3), dict(padding="same")),                    # asymmetric same
@@ -180,9 +180,9 @@ GEOS = [  # (x shape, w shape, geo = (sh, sw, pt, pb, pl, pr, dh, dw))
     ((3, 5, 9, 8), (4, 5, 3, 2), (2, 1, 1, 0, 0, 2, 1, 2)),
     ((2, 7, 10, 11), (3, 7, 3, 3), (3, 2, 1, 2, 2, 1, 2, 2)),
     ((2, 6, 9, 9), (5, 6, 3, 3), (1, 1, 2, -1, 0, -2, 1, 1)),   # negative pads crop
-    ((3, 2, 9, 8), (4, 2, 4, 3), (1, 1, 1, 2, 0, 1, 1, 2)),     # direct kernel
+    ((3, 2, 9, 8), (4, 2, 4, 3), (1, 1, 1, 2, 0, 1, 1, 2)),     # wide rows
     ((2, 1, 12, 10), (6, 1, 5, 5), (1, 1, 0, 0, 0, 0, 1, 1)),   # LeNet conv1 shape family
-    ((2, 3, 9, 8), (4, 3, 3, 3), (2, 2, 1, 1, 1, 1, 1, 1)),     # small C, strided: GEMM path
+    ((2, 3, 9, 8), (4, 3, 3, 3), (2, 2, 1, 1, 1, 1, 1, 1)),     # small C, strided: spans
 ]
 
 
@@ -203,16 +203,20 @@ def test_kernels_match_reference_path(xs, ws, geo, rng):
         np.testing.assert_allclose(got, ref, rtol=2e-4, atol=2e-4)
 
 
-def test_direct_and_gemm_paths_agree(rng, monkeypatch):
-    x = rng.standard_normal((2, 3, 8, 7)).astype(np.float32)
-    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
-    g = rng.standard_normal((2, 5, 8, 7)).astype(np.float32)
-    geo = (1, 1, 1, 1, 1, 1, 1, 1)
-    direct = kconv.forward(x, w, None, geo), kconv.backward(x, w, g, geo)[1]
-    monkeypatch.setattr(kconv, "DIRECT_MAX_C", 0)
-    gemm = kconv.forward(x, w, None, geo), kconv.backward(x, w, g, geo)[1]
-    for a, b in zip(direct, gemm):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+def test_wide_and_span_layouts_agree(rng, monkeypatch):
+    """Stride-1 convolutions with few channels take the wide-row kernels; forcing the NHWC span
+    kernels must give the same results (with padding, an odd kernel and dilation)."""
+    x = rng.standard_normal((3, 3, 8, 7)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 2)).astype(np.float32)
+    for geo in [(1, 1, 1, 1, 1, 1, 1, 1), (1, 1, 2, 0, 1, 2, 2, 1), (1, 1, 0, -1, 1, 0, 1, 2)]:
+        ho, wo = kconv.out_size(geo, 8, 7, 3, 2)
+        g = rng.standard_normal((3, 5, ho, wo)).astype(np.float32)
+        wide = _all_grads(x, w, g, geo)
+        monkeypatch.setattr(kconv, "WIDE_MAX_C", 0)
+        span = _all_grads(x, w, g, geo)
+        monkeypatch.undo()
+        for a, b in zip(wide, span):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
 def _all_grads(x, w, g, geo):
@@ -222,7 +226,7 @@ def _all_grads(x, w, g, geo):
 
 
 @pytest.mark.parametrize("variant", ["tiny-chunks", "parallel", "serial", "np.matmul"])
-@pytest.mark.parametrize("c_in", [2, 6], ids=["direct", "gemm"])
+@pytest.mark.parametrize("c_in", [2, 12], ids=["wide", "span"])
 def test_kernel_variants_agree(variant, c_in, rng, monkeypatch):
     """Chunking, the parallel and serial drivers and the np.matmul fallback (used when no
     OpenBLAS sgemm can be called from numba) all compute the same convolution."""
@@ -305,10 +309,11 @@ def test_torch_agrees_on_what_is_an_error():
 
 
 def test_grid_is_exercised_on_both_paths():
-    """Sanity check of the test grid itself: it covers the direct kernel, the GEMM kernel and
+    """Sanity check of the test grid itself: it covers the wide-row kernels, the span kernels and
     the grouped path (so a broken path cannot hide behind another)."""
-    direct = [c for c in CONV2D_GRID if c[0][-3] <= kconv.DIRECT_MAX_C and
-              c[2].get("stride", 1) == 1 and c[2].get("groups", 1) == 1]
-    gemm = [c for c in CONV2D_GRID if c[0][-3] > kconv.DIRECT_MAX_C]
+    strided = [np.max(c[2].get("stride", 1)) > 1 for c in CONV2D_GRID]
+    wide = [c for c, st in zip(CONV2D_GRID, strided) if c[0][-3] <= kconv.WIDE_MAX_C and not st
+            and c[2].get("groups", 1) == 1]
+    span = [c for c, st in zip(CONV2D_GRID, strided) if c[0][-3] > kconv.WIDE_MAX_C or st]
     grouped = [c for c in CONV2D_GRID if c[2].get("groups", 1) > 1]
-    assert direct and gemm and grouped
+    assert wide and span and grouped

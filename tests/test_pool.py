@@ -233,3 +233,30 @@ def test_bad_inputs_raise(call, exc, text):
     with pytest.raises(exc) as e:
         call(x)
     assert text in str(e.value)
+
+
+def test_conv2d_relu_maxpool_equals_the_unfused_ops(rng):
+    """relu(max_pool(conv)) is max_pool(relu(conv)): same values and gradients, also where whole
+    windows are negative (bias -2) and with NaN inputs."""
+    x = rng.standard_normal((3, 3, 10, 10))
+    w = rng.standard_normal((4, 3, 3, 3))
+    b = np.array([-2.0, 0.0, 0.5, -8.0])
+    for dtype in (np.float32, np.float64):
+        xa = [axonal.tensor(a.astype(dtype), requires_grad=True) for a in (x, w, b)]
+        ta = [torch.tensor(a.astype(dtype), requires_grad=True) for a in (x, w, b)]
+        ya = P.conv2d_relu_maxpool(*xa, padding=1, pool_kernel_size=3, pool_stride=2)
+        yt = TF.max_pool2d(torch.relu(TF.conv2d(*ta, padding=1)), 3, 2)
+        g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
+        ya.backward(axonal.tensor(g))
+        yt.backward(torch.tensor(g))
+        np.testing.assert_allclose(ya.detach().numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5)
+        for a, t in zip(xa, ta):
+            np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-4)
+    xn = x.copy()
+    xn[0, 0, 4, 4] = np.nan
+    out = P.conv2d_relu_maxpool(axonal.tensor(xn), axonal.tensor(w), padding=1).numpy()
+    ref = TF.max_pool2d(torch.relu(TF.conv2d(torch.tensor(xn), torch.tensor(w), padding=1)), 2)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref.numpy()))
+    xs = [axonal.tensor(rng.standard_normal(s), requires_grad=True)
+          for s in ((1, 2, 6, 6), (2, 2, 3, 3))]
+    assert gradgradcheck(lambda x, w: P.conv2d_relu_maxpool(x, w, padding=1), xs)

@@ -4,15 +4,15 @@ Why: a convolution on the GEMM path is many small steps per chunk of the batch (
 layout change). Driving them from Python costs a fork-join of numba's threads and another of
 OpenBLAS's threads per step, hundreds per training step; on a busy machine each one waits until
 every thread of the pool has been scheduled again, which made a 2-thread CNN step several times
-slower than a 1-thread one. Calling sgemm from inside one parallel numba kernel, each thread on its
-own chunk with OpenBLAS single-threaded, needs one fork-join per op, and each thread's chunk stays in
-its core's cache from im2col to GEMM to the layout change.
+slower than a 1-thread one. Calling sgemm from inside one parallel numba kernel, each thread on
+its own chunk with OpenBLAS single-threaded, needs one fork-join per op, and each thread's chunk
+stays in its core's cache from im2col to GEMM to the layout change.
 
 The function is found by name in the loaded OpenBLAS (Linux: /proc/self/maps), for the symbol
 spellings of NumPy's wheels (scipy-openblas, ILP64 `..64_`) and of system OpenBLAS. numba calls it
 as a first-class function argument (typed from the ctypes prototype), so kernels stay cacheable.
-Pointers are passed as uint64 (the same registers as `float*` on every 64-bit ABI). `SGEMM` is None
-when no OpenBLAS is found (e.g. NumPy on MKL or Accelerate); the callers then fall back to np.matmul.
+Pointers are passed as uint64 (the same registers as `float*` on every 64-bit ABI). `SGEMM` is
+None when no OpenBLAS is found (e.g. NumPy on MKL or Accelerate); callers then use np.matmul.
 """
 import contextlib
 import ctypes

@@ -6,35 +6,36 @@ crops the input instead (the transposed convolution with output_padding > paddin
 position (oh, ow), kernel tap (i, j) reads input pixel (oh*sh + i*dh - pt, ow*sw + j*dw - pl);
 pixels outside the input read 0. groups == 1 only (the caller splits grouped convolutions).
 
-Two algorithms (shared/research/KERNELS.md measured both against PyTorch on this machine):
+Two im2col + GEMM layouts (shared/research/KERNELS.md motivates the first; the second replaced
+the direct convolution it recommends for few channels, after measuring both):
 
-* im2col + GEMM, for any C. For each output pixel, one row of `cols` holds the KH*KW*C inputs it
-  reads, in (i, j, c) order. Copying the sample into a zero-padded NHWC scratch first makes each
-  kernel row (i) one contiguous span of KW*C floats, so a row of cols is KH span copies instead of
-  KH*KW*C scattered loads. Then, with the weight permuted to Wp (CO, KH*KW*C):
+* NHWC spans, for any geometry. For each output pixel, one row of `cols` holds the KH*KW*C inputs
+  it reads, in (i, j, c) order. Copying the sample into a zero-padded NHWC scratch first makes
+  each kernel row (i) one contiguous span of KW*C floats, so a row of cols is KH span copies
+  instead of KH*KW*C scattered loads. Then, with the weight permuted to Wp (CO, KH*KW*C):
       forward       Y^T (rows, CO) = cols @ Wp^T    (one tall GEMM, then to NCHW with the bias)
       weight grad   dWp^T (K, CO) += cols^T @ G     (G = dY as (rows, CO))
       input grad    dcols          = G @ Wp, scattered back (col2im, the adjoint of im2col)
-  GEMMs with M = rows (thousands) and N = CO are several times faster in OpenBLAS than the
-  (CO x K) @ (K x HW) form with M = CO. Each thread takes a block of the batch and runs the whole
-  pipeline on chunks of ~1.5 MB of `cols`, calling OpenBLAS's sgemm itself (single-threaded, see
-  _sgemm): one parallel region per op, and each chunk is still in the core's L2 cache when the GEMM
-  reads what im2col wrote. Without a usable OpenBLAS the same steps run one at a time with
+  Each thread takes a block of the batch and runs the whole pipeline on chunks of ~1.5 MB of
+  `cols`, calling OpenBLAS's sgemm itself (single-threaded, see _sgemm): one parallel region per
+  op, and each chunk is still in the core's L2 cache when the GEMM reads what im2col wrote. Without a usable OpenBLAS the same steps run one at a time with
   np.matmul (`_forward_matmul`, `_backward_matmul`).
-* direct convolution for few input channels (C <= 4, e.g. an RGB or grey image) and stride 1:
-  im2col would copy every input pixel KH*KW times for a GEMM with a tiny K, while the direct loop
-  streams over the output plane once per tap with a fixed offset ("wide rows", see _conv_loops).
-  Its weight gradient is one vectorized dot product per (tap, sample).
+* wide rows, for stride 1 and few input channels (C <= 8, e.g. an RGB or grey image): the columns
+  of a sample are contiguous slices of its padded NCHW planes and the GEMM writes NCHW directly
+  (see _conv_wide). Measured against a direct convolution kernel (numba loops over the taps,
+  vectorized along the output row) it was 2-3x faster on LeNet's and a CIFAR net's first layer,
+  forward and backward: the GEMM keeps its accumulators in registers, numba loops cannot.
 """
 import numpy as np
 
 from . import _conv_loops as K_
+from . import _conv_wide as _W
 from ._jit import parallel_blocks
 from ._sgemm import SGEMM, single_threaded_blas
 
 F32 = np.float32
 CHUNK_FLOATS = 3 << 17  # ~1.5 MB of im2col rows per thread and chunk (L2-resident)
-DIRECT_MAX_C = 4
+WIDE_MAX_C = 8  # input channels up to which stride-1 convolutions use wide rows
 PAR_MIN_FLOPS = 1 << 21  # multiply-adds per thread below which a kernel runs serially
 
 
@@ -72,8 +73,15 @@ def _blocks(n_items, flops_per_item):
     return parallel_blocks(n_items, max(1, -(-PAR_MIN_FLOPS // max(flops_per_item, 1))))
 
 
-def use_direct(c_in, geo):
-    return c_in <= DIRECT_MAX_C and geo[0] == 1 and geo[1] == 1
+def use_wide(c_in, geo):
+    """Wide rows for stride 1 and few input channels; NHWC spans otherwise (measured: for 32 or
+    more channels the span path's backward is faster and the forwards are even)."""
+    return SGEMM is not None and c_in <= WIDE_MAX_C and geo[0] == 1 and geo[1] == 1
+
+
+def _unpermute(dwt, kh, kw, c):
+    """(K, CO) weight gradient in the span (i, j, c) order -> (CO, C, KH, KW)."""
+    return np.ascontiguousarray(dwt.reshape(kh, kw, c, -1).transpose(3, 2, 0, 1))
 
 
 def _loop_args(geo, kh, kw):
@@ -82,7 +90,7 @@ def _loop_args(geo, kh, kw):
 
 
 def _permuted(w):
-    """Wp (CO, KH*KW*C): the weight in the (i, j, c) order of the im2col rows."""
+    """Wp (CO, KH*KW*C): the weight in the (i, j, c) order of the span im2col rows."""
     co = w.shape[0]
     return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(co, -1)
 
@@ -97,22 +105,21 @@ def forward(x, w, bias, geo):
     ho, wo = out_size(geo, H, W, kh, kw)
     bias = np.zeros(CO, F32) if bias is None else np.ascontiguousarray(bias, F32)
     y = np.empty((N, CO, ho, wo), F32)
-    flops = ho * wo * kh * kw * C * CO  # per sample
-    if use_direct(C, geo):
+    nb = _blocks(N, ho * wo * kh * kw * C * CO)
+    if use_wide(C, geo):
         xp = _pad_planes(x, geo, kh, kw, ho, wo)
-        w = np.ascontiguousarray(w)
-        nb = _blocks(N * CO, flops // CO)
-        if nb:
-            K_.direct_fwd_par(xp, w, bias, y, geo[6], geo[7], nb)
+        wm = np.ascontiguousarray(w).reshape(CO, -1)
+        if not nb:  # serial: run it here (OpenBLAS may use its own threads)
+            _W.wide_fwd_core(xp, wm, bias, y, 0, N, kh, kw, geo[6], geo[7], SGEMM)
         else:
-            K_.direct_fwd_core(xp, w, bias, y, 0, N * CO, geo[6], geo[7])
+            with single_threaded_blas():
+                _W.wide_fwd_par(xp, wm, bias, y, kh, kw, geo[6], geo[7], SGEMM, nb)
         return y
     wp = _permuted(w)
     if SGEMM is None:
         return _forward_matmul(x, wp, bias, y, geo, kh, kw)
-    nb = _blocks(N, flops)
     cs = max(1, CHUNK_FLOATS // (ho * wo * wp.shape[1]))
-    if not nb:  # serial: run it here (OpenBLAS may use its own threads)
+    if not nb:
         K_.gemm_fwd_core(x, wp, bias, y, 0, N, cs, *_loop_args(geo, kh, kw), SGEMM)
     else:
         with single_threaded_blas():
@@ -127,39 +134,40 @@ def backward(x, w, g, geo, need_x=True, need_w=True, x_shape=None, w_shape=None)
     N, CO, ho, wo = g.shape
     N, C, H, W = x.shape if x is not None else x_shape
     CO, _, kh, kw = w.shape if w is not None else w_shape
-    gx = gw = None
-    flops = ho * wo * kh * kw * C * CO  # per sample and product
-    if need_w and use_direct(C, geo):
-        xp = _pad_planes(x, geo, kh, kw, ho, wo)
-        nb = _blocks(N, flops)
-        part = np.empty((max(nb, 1), CO, C, kh, kw), F32)
-        if nb:
-            K_.direct_dw_par(xp, g, part, geo[6], geo[7], nb)
-        else:
-            K_.direct_dw_core(xp, g, part[0], 0, N, geo[6], geo[7])
-        gw, need_w = part.sum(axis=0), False
-        if not need_x:
-            return None, gw
     K = kh * kw * C
-    wp = _permuted(w) if need_x else np.zeros((CO, K), F32)
+    nb = _blocks(N, ho * wo * K * CO * (need_x + need_w))
     gx = np.empty((N, C, H, W), F32) if need_x else _DUMMY
-    xx = x if need_w else _DUMMY
-    if SGEMM is None:
-        gx, dwt = _backward_matmul(xx, wp, g, gx, geo, kh, kw, need_x, need_w)
+    wide = use_wide(C, geo)
+    if wide:
+        wmat = np.ascontiguousarray(w).reshape(CO, K) if need_x else np.zeros((CO, K), F32)
     else:
-        nb = _blocks(N, flops * (need_x + need_w))
+        wmat = _permuted(w) if need_x else np.zeros((CO, K), F32)
+    if SGEMM is None:
+        xx = x if need_w else _DUMMY
+        gx, dwt = _backward_matmul(xx, wmat, g, gx, geo, kh, kw, need_x, need_w)
+        return (gx if need_x else None), (_unpermute(dwt, kh, kw, C) if need_w else None)
+    part = np.empty((max(nb, 1),) + ((CO, K) if wide else (K, CO)), F32)
+    if wide:
+        hp, wp = (ho - 1) + (kh - 1) * geo[6] + 1, (wo - 1) + (kw - 1) * geo[7] + 1
+        xp = _pad_planes(x, geo, kh, kw, ho, wo) if need_w else _DUMMY
+        args = (kh, kw, geo[6], geo[7], geo[2], geo[4], hp, wp, SGEMM, need_x, need_w)
+        core, par = _W.wide_bwd_core, _W.wide_bwd_par
+        xin = xp
+    else:
         cs = max(1, CHUNK_FLOATS // (ho * wo * K))
-        part = np.empty((max(nb, 1), K, CO), F32)
-        args = _loop_args(geo, kh, kw)
-        if not nb:
-            part[0] = 0.0
-            K_.gemm_bwd_core(xx, wp, g, gx, part[0], 0, N, cs, *args, SGEMM, need_x, need_w)
-        else:
-            with single_threaded_blas():
-                K_.gemm_bwd_par(xx, wp, g, gx, part, cs, *args, SGEMM, need_x, need_w, nb)
-        dwt = part.sum(axis=0) if need_w else None
+        args = (cs,) + _loop_args(geo, kh, kw) + (SGEMM, need_x, need_w)
+        core, par = K_.gemm_bwd_core, K_.gemm_bwd_par
+        xin = x if need_w else _DUMMY
+    if not nb:
+        part[0] = 0.0
+        core(xin, wmat, g, gx, part[0], 0, N, *args)
+    else:
+        with single_threaded_blas():
+            par(xin, wmat, g, gx, part, *args, nb)
+    gw = None
     if need_w:
-        gw = np.ascontiguousarray(dwt.reshape(kh, kw, C, CO).transpose(3, 2, 0, 1))
+        acc = part.sum(axis=0)
+        gw = acc.reshape(CO, C, kh, kw) if wide else _unpermute(acc, kh, kw, C)
     return (gx if need_x else None), gw
 
 
@@ -216,16 +224,18 @@ def warmup_args():
     cols, t = np.empty((18, 27), F32), np.empty((18, 2), F32)
     wp, b = np.ones((2, 27), F32), np.zeros(2, F32)
     geo = (3, 3, 1, 1, 0, 0, 1, 1)
-    w, part = np.ones((2, 3, 3, 3), F32), np.empty((1, 2, 3, 3, 3), F32)
-    out = [(K_.direct_fwd_par, (x, w, b, y, 1, 1, 1)), (K_.direct_fwd_core, (x, w, b, y, 0, 4, 1, 1)),
-           (K_.direct_dw_par, (x, y, part, 1, 1, 1)), (K_.direct_dw_core, (x, y, part[0], 0, 2, 1, 1)),
-           (K_.im2col_par, (x, cols, 0, 2) + geo + (3, 3, 1)),
+    out = [(K_.im2col_par, (x, cols, 0, 2) + geo + (3, 3, 1)),
            (K_.col2im_par, (cols, dx, 0, 2) + geo + (3, 3, 1)),
            (K_.rows_to_nchw_par, (t, y, 0, 2, b, 1)), (K_.nchw_to_rows_par, (y, t, 0, 2, 1))]
     if SGEMM is not None:
-        part = np.empty((1, 27, 2), F32)
+        part, wpart = np.empty((1, 27, 2), F32), np.empty((1, 2, 27), F32)
+        wide = (3, 3, 1, 1, 0, 0, 5, 5, SGEMM, True, True)
         out += [(K_.gemm_fwd_par, (x, wp, b, y, 2) + geo + (SGEMM, 1)),
                 (K_.gemm_fwd_core, (x, wp, b, y, 0, 2, 2) + geo + (SGEMM,)),
                 (K_.gemm_bwd_par, (x, wp, y, dx, part, 2) + geo + (SGEMM, True, True, 1)),
-                (K_.gemm_bwd_core, (x, wp, y, dx, part[0], 0, 2, 2) + geo + (SGEMM, True, True))]
+                (K_.gemm_bwd_core, (x, wp, y, dx, part[0], 0, 2, 2) + geo + (SGEMM, True, True)),
+                (_W.wide_fwd_par, (x, wp, b, y, 3, 3, 1, 1, SGEMM, 1)),
+                (_W.wide_fwd_core, (x, wp, b, y, 0, 2, 3, 3, 1, 1, SGEMM)),
+                (_W.wide_bwd_par, (x, wp, y, dx, wpart) + wide + (1,)),
+                (_W.wide_bwd_core, (x, wp, y, dx, wpart[0], 0, 2) + wide)]
     return out

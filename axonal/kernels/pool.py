@@ -62,7 +62,7 @@ def _maxpool_core(x, out, idx, p0, p1, kh, kw, sh, sw, ph, pw, dh, dw):
 
 @njit(**JIT)
 def _clip(n_out, k, s, p, d, size):
-    """Per output position, the taps [t0, t1) whose input index o*s - p + t*d is inside [0, size)."""
+    """Per output position o, the taps [t0, t1) whose input index o*s - p + t*d is in [0, size)."""
     t0 = np.zeros(n_out, np.int64)
     t1 = np.zeros(n_out, np.int64)
     for o in range(n_out):

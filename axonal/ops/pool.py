@@ -22,8 +22,8 @@ from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
 from . import _pool_arrays as A
-from .conv import check_tensor, ntuple
-from .elementwise import _const
+from .conv import check_tensor, conv2d, ntuple
+from .elementwise import _const, relu
 from .linalg import matmul
 from .shape import reshape, squeeze, unsqueeze
 
@@ -249,3 +249,14 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     if return_indices:
         return squeeze(res[0], -2), squeeze(res[1], -2)
     return squeeze(res, -2)
+
+
+def conv2d_relu_maxpool(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+                        pool_kernel_size=2, pool_stride=None, pool_padding=0):
+    """max_pool2d(relu(conv2d(input, ...)), pool_kernel_size, pool_stride, pool_padding), computed
+    as relu(max_pool2d(conv2d(...))): ReLU is monotone, so it commutes with max, and the ReLU then
+    runs on the pooled map (a quarter of the data for 2x2 pooling). Outputs and gradients are the
+    same: where a window's maximum is <= 0 both orders give 0 and a zero gradient; elsewhere both
+    pick the first maximal element; a NaN propagates in both."""
+    y = conv2d(input, weight, bias, stride, padding, dilation, groups)
+    return relu(max_pool2d(y, pool_kernel_size, pool_stride, pool_padding))
