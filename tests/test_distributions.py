@@ -18,7 +18,6 @@ from axonal.distributions import (
 )
 
 
-
 @pytest.fixture
 def torch():
     return pytest.importorskip("torch")

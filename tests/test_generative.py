@@ -9,8 +9,7 @@ import pytest
 
 import axonal
 from axonal import nn
-from axonal.models.autoencoder import (DenoisingAutoencoder, ReconstructionTrainer,
-                                       mlp_autoencoder)
+from axonal.models.autoencoder import DenoisingAutoencoder, ReconstructionTrainer, mlp_autoencoder
 from axonal.models.flows import PlanarFlow, RealNVP
 from axonal.models.gan import GANTrainer, dcgan, gan_optimizer, mlp_gan
 from axonal.models.pca import PCA
@@ -45,7 +44,7 @@ def scramble(module, std=0.3, seed=0):
     return module
 
 
-# -- RealNVP -----------------------------------------------------------------------------------------
+# -- RealNVP ---------------------------------------------------------------------------------------
 @pytest.fixture
 def flow():
     axonal.manual_seed(0)
@@ -346,3 +345,8 @@ def test_recipe_smoke_run(name, tmp_path):
         assert key in saved and key in metrics, key
     assert (tmp_path / "checkpoint").exists() and (tmp_path / "curves.png").exists()
     assert len(list(tmp_path.glob("*.png"))) >= 2
+    if name in ("vae", "realnvp"):  # `axonal evaluate` rebuilds the recipe's own Trainer
+        from axonal.recipes import evaluate
+
+        result = evaluate(tmp_path / "checkpoint")
+        assert result["recipe"] == name and math.isfinite(result["test_loss"])

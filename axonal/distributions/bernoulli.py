@@ -19,7 +19,8 @@ from .distribution import Distribution, broadcast_all, clamp_probs, lazy_propert
 class Bernoulli(Distribution):
     """Exactly one of `probs` (in [0, 1]) or `logits` (log-odds, any real), as in PyTorch."""
 
-    arg_constraints: ClassVar[dict] = {"probs": constraints.unit_interval, "logits": constraints.real}
+    arg_constraints: ClassVar[dict] = {"probs": constraints.unit_interval,
+                                       "logits": constraints.real}
     support = constraints.boolean
     has_rsample = False
 

@@ -23,7 +23,8 @@ from .distribution import Distribution, clamp_probs, lazy_property
 class Categorical(Distribution):
     """Exactly one of `probs` (non-negative, normalized here) or `logits` (unnormalized)."""
 
-    arg_constraints: ClassVar[dict] = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    arg_constraints: ClassVar[dict] = {"probs": constraints.simplex,
+                                       "logits": constraints.real_vector}
     has_rsample = False
 
     def __init__(self, probs=None, logits=None, validate_args=None):

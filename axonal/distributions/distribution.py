@@ -5,14 +5,14 @@ distributions (`batch_shape`), each over events of shape `event_shape`. `sample(
 returns `sample_shape + batch_shape + event_shape`; `log_prob(value)` returns one number per event,
 shape `sample_shape + batch_shape` (value broadcast against the batch).
 
-`rsample` is the reparameterized sample: the randomness is drawn from a fixed distribution and pushed
-through a differentiable map of the parameters (x = loc + scale * eps, eps ~ N(0, 1)), so gradients
-of E[f(x)] flow to the parameters through the sample. `sample` is the same draw with no graph.
+`rsample` is the reparameterized sample: the randomness is drawn from a fixed distribution and
+pushed through a differentiable map of the parameters (x = loc + scale * eps, eps ~ N(0, 1)), so
+gradients of E[f(x)] flow to the parameters through the sample. `sample` is the same draw with no graph.
 
 With `validate_args` (on by default, as in PyTorch; turn it off per instance or globally with
 `Distribution.set_default_validate_args(False)`), parameters outside their constraint (a scale <= 0,
-a probability outside [0, 1]) raise ValueError at construction, and `log_prob` of a value outside the
-support raises ValueError.
+a probability outside [0, 1]) raise ValueError at construction, and `log_prob` of a value outside
+the support raises ValueError.
 """
 import math
 import numbers

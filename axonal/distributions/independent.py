@@ -3,7 +3,7 @@
 Layer 5. A diagonal Gaussian over R^d is `Independent(Normal(mu, sigma), 1)`: the d coordinates are
 independent, so the joint log-density is the sum of the d univariate ones,
 
-    log p(x) = sum_i log N(x_i; mu_i, sigma_i),   H = sum_i H_i,   KL(p || q) = sum_i KL(p_i || q_i),
+    log p(x) = sum_i log N(x_i; mu_i, sigma_i),  H = sum_i H_i,  KL(p || q) = sum_i KL(p_i || q_i),
 
 and `log_prob` returns one number per d-vector instead of d numbers. Sampling is the base's (the
 draws were already independent); only the bookkeeping of shapes changes.

@@ -4,7 +4,8 @@ Layer 5. The pairs (all element-wise over the broadcast batch):
 
     Normal-Normal        log(s_q / s_p) + (s_p^2 + (m_p - m_q)^2) / (2 s_q^2) - 1/2
     Bernoulli-Bernoulli  p log(p / q) + (1 - p) log((1 - p) / (1 - q)), written with the logits as
-                         p (softplus(-l_q) - softplus(-l_p)) + (1 - p)(softplus(l_q) - softplus(l_p))
+                         p (softplus(-l_q) - softplus(-l_p))
+                         + (1 - p) (softplus(l_q) - softplus(l_p))
                          (log p = -softplus(-l), log(1 - p) = -softplus(l)), finite for p in {0, 1}
     Categorical          sum_k p_k (log p_k - log q_k); a class with p_k = 0 adds 0, one with
                          p_k > 0 = q_k makes the divergence +inf

@@ -17,7 +17,7 @@ from .distribution import LOG_SQRT_2PI, Distribution, broadcast_all
 
 
 class Normal(Distribution):
-    """Normal(loc, scale) with `scale` the standard deviation (> 0), as torch.distributions.Normal."""
+    """Normal(loc, scale), `scale` the standard deviation (> 0), as torch.distributions.Normal."""
 
     arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real

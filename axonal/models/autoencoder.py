@@ -85,7 +85,7 @@ def mlp_autoencoder(sizes, activation="relu", output="sigmoid", denoising=None, 
     `denoising='gaussian' | 'masking' | 'salt_pepper'` returns a DenoisingAutoencoder."""
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"sizes must list at least an input and a code size (positive), got {sizes}")
+        raise ValueError(f"sizes must list an input and a code size (positive), got {sizes}")
 
     def stack(widths, last_act):
         layers = []

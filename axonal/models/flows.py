@@ -92,7 +92,7 @@ class RealNVP(nn.Module):
     def __init__(self, dim=2, n_layers=8, hidden=64, layers=2, loc=None, scale=None):
         super().__init__()
         if dim < 2:
-            raise ValueError(f"RealNVP needs dim >= 2 (a coupling splits the coordinates), got {dim}")
+            raise ValueError(f"RealNVP needs dim >= 2 (couplings split the coordinates), got {dim}")
         self.dim = int(dim)
         even = [float(i % 2 == 0) for i in range(dim)]
         masks = [even if k % 2 == 0 else [1 - m for m in even] for k in range(n_layers)]

@@ -5,19 +5,21 @@ D(x) = sigmoid(logit)) tells data from samples. They play
 
     min_G max_D  V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))].
 
-For a fixed G the best D is p_data / (p_data + p_G), and then V = 2 JS(p_data || p_G) - log 4, so the
-game's equilibrium is p_G = p_data. Each step alternates:
+For a fixed G the best D is p_data / (p_data + p_G), and then V = 2 JS(p_data || p_G) - log 4, so
+the game's equilibrium is p_G = p_data. Each step alternates:
 
 * discriminator: ascend V, i.e. minimize the binary cross-entropy of D's logits with label 1 on a
   real batch and label 0 on a generated batch (G's output detached: only D learns here);
 * generator: the non-saturating loss. Minimizing log(1 - D(G(z))) as the game says has a vanishing
   gradient early on, when D rejects samples confidently (D(G(z)) ~ 0 where log(1 - D) is flat in the
-  logit: d/dl log(1 - sigmoid(l)) = -sigmoid(l) ~ 0). G instead maximizes log D(G(z)), whose gradient
-  1 - sigmoid(l) ~ 1 there: BCE of D(G(z)) with label 1. Same fixed point, strong early gradients.
+  logit: d/dl log(1 - sigmoid(l)) = -sigmoid(l) ~ 0). G instead maximizes log D(G(z)), whose
+  gradient 1 - sigmoid(l) ~ 1 there: BCE of D(G(z)) with label 1. Same fixed point, strong early
+  gradients.
 
 `mlp_gan()` is a fully connected pair for flat 784-pixel images in [-1, 1] (tanh output);
-`dcgan()` follows Radford et al. (2016): a transposed-convolution generator with batch norm and ReLU,
-a strided-convolution discriminator with LeakyReLU(0.2), no pooling, Adam(2e-4, betas (0.5, 0.999)).
+`dcgan()` follows Radford et al. (2016): a transposed-convolution generator with batch norm and
+ReLU, a strided-convolution discriminator with LeakyReLU(0.2), no pooling, Adam(2e-4, betas (0.5,
+0.999)).
 """
 from .. import nn
 from ..nn import functional as F

@@ -1,15 +1,15 @@
 """PCA: principal component analysis by the singular value decomposition (a linear baseline).
 
-Layer 8. For centred data X_c = X - mean (n x d) with thin SVD X_c = U S V^T, the rows of V^T are the
-principal directions, ordered by singular value. Projecting on the first k rows,
+Layer 8. For centred data X_c = X - mean (n x d) with thin SVD X_c = U S V^T, the rows of V^T are
+the principal directions, ordered by singular value. Projecting on the first k rows,
 
     codes           Z = X_c V_k                       (n x k)
     reconstruction  X_hat = Z V_k^T + mean
 
 gives the rank-k reconstruction with the smallest squared error of all linear maps (Eckart-Young).
 The variance of the data along direction i is S_i^2 / (n - 1) (`explained_variance_`); its share of
-the total variance is `explained_variance_ratio_`. Signs are made deterministic as scikit-learn does:
-each component's largest-magnitude coordinate is positive.
+the total variance is `explained_variance_ratio_`. Signs are made deterministic as scikit-learn
+does: each component's largest-magnitude coordinate is positive.
 
 This is the baseline the autoencoder recipes beat: an autoencoder with linear layers and squared
 error learns the same subspace, so anything better comes from the nonlinearity.

@@ -10,7 +10,7 @@ and hidden bias c:
 The bipartite graph makes both conditionals factorize:
 
     p(h_j = 1 | v) = sigmoid(c_j + W_j. v)
-    p(v_i = 1 | h) = sigmoid(b_i + W_.i^T h)          (Bernoulli)   v | h ~ N(b + W^T h, I) (Gaussian)
+    p(v_i = 1 | h) = sigmoid(b_i + W_.i^T h)   (Bernoulli)     v | h ~ N(b + W^T h, I)   (Gaussian)
 
 and summing out h gives the free energy, p(v) = exp(-F(v)) / Z:
 
@@ -29,7 +29,7 @@ updates instead of restarting them at the data. `contrastive_divergence` writes 
 estimate of the negative log-likelihood gradient, -(positive - negative), into each parameter's
 `.grad`, so any axonal optimizer (SGD with momentum, weight decay, Adam) then applies the update.
 
-The pseudo-log-likelihood sum_i log p(v_i | v_-i) = sum_i log sigmoid(F(v with bit i flipped) - F(v))
+The pseudo-log-likelihood sum_i log p(v_i | v_-i) = sum_i log sigmoid(F(v, bit i flipped) - F(v))
 is tractable and is the usual training monitor (Besag 1975).
 """
 from .. import _config, nn
@@ -61,7 +61,7 @@ class RBM(nn.Module):
         return (f"n_visible={self.n_visible}, n_hidden={self.n_hidden}, visible={self.visible!r}, "
                 f"k={self.k}, persistent={self.persistent}")
 
-    # -- the model ----------------------------------------------------------------------------------
+    # -- the model ---------------------------------------------------------------------------------
     def _check(self, v):
         if v.dim() != 2 or v.shape[1] != self.n_visible:
             raise ValueError(f"RBM expects visible vectors of shape (batch, {self.n_visible}), got "
@@ -112,7 +112,7 @@ class RBM(nn.Module):
             v.matmul(self.v_bias)).neg()
         return vis - F.softplus(self.hidden_preactivation(v)).sum(-1)
 
-    # -- sampling -----------------------------------------------------------------------------------
+    # -- sampling ----------------------------------------------------------------------------------
     def gibbs(self, v, steps=1, generator=None):
         """`steps` rounds of block Gibbs sampling v -> h -> v; returns the last visible sample."""
         with _config.no_grad():
@@ -138,7 +138,7 @@ class RBM(nn.Module):
         with _config.no_grad():
             return float(((self.reconstruct(v) - v) ** 2).mean().item())
 
-    # -- learning -----------------------------------------------------------------------------------
+    # -- learning ----------------------------------------------------------------------------------
     def _negative_samples(self, v0, k, generator):
         if not self.persistent:
             return self.gibbs(v0, k, generator)  # CD-k: chains restart at the data

@@ -7,19 +7,19 @@ Gaussian q(z|x) that approximates the intractable posterior. For every q,
     log p(x) >= E_q(z|x)[log p(x|z)] - KL(q(z|x) || p(z)) = ELBO(x)
 
 (Jensen's inequality on log E_q[p(x, z) / q(z|x)]; the gap is KL(q(z|x) || p(z|x))). Training
-maximizes the ELBO over encoder and decoder together; the loss is the negative ELBO in nats per image:
+maximizes the ELBO over encoder and decoder together; the loss is the negative ELBO, nats per image:
 
 * reconstruction term: one sample z = mu + sigma * eps, eps ~ N(0, I) (the reparameterization trick,
-  `Normal.rsample`), so the Monte Carlo estimate of E_q[log p(x|z)] is differentiable in mu and sigma.
+  `Normal.rsample`), so the Monte Carlo estimate of E_q[log p(x|z)] is differentiable in mu, sigma.
   For binary x it is minus the summed binary cross-entropy of the decoder's logits; for grey levels
   in [0, 1] the same formula is the usual cross-entropy surrogate (not a normalized density).
 * KL term: in closed form for two diagonal Gaussians (`kl_divergence`, summed over the k dims):
   KL = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2).
 
-`mlp_vae()` is the 784-400-20 model of the paper's MNIST experiments; `conv_vae()` swaps in a strided
-convolutional encoder and a transposed-convolution decoder. `VAETrainer` can binarize each training
-batch afresh (x ~ Bernoulli(grey level), "dynamic binarization"), the standard protocol for reporting
-nats on MNIST.
+`mlp_vae()` is the 784-400-20 model of the paper's MNIST experiments; `conv_vae()` swaps in a
+strided convolutional encoder and a transposed-convolution decoder. `VAETrainer` can binarize each
+training batch afresh (x ~ Bernoulli(grey level), "dynamic binarization"), the standard protocol
+for reporting nats on MNIST.
 """
 from .. import nn
 from ..distributions import Bernoulli, Independent, Normal, kl_divergence
@@ -28,7 +28,7 @@ from ..train import Trainer
 
 
 class VAE(nn.Module):
-    """encoder: x -> (batch, 2 * latent_dim) = [mu, log sigma^2]; decoder: z -> logits shaped as x."""
+    """encoder: x -> (batch, 2 * latent_dim) = [mu, log sigma^2]; decoder: z -> logits like x."""
 
     def __init__(self, encoder, decoder, latent_dim):
         super().__init__()

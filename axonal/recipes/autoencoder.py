@@ -4,7 +4,7 @@ Layer 9 (recipes). Hinton and Salakhutdinov (2006) showed a 784-1000-500-250-30 
 reconstructing MNIST far better than 30-component PCA, and its 2-D codes separating the classes far
 better than the first two principal components. These recipes rerun that comparison:
 
-* model: `mlp_autoencoder(sizes)`: ReLU hidden layers, linear code, mirrored decoder, sigmoid output;
+* model: `mlp_autoencoder(sizes)`: ReLU hidden layers, linear code, mirrored decoder, sigmoid out;
   trained from random init with Adam on the mean squared error of pixels in [0, 1] (no RBM
   pre-training: ReLU and Adam make it unnecessary for this depth).
 * data: the official 60k training images split once into 55k train / 5k validation (fixed
@@ -29,7 +29,7 @@ SPLIT_SEED = 20240601  # the same 5k validation images as mnist-mlp
 N_VAL = 5000
 
 
-# -- helpers shared by the generative recipes -------------------------------------------------------
+# -- helpers shared by the generative recipes ------------------------------------------------------
 def mnist_arrays(data_dir=None, limit_train=None, flatten=True):
     """((x, y) train, (x, y) val, (x, y) test) with x float32 in [0, 1]. With limit_train the
     training part keeps its first N images and validation and test are cut to N too (smoke runs)."""
@@ -65,7 +65,7 @@ def apply_batched(fn, x, batch=1000):
 
 
 def knn_accuracy(train_codes, train_y, test_codes, test_y, k=5, max_train=20000, chunk=500):
-    """Accuracy of k-nearest-neighbour majority votes (Euclidean) of test codes among train codes."""
+    """Accuracy of k-nearest-neighbour majority votes (Euclidean) of test among train codes."""
     ref, ref_y = np.asarray(train_codes[:max_train], np.float64), np.asarray(train_y[:max_train])
     k = min(k, len(ref))
     sq = (ref ** 2).sum(1)
@@ -94,7 +94,10 @@ def save_image_rows(path, rows, labels=None, title=None, side=28):
     into one grey-scale PNG, one labelled row per entry."""
     rows = [np.clip(np.asarray(r, np.float64).reshape(len(r), side, side), 0, 1) for r in rows]
     ncol = max(len(r) for r in rows)
-    fig = _figure(0.6 * ncol + (1.2 if labels else 0.2), 0.65 * len(rows) + (0.4 if title else 0.1))
+    width, height = 0.6 * ncol + (1.5 if labels else 0.2), 0.65 * len(rows) + (0.4 if title else 0.1)
+    fig = _figure(width, height)
+    fig.subplots_adjust(left=(1.4 if labels else 0.1) / width, right=1 - 0.1 / width,
+                        bottom=0.05 / height, top=1 - (0.4 if title else 0.05) / height)
     for i, row in enumerate(rows):
         for j, img in enumerate(row):
             ax = fig.add_subplot(len(rows), ncol, i * ncol + j + 1)
@@ -144,7 +147,7 @@ def plots_available():
     return True
 
 
-# -- the recipes ------------------------------------------------------------------------------------
+# -- the recipes -----------------------------------------------------------------------------------
 @recipe("autoencoder")
 class MnistAutoencoder(Recipe):
     description = ("deep autoencoder 784-1000-500-250-30 on MNIST vs 30-component PCA "

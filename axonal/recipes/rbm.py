@@ -159,8 +159,8 @@ class PretrainThenFineTune(Trainer):
 
 @recipe("dbn")
 class MnistDBN(Recipe):
-    description = ("DBN 784-500-500 (greedy CD-1 pre-training) fine-tuned as a classifier on MNIST; "
-                   "1,000-label comparison with random init")
+    description = ("DBN 784-500-500 (greedy CD-1 pre-training) fine-tuned as a classifier on "
+                   "MNIST; 1,000-label comparison with random init")
     defaults: ClassVar[dict] = {"epochs": 20, "lr": 0.1, "batch_size": 100, "seed": 0}
     metrics = ("accuracy",)
     def __init__(self):  # options: train(..., options={...}) overrides them (smoke runs)

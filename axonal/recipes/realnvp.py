@@ -1,14 +1,14 @@
 """realnvp: a RealNVP density on two moons, against the best full-covariance Gaussian.
 
-Layer 9 (recipes). `axonal train realnvp` (option dataset = 'moons', the default and for now the only
-choice; from Python: train("realnvp", options={"dataset": "moons"})).
+Layer 9 (recipes). `axonal train realnvp --dataset moons` (moons is the default and, for now, the
+only choice; from Python: train("realnvp", options={"dataset": "moons"})).
 
 * data: scikit-learn's two moons with Gaussian noise 0.05: 2,000 training, 500 validation and 1,000
   test points, each drawn with its own fixed seed (the --seed only changes initialization and
   shuffling).
-* model: RealNVP with 8 affine coupling layers (alternating masks, s/t MLPs 2-128-128-4, tanh-bounded
-  scales), after a fixed standardization by the training mean and std (its log-determinant is
-  included, so all densities are in the data's own units).
+* model: RealNVP with 8 affine coupling layers (alternating masks, s/t MLPs 2-128-128-4,
+  tanh-bounded scales), after a fixed standardization by the training mean and std (its
+  log-determinant is included, so all densities are in the data's own units).
 * training: maximum likelihood (mean NLL per point), Adam(1e-3), batch 256, 300 epochs.
 * report (metrics.json): test_nll (flow), gaussian_test_nll (a full-covariance Gaussian fitted by
   maximum likelihood to the training points, closed form), nll_improvement = gaussian - flow
@@ -41,14 +41,15 @@ def toy_points(name, part, n=None):
 
 
 def gaussian_nll(train, test):
-    """Mean NLL (nats) of `test` under the maximum-likelihood full-covariance Gaussian of `train`."""
+    """Mean NLL (nats) of `test` under the maximum-likelihood full-covariance Gaussian of `train`"""
     mu = train.mean(0)
     cov = np.cov(train.T.astype(np.float64), bias=True)  # the MLE divides by n
     diff = test.astype(np.float64) - mu
     sol = np.linalg.solve(cov, diff.T).T
     _, logdet = np.linalg.slogdet(cov)
     d = train.shape[1]
-    return float((0.5 * (diff * sol).sum(1) + 0.5 * logdet + 0.5 * d * math.log(2 * math.pi)).mean())
+    nll = 0.5 * (diff * sol).sum(1) + 0.5 * logdet + 0.5 * d * math.log(2 * math.pi)
+    return float(nll.mean())
 
 
 @recipe("realnvp")
