@@ -10,7 +10,9 @@ Layer 9. `axonal train resnet --dataset fashion-mnist|mnist` (default fashion-mn
 * model (`axonal.models.resnet.resnet20`): the CIFAR ResNet of He et al. 2015 with one input
   channel: 3x3 conv stem at full resolution, three stages of 3 BasicBlocks with 16, 32, 64 channels
   (28x28, 14x14, 7x7), projection shortcuts where the shape changes, global average pooling, fc 10;
-  272k parameters. The last BN of each block starts at zero (each block starts as the identity).
+  272k parameters. (zero_init_residual, which starts every block as the identity, is off: on a
+  short schedule it slows the start a lot - ResNet-8 on Fashion-MNIST: loss 1.68 instead of 1.01
+  after 60 steps - because the blocks' last BN scales first have to grow out of zero.)
 * training: cross-entropy, SGD with Nesterov momentum 0.9 and weight decay 5e-4, batch 128, the
   one-cycle schedule to lr 0.1 (20% warm-up, cosine decay), stepped per batch; 15 epochs.
 * also written: filters.png (the 16 first-layer filters) and features_*.png (the feature maps of the
@@ -52,7 +54,7 @@ class ResNetRecipe(Recipe):
         _dataset_class(self.options["dataset"])  # fail early on a bad name
         return {"arch": "cifar_resnet", "depth": int(self.options["depth"]),
                 "width": int(self.options["width"]), "in_channels": 1, "classes": 10,
-                "zero_init_residual": True, "dataset": self.options["dataset"]}
+                "zero_init_residual": False, "dataset": self.options["dataset"]}
 
     def build_model(self, config):
         from ..models.resnet import cifar_resnet
