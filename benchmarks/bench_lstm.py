@@ -12,7 +12,9 @@ Each measurement runs in its own fresh process with 2 threads (AXONAL_NUM_THREAD
 alternate the order (A B, B A, ...) so that a slow drift of a shared machine hits both alike; each
 process warms up (JIT compile, allocator) and then times whole steps for `--seconds`. Reported: the
 per-round times, the median step time of each, and ratio = torch time / axonal time (> 1: Axonal
-faster), plus the 1-minute load average before and after (other users of the machine show there).
+faster), plus the 1-minute load average before and after (other users of the machine show there),
+and the same ratio for the CPU time per step (process_time, all threads): on a shared machine whose
+cores are oversubscribed, wall time mostly measures how the thread pools cope with being descheduled.
 """
 import argparse
 import json
@@ -86,16 +88,17 @@ def worker(lib, seconds):
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < min(1.0, seconds / 4):
         step()
-    times = []
+    times, cpu = [], []
     t0 = time.perf_counter()
     while True:
-        s = time.perf_counter()
+        s, c = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - s)
+        cpu.append(time.process_time() - c)
         if time.perf_counter() - t0 >= seconds and len(times) >= 5:
             break
-    print(json.dumps({"step_s": statistics.median(times), "steps": len(times),
-                      "first_losses": losses}))
+    print(json.dumps({"step_s": statistics.median(times), "cpu_s": statistics.median(cpu),
+                      "steps": len(times), "first_losses": losses}))
 
 
 def measure(lib, seconds):
@@ -118,10 +121,12 @@ def main(argv=None):
         return
     load0 = os.getloadavg()[0]
     res = {"axonal": [], "torch": []}
+    cpu = {"axonal": [], "torch": []}
     for r in range(args.rounds):
         for lib in (("axonal", "torch") if r % 2 == 0 else ("torch", "axonal")):
             m = measure(lib, args.seconds)
             res[lib].append(m["step_s"])
+            cpu[lib].append(m["cpu_s"])
             if r == 0:
                 print(f"{lib:7s} first losses {[round(v, 4) for v in m['first_losses']]}")
         print(f"round {r + 1}: axonal {res['axonal'][-1] * 1e3:6.1f} ms  torch "
@@ -133,6 +138,9 @@ def main(argv=None):
           f"{th / ax:.3f}; per-round ratios median {statistics.median(ratios):.3f} "
           f"[{min(ratios):.3f}, {max(ratios):.3f}]; load average {load0:.2f} -> "
           f"{os.getloadavg()[0]:.2f}")
+    ca, ct = statistics.median(cpu["axonal"]), statistics.median(cpu["torch"])
+    print(f"median CPU time per step (all threads): axonal {ca * 1e3:.1f} ms, torch {ct * 1e3:.1f} ms; "
+          f"ratio {ct / ca:.3f} (less sensitive to other users of the machine than wall time)")
 
 
 if __name__ == "__main__":
