@@ -260,3 +260,28 @@ def test_conv2d_relu_maxpool_equals_the_unfused_ops(rng):
     xs = [axonal.tensor(rng.standard_normal(s), requires_grad=True)
           for s in ((1, 2, 6, 6), (2, 2, 3, 3))]
     assert gradgradcheck(lambda x, w: P.conv2d_relu_maxpool(x, w, padding=1), xs)
+
+
+@DTYPES
+def test_empty_batch(dtype):
+    """A batch of 0 samples flows forward and backward through every op with the right shapes."""
+    from axonal.ops.conv import conv2d, conv_transpose2d
+
+    x = axonal.zeros(0, 3, 4, 4, requires_grad=True, dtype=axonal.float32 if dtype == np.float32
+                     else axonal.float64)
+    w = axonal.zeros(4, 3, 3, 3, dtype=x.dtype, requires_grad=True)
+    cases = [(lambda x: conv2d(x, w, padding=1), (0, 4, 4, 4)),
+             (lambda x: conv_transpose2d(x, w.transpose(0, 1), stride=2), (0, 4, 9, 9)),
+             (lambda x: P.max_pool2d(x, 2), (0, 3, 2, 2)),
+             (lambda x: P.max_pool2d(x, 3, 1, 1), (0, 3, 4, 4)),
+             (lambda x: P.avg_pool2d(x, 2), (0, 3, 2, 2)),
+             (lambda x: P.adaptive_avg_pool2d(x, 3), (0, 3, 3, 3)),
+             (lambda x: P.adaptive_max_pool2d(x, 3), (0, 3, 3, 3)),
+             (lambda x: R.interpolate(x, scale_factor=2, mode="bilinear"), (0, 3, 8, 8)),
+             (lambda x: R.unfold(x, 2), (0, 12, 9))]
+    for fn, shape in cases:
+        y = fn(x)
+        assert tuple(y.shape) == shape
+        y.sum().backward()
+        assert tuple(x.grad.shape) == (0, 3, 4, 4)
+        x.grad = None

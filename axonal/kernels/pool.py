@@ -137,7 +137,7 @@ def max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     """(out, idx) for float32 C-contiguous x (N, C, H, W) or (P, H, W); idx is int64."""
     lead = x.shape[:-2]
     H, W = x.shape[-2:]
-    xv = x.reshape(-1, H, W)
+    xv = x.reshape(int(np.prod(lead)), H, W)
     P = xv.shape[0]
     out = np.empty((P, ho, wo), F32)
     idx = np.empty((P, ho, wo), np.int64)
@@ -153,8 +153,9 @@ def plane_scatter(g, idx, shape):
     """zeros(shape) with g added at the flat in-plane positions idx (g, idx: shape[:-2] + (...))."""
     H, W = shape[-2:]
     P = int(np.prod(shape[:-2]))
-    gv = np.ascontiguousarray(g).reshape(P, -1)
-    iv = np.ascontiguousarray(idx, dtype=np.int64).reshape(P, -1)
+    Q = g.shape[-2] * g.shape[-1]
+    gv = np.ascontiguousarray(g).reshape(P, Q)
+    iv = np.ascontiguousarray(idx, dtype=np.int64).reshape(P, Q)
     dx = np.empty((P, H * W), F32)
     nb = _blocks(P, H * W)
     if nb:

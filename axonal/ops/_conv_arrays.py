@@ -102,9 +102,10 @@ def conv_forward(x, w, b, geo, groups):
         return np.concatenate(ys, axis=1)
     xp = xp_of(x)
     n, o, (kh, kw) = x.shape[0], w.shape[0], w.shape[2:]
+    kg = w.shape[1] * kh * kw  # columns per group
     cols = im2col(x, kh, kw, geo)
     ho, wo = cols.shape[-2:]
-    y = xp.matmul(w.reshape(groups, o // groups, -1), cols.reshape(n, groups, -1, ho * wo))
+    y = xp.matmul(w.reshape(groups, o // groups, kg), cols.reshape(n, groups, kg, ho * wo))
     y = y.reshape(n, o, ho, wo)
     if b is not None:
         y += b.reshape(1, o, 1, 1)
@@ -125,7 +126,7 @@ def conv_input_grad(g, w, geo, groups, x_shape):
     xp = xp_of(g)
     n, o, ho, wo = g.shape
     c, kh, kw = x_shape[1], w.shape[2], w.shape[3]
-    wg = w.reshape(groups, o // groups, -1)
+    wg = w.reshape(groups, o // groups, w.shape[1] * kh * kw)
     dcols = xp.matmul(wg.transpose(0, 2, 1), g.reshape(n, groups, o // groups, ho * wo))
     return col2im(dcols.reshape(n, c, kh, kw, ho, wo), x_shape, geo)
 
@@ -144,7 +145,7 @@ def conv_weight_grad(x, g, geo, groups, w_shape):
     xp = xp_of(x)
     n, o, ho, wo = g.shape
     kh, kw = w_shape[2], w_shape[3]
-    cols = im2col(x, kh, kw, geo).reshape(n, groups, -1, ho * wo)
+    cols = im2col(x, kh, kw, geo).reshape(n, groups, w_shape[1] * kh * kw, ho * wo)
     gr = g.reshape(n, groups, o // groups, ho * wo)
     dw = xp.stack([xp.tensordot(gr[:, k], cols[:, k], axes=([0, 2], [0, 2]))
                    for k in range(groups)])

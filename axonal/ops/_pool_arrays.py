@@ -73,8 +73,8 @@ def plane_gather(x, idx):
     """out[..., p] = x[..., idx[..., p]] with (H, W) planes flattened; idx shaped like out."""
     xp = xp_of(x)
     lead = x.shape[:-2]
-    flat = x.reshape(lead + (-1,))
-    out = xp.take_along_axis(flat, idx.reshape(lead + (-1,)), axis=-1)
+    flat = x.reshape(lead + (x.shape[-2] * x.shape[-1],))
+    out = xp.take_along_axis(flat, idx.reshape(lead + (idx.shape[-2] * idx.shape[-1],)), axis=-1)
     return out.reshape(idx.shape)
 
 
@@ -151,7 +151,7 @@ def adaptive_max(x, ho, wo):
     idx = xp.empty(lead + (ho, wo), np.int64)
     for i, (h0, h1) in enumerate(adaptive_bounds(h, ho)):
         for j, (w0, w1) in enumerate(adaptive_bounds(w, wo)):
-            win = x[..., h0:h1, w0:w1].reshape(lead + (-1,))
+            win = x[..., h0:h1, w0:w1].reshape(lead + ((h1 - h0) * (w1 - w0),))
             a = xp.argmax(win, axis=-1)  # first maximum (a NaN counts as the maximum)
             out[..., i, j] = xp.take_along_axis(win, a[..., None], axis=-1)[..., 0]
             idx[..., i, j] = (h0 + a // (w1 - w0)) * w + w0 + a % (w1 - w0)

@@ -164,7 +164,7 @@ class UnfoldFn(Function):
         ctx.args = (kh, kw, geo)
         cols = CA.im2col(x.data, kh, kw, geo)
         n, c = cols.shape[:2]
-        return cols.reshape(n, c * kh * kw, -1)
+        return cols.reshape(n, c * kh * kw, cols.shape[-2] * cols.shape[-1])
 
     @staticmethod
     def backward(ctx, g):
@@ -177,7 +177,7 @@ class FoldFn(Function):
         ctx.args = (kh, kw, geo)
         ho, wo = CA.out_hw(geo, x_shape[2], x_shape[3], kh, kw)
         n = cols.shape[0]
-        c6 = cols.data.reshape(n, -1, kh, kw, ho, wo)
+        c6 = cols.data.reshape(n, x_shape[1], kh, kw, ho, wo)
         return CA.col2im(c6, x_shape, geo)
 
     @staticmethod
