@@ -206,7 +206,7 @@ def _backward_matmul(x, wp, g, gx, geo, kh, kw, need_x, need_w):
         nb = max(1, min(_threads(), n))
         r, c = rows[:n * L], cols[:n * L]
         K_.nchw_to_rows_par(g, r, b0, n, nb)
-        if need_w:  # cols^T @ rows: NumPy runs rows^T @ cols 40x slower (no BLAS for that layout)
+        if need_w:  # dWp^T (K, CO) += cols^T @ rows
             K_.im2col_par(x, c, b0, n, *args, nb)
             np.matmul(c.T, r, out=tmp)
             dwt += tmp
