@@ -198,8 +198,10 @@ def test_bad_messages_get_an_error_not_a_crash(server, msg, words):
     c = Client(server)
     try:
         if words is None:
-            c.send(msg)
-            with pytest.raises(ConnectionClosed):  # the socket layer refused it
+            # the socket layer refuses it: on a fast machine the server closes while the client is
+            # still writing (a reset during send), on a slow one the client sees the close on read
+            with pytest.raises((ConnectionClosed, ConnectionError)):
+                c.send(msg)
                 c.wait("pong", timeout=10)
             c = Client(server)  # ...and the server still accepts new tabs
         else:

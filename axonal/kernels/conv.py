@@ -23,8 +23,9 @@ the direct convolution it recommends for few channels, after measuring both):
 * wide rows, for stride 1 and few input channels (C <= 8, e.g. an RGB or grey image): the columns
   of a sample are contiguous slices of its padded NCHW planes and the GEMM writes NCHW directly
   (see _conv_wide). Measured against a direct convolution kernel (numba loops over the taps,
-  vectorized along the output row) it was 2-3x faster on LeNet's and a CIFAR net's first layer,
-  forward and backward: the GEMM keeps its accumulators in registers, numba loops cannot.
+  vectorized along the output row), its forward was 2x (LeNet conv1) and 2.8x (3->32 channels,
+  32x32) faster, and its backward faster too: the GEMM keeps its accumulators in registers,
+  numba loops cannot.
 """
 import numpy as np
 
