@@ -41,4 +41,7 @@ THRESHOLDS = {
     "sgd_update": (128, _MEM),
     "sgd_momentum_update": (64, _MEM),
     "adam_update": (64, _CPU),
+    "channel_moments": (1024, _CPU),    # batch norm: moments, affine map, backward (kernels.norm)
+    "channel_affine": (1024, _MEM),
+    "batch_norm_backward": (1024, _CPU),
 }
