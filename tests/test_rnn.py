@@ -317,3 +317,54 @@ def test_clear_errors():
         lstm(axonal.zeros(5, 2, 3, dtype=axonal.float64))
     with pytest.raises(axonal.ShapeError, match="GRUCell"):
         GRUCell(3, 4)(axonal.zeros(2, 5))
+
+
+# -- the whole-sequence LSTM kernel (kernels.rnn.lstm_seq_*): batches split across threads ---------
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("bidir", [False, True])
+def test_lstm_sequence_kernel_matches_torch(threads, bidir, monkeypatch):
+    from axonal.kernels import rnn as K
+
+    if K.SGEMM is None:
+        pytest.skip("no OpenBLAS sgemm found: the sequence kernel is not used")
+    calls = []
+    for name in ("lstm_seq_fwd_par", "lstm_seq_bwd_par", "lstm_seq_fwd", "lstm_seq_bwd"):
+        fn = getattr(K, name)
+        monkeypatch.setattr(K, name, lambda *a, _f=fn, _n=name: calls.append(_n) or _f(*a))
+    rng = np.random.default_rng(11)
+    prev = axonal.get_num_threads()
+    axonal.set_num_threads(threads)
+    try:
+        a, t = _pair("lstm", 5, 12, num_layers=2, bidirectional=bidir)
+        hx = tuple(rng.standard_normal((2 * (1 + bidir), 37, 12)).astype(np.float32)
+                   for _ in range(2))
+        _compare(a, t, rng.standard_normal((9, 37, 5)).astype(np.float32), hx, rng)
+    finally:
+        axonal.set_num_threads(prev)
+    kind = "_par" if threads == 2 else ""
+    n = 2 * (1 + bidir)  # layers x directions
+    assert sorted(calls) == sorted([f"lstm_seq_fwd{kind}", f"lstm_seq_bwd{kind}"] * n)
+
+
+def test_lstm_sequence_kernel_packed_rows_split_unevenly():
+    # 40 sequences of lengths 1..13: the threads' row blocks run out at different steps
+    rng = np.random.default_rng(12)
+    a, t = _pair("lstm", 3, 8, num_layers=1, bidirectional=True, batch_first=True)
+    lengths = [int(v) for v in rng.integers(1, 14, 40)]
+    x = rng.standard_normal((40, 13, 3)).astype(np.float32)
+    xa, xt = axonal.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    oa, (ha, _) = a(rnn_utils.pack_padded_sequence(xa, lengths, batch_first=True,
+                                                   enforce_sorted=False))
+    ot, (ht, _) = t(torch.nn.utils.rnn.pack_padded_sequence(xt, lengths, batch_first=True,
+                                                            enforce_sorted=False))
+    ya, _ = rnn_utils.pad_packed_sequence(oa, batch_first=True)
+    yt, _ = torch.nn.utils.rnn.pad_packed_sequence(ot, batch_first=True)
+    np.testing.assert_allclose(ya.detach().numpy(), yt.detach().numpy(), **TOL)
+    np.testing.assert_allclose(ha.detach().numpy(), ht.detach().numpy(), **TOL)
+    g = rng.standard_normal(tuple(yt.shape)).astype(np.float32)
+    ((ya * axonal.tensor(g)).sum() + ha.sum()).backward()
+    ((yt * torch.tensor(g)).sum() + ht.sum()).backward()
+    np.testing.assert_allclose(xa.grad.numpy(), xt.grad.numpy(), **TOL)
+    tp = dict(t.named_parameters())
+    for name, p in a.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), tp[name].grad.numpy(), **TOL, err_msg=name)

@@ -217,7 +217,7 @@ def _backward_matmul(x, wp, g, gx, geo, kh, kw, need_x, need_w):
     return gx, dwt
 
 
-def warmup_args():
+def warmup_cases():
     """(kernel, args) pairs compiling every kernel of this module once (see kernels.warmup)."""
     x = np.ones((2, 3, 5, 5), F32)
     y = np.empty((2, 2, 3, 3), F32)

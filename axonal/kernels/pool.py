@@ -165,7 +165,7 @@ def plane_scatter(g, idx, shape):
     return dx.reshape(shape)
 
 
-def warmup_args():
+def warmup_cases():
     x = np.ones((2, 4, 4), F32)
     out = np.empty((2, 2, 2), F32)
     idx = np.zeros((2, 2, 2), np.int64)

@@ -21,14 +21,16 @@ GRU    r, z = sigmoid(gx_rz + gh_rz + b_rz),  hn = gh_n + b_n,  n = tanh(gx_n + 
 RNN    h = tanh(gx + gh + b)   or relu(...)
 """
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from ._jit import JIT, ftz_enter, ftz_exit, is_f32c, xp_of
+from ._jit import JIT, PJIT, ftz_enter, ftz_exit, is_f32c, is_i64c, parallel_blocks, xp_of
 from ._math import exp32, sigmoid32, tanh32
+from ._sgemm import SGEMM, single_threaded_blas
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
 _TWO = np.float32(2.0)
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,22 +82,47 @@ def _mul(out, x, y):
         out[j] = x[j] * y[j]
 
 
+@njit(inline="always", **JIT)
+def _lstm_row_fwd(a, x, y, b, cp, cr, tcr, hr, hid):
+    """One row: a (4H) <- activated gates of x + y + b; c, tanh(c), h (H) of the step."""
+    _add3(a, x, y, b)                           # pre-activations a = gx + gh + b
+    _sigmoid_(a[:2 * hid])                      # i, f
+    _tanh_fast(a[2 * hid:3 * hid], a[2 * hid:3 * hid])  # g
+    _sigmoid_(a[3 * hid:])                      # o
+    _mul(cr, a[hid:2 * hid], cp)                # c = f * c_prev
+    _fma_(cr, a[:hid], a[2 * hid:3 * hid])      #   + i * g
+    _tanh_fast(tcr, cr)
+    _mul(hr, a[3 * hid:], tcr)
+
+
 @njit(**JIT)
 def _lstm_fwd(gx, gh, b, c_prev, gates, c, tc, h):
     old = ftz_enter()
     n, hid = c.shape
     for r in range(n):
-        a = gates[r]
-        _add3(a, gx[r], gh[r], b)                   # pre-activations a = gx + gh + b
-        _sigmoid_(a[:2 * hid])                      # i, f
-        _tanh_fast(a[2 * hid:3 * hid], a[2 * hid:3 * hid])  # g
-        _sigmoid_(a[3 * hid:])                      # o
-        cr = c[r]
-        _mul(cr, a[hid:2 * hid], c_prev[r])         # c = f * c_prev
-        _fma_(cr, a[:hid], a[2 * hid:3 * hid])      #   + i * g
-        _tanh_fast(tc[r], cr)
-        _mul(h[r], a[3 * hid:], tc[r])
+        _lstm_row_fwd(gates[r], gx[r], gh[r], b, c_prev[r], c[r], tc[r], h[r], hid)
     ftz_exit(old)
+
+
+@njit(inline="always", **JIT)
+def _lstm_row_bwd(a, d, dcr, t, cp, out, hid):
+    """One row: out (4H) <- dL/da from d = dL/dh_t; dcr: dL/dc_t in, dL/dc_{t-1} out."""
+    i, f, g, o = a[:hid], a[hid:2 * hid], a[2 * hid:3 * hid], a[3 * hid:]
+    for j in range(hid):  # dL/dc_t: from step t+1 plus through h_t = o * tanh(c_t)
+        dcr[j] = dcr[j] + d[j] * o[j] * (_ONE - t[j] * t[j])
+    do = out[3 * hid:]
+    for j in range(hid):
+        do[j] = d[j] * t[j] * o[j] * (_ONE - o[j])
+    di = out[:hid]
+    for j in range(hid):
+        di[j] = dcr[j] * g[j] * i[j] * (_ONE - i[j])
+    df = out[hid:2 * hid]
+    for j in range(hid):
+        df[j] = dcr[j] * cp[j] * f[j] * (_ONE - f[j])
+    dgg = out[2 * hid:3 * hid]
+    for j in range(hid):
+        dgg[j] = dcr[j] * i[j] * (_ONE - g[j] * g[j])
+    _mul(dcr, dcr, f)  # dL/dc_{t-1} = f * dL/dc_t
 
 
 @njit(**JIT)
@@ -104,23 +131,7 @@ def _lstm_bwd(dh, dc, gates, tc, c_prev, dg):
     old = ftz_enter()
     n, hid = dh.shape
     for r in range(n):
-        a, d, dcr, t, cp, out = gates[r], dh[r], dc[r], tc[r], c_prev[r], dg[r]
-        i, f, g, o = a[:hid], a[hid:2 * hid], a[2 * hid:3 * hid], a[3 * hid:]
-        for j in range(hid):  # dL/dc_t: from step t+1 plus through h_t = o * tanh(c_t)
-            dcr[j] = dcr[j] + d[j] * o[j] * (_ONE - t[j] * t[j])
-        do = out[3 * hid:]
-        for j in range(hid):
-            do[j] = d[j] * t[j] * o[j] * (_ONE - o[j])
-        di = out[:hid]
-        for j in range(hid):
-            di[j] = dcr[j] * g[j] * i[j] * (_ONE - i[j])
-        df = out[hid:2 * hid]
-        for j in range(hid):
-            df[j] = dcr[j] * cp[j] * f[j] * (_ONE - f[j])
-        dgg = out[2 * hid:3 * hid]
-        for j in range(hid):
-            dgg[j] = dcr[j] * i[j] * (_ONE - g[j] * g[j])
-        _mul(dcr, dcr, f)  # dL/dc_{t-1} = f * dL/dc_t
+        _lstm_row_bwd(gates[r], dh[r], dc[r], tc[r], c_prev[r], dg[r], hid)
     ftz_exit(old)
 
 
@@ -200,6 +211,102 @@ def _rnn_bwd(dh, h, dg, relu):
                 y = h[r, j]
                 dg[r, j] = dh[r, j] * (_ONE - y * y)
     ftz_exit(old)
+
+
+# ---------------------------------------------------------------------------------------------
+# whole-sequence LSTM drivers: every time step of one layer and direction in one kernel call
+#
+# Rows of the batch are independent through time: row r of h_t depends only on row r of h_{t-1}.
+# So a thread that owns rows [r0, r1) runs the whole recurrence for them - per step one sgemm on
+# its rows (OpenBLAS single-threaded) and the cell - with no synchronisation between steps. Two
+# threads with 16 rows each replace 64 x 2 fork-joins per layer (one per GEMM and cell call) by one.
+# Packed batches: step t has sizes[t] active rows (non-increasing), stored at rows offs[t]... of
+# the (N, .) step-major arrays; a thread skips the steps where none of its rows is active.
+
+
+@njit(**JIT)
+def lstm_seq_fwd(x, w, b, h, c, hprev, cprev, gates, tc, out, offs, sizes, reverse, r0, r1,
+                 sgemm):
+    """Forward over all steps for batch rows [r0, r1); h, c (B, H) hold the state in and out."""
+    old = ftz_enter()
+    g4, hid = w.shape
+    ght = np.empty((g4, r1 - r0), np.float32)   # W_hh h^T of the active rows (transposed)
+    gh = np.empty((r1 - r0, g4), np.float32)
+    steps = sizes.size
+    for k in range(steps):
+        t = steps - 1 - k if reverse else k
+        hi = min(r1, sizes[t])
+        m = hi - r0
+        if m <= 0:
+            continue
+        o = offs[t] + r0
+        for r in range(m):
+            hp, cp, hs, cs = hprev[o + r], cprev[o + r], h[r0 + r], c[r0 + r]
+            for j in range(hid):
+                hp[j] = hs[j]
+            for j in range(hid):
+                cp[j] = cs[j]
+        # ght (4H, m) = W_hh (4H, H) @ hprev[o:o+m]^T: OpenBLAS is faster in this orientation
+        sgemm(ROW_MAJOR, NO_TRANS, TRANS, g4, m, hid, _ONE, w.ctypes.data, hid,
+              hprev.ctypes.data + np.uint64(4 * o * hid), hid, _ZERO, ght.ctypes.data, r1 - r0)
+        for r in range(m):
+            ghr = gh[r]
+            for j in range(g4):
+                ghr[j] = ght[j, r]
+        for r in range(m):
+            _lstm_row_fwd(gates[o + r], x[o + r], gh[r], b, cprev[o + r], c[r0 + r], tc[o + r],
+                          out[o + r], hid)
+            hs, orow = h[r0 + r], out[o + r]
+            for j in range(hid):
+                hs[j] = orow[j]
+    ftz_exit(old)
+
+
+@njit(**JIT)
+def lstm_seq_bwd(gout, wt, dh, dc, gates, tc, cprev, dg, offs, sizes, reverse, r0, r1, sgemm):
+    """BPTT for batch rows [r0, r1): dh, dc (B, H) come in as dL/dh_T, dL/dc_T and leave as the
+    gradients of the initial state; dg (N, 4H) receives dL/da of every step. wt = W_hh^T (H, 4H)."""
+    old = ftz_enter()
+    hid, g4 = wt.shape
+    dht = np.empty((hid, r1 - r0), np.float32)
+    steps = sizes.size
+    for k in range(steps):
+        t = k if reverse else steps - 1 - k
+        hi = min(r1, sizes[t])
+        m = hi - r0
+        if m <= 0:
+            continue
+        o = offs[t] + r0
+        for r in range(m):
+            d, go = dh[r0 + r], gout[o + r]
+            for j in range(hid):
+                d[j] += go[j]
+            _lstm_row_bwd(gates[o + r], d, dc[r0 + r], tc[o + r], cprev[o + r], dg[o + r], hid)
+        # dh_{t-1} = dL/da W_hh, computed as its transpose (H, m) = W_hh^T (H, 4H) @ dg[o:o+m]^T
+        sgemm(ROW_MAJOR, NO_TRANS, TRANS, hid, m, g4, _ONE, wt.ctypes.data, g4,
+              dg.ctypes.data + np.uint64(4 * o * g4), g4, _ZERO, dht.ctypes.data, r1 - r0)
+        for r in range(m):
+            d = dh[r0 + r]
+            for j in range(hid):
+                d[j] = dht[j, r]
+    ftz_exit(old)
+
+
+@njit(**PJIT)
+def lstm_seq_fwd_par(x, w, b, h, c, hprev, cprev, gates, tc, out, offs, sizes, reverse, sgemm,
+                     nb):
+    rows = h.shape[0]
+    for k in prange(nb):
+        lstm_seq_fwd(x, w, b, h, c, hprev, cprev, gates, tc, out, offs, sizes, reverse,
+                     k * rows // nb, (k + 1) * rows // nb, sgemm)
+
+
+@njit(**PJIT)
+def lstm_seq_bwd_par(gout, wt, dh, dc, gates, tc, cprev, dg, offs, sizes, reverse, sgemm, nb):
+    rows = dh.shape[0]
+    for k in prange(nb):
+        lstm_seq_bwd(gout, wt, dh, dc, gates, tc, cprev, dg, offs, sizes, reverse,
+                     k * rows // nb, (k + 1) * rows // nb, sgemm)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,18 +404,65 @@ def rnn_cell_backward(dh, h, dg, relu):
     dg[...] = xp_of(dh).where(h > 0, dh, 0) if relu else dh * (1 - h * h)
 
 
-def _warm_args():
-    """(kernel, args) for `axonal.kernels.warmup`-style ahead-of-time compilation."""
+SEQ_MIN_ROWS = 8  # batch rows per thread below which the sequence kernels run on one thread
+
+
+def _seq_ok(arrays, offs, sizes):
+    return SGEMM is not None and _fast(*arrays) and is_i64c(offs) and is_i64c(sizes)
+
+
+def _seq_blocks(rows):
+    return parallel_blocks(rows, SEQ_MIN_ROWS)
+
+
+def lstm_sequence_forward(gx, w, b, h, c, hprev, cprev, gates, tc, out, offs, sizes, reverse):
+    """All steps of one LSTM layer and direction (see lstm_seq_fwd) if the arrays suit the kernel
+    (float32 NumPy, C-contiguous, OpenBLAS found); returns False otherwise (nothing written)."""
+    if not _seq_ok((gx, w, b, h, c, hprev, cprev, gates, tc, out), offs, sizes):
+        return False
+    nb = _seq_blocks(h.shape[0])
+    if nb >= 2:
+        with single_threaded_blas():
+            lstm_seq_fwd_par(gx, w, b, h, c, hprev, cprev, gates, tc, out, offs, sizes, reverse,
+                             SGEMM, nb)
+    else:
+        lstm_seq_fwd(gx, w, b, h, c, hprev, cprev, gates, tc, out, offs, sizes, reverse, 0,
+                     h.shape[0], SGEMM)
+    return True
+
+
+def lstm_sequence_backward(gout, wt, dh, dc, gates, tc, cprev, dg, offs, sizes, reverse):
+    """BPTT of one LSTM layer and direction (see lstm_seq_bwd), or False if the arrays do not
+    suit the kernel (nothing written)."""
+    if not _seq_ok((gout, wt, dh, dc, gates, tc, cprev, dg), offs, sizes):
+        return False
+    nb = _seq_blocks(dh.shape[0])
+    if nb >= 2:
+        with single_threaded_blas():
+            lstm_seq_bwd_par(gout, wt, dh, dc, gates, tc, cprev, dg, offs, sizes, reverse, SGEMM,
+                             nb)
+    else:
+        lstm_seq_bwd(gout, wt, dh, dc, gates, tc, cprev, dg, offs, sizes, reverse, 0,
+                     dh.shape[0], SGEMM)
+    return True
+
+
+def warmup_cases():
+    """(kernel, args) for `axonal.kernels.warmup` (ahead-of-time compilation)."""
     a2, a4, a3 = (np.ones((2, 16 * k), np.float32) for k in (1, 4, 3))
     b4, b3, b1 = np.zeros(64, np.float32), np.zeros(48, np.float32), np.zeros(16, np.float32)
     o = np.empty((2, 16), np.float32)
-    return [(_lstm_fwd, (a4, a4, b4, a2, a4.copy(), o, o.copy(), o.copy())),
-            (_lstm_bwd, (a2, a2.copy(), a4, a2, a2, a4.copy())),
-            (_gru_fwd, (a3, a3, b3, a2, a3.copy(), o, o.copy())),
-            (_gru_bwd, (a2, a3, a2, a2, a3.copy(), a3.copy(), o)),
-            (_rnn_fwd, (a2, a2, b1, o, False)), (_rnn_bwd, (a2, a2, o.copy(), False))]
-
-
-def warmup():
-    for fn, args in _warm_args():
-        fn(*args)
+    w, wt = np.zeros((64, 16), np.float32), np.zeros((16, 64), np.float32)
+    offs, sizes = np.zeros(1, np.int64), np.full(1, 2, np.int64)
+    fwd = (a4, w, b4, o, o.copy(), a2.copy(), a2.copy(), a4.copy(), a2.copy(), a2.copy(), offs,
+           sizes, False)
+    bwd = (a2, wt, o, o.copy(), a4, a2, a2, a4.copy(), offs, sizes, False)
+    cases = [(_lstm_fwd, (a4, a4, b4, a2, a4.copy(), o, o.copy(), o.copy())),
+             (_lstm_bwd, (a2, a2.copy(), a4, a2, a2, a4.copy())),
+             (_gru_fwd, (a3, a3, b3, a2, a3.copy(), o, o.copy())),
+             (_gru_bwd, (a2, a3, a2, a2, a3.copy(), a3.copy(), o)),
+             (_rnn_fwd, (a2, a2, b1, o, False)), (_rnn_bwd, (a2, a2, o.copy(), False))]
+    if SGEMM is not None:
+        cases += [(lstm_seq_fwd, (*fwd, 0, 2, SGEMM)), (lstm_seq_fwd_par, (*fwd, SGEMM, 1)),
+                  (lstm_seq_bwd, (*bwd, 0, 2, SGEMM)), (lstm_seq_bwd_par, (*bwd, SGEMM, 1))]
+    return cases

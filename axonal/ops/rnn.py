@@ -78,7 +78,9 @@ class Recurrence(Function):
             gates, cprev, tc = xp.empty((n_rows, g), dt), xp.empty((n_rows, hid), dt), \
                 xp.empty((n_rows, hid), dt)
             saved.update(gates=gates, cprev=cprev, tc=tc)
-            for t in steps:
+            done = K.lstm_sequence_forward(x, gemm.m, b, h, c, hprev, cprev, gates, tc, out,
+                                           *_packing(offs, sizes), reverse)
+            for t in [] if done else steps:
                 o, n = offs[t], sizes[t]
                 e = o + n
                 hp, cp, ght = hprev[o:e], cprev[o:e], gh[:n]
@@ -131,7 +133,9 @@ class Recurrence(Function):
         if mode == "lstm":
             dc = xp.array(dcn.data, dtype=dt)
             gates, tc, cprev = s["gates"], s["tc"], s["cprev"]
-            for t in back:
+            done = K.lstm_sequence_backward(gout, back_gemm.m, dh, dc, gates, tc, cprev, dgx,
+                                            *_packing(offs, sizes), ctx.reverse)
+            for t in [] if done else back:
                 o, n = offs[t], sizes[t]
                 e = o + n
                 d = dh[:n]
@@ -165,6 +169,11 @@ class Recurrence(Function):
         db = _t(dgh.sum(0)) if need[4] else None
         return (_t(dgx) if need[0] else None, _t(dh) if need[1] else None,
                 _t(dc) if need[2] and dc is not None else None, dw, db)
+
+
+def _packing(offs, sizes):
+    """(first row of each step, active rows of each step) as int64 arrays for the kernels."""
+    return np.asarray(offs[:-1], np.int64), np.asarray(sizes, np.int64)
 
 
 class _RowGemm:
