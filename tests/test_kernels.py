@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+import axonal
 import axonal._threads as threads
 import axonal.kernels as K
 from axonal.kernels import elementwise as ew
@@ -501,9 +502,27 @@ def test_set_num_threads_roundtrip(calls, monkeypatch):
 # ------------------------------------------------------------------------------ signatures (last)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_gather_backward_accumulates_repeated_rows(dtype):
+    # the backward of w[idx] (an embedding lookup) adds rows with the index_add_rows kernel
+    from axonal.kernels.reductions import index_add_rows
+
+    rng = np.random.default_rng(4)
+    idx = rng.integers(-7, 7, (5, 9))
+    src = rng.standard_normal((5, 9, 3, 2)).astype(dtype)
+    want = np.zeros((7, 3, 2))
+    np.add.at(want, idx, src.astype(np.float64))
+    got = index_add_rows(np.zeros((7, 3, 2), dtype), idx, src)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    w = axonal.tensor(np.zeros((7, 3, 2), dtype), requires_grad=True)
+    (w[axonal.tensor(idx)] * axonal.tensor(src)).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), want, rtol=1e-6, atol=1e-6)
+
+
 def test_warmup_and_one_signature_per_kernel():
     times = K.warmup(modules=OWN)
     cases = K._kernels(OWN)
-    assert len(times) == len(cases) == 21
+    assert len(times) == len(cases) == 22
     for fn, _ in cases:       # every test above ran: still one compiled signature per kernel
         assert len(fn.signatures) == 1, (fn.__name__, fn.signatures)
+

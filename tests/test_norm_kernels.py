@@ -95,3 +95,4 @@ def test_non_contiguous_gradient_matches_the_float64_path():
         (y.permute(0, 1, 3, 2) * r.to(dt)).sum().backward()  # the gradient arrives transposed
         grads.append(xi.grad.double().numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5)
+

@@ -10,6 +10,7 @@ import numpy as np
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
+from ..kernels.reductions import index_add_rows
 from ..tensor import Tensor, _index_key
 from ._util import as_tensor, norm_dim
 from .elementwise import _const, where
@@ -66,6 +67,8 @@ class IndexAddZeros(Function):
         z = xp.zeros(shape, dtype=g.data.dtype)
         if basic:
             z[key] = g.data
+        elif len(key) == 1 and isinstance(key[0], np.ndarray):
+            index_add_rows(z, key[0], g.data)  # a gather of rows: a kernel, not add.at
         else:
             xp.add.at(z, key, g.data)
         return z
