@@ -1,6 +1,7 @@
 """CNN training steps, Axonal against PyTorch eager, side by side in separate processes.
 
     python benchmarks/bench_cnn.py                    # lenet and cifar, 5 rounds each
+    python benchmarks/bench_cnn.py resnet20 -r 3      # the resnet recipe's network
     python benchmarks/bench_cnn.py cifar -r 7 --seconds 3
     python benchmarks/bench_cnn.py --memory           # peak resident memory only
     python benchmarks/bench_cnn.py --threads 1        # 1 thread each (less sensitive to load)
@@ -10,6 +11,9 @@ Workloads (one training step = zero_grad, forward, cross-entropy, backward, SGD 
          fc84, relu, fc10
   cifar  batch 64, 3x32x32: conv32-3x3, conv32, maxpool2, conv64, conv64, maxpool2 (padding 1, relu
          after every conv), fc256, relu, fc10
+  resnet20  batch 128, 1x28x28: the CIFAR ResNet-20 of the resnet recipe (3x3 stem, 3 stages of 3
+         basic blocks with 16/32/64 channels, batch norm after every conv, 1x1 projection
+         shortcuts, global average pooling, fc10), written here with plain layers for both
 
 Every measurement is a fresh process running one framework alone with 2 threads (--threads; the
 two frameworks' thread pools disturb each other inside one process). Rounds alternate the order
@@ -34,21 +38,15 @@ import subprocess
 import sys
 import time
 
-NETS = {"lenet": (128, (1, 28, 28)), "cifar": (64, (3, 32, 32))}
+NETS = {"lenet": (128, (1, 28, 28)), "cifar": (64, (3, 32, 32)), "resnet20": (128, (1, 28, 28))}
 
 
 def build(lib, net):
     nn = lib.nn
-    get = getattr
-
-    def layer(name):  # the CNN layers, whether or not axonal.nn re-exports them yet
-        if hasattr(nn, name):
-            return get(nn, name)
-        from axonal.nn.layers import conv, pooling
-        return get(conv, name, None) or get(pooling, name)
-
-    Conv2d, MaxPool2d = layer("Conv2d"), layer("MaxPool2d")
+    Conv2d, MaxPool2d = nn.Conv2d, nn.MaxPool2d
     lib.manual_seed(0)
+    if net == "resnet20":
+        return _resnet20(lib, Conv2d)
     if net == "lenet":
         return nn.Sequential(
             Conv2d(1, 6, 5), nn.ReLU(), MaxPool2d(2), Conv2d(6, 16, 5), nn.ReLU(), MaxPool2d(2),
@@ -60,6 +58,30 @@ def build(lib, net):
         Conv2d(32, 64, 3, padding=1), nn.ReLU(), Conv2d(64, 64, 3, padding=1), nn.ReLU(),
         MaxPool2d(2),
         nn.Flatten(), nn.Linear(64 * 8 * 8, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def _resnet20(lib, Conv2d):
+    nn, F = lib.nn, lib.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.c1, self.b1 = Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout)
+            self.c2, self.b2 = Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
+            self.short = nn.Sequential()
+            if stride != 1 or cin != cout:
+                self.short = nn.Sequential(Conv2d(cin, cout, 1, stride, bias=False),
+                                           nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            return F.relu(self.b2(self.c2(F.relu(self.b1(self.c1(x))))) + self.short(x))
+
+    layers, cin = [Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
+    for cout, stride in ((16, 1), (32, 2), (64, 2)):
+        for k in range(3):
+            layers.append(Block(cin, cout, stride if k == 0 else 1))
+            cin = cout
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
 def make_step(lib, net):
@@ -171,7 +193,7 @@ def memory(nets, rounds):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("nets", nargs="*", default=list(NETS), help="lenet, cifar")
+    ap.add_argument("nets", nargs="*", default=["lenet", "cifar"], help="lenet, cifar, resnet20")
     ap.add_argument("-r", "--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--memory", action="store_true", help="measure peak memory only")

@@ -3,8 +3,6 @@
     import axonal.nn as nn
     model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
 """
-import os as _os
-
 from . import functional, init, utils
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .layers import *
@@ -14,10 +12,8 @@ from .module import Buffer, Module, Parameter
 __all__ = (["Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict",
             "ParameterList", "ParameterDict", "functional", "init", "utils"] + list(_layer_names))
 
-if _os.path.exists(_os.path.join(_os.path.dirname(__file__), "layers", "loss.py")):
-    from .layers import loss as _loss_mod
-    from .layers.loss import *
+from .layers import loss as _loss_mod
+from .layers.loss import *
 
-    __all__ += [n for n in getattr(_loss_mod, "__all__", ()) if not n.startswith("_")]
-    del _loss_mod
-del _os
+__all__ += [n for n in _loss_mod.__all__ if not n.startswith("_")]
+del _loss_mod

@@ -4,7 +4,6 @@ Activations with a cheap NumPy forward and a differentiable backward live in `_a
 normalization in `_norm`; the rest is composed from differentiable ops. `inplace=` arguments are
 accepted for compatibility but ignored: Axonal never modifies a differentiable tensor in place.
 """
-import os
 
 import numpy as np
 
@@ -346,9 +345,23 @@ def one_hot(tensor, num_classes=-1):
     return _const(out)
 
 
-if os.path.exists(os.path.join(os.path.dirname(__file__), "_losses.py")):
-    from . import _losses as _l
-    from ._losses import *  # noqa: F403
+from . import _losses as _l
+from ._losses import *
 
-    __all__ += list(getattr(_l, "__all__", []))
-    del _l
+__all__ += list(_l.__all__)
+del _l
+
+# -- convolution, pooling, resampling and padding (ops layer), the 2-D normalizations and
+# attention (defined beside their modules; imported last because they use this module)
+from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ..ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
+                        adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d)
+from ..ops.resample import fold, interpolate, unfold, upsample
+from ..ops.shape import pad
+from .layers.attention import scaled_dot_product_attention
+from .layers.norm2d import dropout1d, dropout2d, group_norm
+
+__all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d",
+            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
+            "avg_pool2d", "max_pool1d", "max_pool2d", "fold", "interpolate", "unfold", "upsample",
+            "pad", "scaled_dot_product_attention", "dropout1d", "dropout2d", "group_norm"]
