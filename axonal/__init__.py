@@ -20,7 +20,7 @@ from .random import (Generator, default_generator, get_rng_state, initial_seed, 
 from .tensor import Size, Tensor  # noqa: E402
 
 from . import nn, optim, utils  # noqa: E402  (PyTorch's namespaces: axonal.nn, axonal.optim, ...)
-from . import datasets, distributed, train  # noqa: E402  (distributed imports MPI only when used)
+from . import datasets, distributed, distributions, train  # noqa: E402  (distributed imports MPI only when used)
 from .serialization import CheckpointError, load, save  # noqa: E402
 
 __version__ = "0.1.0"
