@@ -76,3 +76,52 @@ def tanh32(x):
     p = p * z - np.float32(3.33332819422e-1)
     small = p * z * x + x
     return small if ax < np.float32(0.625) else big
+
+
+# ---------------------------------------------------------------------------------------------
+# row helpers for the fused recurrent cells (kernels.rnn, kernels.gru)
+#
+# Written as a sequence of short loops over 1-D row views, each touching at most ~4 arrays. LLVM
+# vectorizes a loop only if it can prove (or check at run time) that its output does not overlap its
+# inputs, and it gives up when that takes more than 8 pointer comparisons: one loop computing all
+# four gates, c, tanh(c) and h from ~10 arrays ran scalar, 5x slower than these (measured: LSTM
+# forward of a (32, 256) block 470 us -> 90 us).
+
+
+@njit(inline="always", **JIT)
+def _add3(out, x, y, z):
+    for j in range(out.size):
+        out[j] = x[j] + y[j] + z[j]
+
+
+@njit(inline="always", **JIT)
+def _sigmoid_(x):
+    for j in range(x.size):
+        x[j] = sigmoid32(x[j])
+
+
+@njit(inline="always", **JIT)
+def _tanh(out, x):
+    for j in range(x.size):
+        out[j] = tanh32(x[j])
+
+
+@njit(inline="always", **JIT)
+def _tanh_fast(out, x):
+    """tanh(x) = 1 - 2 / (e^{2x} + 1): one exp32 instead of tanh32's exp, polynomial and select
+    (2.3x faster cell forward). Absolute error ~1e-7; relative error grows for |x| < 1e-3, which
+    does not matter for gate values and cell outputs (absolute scale ~1)."""
+    for j in range(x.size):
+        out[j] = _ONE - _TWO / (exp32(x[j] + x[j]) + _ONE)
+
+
+@njit(inline="always", **JIT)
+def _fma_(out, x, y):
+    for j in range(out.size):
+        out[j] += x[j] * y[j]
+
+
+@njit(inline="always", **JIT)
+def _mul(out, x, y):
+    for j in range(out.size):
+        out[j] = x[j] * y[j]

@@ -1,30 +1,30 @@
-"""Fused recurrent cell kernels: one time step of an LSTM, GRU or Elman RNN on a batch of rows.
+"""Fused LSTM kernels: one time step on a batch of rows, and whole sequences (the GRU and Elman RNN
+cells are in kernels.gru; the row helpers they share are in _math).
 
 The recurrent GEMM (h_{t-1} W_hh^T) stays in BLAS; everything element-wise that follows it - the
-bias add, the gate nonlinearities, the cell update and, in backward, the local derivatives of all of
-them - runs in one pass over the (rows, H) block instead of ~15 NumPy ufunc calls, each of which would
-read and write the whole block again. Each kernel is serial: a (32, 256) block is too small to be worth
-waking a thread pool (KERNELS.md). Gates use `sigmoid32`/`tanh32`, which vectorize; FTZ/DAZ is on inside
-(saturated gates otherwise produce denormals and a 20x slower backward).
+bias add, the gate nonlinearities, the cell update and, in backward, the local derivatives of all
+of them - runs in one pass over the (rows, H) block instead of ~15 NumPy ufunc calls, each of which
+would read and write the whole block again. The step kernels are serial: a (32, 256) block is too
+small to be worth waking a thread pool (KERNELS.md); the sequence kernels (below) split the batch
+rows between threads instead, once per layer. Gates use `sigmoid32` and a one-exp tanh, which
+vectorize; FTZ/DAZ is on inside (saturated gates otherwise produce denormals and a 20x slower
+backward).
 
 Layouts follow PyTorch: the pre-activations of the G gates are concatenated along the last axis,
-LSTM (i, f, g, o), GRU (r, z, n), each block H wide. Arguments are 2-D arrays of `rows` rows; `gx` is
-the input projection of this step (x_t W_ih^T + b_ih), `gh` the recurrent GEMM h_{t-1} W_hh^T without
-bias, `b` the recurrent bias b_hh (zeros when the layer has no bias). Outputs are written into the
-arrays passed (no allocation per step). The public functions run the kernel for NumPy float32
+LSTM (i, f, g, o), GRU (r, z, n), each block H wide. Arguments are 2-D arrays of `rows` rows; `gx`
+is the input projection of this step (x_t W_ih^T + b_ih), `gh` the recurrent GEMM h_{t-1} W_hh^T
+without bias, `b` the recurrent bias b_hh (zeros when the layer has no bias). Outputs are written
+into the arrays passed (no allocation per step). The public functions run the kernel for NumPy float32
 C-contiguous arrays and the same formulas in NumPy/CuPy otherwise (float64 for gradcheck, GPU).
 
 LSTM   i, f, o = sigmoid(a_i, a_f, a_o), g = tanh(a_g), a = gx + gh + b
        c = f * c_prev + i * g,  h = o * tanh(c)
-GRU    r, z = sigmoid(gx_rz + gh_rz + b_rz),  hn = gh_n + b_n,  n = tanh(gx_n + r * hn)
-       h = (1 - z) * n + z * h_prev
-RNN    h = tanh(gx + gh + b)   or relu(...)
 """
 import numpy as np
 from numba import njit, prange
 
 from ._jit import JIT, PJIT, ftz_enter, ftz_exit, is_f32c, is_i64c, parallel_blocks, xp_of
-from ._math import exp32, sigmoid32, tanh32
+from ._math import _add3, _fma_, _mul, _sigmoid_, _tanh_fast
 from ._sgemm import SGEMM, single_threaded_blas
 
 _ZERO = np.float32(0.0)
@@ -34,52 +34,7 @@ ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
 
 # ---------------------------------------------------------------------------------------------
-# kernels
-#
-# Written as a sequence of short loops over 1-D row views, each touching at most ~4 arrays. LLVM
-# vectorizes a loop only if it can prove (or check at run time) that its output does not overlap its
-# inputs, and it gives up when that takes more than 8 pointer comparisons: one loop computing all
-# four gates, c, tanh(c) and h from ~10 arrays ran scalar, 5x slower than these (measured: LSTM
-# forward of a (32, 256) block 470 us -> 90 us).
-
-
-@njit(inline="always", **JIT)
-def _add3(out, x, y, z):
-    for j in range(out.size):
-        out[j] = x[j] + y[j] + z[j]
-
-
-@njit(inline="always", **JIT)
-def _sigmoid_(x):
-    for j in range(x.size):
-        x[j] = sigmoid32(x[j])
-
-
-@njit(inline="always", **JIT)
-def _tanh(out, x):
-    for j in range(x.size):
-        out[j] = tanh32(x[j])
-
-
-@njit(inline="always", **JIT)
-def _tanh_fast(out, x):
-    """tanh(x) = 1 - 2 / (e^{2x} + 1): one exp32 instead of tanh32's exp, polynomial and select
-    (2.3x faster cell forward). Absolute error ~1e-7; relative error grows for |x| < 1e-3, which
-    does not matter for gate values and cell outputs (absolute scale ~1)."""
-    for j in range(x.size):
-        out[j] = _ONE - _TWO / (exp32(x[j] + x[j]) + _ONE)
-
-
-@njit(inline="always", **JIT)
-def _fma_(out, x, y):
-    for j in range(out.size):
-        out[j] += x[j] * y[j]
-
-
-@njit(inline="always", **JIT)
-def _mul(out, x, y):
-    for j in range(out.size):
-        out[j] = x[j] * y[j]
+# kernels (the row helpers _add3, _sigmoid_, _tanh_fast, _fma_, _mul are in _math)
 
 
 @njit(inline="always", **JIT)
@@ -132,84 +87,6 @@ def _lstm_bwd(dh, dc, gates, tc, c_prev, dg):
     n, hid = dh.shape
     for r in range(n):
         _lstm_row_bwd(gates[r], dh[r], dc[r], tc[r], c_prev[r], dg[r], hid)
-    ftz_exit(old)
-
-
-@njit(**JIT)
-def _gru_fwd(gx, gh, b, h_prev, gates, hn, h):
-    old = ftz_enter()
-    n, hid = h.shape
-    for r in range(n):
-        a, x, y = gates[r], gx[r], gh[r]
-        _add3(a[:2 * hid], x[:2 * hid], y[:2 * hid], b[:2 * hid])
-        _sigmoid_(a[:2 * hid])                               # r, z
-        m = hn[r]
-        yn, bn = y[2 * hid:], b[2 * hid:]
-        for j in range(hid):
-            m[j] = yn[j] + bn[j]                             # W_hn h + b_hn
-        rr, z, nn, xn = a[:hid], a[hid:2 * hid], a[2 * hid:], x[2 * hid:]
-        for j in range(hid):
-            nn[j] = xn[j] + rr[j] * m[j]
-        _tanh_fast(nn, nn)
-        hr, hp = h[r], h_prev[r]
-        for j in range(hid):
-            hr[j] = nn[j] + z[j] * (hp[j] - nn[j])
-    ftz_exit(old)
-
-
-@njit(**JIT)
-def _gru_bwd(dh, gates, hn, h_prev, dgx, dgh, dh_prev):
-    old = ftz_enter()
-    n, hid = dh.shape
-    for r in range(n):
-        a, d, m, hp, ox, oh = gates[r], dh[r], hn[r], h_prev[r], dgx[r], dgh[r]
-        rr, z, nn = a[:hid], a[hid:2 * hid], a[2 * hid:]
-        dan = ox[2 * hid:]
-        for j in range(hid):
-            dan[j] = d[j] * (_ONE - z[j]) * (_ONE - nn[j] * nn[j])
-        _mul(oh[2 * hid:], dan, rr)
-        dar = ox[:hid]
-        for j in range(hid):
-            dar[j] = dan[j] * m[j] * rr[j] * (_ONE - rr[j])
-        daz = ox[hid:2 * hid]
-        for j in range(hid):
-            daz[j] = d[j] * (hp[j] - nn[j]) * z[j] * (_ONE - z[j])
-        ohrz, oxrz = oh[:2 * hid], ox[:2 * hid]
-        for j in range(2 * hid):
-            ohrz[j] = oxrz[j]
-        _mul(dh_prev[r], d, z)
-    ftz_exit(old)
-
-
-@njit(**JIT)
-def _rnn_fwd(gx, gh, b, h, relu):
-    old = ftz_enter()
-    n, hid = h.shape
-    if relu:
-        for r in range(n):
-            for j in range(hid):
-                a = gx[r, j] + gh[r, j] + b[j]
-                h[r, j] = _ZERO if a < _ZERO else a  # noqa: FURB136 - keeps NaN
-    else:
-        for r in range(n):
-            for j in range(hid):
-                h[r, j] = tanh32(gx[r, j] + gh[r, j] + b[j])
-    ftz_exit(old)
-
-
-@njit(**JIT)
-def _rnn_bwd(dh, h, dg, relu):
-    old = ftz_enter()
-    n, hid = h.shape
-    if relu:
-        for r in range(n):
-            for j in range(hid):
-                dg[r, j] = dh[r, j] if h[r, j] > _ZERO else _ZERO
-    else:
-        for r in range(n):
-            for j in range(hid):
-                y = h[r, j]
-                dg[r, j] = dh[r, j] * (_ONE - y * y)
     ftz_exit(old)
 
 
@@ -356,54 +233,6 @@ def lstm_cell_backward(dh, dc, gates, tc, c_prev, dg):
     dc[...] = dct * f
 
 
-def gru_cell_forward(gx, gh, b, h_prev, gates, hn, h):
-    """Writes gates (rows, 3H) = r, z, n; hn = gh_n + b_n (needed by backward) and h."""
-    if _fast(gx, gh, b, h_prev, gates, hn, h):
-        _gru_fwd(gx, gh, b, h_prev, gates, hn, h)
-        return
-    xp, hid = xp_of(gx), h.shape[1]
-    gates[:, :2 * hid] = _sig(xp, gx[:, :2 * hid] + gh[:, :2 * hid] + b[:2 * hid])
-    hn[...] = gh[:, 2 * hid:] + b[2 * hid:]
-    n = xp.tanh(gx[:, 2 * hid:] + gates[:, :hid] * hn)
-    gates[:, 2 * hid:] = n
-    h[...] = n + gates[:, hid:2 * hid] * (h_prev - n)
-
-
-def gru_cell_backward(dh, gates, hn, h_prev, dgx, dgh, dh_prev):
-    """dgx, dgh (rows, 3H): dL/d(gx), dL/d(gh); dh_prev (rows, H): the direct part dh * z of
-    dL/dh_{t-1} (the caller adds dgh W_hh)."""
-    if _fast(dh, gates, hn, h_prev, dgx, dgh, dh_prev):
-        _gru_bwd(dh, gates, hn, h_prev, dgx, dgh, dh_prev)
-        return
-    hid = dh.shape[1]
-    r, z, n = gates[:, :hid], gates[:, hid:2 * hid], gates[:, 2 * hid:]
-    dan = dh * (1 - z) * (1 - n * n)
-    dgx[:, :hid] = dan * hn * r * (1 - r)
-    dgx[:, hid:2 * hid] = dh * (h_prev - n) * z * (1 - z)
-    dgx[:, 2 * hid:] = dan
-    dgh[:, :2 * hid] = dgx[:, :2 * hid]
-    dgh[:, 2 * hid:] = dan * r
-    dh_prev[...] = dh * z
-
-
-def rnn_cell_forward(gx, gh, b, h, relu):
-    """h = tanh(gx + gh + b), or relu(...) when `relu`."""
-    if _fast(gx, gh, b, h):
-        _rnn_fwd(gx, gh, b, h, bool(relu))
-        return
-    xp = xp_of(gx)
-    a = gx + gh + b
-    h[...] = xp.maximum(a, 0) if relu else xp.tanh(a)
-
-
-def rnn_cell_backward(dh, h, dg, relu):
-    """dg = dh * f'(a), written with the output h: 1 - h^2 (tanh) or [h > 0] (relu)."""
-    if _fast(dh, h, dg):
-        _rnn_bwd(dh, h, dg, bool(relu))
-        return
-    dg[...] = xp_of(dh).where(h > 0, dh, 0) if relu else dh * (1 - h * h)
-
-
 SEQ_MIN_ROWS = 8  # batch rows per thread below which the sequence kernels run on one thread
 
 
@@ -449,8 +278,8 @@ def lstm_sequence_backward(gout, wt, dh, dc, gates, tc, cprev, dg, offs, sizes, 
 
 def warmup_cases():
     """(kernel, args) for `axonal.kernels.warmup` (ahead-of-time compilation)."""
-    a2, a4, a3 = (np.ones((2, 16 * k), np.float32) for k in (1, 4, 3))
-    b4, b3, b1 = np.zeros(64, np.float32), np.zeros(48, np.float32), np.zeros(16, np.float32)
+    a2, a4 = (np.ones((2, 16 * k), np.float32) for k in (1, 4))
+    b4 = np.zeros(64, np.float32)
     o = np.empty((2, 16), np.float32)
     w, wt = np.zeros((64, 16), np.float32), np.zeros((16, 64), np.float32)
     offs, sizes = np.zeros(1, np.int64), np.full(1, 2, np.int64)
@@ -459,9 +288,7 @@ def warmup_cases():
     bwd = (a2, wt, o, o.copy(), a4, a2, a2, a4.copy(), offs, sizes, False)
     cases = [(_lstm_fwd, (a4, a4, b4, a2, a4.copy(), o, o.copy(), o.copy())),
              (_lstm_bwd, (a2, a2.copy(), a4, a2, a2, a4.copy())),
-             (_gru_fwd, (a3, a3, b3, a2, a3.copy(), o, o.copy())),
-             (_gru_bwd, (a2, a3, a2, a2, a3.copy(), a3.copy(), o)),
-             (_rnn_fwd, (a2, a2, b1, o, False)), (_rnn_bwd, (a2, a2, o.copy(), False))]
+             ]
     if SGEMM is not None:
         cases += [(lstm_seq_fwd, (*fwd, 0, 2, SGEMM)), (lstm_seq_fwd_par, (*fwd, SGEMM, 1)),
                   (lstm_seq_bwd, (*bwd, 0, 2, SGEMM)), (lstm_seq_bwd_par, (*bwd, SGEMM, 1))]

@@ -7,7 +7,8 @@ A recurrent layer computes, for t = 1..T,
 The input half of a_t does not depend on the recurrence, so the caller computes it for every step at
 once - one large GEMM, `gx = linear(x, W_ih, b_ih)` of shape (N, G) - and passes it here. What is left
 is inherently sequential: per step one small GEMM h_{t-1} W_hh^T (BLAS) and one fused cell kernel
-(`axonal.kernels.rnn`). Recording the whole loop as ONE graph node (instead of ~10 ops per step) keeps
+(`axonal.kernels.rnn`, `.gru`; for float32 LSTMs one kernel runs every step, see
+`lstm_sequence_forward`). Recording the whole loop as ONE graph node (instead of ~10 ops per step) keeps
 the Python overhead per step at a few microseconds and the graph at a constant size, so a sequence
 of 1,000 or 100,000 steps trains without recursion and with memory linear in T (the saved gate
 activations).
@@ -39,6 +40,7 @@ from .. import _config
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
+from ..kernels import gru as KG
 from ..kernels import rnn as K
 from ..tensor import Tensor
 from .elementwise import relu, sigmoid, tanh
@@ -98,7 +100,7 @@ class Recurrence(Function):
                 hp, ght = hprev[o:e], gh[:n]
                 hp[...] = h[:n]
                 gemm(hp, ght)
-                K.gru_cell_forward(x[o:e], ght, b, hp, gates[o:e], hn[o:e], out[o:e])
+                KG.gru_cell_forward(x[o:e], ght, b, hp, gates[o:e], hn[o:e], out[o:e])
                 h[:n] = out[o:e]
         else:
             use_relu = mode == "rnn_relu"
@@ -108,7 +110,7 @@ class Recurrence(Function):
                 hp, ght = hprev[o:e], gh[:n]
                 hp[...] = h[:n]
                 gemm(hp, ght)
-                K.rnn_cell_forward(x[o:e], ght, b, out[o:e], use_relu)
+                KG.rnn_cell_forward(x[o:e], ght, b, out[o:e], use_relu)
                 h[:n] = out[o:e]
         ctx.mode, ctx.offs, ctx.sizes, ctx.reverse = mode, offs, sizes, reverse
         ctx.saved = (gx, h0, c0, w_hh, b_hh, saved)
@@ -151,7 +153,7 @@ class Recurrence(Function):
                 e = o + n
                 d = dh[:n]
                 d += gout[o:e]
-                K.gru_cell_backward(d, gates[o:e], hn[o:e], hprev[o:e], dgx[o:e], dgh[o:e],
+                KG.gru_cell_backward(d, gates[o:e], hn[o:e], hprev[o:e], dgx[o:e], dgh[o:e],
                                     direct[:n])
                 back_gemm(dgh[o:e], d)
                 d += direct[:n]
@@ -162,7 +164,7 @@ class Recurrence(Function):
                 e = o + n
                 d = dh[:n]
                 d += gout[o:e]
-                K.rnn_cell_backward(d, out[o:e], dgx[o:e], use_relu)
+                KG.rnn_cell_backward(d, out[o:e], dgx[o:e], use_relu)
                 back_gemm(dgx[o:e], d)
         need = ctx.needs_input_grad
         dw = _t(xp.matmul(dgh.T, s["hprev"])) if need[3] else None
