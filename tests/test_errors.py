@@ -99,6 +99,7 @@ def test_requires_grad_on_int():
     (lambda: axonal.mm(ones(3), ones(3, 2)), ShapeError, ["mm", "(3,)"]),
     (lambda: axonal.bmm(ones(2, 3, 4), ones(3, 4, 5)), ShapeError, ["bmm", "(2, 3, 4)"]),
     (lambda: ones(6).view(4, -1), ShapeError, ["(4, -1)", "6"]),
+    (lambda: ones(2, 3).T.view(6), ShapeError, ["view", "(6,)", "(3, 2)", "reshape"]),
     (lambda: ones(6).reshape(-1, -1), ShapeError, ["reshape", "-1"]),
     (lambda: ones(3, 1).expand(3, 4, 2), ShapeError, ["expand", "(3, 1)"]),
     (lambda: ones(2, 3).expand(2, 4), ShapeError, ["expand", "(2, 3)"]),

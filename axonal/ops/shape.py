@@ -176,7 +176,17 @@ def reshape(x, *shape):
 
 
 def view(x, *shape):
-    return reshape(x, *shape)
+    """reshape that never copies: like PyTorch, a shape that the strides of x cannot express (e.g. a
+    flattening view of a transposed tensor) is an error that points to reshape."""
+    target = _resolve_shape("view", shape_arg(shape), x.data.size)
+    if isinstance(x.data, np.ndarray) and target != x.data.shape:
+        try:
+            np.reshape(x.data, target, copy=False)
+        except ValueError:
+            raise ShapeError(f"view: shape {target} is not compatible with the strides of the "
+                             f"input of shape {tuple(x.shape)} (it would need a copy); use "
+                             f".reshape(...) instead") from None
+    return reshape(x, target)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
