@@ -236,11 +236,14 @@ def test_gradgradcheck(spec, case):
     assert gradgradcheck(fn, diff, eps=1e-6, atol=1e-5, rtol=1e-3)
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: Prod's backward for inputs containing "
-                   "zeros uses constant leave-one-out products, so it is first-order only")
-def test_prod_double_backward_with_a_zero():
-    x = t64([[1.5, 0.0, 2.0], [0.5, -1.0, 3.0]])
-    assert gradgradcheck(lambda t: axonal.prod(t, dim=1), (x,), raise_exception=False)
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_prod_double_backward_with_zeros(dim):
+    # one zero in a group: the first derivative is nonzero only at the zero; two zeros: all zero,
+    # but the second derivative is not
+    for rows in ([[1.5, 0.0, 2.0], [0.5, -1.0, 3.0]], [[0.0, 0.0, 2.0], [0.5, -1.0, 0.0]]):
+        x = t64(rows)
+        fn = (lambda t: axonal.prod(t)) if dim is None else (lambda t: axonal.prod(t, dim=dim))
+        assert gradgradcheck(fn, (x,))
 
 
 def test_gradgradcheck_selection_is_broad():

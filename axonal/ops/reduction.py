@@ -10,12 +10,13 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _dtype as _dt
+from .._config import is_grad_enabled
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..tensor import Tensor
 from ._util import norm_dim, norm_dims
 from .elementwise import _const, abs, exp, log, sqrt, where
-from .shape import expand, reshape
+from .shape import expand, permute, reshape
 
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
@@ -45,7 +46,9 @@ class Sum(Function):
 
 class Prod(Function):
     """d prod / d x_i = prod of the others. Computed as out / x_i when no element is zero;
-    otherwise by explicit products that leave one element out (first order only)."""
+    otherwise by explicit products that leave one element out: with NumPy for a first-order
+    backward, and as prod(where(I, 1, x)) over an (n, n) leave-one-out matrix per reduced group when
+    the backward itself is recorded (create_graph), so higher derivatives stay exact with zeros."""
 
     save_output = True
 
@@ -66,12 +69,28 @@ class Prod(Function):
         # leave-one-out products: move reduced dims to the end and flatten them
         xp = xp_of(x.data)
         keep = [i for i in range(x.ndim) if i not in ctx.dims]
+        if is_grad_enabled():
+            return g_full * _leave_one_out(x, keep, list(ctx.dims)), None, None
         moved = x.data.transpose(keep + list(ctx.dims)).reshape([shape[i] for i in keep] + [-1])
         n = moved.shape[-1]
         others = xp.stack([xp.delete(moved, k, axis=-1).prod(-1) for k in range(n)], axis=-1)
         others = others.reshape([shape[i] for i in keep] + [shape[i] for i in ctx.dims])
         others = others.transpose(np.argsort(keep + list(ctx.dims)))
         return g_full * _const(others), None, None
+
+
+def _leave_one_out(x, keep, dims):
+    """Tensor of x's shape: at each position the product of the other elements of its group (the
+    elements sharing the `keep` indices), built from differentiable ops."""
+    shape = x.data.shape
+    order = keep + dims
+    moved = reshape(permute(x, order), [shape[i] for i in keep] + [-1])
+    n = moved.shape[-1]
+    eye = _const(np.eye(n, dtype=bool))
+    rows = where(eye, _const(np.ones((), x.data.dtype)), moved.unsqueeze(-2))  # (..., n, n)
+    others = Prod.apply(rows, (rows.ndim - 1,), False)
+    others = reshape(others, [shape[i] for i in keep] + [shape[i] for i in dims])
+    return permute(others, [int(i) for i in np.argsort(order)])
 
 
 class AMax(Function):
