@@ -97,7 +97,8 @@ class CharLSTMRecipe(Recipe):
 
     def generate(self, checkpoint, prompt="\n", length=500, temperature=1.0, seed=None,
                  data=None):
-        """Text sampled from a checkpoint of this recipe: the prompt and its continuation."""
+        """Text sampled from a checkpoint of this recipe: the prompt and its continuation. Needs no
+        data (`data` is accepted for the CLI's sake): the vocabulary of the pinned corpus is fixed."""
         from ..datasets import TinyShakespeare
         from ..models.rnn_lm import sample
         from ..train import read_checkpoint
@@ -106,13 +107,14 @@ class CharLSTMRecipe(Recipe):
         model = self.build_model((ckpt.get("extra") or {}).get("model_config")
                                  or self.model_config())
         model.load_state_dict(ckpt["model"])
-        vocab = TinyShakespeare(data, "val", seq_len=1)
-        missing = sorted({c for c in prompt if c not in vocab.stoi})
+        chars = TinyShakespeare.VOCAB  # the corpus is not needed to sample
+        stoi = {c: i for i, c in enumerate(chars)}
+        missing = sorted({c for c in prompt if c not in stoi})
         if missing:
             raise ValueError(f"generate: the prompt has characters outside the Tiny Shakespeare "
                              f"vocabulary: {missing}")
         if not prompt:
             raise ValueError("generate: the prompt must not be empty")
-        ids = sample(model, vocab.encode(prompt).tolist(), length, temperature,
+        ids = sample(model, [stoi[c] for c in prompt], length, temperature,
                      np.random.default_rng(seed))
-        return prompt + vocab.decode(ids)
+        return prompt + "".join(chars[int(i)] for i in ids)
