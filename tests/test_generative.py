@@ -350,3 +350,29 @@ def test_recipe_smoke_run(name, tmp_path):
 
         result = evaluate(tmp_path / "checkpoint")
         assert result["recipe"] == name and math.isfinite(result["test_loss"])
+
+
+def test_gan_judge_sees_samples_as_it_saw_real_digits(tmp_path):
+    # a "generator" that returns real test digits (in the generator's [-1, 1] range) must be judged
+    # exactly as confidently as the real digits themselves: the judge is trained and applied on
+    # one scale
+    from axonal.recipes.autoencoder import arrays_of
+    from axonal.recipes.registry import get_recipe
+
+    rec = get_recipe("gan")
+    rec.options.update(judge_epochs=1, judged_samples=500)
+    datasets = rec.datasets(limit_train=3000)
+    real = arrays_of(datasets[2])[0]  # (2000, 784) in [-1, 1]
+
+    class Perfect(nn.Module):
+        latent_dim = 4
+
+        def __init__(self):
+            super().__init__()
+            self.generator = lambda z: axonal.from_numpy(real[:z.shape[0]])
+
+    m, _ = rec.report(Perfect(), None, datasets, str(tmp_path), lambda *a: None)
+    assert m["judge_test_accuracy"] > 0.8  # one epoch on 3,000 digits: a modest judge
+    assert m["judge_real_mean_max_prob"] > 0.6
+    assert abs(m["sample_mean_max_prob"] - m["judge_real_mean_max_prob"]) < 0.05
+    assert m["sample_classes_covered"] == 10

@@ -88,13 +88,18 @@ class MnistGAN(Recipe):
     def report(self, model, trainer, datasets, out, log):
         model.eval()
         (xtr, ytr), _, (xte, yte) = (arrays_of(d) for d in datasets)
+        # the data sets hold images in [-1, 1] (the generator's tanh range); the judge is trained
+        # on, and judges, images in [0, 1]
+        xtr, xte = (xtr + 1) / 2, (xte + 1) / 2
         judge, judge_acc = train_judge(xtr.reshape(len(xtr), -1), ytr, xte.reshape(len(xte), -1),
                                        yte, epochs=int(self.options["judge_epochs"]))
         n = int(self.options["judged_samples"])
         z = np.random.default_rng(0).standard_normal((n, model.latent_dim)).astype(np.float32)
         samples = (apply_batched(model.generator, z, batch=250) + 1) / 2   # back to [0, 1]
         quality = judge_samples(judge, samples.reshape(len(samples), -1))
-        m = {"judge_test_accuracy": judge_acc, **quality}
+        real = judge_samples(judge, xte.reshape(len(xte), -1))  # the judge on real digits
+        m = {"judge_test_accuracy": judge_acc,
+             "judge_real_mean_max_prob": real["sample_mean_max_prob"], **quality}
         files = []
         if plots_available():
             save_image_grid(os.path.join(out, "samples.png"), samples[:100], nrow=10,
@@ -110,7 +115,8 @@ class MnistGAN(Recipe):
             save_image_rows(os.path.join(out, "interpolation.png"), rows,
                             title="generator along straight lines between two noise vectors")
             files += ["samples.png", "interpolation.png"]
-        log(f"{self.name}: judge (MLP, test accuracy {judge_acc:.4f}) on {n} samples: mean max "
+        log(f"{self.name}: judge (MLP, test accuracy {judge_acc:.4f}, mean max probability "
+            f"{m['judge_real_mean_max_prob']:.3f} on real test digits) on {n} samples: mean max "
             f"probability {m['sample_mean_max_prob']:.3f}, {m['sample_classes_covered']}/10 "
             f"classes covered, counts {m['sample_class_counts']}")
         return m, files
