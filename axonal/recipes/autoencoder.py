@@ -129,6 +129,11 @@ def save_scatter(path, panels, labels, title=None, class_names=None):
         ax.set_title(name)
         ax.set_xticks([])
         ax.set_yticks([])
+        if len(codes) >= 100:  # frame the central 98% of the points: a few far outliers of an
+            lo, hi = np.percentile(codes, [1, 99], axis=0)  # unbounded code would squash the rest
+            pad = 0.05 * (hi - lo)
+            ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+            ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
     cbar = fig.colorbar(pts, ax=fig.axes, ticks=range(10 if class_names is None else
                                                       len(class_names)))
     if class_names is not None:
