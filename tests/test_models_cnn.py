@@ -400,7 +400,7 @@ def test_resnet_recipe_smoke_run_and_dataset_option(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="no option"):
         train("resnet", epochs=1, out=tmp_path / "bad", options={"cell": "lstm"})
     rec = get_recipe("resnet")
-    assert rec.options["dataset"] == "fashion-mnist" and rec.defaults["epochs"] == 15
+    assert rec.options["dataset"] == "fashion-mnist" and rec.defaults["epochs"] == 10
 
 
 def test_cli_passes_dataset_to_the_resnet_recipe(monkeypatch):
