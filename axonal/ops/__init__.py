@@ -19,6 +19,7 @@ from .reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cum
 from .shape import (broadcast_tensors, broadcast_to, cat, chunk, clone, concat, concatenate,
                     contiguous, expand, flatten, flip, movedim, pad, permute, repeat, reshape,
                     split, squeeze, stack, t, transpose, unbind, unflatten, unsqueeze, view)
+from .sorting import argsort, msort, sort, topk
 
 clip = clamp
 multiply = mul

@@ -13,6 +13,7 @@ from . import indexing as I
 from . import linalg as L
 from . import reduction as R
 from . import shape as S
+from . import sorting as SO
 
 
 def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
@@ -109,6 +110,7 @@ _METHODS = {
     "__getitem__": I.getitem, "index_put": I.index_put, "gather": I.gather,
     "scatter": I.scatter, "scatter_add": I.scatter_add, "index_select": I.index_select,
     "masked_fill": I.masked_fill, "nonzero": I.nonzero,
+    "sort": SO.sort, "argsort": SO.argsort, "topk": SO.topk, "msort": SO.msort,
     # conversion
     "to": to, "type": _type,
     "float": lambda self: to(self, _dt.float32), "double": lambda self: to(self, _dt.float64),
