@@ -46,7 +46,7 @@ def build(lib, net):
     Conv2d, MaxPool2d = nn.Conv2d, nn.MaxPool2d
     lib.manual_seed(0)
     if net == "resnet20":
-        return _resnet20(lib, Conv2d)
+        return _resnet20(lib)
     if net == "lenet":
         return nn.Sequential(
             Conv2d(1, 6, 5), nn.ReLU(), MaxPool2d(2), Conv2d(6, 16, 5), nn.ReLU(), MaxPool2d(2),
@@ -60,8 +60,9 @@ def build(lib, net):
         nn.Flatten(), nn.Linear(64 * 8 * 8, 256), nn.ReLU(), nn.Linear(256, 10))
 
 
-def _resnet20(lib, Conv2d):
+def _resnet20(lib):
     nn, F = lib.nn, lib.nn.functional
+    Conv2d = nn.Conv2d
 
     class Block(nn.Module):
         def __init__(self, cin, cout, stride):

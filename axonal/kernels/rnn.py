@@ -101,6 +101,23 @@ def _lstm_bwd(dh, dc, gates, tc, c_prev, dg):
 # the (N, .) step-major arrays; a thread skips the steps where none of its rows is active.
 
 
+@njit(inline="always", **JIT)
+def _step_rows(k, offs, sizes, backwards, r0, r1):
+    """(first array row, active row count) of the k-th step walked (from the last step when
+    `backwards`) for the thread's batch rows [r0, r1); the count is <= 0 when none is active."""
+    t = sizes.size - 1 - k if backwards else k
+    return offs[t] + r0, min(r1, sizes[t]) - r0
+
+
+@njit(inline="always", **JIT)
+def _untranspose(src, dst, row0, m):
+    """dst[row0 + r, :] = src[:, r] for r < m (a GEMM result computed transposed)."""
+    for r in range(m):
+        d = dst[row0 + r]
+        for j in range(d.size):
+            d[j] = src[j, r]
+
+
 @njit(**JIT)
 def lstm_seq_fwd(x, w, b, h, c, hprev, cprev, gates, tc, out, offs, sizes, reverse, r0, r1,
                  sgemm):
@@ -109,14 +126,10 @@ def lstm_seq_fwd(x, w, b, h, c, hprev, cprev, gates, tc, out, offs, sizes, rever
     g4, hid = w.shape
     ght = np.empty((g4, r1 - r0), np.float32)   # W_hh h^T of the active rows (transposed)
     gh = np.empty((r1 - r0, g4), np.float32)
-    steps = sizes.size
-    for k in range(steps):
-        t = steps - 1 - k if reverse else k
-        hi = min(r1, sizes[t])
-        m = hi - r0
+    for k in range(sizes.size):
+        o, m = _step_rows(k, offs, sizes, reverse, r0, r1)
         if m <= 0:
             continue
-        o = offs[t] + r0
         for r in range(m):
             hp, cp, hs, cs = hprev[o + r], cprev[o + r], h[r0 + r], c[r0 + r]
             for j in range(hid):
@@ -126,10 +139,7 @@ def lstm_seq_fwd(x, w, b, h, c, hprev, cprev, gates, tc, out, offs, sizes, rever
         # ght (4H, m) = W_hh (4H, H) @ hprev[o:o+m]^T: OpenBLAS is faster in this orientation
         sgemm(ROW_MAJOR, NO_TRANS, TRANS, g4, m, hid, _ONE, w.ctypes.data, hid,
               hprev.ctypes.data + np.uint64(4 * o * hid), hid, _ZERO, ght.ctypes.data, r1 - r0)
-        for r in range(m):
-            ghr = gh[r]
-            for j in range(g4):
-                ghr[j] = ght[j, r]
+        _untranspose(ght, gh, 0, m)
         for r in range(m):
             _lstm_row_fwd(gates[o + r], x[o + r], gh[r], b, cprev[o + r], c[r0 + r], tc[o + r],
                           out[o + r], hid)
@@ -146,14 +156,10 @@ def lstm_seq_bwd(gout, wt, dh, dc, gates, tc, cprev, dg, offs, sizes, reverse, r
     old = ftz_enter()
     hid, g4 = wt.shape
     dht = np.empty((hid, r1 - r0), np.float32)
-    steps = sizes.size
-    for k in range(steps):
-        t = k if reverse else steps - 1 - k
-        hi = min(r1, sizes[t])
-        m = hi - r0
+    for k in range(sizes.size):
+        o, m = _step_rows(k, offs, sizes, not reverse, r0, r1)
         if m <= 0:
             continue
-        o = offs[t] + r0
         for r in range(m):
             d, go = dh[r0 + r], gout[o + r]
             for j in range(hid):
@@ -162,10 +168,7 @@ def lstm_seq_bwd(gout, wt, dh, dc, gates, tc, cprev, dg, offs, sizes, reverse, r
         # dh_{t-1} = dL/da W_hh, computed as its transpose (H, m) = W_hh^T (H, 4H) @ dg[o:o+m]^T
         sgemm(ROW_MAJOR, NO_TRANS, TRANS, hid, m, g4, _ONE, wt.ctypes.data, g4,
               dg.ctypes.data + np.uint64(4 * o * g4), g4, _ZERO, dht.ctypes.data, r1 - r0)
-        for r in range(m):
-            d = dh[r0 + r]
-            for j in range(hid):
-                d[j] = dht[j, r]
+        _untranspose(dht, dh, r0, m)
     ftz_exit(old)
 
 

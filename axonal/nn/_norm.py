@@ -36,6 +36,8 @@ class Normalize(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, mean, invstd, dims, param_dims, eps):
+        ctx.dims, ctx.param_dims, ctx.eps = dims, param_dims, eps
+        ctx.save_for_backward(x, w)
         ctx.channels = _channel_view(x.data, dims)
         if ctx.channels is not None:  # batch norm of conv activations: the per-channel kernels
             c = x.data.shape[1]
@@ -43,13 +45,10 @@ class Normalize(Function):
             s = r * w.data.reshape(c) if w is not None else r
             t = -mean.reshape(c) * s + (b.data.reshape(c) if b is not None else 0)
             ctx.xh, ctx.mean, ctx.invstd, ctx.scale = None, mean.reshape(c), r, s
-            ctx.dims, ctx.param_dims, ctx.eps = dims, param_dims, eps
-            ctx.save_for_backward(x, w)
             y = _kn.channel_affine(ctx.channels, s, t.astype(s.dtype, copy=False))
             return y.reshape(x.data.shape)
         xh = (x.data - mean) * invstd
-        ctx.xh, ctx.invstd, ctx.dims, ctx.param_dims, ctx.eps = xh, invstd, dims, param_dims, eps
-        ctx.save_for_backward(x, w)
+        ctx.xh, ctx.invstd = xh, invstd
         y = xh * w.data if w is not None else xh
         if b is not None:
             y = y + b.data

@@ -80,9 +80,10 @@ class Recurrence(Function):
             gates, cprev, tc = xp.empty((n_rows, g), dt), xp.empty((n_rows, hid), dt), \
                 xp.empty((n_rows, hid), dt)
             saved.update(gates=gates, cprev=cprev, tc=tc)
-            done = K.lstm_sequence_forward(x, gemm.m, b, h, c, hprev, cprev, gates, tc, out,
-                                           *_packing(offs, sizes), reverse)
-            for t in [] if done else steps:
+            if K.lstm_sequence_forward(x, gemm.m, b, h, c, hprev, cprev, gates, tc, out,
+                                       *_packing(offs, sizes), reverse):
+                steps = ()  # the sequence kernel ran every step
+            for t in steps:
                 o, n = offs[t], sizes[t]
                 e = o + n
                 hp, cp, ght = hprev[o:e], cprev[o:e], gh[:n]
@@ -135,9 +136,10 @@ class Recurrence(Function):
         if mode == "lstm":
             dc = xp.array(dcn.data, dtype=dt)
             gates, tc, cprev = s["gates"], s["tc"], s["cprev"]
-            done = K.lstm_sequence_backward(gout, back_gemm.m, dh, dc, gates, tc, cprev, dgx,
-                                            *_packing(offs, sizes), ctx.reverse)
-            for t in [] if done else back:
+            if K.lstm_sequence_backward(gout, back_gemm.m, dh, dc, gates, tc, cprev, dgx,
+                                        *_packing(offs, sizes), ctx.reverse):
+                back = ()  # the sequence kernel ran every step
+            for t in back:
                 o, n = offs[t], sizes[t]
                 e = o + n
                 d = dh[:n]

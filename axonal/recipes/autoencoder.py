@@ -64,6 +64,26 @@ def apply_batched(fn, x, batch=1000):
     return np.concatenate(out)
 
 
+def along_line(fn, a, b, steps=10):
+    """fn applied to `steps` evenly spaced points from a to b (NumPy in, NumPy out)."""
+    t = np.linspace(0, 1, steps)[:, None]
+    return apply_batched(fn, ((1 - t) * a + t * b).astype(np.float32))
+
+
+class ReconstructionRecipe(Recipe):
+    """A recipe whose model is trained to reconstruct its input under the mean squared error."""
+
+    def loss_fn(self):
+        from ..nn.functional import mse_loss
+
+        return mse_loss
+
+    def make_trainer(self, model, optimizer, loss_fn, **kwargs):
+        from ..models.autoencoder import ReconstructionTrainer
+
+        return ReconstructionTrainer(model, optimizer, loss_fn, **kwargs)
+
+
 def knn_accuracy(train_codes, train_y, test_codes, test_y, k=5, max_train=20000, chunk=500):
     """Accuracy of k-nearest-neighbour majority votes (Euclidean) of test among train codes."""
     ref, ref_y = np.asarray(train_codes[:max_train], np.float64), np.asarray(train_y[:max_train])
@@ -154,7 +174,7 @@ def plots_available():
 
 # -- the recipes -----------------------------------------------------------------------------------
 @recipe("autoencoder")
-class MnistAutoencoder(Recipe):
+class MnistAutoencoder(ReconstructionRecipe):
     description = ("deep autoencoder 784-1000-500-250-30 on MNIST vs 30-component PCA "
                    "(test MSE, k-NN on codes)")
     defaults: ClassVar[dict] = {"epochs": 20, "lr": 1e-3, "batch_size": 128, "seed": 0}
@@ -178,16 +198,6 @@ class MnistAutoencoder(Recipe):
 
     def test_dataset(self, data_dir=None):
         return self.datasets(data_dir)[2]
-
-    def loss_fn(self):
-        from ..nn.functional import mse_loss
-
-        return mse_loss
-
-    def make_trainer(self, model, optimizer, loss_fn, **kwargs):
-        from ..models.autoencoder import ReconstructionTrainer
-
-        return ReconstructionTrainer(model, optimizer, loss_fn, **kwargs)
 
     def report(self, model, trainer, datasets, out, log):
         import os

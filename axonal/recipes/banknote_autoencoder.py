@@ -18,8 +18,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .autoencoder import _figure, apply_batched, arrays_of, plots_available, save_scatter
-from .base import Recipe
+from .autoencoder import (ReconstructionRecipe, _figure, apply_batched, arrays_of,
+                          plots_available, save_scatter)
 from .registry import recipe
 
 _N_VAL = 110
@@ -27,7 +27,7 @@ _SPLIT_SEED = 7
 
 
 @recipe("banknote-autoencoder")
-class BanknoteAutoencoder(Recipe):
+class BanknoteAutoencoder(ReconstructionRecipe):
     description = "autoencoder 4-6-4-2-4-6-4 on UCI banknote vs 2-component PCA (reconstruction)"
     defaults: ClassVar[dict] = {"epochs": 200, "lr": 1e-2, "batch_size": 32, "seed": 0}
     metrics = ()
@@ -52,16 +52,6 @@ class BanknoteAutoencoder(Recipe):
             train = train[:limit_train]
         return (TensorDataset(x[train], y[train]), TensorDataset(x[val], y[val]),
                 TensorDataset(xt, yt))
-
-    def loss_fn(self):
-        from ..nn.functional import mse_loss
-
-        return mse_loss
-
-    def make_trainer(self, model, optimizer, loss_fn, **kwargs):
-        from ..models.autoencoder import ReconstructionTrainer
-
-        return ReconstructionTrainer(model, optimizer, loss_fn, **kwargs)
 
     def report(self, model, trainer, datasets, out, log):
         from ..models.pca import PCA

@@ -28,6 +28,7 @@ from typing import ClassVar
 import numpy as np
 
 from .autoencoder import (
+    along_line,
     apply_batched,
     arrays_of,
     mnist_arrays,
@@ -109,9 +110,7 @@ class MnistGAN(Recipe):
             rng, rows = np.random.default_rng(1), []
             for _ in range(6):
                 a, b = rng.standard_normal((2, model.latent_dim))
-                t = np.linspace(0, 1, 10)[:, None]
-                path = ((1 - t) * a + t * b).astype(np.float32)
-                rows.append((apply_batched(model.generator, path) + 1) / 2)
+                rows.append((along_line(model.generator, a, b) + 1) / 2)
             save_image_rows(os.path.join(out, "interpolation.png"), rows,
                             title="generator along straight lines between two noise vectors")
             files += ["samples.png", "interpolation.png"]

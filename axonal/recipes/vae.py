@@ -24,6 +24,7 @@ from typing import ClassVar
 import numpy as np
 
 from .autoencoder import (
+    along_line,
     apply_batched,
     arrays_of,
     mnist_arrays,
@@ -94,9 +95,7 @@ class MnistVAE(Recipe):
             mu = apply_batched(lambda x: model.encode(x)[0], xte[pick])
             rows = []
             for a, b in ((0, 1), (2, 3), (4, 9), (7, 1), (5, 6)):
-                t = np.linspace(0, 1, 10, dtype=np.float32)[:, None]
-                path = ((1 - t) * mu[a] + t * mu[b]).astype(np.float32)
-                rows.append(apply_batched(model.decode, path))
+                rows.append(along_line(model.decode, mu[a], mu[b]))
             save_image_rows(os.path.join(out, "interpolation.png"), rows,
                             [f"{a} -> {b}" for a, b in ((0, 1), (2, 3), (4, 9), (7, 1), (5, 6))],
                             title="decoded straight lines between posterior means")
