@@ -64,6 +64,27 @@ def apply_batched(fn, x, batch=1000):
     return np.concatenate(out)
 
 
+def fit_classifier(net, optimizer, x, y, epochs, batch, seed=0):
+    """Plain minibatch cross-entropy training of `net` on NumPy arrays (x, integer labels y),
+    reshuffled every epoch by a generator seeded with `seed`; leaves `net` in eval mode."""
+    from ..nn import functional as F
+    from ..ops import from_numpy
+
+    rng = np.random.default_rng(seed)
+    net.train()
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), batch):
+            idx = order[start:start + batch]
+            loss = F.cross_entropy(net(from_numpy(np.ascontiguousarray(x[idx]))),
+                                   from_numpy(np.ascontiguousarray(y[idx])))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    net.eval()
+    return net
+
+
 def along_line(fn, a, b, steps=10):
     """fn applied to `steps` evenly spaced points from a to b (NumPy in, NumPy out)."""
     t = np.linspace(0, 1, steps)[:, None]

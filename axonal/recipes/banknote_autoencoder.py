@@ -18,8 +18,14 @@ from typing import ClassVar
 
 import numpy as np
 
-from .autoencoder import (ReconstructionRecipe, _figure, apply_batched, arrays_of,
-                          plots_available, save_scatter)
+from .autoencoder import (
+    ReconstructionRecipe,
+    _figure,
+    apply_batched,
+    arrays_of,
+    plots_available,
+    save_scatter,
+)
 from .registry import recipe
 
 _N_VAL = 110

@@ -31,6 +31,7 @@ from .autoencoder import (
     along_line,
     apply_batched,
     arrays_of,
+    fit_classifier,
     mnist_arrays,
     plots_available,
     save_image_grid,
@@ -134,25 +135,12 @@ class MnistDCGAN(MnistGAN):
 def train_judge(x, y, x_test, y_test, epochs=3, seed=0):
     """An MLP 784-256-10 on standardized real digits (Adam 1e-3, batch 128): (model, test acc)."""
     from .. import _config, nn
-    from ..nn import functional as F
-    from ..ops import from_numpy
     from ..optim import Adam
     from ..random import manual_seed
 
     manual_seed(seed)
     net = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-    opt = Adam(net.parameters(), lr=1e-3)
-    xs, rng = _standardize(x), np.random.default_rng(seed)
-    for _ in range(epochs):
-        order = rng.permutation(len(xs))
-        for start in range(0, len(xs), 128):
-            idx = order[start:start + 128]
-            loss = F.cross_entropy(net(from_numpy(np.ascontiguousarray(xs[idx]))),
-                                   from_numpy(np.ascontiguousarray(y[idx])))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    net.eval()
+    fit_classifier(net, Adam(net.parameters(), lr=1e-3), _standardize(x), y, epochs, 128, seed)
     with _config.no_grad():
         pred = apply_batched(net, _standardize(x_test)).argmax(1)
     judge = _Judge(net)

@@ -29,6 +29,7 @@ from .autoencoder import (
     _figure,
     apply_batched,
     arrays_of,
+    fit_classifier,
     mnist_arrays,
     plots_available,
     save_image_rows,
@@ -224,21 +225,8 @@ def _fresh(model):
 
 
 def _fine_tune(net, x, y, x_test, y_test, epochs=50, batch=50, lr=0.1, seed=0):
-    from ..nn import functional as F
-    from ..ops import from_numpy
     from ..optim import SGD
 
     opt = SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=1e-5)
-    rng = np.random.default_rng(seed)
-    net.train()
-    for _ in range(epochs):
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), batch):
-            idx = order[start:start + batch]
-            loss = F.cross_entropy(net(from_numpy(np.ascontiguousarray(x[idx]))),
-                                   from_numpy(np.ascontiguousarray(y[idx])))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    net.eval()
+    fit_classifier(net, opt, x, y, epochs, batch, seed)
     return float((apply_batched(net, x_test).argmax(1) == y_test).mean())
