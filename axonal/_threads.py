@@ -5,23 +5,27 @@ settings from the environment once, when their libraries load. It imports only t
 
 Environment (all set with `os.environ.setdefault`, so a value the user exported wins):
 
-    AXONAL_NUM_THREADS        threads per pool. Default: OMP_NUM_THREADS if set, else the number of
-                              cores this process may run on (sched_getaffinity).
-    OPENBLAS_NUM_THREADS,     = AXONAL_NUM_THREADS.
-    MKL_NUM_THREADS,
-    NUMBA_NUM_THREADS
-    OPENBLAS_THREAD_TIMEOUT   = 4 (OpenBLAS workers spin 2**4 cycles, not 2**28, after a GEMM).
-    GOMP_SPINCOUNT            = 10000 (numba's OpenMP workers spin ~10k iterations, not 300k, after
-                              a parallel kernel).
+    AXONAL_NUM_THREADS        threads of the pool. Default: OMP_NUM_THREADS if set, else the number
+                              of cores this process may run on (sched_getaffinity).
+    NUMBA_NUM_THREADS,        = AXONAL_NUM_THREADS.
+    MKL_NUM_THREADS
+    OPENBLAS_NUM_THREADS      = 1: OpenBLAS never starts its own workers (kernels.gemm cuts its
+                              GEMMs into one block per pool thread instead).
+    MKL_THREADING_LAYER       = GNU: when MKL is installed (kernels._sgemm) it threads on GNU
+                              OpenMP, i.e. on the same workers as numba's kernels.
+    GOMP_SPINCOUNT            = 100000 (an idle worker spins ~100k iterations, a few milliseconds,
+                              before it sleeps; the OpenMP default is 300k).
     NUMBA_THREADING_LAYER_PRIORITY = "omp tbb workqueue".
 
-Why (measured on a 2-core machine, see shared/research/KERNELS.md and benchmarks/bench_kernels.py):
-after each GEMM the OpenBLAS workers busy-wait for ~2**28 cycles, and after each parallel numba kernel
-the OpenMP workers busy-wait too. Each pool then steals the cores the other one needs next: an MLP
-training step mixing GEMMs and parallel numba kernels ran 20x slower with library defaults (22 ms
-against 1.1 ms with both spins shortened). A short spin costs a few microseconds of wake-up latency
-per parallel call, which the kernel layer pays only above its parallel size thresholds. The
-`workqueue` layer wakes its threads ~10x slower than OpenMP (30 us against 3 us), hence the priority.
+Why one pool (measured on a 2-core VM, see shared/research/KERNELS.md, BENCHMARKS.md): with two
+pools, each one's spinning workers steal the cores the other one needs next (an MLP step mixing
+OpenBLAS GEMMs and parallel numba kernels ran 20x slower with library defaults). Making both
+pools sleep at once cures that on an idle machine but not on a busy one: a sleeping worker's virtual
+CPU is halted, and waking it for the next GEMM then waits for the hypervisor (the same MLP step:
+20-30 ms with 2 sleeping pools against 6-7 ms with one spinning pool, measured side by side on
+a host with steal time). With a single pool, workers can spin between the ops of a training step
+without taking cores from anybody. The `workqueue` layer wakes its threads ~10x slower than OpenMP
+(30 us against 3 us), hence the priority.
 
 If NumPy (or numba) was imported before Axonal, its libraries have already read the environment: the
 variables above then have no effect for this process (use `set_num_threads` at run time instead).
@@ -65,10 +69,12 @@ def configure():
         return _state["num_threads"]
     n = _default_num_threads()
     env = os.environ
-    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    for var in ("MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env.setdefault(var, str(n))
-    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-    env.setdefault("GOMP_SPINCOUNT", "10000")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # if a user asks OpenBLAS for threads anyway
+    env.setdefault("MKL_THREADING_LAYER", "GNU")
+    env.setdefault("GOMP_SPINCOUNT", "100000")
     env.setdefault("NUMBA_THREADING_LAYER_PRIORITY", "omp tbb workqueue")
     # Too late for the libraries already loaded: they read the environment at load time.
     _state["late"] = "numpy" in sys.modules or "numba" in sys.modules
@@ -103,9 +109,10 @@ def set_num_threads(n):
 
     numba: `numba.set_num_threads(min(n, NUMBA_NUM_THREADS))`. numba keeps this setting per calling
     thread, and cannot go above the pool size fixed at its import (NUMBA_NUM_THREADS).
-    BLAS (process-wide): through `threadpoolctl` when it is installed; otherwise through OpenBLAS's own
-    `openblas_set_num_threads` found with ctypes among the loaded libraries (Linux); otherwise BLAS is
-    left as it is. Returns the name of the BLAS route taken ("threadpoolctl", "openblas", "none").
+    BLAS (process-wide), through the functions of the loaded libraries found with ctypes (Linux):
+    MKL gets `n` threads (`MKL_Set_Num_Threads`); OpenBLAS stays at 1 (`openblas_set_num_threads`),
+    since the kernel layer splits its GEMMs over the `n` pool threads. Returns the libraries set
+    ("openblas", "mkl", "openblas+mkl" or "none").
     """
     n = _positive_int(n)
     if n is None:
@@ -117,18 +124,12 @@ def set_num_threads(n):
 
 
 def _set_blas_threads(n):
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        pass
-    else:
-        threadpool_limits(limits=n, user_api="blas")
-        return "threadpoolctl"
-    fn = _openblas_setter()
-    if fn is None:
-        return "none"
-    fn(n)
-    return "openblas"
+    routes = []
+    for name, fn, count in (("openblas", _openblas_setter(), 1), ("mkl", _mkl_setter(), n)):
+        if fn is not None:
+            fn(count)
+            routes.append(name)
+    return "+".join(routes) or "none"
 
 
 _OPENBLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
@@ -138,11 +139,22 @@ _OPENBLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_nu
 def _openblas_setter():
     """`openblas_set_num_threads` of the OpenBLAS that NumPy loaded (its symbol names depend on the
     wheel: scipy-openblas prefixes and suffixes them), or None."""
+    return _loaded_function("openblas", _OPENBLAS_SETTERS)
+
+
+def _mkl_setter():
+    """`MKL_Set_Num_Threads` of a loaded libmkl_rt (kernels._sgemm loads it), or None."""
+    return _loaded_function("libmkl_rt", ("MKL_Set_Num_Threads",))
+
+
+def _loaded_function(lib_substring, names):
+    """The first of `names` exported by a loaded shared library whose path contains
+    `lib_substring` (Linux: /proc/self/maps), typed as void f(int); or None."""
     import ctypes
 
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-            paths = {line.split(None, 5)[5].strip() for line in f if "openblas" in line.lower()
+            paths = {line.split(None, 5)[5].strip() for line in f if lib_substring in line.lower()
                      and len(line.split(None, 5)) == 6}
     except OSError:
         return None
@@ -151,7 +163,7 @@ def _openblas_setter():
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for name in _OPENBLAS_SETTERS:
+        for name in names:
             fn = getattr(lib, name, None)
             if fn is not None:
                 fn.argtypes = [ctypes.c_int]

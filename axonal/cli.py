@@ -173,9 +173,12 @@ def _blas_lines():
         blas = cfg["Build Dependencies"]["blas"]
         text = f"{blas.get('name')} {blas.get('version', '')}".strip()
         conf = blas.get("openblas configuration")
-        lines = [f"BLAS            {text}" + (f" ({conf})" if conf else "")]
+        lines = [f"NumPy's BLAS    {text}" + (f" ({conf})" if conf else "")]
     except Exception as e:  # noqa: BLE001 - show_config's layout differs across NumPy versions
-        lines = [f"BLAS            unknown ({type(e).__name__})"]
+        lines = [f"NumPy's BLAS    unknown ({type(e).__name__})"]
+    from .kernels import BLAS
+    hint = "" if (BLAS or "").startswith("mkl") else "  (faster: pip install axonal[mkl])"
+    lines.append(f"Axonal's GEMMs  {BLAS or 'numpy.matmul'}{hint}")
     try:
         from threadpoolctl import threadpool_info
         for pool in threadpool_info():

@@ -463,23 +463,26 @@ def test_thread_policy_env_in_fresh_process():
             "m = importlib.util.module_from_spec(s); s.loader.exec_module(m); "
             "assert 'numpy' not in sys.modules; m.configure(); "
             "print(m.configure(), *(os.environ[k] for k in ('OPENBLAS_NUM_THREADS', "
-            "'NUMBA_NUM_THREADS', 'OPENBLAS_THREAD_TIMEOUT', 'GOMP_SPINCOUNT')))")
+            "'NUMBA_NUM_THREADS', 'OPENBLAS_THREAD_TIMEOUT', 'GOMP_SPINCOUNT', "
+            "'MKL_NUM_THREADS', 'MKL_THREADING_LAYER')))")
     path = os.path.join(os.path.dirname(threads.__file__), "_threads.py")
 
     def run(**env):
         base = {k: v for k, v in os.environ.items()
                 if k not in ("AXONAL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                             "NUMBA_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT", "GOMP_SPINCOUNT")}
+                             "NUMBA_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT", "GOMP_SPINCOUNT",
+                             "MKL_NUM_THREADS", "MKL_THREADING_LAYER")}
         out = subprocess.run([sys.executable, "-c", code, path], env=dict(base, **env),
                              capture_output=True, text=True, check=True)
         return out.stdout.split()
 
-    assert run(AXONAL_NUM_THREADS="1") == ["1", "1", "1", "4", "10000"]
+    # one pool: OpenBLAS single-threaded, MKL (if any) on the numba workers' GNU OpenMP
+    assert run(AXONAL_NUM_THREADS="3") == ["3", "1", "3", "4", "100000", "3", "GNU"]
     assert run(AXONAL_NUM_THREADS="3", OPENBLAS_NUM_THREADS="2", GOMP_SPINCOUNT="7") == \
-        ["3", "2", "3", "4", "7"]                          # the user's own settings win
-    assert run(OMP_NUM_THREADS="2")[:3] == ["2", "2", "2"]
+        ["3", "2", "3", "4", "7", "3", "GNU"]              # the user's own settings win
+    assert run(OMP_NUM_THREADS="2")[:3] == ["2", "1", "2"]
     n = str(len(os.sched_getaffinity(0)))
-    assert run(AXONAL_NUM_THREADS="zero")[:3] == [n, n, n]  # invalid: ignored
+    assert run(AXONAL_NUM_THREADS="zero")[:3] == [n, "1", n]  # invalid: ignored
 
 
 def test_set_num_threads_roundtrip(calls, monkeypatch):
@@ -487,7 +490,7 @@ def test_set_num_threads_roundtrip(calls, monkeypatch):
     monkeypatch.setitem(K.THRESHOLDS, "sigmoid", (1, 64))
     try:
         route = threads.set_num_threads(1)
-        assert route in ("threadpoolctl", "openblas", "none")
+        assert route in ("openblas", "openblas+mkl", "mkl", "none")
         assert threads.get_num_threads() == 1 and threads.num_threads_hint() == 1
         x = rand(1 << 12)
         close(K.sigmoid(x), sigmoid64(x))

@@ -58,11 +58,13 @@ from ._jit import FASTMATH, FTZ_SUPPORTED, mxcsr_inside_kernel  # noqa: I001 - a
 from ._thresholds import THRESHOLDS
 from .elementwise import (add, add_rowvec_inplace, exp, mul, relu, relu_backward, sigmoid,
                           sigmoid_backward, sub, tanh, tanh_backward)
+from ._sgemm import BLAS
+from .gemm import mm
 from .optim import adam_update, sgd_momentum_update, sgd_update
 from .reductions import log_softmax, softmax_cross_entropy, softmax_cross_entropy_backward, sum_rows
 
 __all__ = [  # noqa: RUF022 - grouped by family
-    "FASTMATH", "FTZ_SUPPORTED", "THRESHOLDS", "flush_denormals_active", "warmup",
+    "FASTMATH", "FTZ_SUPPORTED", "THRESHOLDS", "BLAS", "flush_denormals_active", "warmup", "mm",
     "relu", "relu_backward", "exp", "tanh", "tanh_backward", "sigmoid", "sigmoid_backward",
     "add", "sub", "mul", "add_rowvec_inplace", "sum_rows",
     "softmax_cross_entropy", "softmax_cross_entropy_backward", "log_softmax",

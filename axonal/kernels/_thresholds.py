@@ -44,4 +44,5 @@ THRESHOLDS = {
     "channel_moments": (1024, _CPU),    # batch norm: moments, affine map, backward (kernels.norm)
     "channel_affine": (1024, _MEM),
     "batch_norm_backward": (1024, _CPU),
+    "matmul": (1 << 20, _NEVER),        # multiply-adds m*n*k from which kernels.mm calls MKL itself
 }

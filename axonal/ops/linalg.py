@@ -1,4 +1,6 @@
-"""Matrix products. The arithmetic is BLAS (through numpy.matmul / cupy.matmul).
+"""Matrix products. The arithmetic is BLAS: kernels.mm for 2-D operands (MKL's sgemm when it is
+installed, otherwise OpenBLAS's split over the thread pool; see kernels.gemm), numpy.matmul /
+cupy.matmul for the rest.
 
 For C = A B the adjoints are dA = dC B^T and dB = A^T dC; batch dimensions broadcast, so each
 gradient is summed back to its operand's shape. 1-D operands are promoted to matrices and the added
@@ -27,6 +29,8 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if a.ndim == 2 and b.ndim == 2:
+            return K.mm(a.data, b.data)
         return xp_of(a.data).matmul(a.data, b.data)
 
     @staticmethod
@@ -46,7 +50,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
-        out = xp_of(x.data).matmul(x.data, weight.data.T)
+        out = K.mm(x.data, weight.data.T)
         if bias is not None:
             K.add_rowvec_inplace(out, bias.data)
         return out
@@ -56,9 +60,9 @@ class Linear(Function):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         if not _config._state.grad:  # first order: three BLAS calls and a row sum, no graph
-            gd, xp = g.data, xp_of(g.data)
-            return (_const(xp.matmul(gd, w.data)) if need[0] else None,
-                    _const(xp.matmul(gd.T, x.data)) if need[1] else None,
+            gd = g.data
+            return (_const(K.mm(gd, w.data)) if need[0] else None,
+                    _const(K.mm(gd.T, x.data)) if need[1] else None,
                     _const(K.sum_rows(gd)) if len(need) > 2 and need[2] else None)
         gx = matmul(g, w) if need[0] else None
         gw = matmul(_mT(g), x) if need[1] else None

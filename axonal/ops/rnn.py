@@ -42,6 +42,7 @@ from ..autograd.function import Function
 from ..backend import xp_of
 from ..kernels import gru as KG
 from ..kernels import rnn as K
+from ..kernels.gemm import mm
 from ..tensor import Tensor
 from .elementwise import relu, sigmoid, tanh
 from .linalg import matmul
@@ -169,7 +170,7 @@ class Recurrence(Function):
                 KG.rnn_cell_backward(d, out[o:e], dgx[o:e], use_relu)
                 back_gemm(dgx[o:e], d)
         need = ctx.needs_input_grad
-        dw = _t(xp.matmul(dgh.T, s["hprev"])) if need[3] else None
+        dw = _t(mm(dgh.T, s["hprev"])) if need[3] else None
         db = _t(dgh.sum(0)) if need[4] else None
         return (_t(dgx) if need[0] else None, _t(dh) if need[1] else None,
                 _t(dc) if need[2] and dc is not None else None, dw, db)
@@ -197,7 +198,7 @@ class _RowGemm:
         n = x.shape[0]
         buf = self.buf if n == self.buf.shape[1] else self.xp.empty((self.m.shape[0], n),
                                                                      self.m.dtype)
-        self.xp.matmul(self.m, x.T, out=buf)
+        mm(self.m, x.T, out=buf)
         out[...] = buf.T
 
 
