@@ -186,7 +186,10 @@ def test_full_transformer_matches_torch(batch_first, norm_first):
     m = Transformer.generate_square_subsequent_mask(3)
     oa = a(sa, ya, tgt_mask=m, tgt_is_causal=True)
     ot = t(st, yt, tgt_mask=torch.tensor(m.numpy()), tgt_is_causal=True)
-    _backward_and_compare([oa], [ot], [(sa, st), (ya, yt)], rng, a, t)
+    # float32 through encoder and decoder stacks: the BLAS libraries' summation orders differ
+    # (OpenBLAS, MKL, PyTorch's MKL), so input gradients of magnitude ~4 agree to ~1e-4
+    _backward_and_compare([oa], [ot], [(sa, st), (ya, yt)], rng, a, t,
+                          tol={"rtol": 1e-4, "atol": 2e-4})
 
 
 def test_encoder_decoder_stacks_copy_layers():

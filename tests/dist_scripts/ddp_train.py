@@ -8,6 +8,8 @@
    the test runs in its own process). Rank 0 writes the weights and the held-out accuracy to
    OUT_DIR/ddp.npz. Data: the first images of MNIST's 10k test file for training, its last 2000 for
    evaluation (the 60k training file takes seconds to decompress; the point is equality, not accuracy).
+   Model and data are float64, so that the two runs' different summation orders (a mean of means
+   against one mean, and whatever the BLAS does) stay ~1e-16 and cannot flip a ReLU (see the test).
    With a small BUCKET_CAP_MB the gradients travel in several messages, some started while backward
    still runs; ddp.npz records how many buckets and how many started early.
 2. Behaviour checks, gathered into OUT_DIR/checks.json: no_sync accumulation; parameters and buffers
@@ -30,6 +32,7 @@ N_EVAL = 2000
 
 def data(n_train):
     x, y = MnistMLP()._arrays(None, False)  # the 10k test file: quick to read
+    x = x.astype(np.float64)
     train = TensorDataset(axonal.from_numpy(x[:n_train].copy()), axonal.from_numpy(y[:n_train].copy()))
     return train, (x[-N_EVAL:], y[-N_EVAL:])
 
@@ -37,7 +40,7 @@ def data(n_train):
 def mlp():
     axonal.manual_seed(0)
     return MnistMLP().build_model({"in_features": 784, "hidden": [512, 512], "classes": 10,
-                                   "dropout": 0.0})
+                                   "dropout": 0.0}).double()
 
 
 def train(model, loader, steps, sampler=None):
