@@ -5,27 +5,27 @@ settings from the environment once, when their libraries load. It imports only t
 
 Environment (all set with `os.environ.setdefault`, so a value the user exported wins):
 
-    AXONAL_NUM_THREADS        threads of the pool. Default: OMP_NUM_THREADS if set, else the number
+    AXONAL_NUM_THREADS        threads per pool. Default: OMP_NUM_THREADS if set, else the number
                               of cores this process may run on (sched_getaffinity).
     NUMBA_NUM_THREADS,        = AXONAL_NUM_THREADS.
     MKL_NUM_THREADS
-    OPENBLAS_NUM_THREADS      = 1: OpenBLAS never starts its own workers (kernels.gemm cuts its
-                              GEMMs into one block per pool thread instead).
-    MKL_THREADING_LAYER       = GNU: when MKL is installed (kernels._sgemm) it threads on GNU
-                              OpenMP, i.e. on the same workers as numba's kernels.
-    GOMP_SPINCOUNT            = 100000 (an idle worker spins ~100k iterations, a few milliseconds,
-                              before it sleeps; the OpenMP default is 300k).
+    MKL_THREADING_LAYER       = GNU: MKL, when installed (kernels._sgemm), threads on GNU OpenMP,
+                              i.e. on the same workers as numba's kernels.
+    OPENBLAS_NUM_THREADS      = 1 with MKL (Axonal's GEMMs go to MKL; OpenBLAS then starts no pool
+                              of its own), else AXONAL_NUM_THREADS.
+    OPENBLAS_THREAD_TIMEOUT   = 4 (OpenBLAS workers spin 2**4 cycles, not 2**28, after a GEMM).
+    GOMP_SPINCOUNT            = 100000 with MKL, else 10000 (how long an idle OpenMP worker spins
+                              before it sleeps: ~ms, ~0.1 ms).
     NUMBA_THREADING_LAYER_PRIORITY = "omp tbb workqueue".
 
-Why one pool (measured on a 2-core VM, see shared/research/KERNELS.md, BENCHMARKS.md): with two
-pools, each one's spinning workers steal the cores the other one needs next (an MLP step mixing
-OpenBLAS GEMMs and parallel numba kernels ran 20x slower with library defaults). Making both
-pools sleep at once cures that on an idle machine but not on a busy one: a sleeping worker's virtual
-CPU is halted, and waking it for the next GEMM then waits for the hypervisor (the same MLP step:
-20-30 ms with 2 sleeping pools against 6-7 ms with one spinning pool, measured side by side on
-a host with steal time). With a single pool, workers can spin between the ops of a training step
-without taking cores from anybody. The `workqueue` layer wakes its threads ~10x slower than OpenMP
-(30 us against 3 us), hence the priority.
+Why (measured on a 2-core VM, see shared/research/KERNELS.md and BENCHMARKS.md): with two pools
+(OpenBLAS's pthreads and numba's OpenMP workers), each one's spinning workers steal the cores the
+other one needs next; an MLP step mixing GEMMs and parallel numba kernels ran 20x slower with
+library defaults (22 ms against 1.1 ms with both spins shortened). So without MKL both pools spin
+only briefly. With MKL there is one pool: MKL's GEMMs and numba's kernels run on the same GNU
+OpenMP workers, which can then spin between the ops of a step without taking cores from anybody
+(MLP step 5.7 ms against 7.0 ms, LSTM step 147 ms against ~180 ms). The `workqueue` layer wakes its
+threads ~10x slower than OpenMP (30 us against 3 us), hence the priority.
 
 If NumPy (or numba) was imported before Axonal, its libraries have already read the environment: the
 variables above then have no effect for this process (use `set_num_threads` at run time instead).
@@ -68,19 +68,51 @@ def configure():
     if _state["configured"]:
         return _state["num_threads"]
     n = _default_num_threads()
+    mkl = expects_mkl()
     env = os.environ
     for var in ("MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env.setdefault(var, str(n))
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # if a user asks OpenBLAS for threads anyway
+    env.setdefault("OPENBLAS_NUM_THREADS", "1" if mkl else str(n))
+    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
     env.setdefault("MKL_THREADING_LAYER", "GNU")
-    env.setdefault("GOMP_SPINCOUNT", "100000")
+    env.setdefault("GOMP_SPINCOUNT", "100000" if mkl else "10000")
     env.setdefault("NUMBA_THREADING_LAYER_PRIORITY", "omp tbb workqueue")
     # Too late for the libraries already loaded: they read the environment at load time.
     _state["late"] = "numpy" in sys.modules or "numba" in sys.modules
     _state["num_threads"] = n
     _state["configured"] = True
     return n
+
+
+def mkl_library_paths():
+    """libmkl_rt.so.* where pip (prefix/lib, user base/lib), conda and oneAPI installs put it, then
+    the dynamic linker's search (Linux). Paths only: nothing is loaded here."""
+    import ctypes.util
+    import glob
+    import site
+
+    dirs = [os.path.join(p, "lib") for p in (sys.prefix, sys.base_prefix, site.USER_BASE,
+                                             os.environ.get("CONDA_PREFIX"),
+                                             os.environ.get("MKLROOT")) if p]
+    found = []
+    for d in dict.fromkeys(dirs):
+        found += sorted(glob.glob(os.path.join(d, "libmkl_rt.so*")), reverse=True)
+    name = ctypes.util.find_library("mkl_rt") if not found else None
+    return found + ([name] if name else [])
+
+
+def expects_mkl():
+    """True when Axonal's GEMMs will go to MKL: it is installed and AXONAL_BLAS is not "openblas"."""
+    if "mkl" not in _state:
+        choice = os.environ.get("AXONAL_BLAS", "auto").strip().lower()
+        _state["mkl"] = choice != "openblas" and bool(mkl_library_paths())
+    return _state["mkl"]
+
+
+def mkl_not_loaded():
+    """Called by kernels._sgemm when MKL was found on disk but could not be loaded: the GEMMs go
+    to OpenBLAS after all, which then gets the pool's thread count back."""
+    _state["mkl"] = False
 
 
 def configured_too_late():
@@ -110,9 +142,9 @@ def set_num_threads(n):
     numba: `numba.set_num_threads(min(n, NUMBA_NUM_THREADS))`. numba keeps this setting per calling
     thread, and cannot go above the pool size fixed at its import (NUMBA_NUM_THREADS).
     BLAS (process-wide), through the functions of the loaded libraries found with ctypes (Linux):
-    MKL gets `n` threads (`MKL_Set_Num_Threads`); OpenBLAS stays at 1 (`openblas_set_num_threads`),
-    since the kernel layer splits its GEMMs over the `n` pool threads. Returns the libraries set
-    ("openblas", "mkl", "openblas+mkl" or "none").
+    MKL gets `n` threads (`MKL_Set_Num_Threads`); OpenBLAS (`openblas_set_num_threads`) gets `n`,
+    or stays at 1 when the GEMMs go to MKL. Returns the libraries set ("openblas", "mkl",
+    "openblas+mkl" or "none").
     """
     n = _positive_int(n)
     if n is None:
@@ -125,7 +157,8 @@ def set_num_threads(n):
 
 def _set_blas_threads(n):
     routes = []
-    for name, fn, count in (("openblas", _openblas_setter(), 1), ("mkl", _mkl_setter(), n)):
+    openblas_n = 1 if expects_mkl() else n
+    for name, fn, count in (("openblas", _openblas_setter(), openblas_n), ("mkl", _mkl_setter(), n)):
         if fn is not None:
             fn(count)
             routes.append(name)

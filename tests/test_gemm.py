@@ -1,6 +1,5 @@
-"""kernels.mm and the BLAS it calls (kernels._sgemm): every transpose layout against a float64
-NumPy product, through both routes (the BLAS's own threading, the per-thread split of gemm_par)
-and both libraries when MKL is installed; the fallbacks; the thread policy."""
+"""kernels.mm and the BLAS behind it (kernels._sgemm): every transpose layout against a float64
+NumPy product, for both libraries when MKL is installed; the fallbacks; the thread policy."""
 import multiprocessing as mp
 import os
 import subprocess
@@ -9,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+import axonal._threads as threads
 import axonal.kernels as K
 from axonal.kernels import _sgemm, gemm
 
@@ -37,29 +37,33 @@ def _close(got, a, b):
 @pytest.mark.parametrize("lib", LIBS)
 @pytest.mark.parametrize("m,k,n", SHAPES)
 @pytest.mark.parametrize("ta,tb", [(0, 0), (0, 1), (1, 0), (1, 1)])
-def test_serial_and_split_kernels_match_float64(lib, m, k, n, ta, tb):
+def test_sgemm_by_pointer_matches_float64(lib, m, k, n, ta, tb):
+    """The call kernels.mm makes (MKL) and the numba kernels make (either library): transposed
+    operands passed as flags with their leading dimensions."""
     sg = lib[0]
     rng = np.random.default_rng(m * 7 + n)
     a, b = _operands(rng, m, k, n, ta, tb)
     (fa, lda), (fb, ldb) = gemm._layout(a), gemm._layout(b)
     if min(a.shape) > 1:  # a single row or column is both layouts at once
         assert fa == (_sgemm.TRANS if ta else _sgemm.NO_TRANS)
+    c = np.full((m, n), np.nan, np.float32)
     with _sgemm.single_threaded_blas():
-        c = np.full((m, n), np.nan, np.float32)
-        gemm.gemm_core(fa, fb, m, n, k, a, lda, b, ldb, c, n, sg)
+        sg(_sgemm.ROW_MAJOR, fa, fb, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, 0.0,
+           c.ctypes.data, n)
+    _close(c, a, b)
+    if lib is MKL:  # and threaded, as kernels.mm runs it
+        c[...] = np.nan
+        sg(_sgemm.ROW_MAJOR, fa, fb, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, 0.0,
+           c.ctypes.data, n)
         _close(c, a, b)
-        for nb in (2, 3):  # blocks of rows (m >= n) or of columns, including empty ones
-            c = np.full((m, n), np.nan, np.float32)
-            gemm.gemm_par(fa, fb, m, n, k, a, lda, b, ldb, c, n, sg, nb)
-            _close(c, a, b)
 
 
 @pytest.mark.parametrize("ta,tb", [(0, 0), (0, 1), (1, 0), (1, 1)])
 def test_mm_matches_float64_and_writes_out(ta, tb):
     rng = np.random.default_rng(3)
     a, b = _operands(rng, 128, 784, 512, ta, tb)
-    if _sgemm.SGEMM is not None:
-        assert gemm._direct(a, b, None) is not None  # big enough: straight to the BLAS
+    # big enough: straight to MKL's sgemm when MKL is in use, else numpy.matmul (OpenBLAS)
+    assert (gemm._direct(a, b, None) is not None) == _sgemm.THREADS_ITSELF
     _close(K.mm(a, b), a, b)
     out = np.empty((128, 512), np.float32)
     assert K.mm(a, b, out=out) is out
@@ -87,11 +91,12 @@ def test_mm_falls_back_to_numpy():
         K.mm(a, a)                                      # (64, 96) @ (64, 96): NumPy's error
 
 
-def test_openblas_runs_single_threaded():
-    """The policy: OpenBLAS never starts its own workers (kernels.gemm splits its GEMMs)."""
+def test_openblas_threads_follow_the_policy():
+    """With MKL doing the GEMMs OpenBLAS starts no pool of its own; otherwise it has the pool's."""
     if OPENBLAS is None:
         pytest.skip("no OpenBLAS found")
-    assert OPENBLAS[2]() == 1
+    want = 1 if _sgemm.THREADS_ITSELF else threads.num_threads_hint()
+    assert OPENBLAS[2]() == want
 
 
 def _child_product(q):

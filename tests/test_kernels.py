@@ -471,18 +471,22 @@ def test_thread_policy_env_in_fresh_process():
         base = {k: v for k, v in os.environ.items()
                 if k not in ("AXONAL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                              "NUMBA_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT", "GOMP_SPINCOUNT",
-                             "MKL_NUM_THREADS", "MKL_THREADING_LAYER")}
+                             "MKL_NUM_THREADS", "MKL_THREADING_LAYER", "AXONAL_BLAS")}
         out = subprocess.run([sys.executable, "-c", code, path], env=dict(base, **env),
                              capture_output=True, text=True, check=True)
         return out.stdout.split()
 
-    # one pool: OpenBLAS single-threaded, MKL (if any) on the numba workers' GNU OpenMP
-    assert run(AXONAL_NUM_THREADS="3") == ["3", "1", "3", "4", "100000", "3", "GNU"]
-    assert run(AXONAL_NUM_THREADS="3", OPENBLAS_NUM_THREADS="2", GOMP_SPINCOUNT="7") == \
-        ["3", "2", "3", "4", "7", "3", "GNU"]              # the user's own settings win
-    assert run(OMP_NUM_THREADS="2")[:3] == ["2", "1", "2"]
+    # without MKL: OpenBLAS has the pool's threads and both pools spin briefly
+    assert run(AXONAL_NUM_THREADS="3", AXONAL_BLAS="openblas") == \
+        ["3", "3", "3", "4", "10000", "3", "GNU"]
+    assert run(AXONAL_NUM_THREADS="3", OPENBLAS_NUM_THREADS="2", GOMP_SPINCOUNT="7",
+               AXONAL_BLAS="openblas") == ["3", "2", "3", "4", "7", "3", "GNU"]  # the user's win
+    assert run(OMP_NUM_THREADS="2", AXONAL_BLAS="openblas")[:3] == ["2", "2", "2"]
     n = str(len(os.sched_getaffinity(0)))
-    assert run(AXONAL_NUM_THREADS="zero")[:3] == [n, "1", n]  # invalid: ignored
+    assert run(AXONAL_NUM_THREADS="zero", AXONAL_BLAS="openblas")[:3] == [n, n, n]  # ignored
+    # with MKL installed: one GNU OpenMP pool for MKL and numba, OpenBLAS single-threaded
+    if threads.mkl_library_paths():
+        assert run(AXONAL_NUM_THREADS="3") == ["3", "1", "3", "4", "100000", "3", "GNU"]
 
 
 def test_set_num_threads_roundtrip(calls, monkeypatch):

@@ -20,20 +20,19 @@ kernels compile once for either.
 
 Selection: environment variable AXONAL_BLAS = "auto" (default: MKL if found, else OpenBLAS),
 "mkl" (the same, but a warning when MKL is not found) or "openblas" (never load MKL). MKL is found
-as libmkl_rt.so.* in the lib/ folders where pip, conda and a system install put it (Linux).
+as libmkl_rt.so.* in the lib/ folders where pip, conda and a system install put it (Linux;
+`axonal._threads.mkl_library_paths`, which also sets the thread policy for either case).
 `SGEMM` is None when neither library is found (e.g. NumPy on Accelerate); callers then use
 np.matmul. `BLAS` names the library in use ("mkl 2026.2.0", "openblas", or None).
 """
 import contextlib
 import ctypes
-import ctypes.util
-import glob
 import os
-import site
-import sys
 import warnings
 
 import numpy as np  # noqa: F401  (NumPy must be loaded: its OpenBLAS is what the fallback looks for)
+
+from .. import _threads
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 MKL_THREADING_GNU = 3
@@ -83,20 +82,8 @@ def _find_openblas():
 
 
 # ----------------------------------------------------------------------------------------- MKL
-def _mkl_candidates():
-    """libmkl_rt.so.* where pip (prefix/lib, user base/lib), conda and oneAPI installs put it."""
-    dirs = [os.path.join(p, "lib") for p in (sys.prefix, sys.base_prefix, site.USER_BASE,
-                                             os.environ.get("CONDA_PREFIX"),
-                                             os.environ.get("MKLROOT")) if p]
-    found = []
-    for d in dict.fromkeys(dirs):
-        found += sorted(glob.glob(os.path.join(d, "libmkl_rt.so*")), reverse=True)
-    name = ctypes.util.find_library("mkl_rt")  # the dynamic linker's cache / LD_LIBRARY_PATH
-    return found + ([name] if name else [])
-
-
 def _find_mkl():
-    for path in _mkl_candidates():
+    for path in _threads.mkl_library_paths():
         try:
             lib = ctypes.CDLL(path)  # RTLD_LOCAL: no clash with an MKL linked into another library
         except OSError:
@@ -144,8 +131,10 @@ def _find():
 
 SGEMM, _set_threads, _get_threads, BLAS = _find()
 THREADS_ITSELF = (BLAS or "").startswith("mkl")  # MKL threads on the OpenMP workers by itself
-if BLAS == "openblas":
-    _set_threads(1)  # the kernel layer parallelizes OpenBLAS GEMMs itself (kernels.gemm)
+if not THREADS_ITSELF and _threads.expects_mkl():  # on disk, but it would not load
+    _threads.mkl_not_loaded()
+    if _set_threads is not None:
+        _set_threads(_threads.num_threads_hint())  # OpenBLAS does the GEMMs after all
 if THREADS_ITSELF and hasattr(os, "register_at_fork"):
     # GNU OpenMP's thread pool does not survive fork(): a forked child (a DataLoader worker) that
     # entered a parallel region would wait forever for the parent's workers. MKL with one thread
