@@ -14,18 +14,18 @@ Environment (all set with `os.environ.setdefault`, so a value the user exported 
     OPENBLAS_NUM_THREADS      = 1 with MKL (Axonal's GEMMs go to MKL; OpenBLAS then starts no pool
                               of its own), else AXONAL_NUM_THREADS.
     OPENBLAS_THREAD_TIMEOUT   = 4 (OpenBLAS workers spin 2**4 cycles, not 2**28, after a GEMM).
-    GOMP_SPINCOUNT            = 10000 (an idle OpenMP worker spins ~10k iterations, not 300k, before
-                              it sleeps).
+    GOMP_SPINCOUNT            = 100000 with MKL, else 10000 (iterations an idle OpenMP worker spins
+                              before it sleeps; the OpenMP default is 300k).
     NUMBA_THREADING_LAYER_PRIORITY = "omp tbb workqueue".
 
 Why (measured on a 2-core VM, see shared/research/KERNELS.md and BENCHMARKS.md): with two pools
 (OpenBLAS's pthreads and numba's OpenMP workers), each one's spinning workers steal the cores the
 other one needs next; an MLP step mixing GEMMs and parallel numba kernels ran 20x slower with
-library defaults (22 ms against 1.1 ms with both spins shortened), hence the short spins. With MKL
-there is a single pool: MKL's GEMMs and numba's kernels run on the same GNU OpenMP workers, and
-OpenBLAS starts none. Longer spins were tried for that case (GOMP_SPINCOUNT 100k): on the busy
-test host they were not separable from 10k, and under heavy steal time they produced the worst
-outliers (2 s runs averaging 0.4-0.8 s per 6 ms step), so the spin stays short. The `workqueue` layer wakes its threads
+library defaults (22 ms against 1.1 ms with both spins shortened), hence the short spins without
+MKL. With MKL there is a single pool: MKL's GEMMs and numba's kernels run on the same GNU OpenMP
+workers, and OpenBLAS starts none, so the workers can spin longer between the ops of a step
+without taking cores from another pool; MKL needs that: the MLP step took 6.8 ms with a 100k spin
+and 13.3 ms (with outliers of 86 and 317 ms) with 10k, measured side by side on a 2-core VM. The `workqueue` layer wakes its threads
 ~10x slower than OpenMP (30 us against 3 us), hence the priority.
 
 If NumPy (or numba) was imported before Axonal, its libraries have already read the environment: the
@@ -76,7 +76,7 @@ def configure():
     env.setdefault("OPENBLAS_NUM_THREADS", "1" if mkl else str(n))
     env.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
     env.setdefault("MKL_THREADING_LAYER", "GNU")
-    env.setdefault("GOMP_SPINCOUNT", "10000")
+    env.setdefault("GOMP_SPINCOUNT", "100000" if mkl else "10000")
     env.setdefault("NUMBA_THREADING_LAYER_PRIORITY", "omp tbb workqueue")
     # Too late for the libraries already loaded: they read the environment at load time.
     _state["late"] = "numpy" in sys.modules or "numba" in sys.modules

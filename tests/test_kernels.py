@@ -486,7 +486,7 @@ def test_thread_policy_env_in_fresh_process():
     assert run(AXONAL_NUM_THREADS="zero", AXONAL_BLAS="openblas")[:3] == [n, n, n]  # ignored
     # with MKL installed: one GNU OpenMP pool for MKL and numba, OpenBLAS single-threaded
     if threads.mkl_library_paths():
-        assert run(AXONAL_NUM_THREADS="3") == ["3", "1", "3", "4", "10000", "3", "GNU"]
+        assert run(AXONAL_NUM_THREADS="3") == ["3", "1", "3", "4", "100000", "3", "GNU"]
 
 
 def test_set_num_threads_roundtrip(calls, monkeypatch):
