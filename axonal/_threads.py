@@ -25,8 +25,9 @@ library defaults (22 ms against 1.1 ms with both spins shortened), hence the sho
 MKL. With MKL there is a single pool: MKL's GEMMs and numba's kernels run on the same GNU OpenMP
 workers, and OpenBLAS starts none, so the workers can spin longer between the ops of a step
 without taking cores from another pool; MKL needs that: the MLP step took 6.8 ms with a 100k spin
-and 13.3 ms (with outliers of 86 and 317 ms) with 10k, measured side by side on a 2-core VM. The `workqueue` layer wakes its threads
-~10x slower than OpenMP (30 us against 3 us), hence the priority.
+and 13.3 ms (with outliers of 86 and 317 ms) with 10k, measured side by side on a 2-core VM.
+The `workqueue` layer wakes its threads ~10x slower than OpenMP (30 us against 3 us), hence the
+priority.
 
 If NumPy (or numba) was imported before Axonal, its libraries have already read the environment: the
 variables above then have no effect for this process (use `set_num_threads` at run time instead).
@@ -91,8 +92,12 @@ def mkl_library_paths():
     import ctypes.util
     import glob
     import site
+    import sysconfig
 
-    dirs = [os.path.join(p, "lib") for p in (sys.prefix, sys.base_prefix, site.USER_BASE,
+    # pip puts a wheel's data files under the install scheme's "data" path (sys.prefix in a venv,
+    # /usr/local for Debian's system pip), or under the user base with --user
+    dirs = [os.path.join(p, "lib") for p in (sysconfig.get_paths().get("data"), sys.prefix,
+                                             sys.base_prefix, site.USER_BASE,
                                              os.environ.get("CONDA_PREFIX"),
                                              os.environ.get("MKLROOT")) if p]
     found = []
@@ -103,7 +108,7 @@ def mkl_library_paths():
 
 
 def expects_mkl():
-    """True when Axonal's GEMMs will go to MKL: it is installed and AXONAL_BLAS is not "openblas"."""
+    """True when Axonal's GEMMs go to MKL: it is installed and AXONAL_BLAS is not "openblas"."""
     if "mkl" not in _state:
         choice = os.environ.get("AXONAL_BLAS", "auto").strip().lower()
         _state["mkl"] = choice != "openblas" and bool(mkl_library_paths())
@@ -159,7 +164,8 @@ def set_num_threads(n):
 def _set_blas_threads(n):
     routes = []
     openblas_n = 1 if expects_mkl() else n
-    for name, fn, count in (("openblas", _openblas_setter(), openblas_n), ("mkl", _mkl_setter(), n)):
+    setters = (("openblas", _openblas_setter(), openblas_n), ("mkl", _mkl_setter(), n))
+    for name, fn, count in setters:
         if fn is not None:
             fn(count)
             routes.append(name)
