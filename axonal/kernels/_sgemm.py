@@ -9,9 +9,9 @@ needs one fork-join per op. `SGEMM` is that function, a ctypes function pointer 
 take as a first-class argument (typed from the prototype, so kernels stay cacheable). Pointers are
 passed as uint64 (the same registers as `float*` on every 64-bit ABI).
 
-Why prefer MKL: NumPy's pip wheels ship OpenBLAS, which is 1.3-1.8x slower than MKL for the
-GEMM shapes of training on this class of machine (batch-sized M of 32-128; weight gradients, whose A
-operand is transposed, are the worst; numbers in BENCHMARKS.md). PyTorch links MKL for the same
+Why prefer MKL: NumPy's pip wheels ship OpenBLAS, which is 1.2-1.6x slower than MKL for the
+GEMM shapes of training on this class of machine (batch-sized M of 32-128; weight gradients, whose
+A operand is transposed, gain most; numbers in BENCHMARKS.md). PyTorch links MKL for the same
 reason; a conda NumPy links it too. MKL is asked for GNU OpenMP threading
 (`MKL_THREADING_LAYER=GNU`, set by axonal._threads before it loads): the same libgomp thread pool
 that numba's kernels run on, so the two never spin against each other for the cores. MKL's ILP64
@@ -23,7 +23,7 @@ Selection: environment variable AXONAL_BLAS = "auto" (default: MKL if found, els
 as libmkl_rt.so.* in the lib/ folders where pip, conda and a system install put it (Linux;
 `axonal._threads.mkl_library_paths`, which also sets the thread policy for either case).
 `SGEMM` is None when neither library is found (e.g. NumPy on Accelerate); callers then use
-np.matmul. `BLAS` names the library in use ("mkl 2026.2.0", "openblas", or None).
+np.matmul. `BLAS` names the library in use ("mkl 2026.2", "openblas", or None).
 """
 import contextlib
 import ctypes

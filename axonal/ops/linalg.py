@@ -1,6 +1,5 @@
 """Matrix products. The arithmetic is BLAS: kernels.mm for 2-D operands (MKL's sgemm when it is
-installed, otherwise OpenBLAS's split over the thread pool; see kernels.gemm), numpy.matmul /
-cupy.matmul for the rest.
+installed, else numpy.matmul; see kernels.gemm), numpy.matmul / cupy.matmul for the rest.
 
 For C = A B the adjoints are dA = dC B^T and dB = A^T dC; batch dimensions broadcast, so each
 gradient is summed back to its operand's shape. 1-D operands are promoted to matrices and the added
