@@ -33,6 +33,7 @@ If NumPy (or numba) was imported before Axonal, its libraries have already read 
 variables above then have no effect for this process (use `set_num_threads` at run time instead).
 Nothing is printed on import.
 """
+import functools
 import os
 import sys
 
@@ -86,9 +87,21 @@ def configure():
     return n
 
 
+BLAS_CHOICES = ("auto", "mkl", "openblas")
+
+
+def blas_choice():
+    """AXONAL_BLAS: "auto" (default: MKL if installed, else OpenBLAS), "mkl" or "openblas"."""
+    choice = os.environ.get("AXONAL_BLAS", "auto").strip().lower() or "auto"
+    if choice not in BLAS_CHOICES:
+        raise ValueError(f"AXONAL_BLAS must be 'auto', 'mkl' or 'openblas', got {choice!r}")
+    return choice
+
+
+@functools.lru_cache(maxsize=1)
 def mkl_library_paths():
     """libmkl_rt.so.* where pip (prefix/lib, user base/lib), conda and oneAPI installs put it, then
-    the dynamic linker's search (Linux). Paths only: nothing is loaded here."""
+    the dynamic linker's search (Linux). Paths only: nothing is loaded here. Computed once."""
     import ctypes.util
     import glob
     import site
@@ -104,14 +117,13 @@ def mkl_library_paths():
     for d in dict.fromkeys(dirs):
         found += sorted(glob.glob(os.path.join(d, "libmkl_rt.so*")), reverse=True)
     name = ctypes.util.find_library("mkl_rt") if not found else None
-    return found + ([name] if name else [])
+    return tuple(found + ([name] if name else []))
 
 
 def expects_mkl():
     """True when Axonal's GEMMs go to MKL: it is installed and AXONAL_BLAS is not "openblas"."""
     if "mkl" not in _state:
-        choice = os.environ.get("AXONAL_BLAS", "auto").strip().lower()
-        _state["mkl"] = choice != "openblas" and bool(mkl_library_paths())
+        _state["mkl"] = blas_choice() != "openblas" and bool(mkl_library_paths())
     return _state["mkl"]
 
 
@@ -187,18 +199,23 @@ def _mkl_setter():
     return _loaded_function("libmkl_rt", ("MKL_Set_Num_Threads",))
 
 
-def _loaded_function(lib_substring, names):
-    """The first of `names` exported by a loaded shared library whose path contains
-    `lib_substring` (Linux: /proc/self/maps), typed as void f(int); or None."""
-    import ctypes
-
+def loaded_library_paths(lib_substring):
+    """Sorted paths of the shared libraries loaded in this process whose path contains
+    `lib_substring` (case-insensitive; Linux: /proc/self/maps; [] elsewhere)."""
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-            paths = {line.split(None, 5)[5].strip() for line in f if lib_substring in line.lower()
-                     and len(line.split(None, 5)) == 6}
+            fields = [line.split(None, 5) for line in f]
     except OSError:
-        return None
-    for path in sorted(paths):
+        return []
+    return sorted({p[5].strip() for p in fields if len(p) == 6 and lib_substring in p[5].lower()})
+
+
+def _loaded_function(lib_substring, names):
+    """The first of `names` exported by a loaded shared library whose path contains
+    `lib_substring`, typed as void f(int); or None."""
+    import ctypes
+
+    for path in loaded_library_paths(lib_substring):
         try:
             lib = ctypes.CDLL(path)
         except OSError:

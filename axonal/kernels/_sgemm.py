@@ -57,17 +57,8 @@ _OPENBLAS_NAMES = [("scipy_cblas_sgemm64_", "scipy_openblas_set_num_threads64_",
                    ("cblas_sgemm", "openblas_set_num_threads", "openblas_get_num_threads", False)]
 
 
-def _openblas_paths():
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-            return sorted({line.split(None, 5)[5].strip() for line in f
-                           if "openblas" in line.lower() and len(line.split(None, 5)) == 6})
-    except OSError:
-        return []
-
-
 def _find_openblas():
-    for path in _openblas_paths():
+    for path in _threads.loaded_library_paths("openblas"):
         try:
             lib = ctypes.CDLL(path)
         except OSError:
@@ -116,9 +107,7 @@ def _mkl_version(lib):
 
 
 def _find():
-    choice = os.environ.get("AXONAL_BLAS", "auto").strip().lower() or "auto"
-    if choice not in ("auto", "mkl", "openblas"):
-        raise ValueError(f"AXONAL_BLAS must be 'auto', 'mkl' or 'openblas', got {choice!r}")
+    choice = _threads.blas_choice()
     if choice != "openblas":
         mkl = _find_mkl()
         if mkl is not None:
