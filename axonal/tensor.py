@@ -198,7 +198,7 @@ class Tensor:
 
     def detach(self):
         """A new tensor sharing this one's data, cut from the graph."""
-        return Tensor._make(self.data, False, None, 0)
+        return constant(self.data)
 
     def detach_(self):
         self._ctx, self._idx, self._rg = None, 0, False
@@ -232,7 +232,7 @@ class Tensor:
                 raise GraphError(f"backward(): grad can be implicitly created only for scalar "
                                  f"outputs, this tensor has shape {tuple(self.data.shape)}; pass "
                                  "gradient= (a tensor of the same shape)")
-            gradient = Tensor._make(backend.xp_of(self.data).ones_like(self.data), False, None, 0)
+            gradient = constant(backend.xp_of(self.data).ones_like(self.data))
         elif not isinstance(gradient, Tensor):
             gradient = Tensor(gradient, dtype=self.dtype, device=self.device)
         if tuple(gradient.shape) != tuple(self.shape):
@@ -254,9 +254,9 @@ class Tensor:
                 if data.base is not None or id(data) in seen_arrays or grad._ctx is not None:
                     data = data.copy()
                 seen_arrays.add(id(data))
-                self.grad = Tensor._make(data, False, None, 0)
+                self.grad = constant(data)
             else:
-                self.grad = Tensor._make(self.grad.data + data, False, None, 0)
+                self.grad = constant(self.grad.data + data)
         else:  # create_graph=True: keep the graph of the gradient for higher derivatives
             self.grad = grad if self.grad is None else self.grad + grad
         if self._post_acc_hooks:
@@ -347,6 +347,19 @@ class Tensor:
         elif self._rg:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+def constant(array):
+    """A tensor that wraps `array` as it is (no copy) and stands outside the graph: no gradient, no
+    node. The one spelling for the arrays that ops return and that backward formulas combine."""
+    t = object.__new__(Tensor)
+    t.data = array
+    t.grad = None
+    t._rg = False
+    t._ctx = None
+    t._idx = 0
+    t._retains = False
+    return t
 
 
 class _HookHandle:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._config import enable_grad, no_grad
 from ..backend import to_numpy, xp_of
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 from .functional import grad
 
 
@@ -56,7 +56,7 @@ def _analytical(fn, inputs, diff_idx):
         for r in range(o.data.size):
             seed = xp.zeros(o.data.size, dtype=o.data.dtype)
             seed[r] = 1
-            seed_t = Tensor._make(seed.reshape(o.data.shape), False, None, 0)
+            seed_t = constant(seed.reshape(o.data.shape))
             gs = grad([o], diff_inputs, [seed_t], retain_graph=True, allow_unused=True)
             for k, g in zip(diff_idx, gs):
                 if g is not None:

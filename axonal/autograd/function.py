@@ -20,7 +20,7 @@ import numpy as np
 from .. import _config
 from .._errors import GraphError, ShapeError
 from ..backend import xp_of
-from ..tensor import ARRAY_TYPES, Tensor
+from ..tensor import ARRAY_TYPES, constant, Tensor
 
 _make = Tensor._make
 _NDARRAY = np.ndarray
@@ -66,7 +66,7 @@ class Function:
         data = self._out_data[index]
         if _config.is_grad_enabled():
             return Tensor._make(data, True, self, index)
-        return Tensor._make(data, False, None, 0)
+        return constant(data)
 
     def mark_non_differentiable(self, *tensors):
         self._non_diff = {id(t) for t in tensors}
@@ -95,7 +95,7 @@ class Function:
             out = cls.forward(ctx, *args, **kwargs)
 
         if type(out) is not tuple:
-            result = _make(out, False, None, 0) if type(out) is _NDARRAY else ctx._wrap(out, args)
+            result = constant(out) if type(out) is _NDARRAY else ctx._wrap(out, args)
             outs = (result,)
         else:
             outs = result = tuple(ctx._wrap(o, args) for o in out)
@@ -130,10 +130,10 @@ class Function:
             # never re-use an input as the output of a new node.
             if out._ctx is None and not out._rg and not any(out is a for a in args):
                 return out
-            return _make(out.data, False, None, 0)
+            return constant(out.data)
         if not isinstance(out, ARRAY_TYPES):
             out = xp_of(*[a.data for a in args if isinstance(a, Tensor)]).asarray(out)
-        return _make(out, False, None, 0)
+        return constant(out)
 
     # -- called by the engine --------------------------------------------------------------------
     def _backward_apply(self, grads):
@@ -154,7 +154,7 @@ class Function:
             if g is None or meta is None:
                 continue
             if type(g) is not Tensor:
-                g = g if isinstance(g, Tensor) else _make(xp_of(g).asarray(g), False, None, 0)
+                g = g if isinstance(g, Tensor) else constant(xp_of(g).asarray(g))
             data = g.data
             if data.shape != meta[0]:
                 raise ShapeError(f"{type(self).__name__}.backward returned a gradient of shape "
@@ -203,7 +203,7 @@ def once_differentiable(backward):
 
 def _zeros(meta):
     shape, dtype, xp = meta
-    return Tensor._make(xp.zeros(shape, dtype), False, None, 0)
+    return constant(xp.zeros(shape, dtype))
 
 
 def _dtype_of(npd):

@@ -1,6 +1,6 @@
 """`axonal.autograd.grad` and `axonal.autograd.backward`: the functional entry points."""
 from .._errors import GraphError
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 from . import engine
 
 
@@ -26,7 +26,7 @@ def _seeds(outputs, grad_outputs):
 def _ones(t):
     from ..backend import xp_of
 
-    return Tensor._make(xp_of(t.data).ones_like(t.data), False, None, 0)
+    return constant(xp_of(t.data).ones_like(t.data))
 
 
 def _as_list(x):
@@ -53,8 +53,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if materialize_grads:
         from ..backend import xp_of
 
-        res = [r if r is not None else Tensor._make(xp_of(t.data).zeros_like(t.data), False, None,
-                                                    0) for r, t in zip(res, inputs)]
+        res = [r if r is not None else constant(xp_of(t.data).zeros_like(t.data)) for r, t in zip(res, inputs)]
     return tuple(res)
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from .. import _config, backend
 from ..autograd import engine
 from ..nn import Module
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 from . import collectives as _c
 from . import process_group as _pg
 
@@ -248,7 +248,7 @@ class DistributedDataParallel(Module):
                 bucket.flat[lo:hi] = 0
             else:
                 bucket.flat[lo:hi] = p.grad.data.reshape(-1)
-        t = Tensor._make(bucket.flat, False, None, 0)
+        t = constant(bucket.flat)
         it.works.append(_c.all_reduce(t, _c.ReduceOp.SUM, async_op=True))
         it.next_bucket = b + 1
         if any(c > 0 for c in it.counts):  # gradients still to come: this message overlaps them
@@ -283,7 +283,7 @@ class DistributedDataParallel(Module):
                 if p.grad is not None and p.grad.data.flags.writeable:
                     p.grad.data[...] = avg
                 elif used is None or used[i]:
-                    p.grad = Tensor._make(avg.copy(), False, None, 0)
+                    p.grad = constant(avg.copy())
         it.done = True
 
     def __repr__(self):
@@ -303,7 +303,7 @@ def broadcast_coalesced(tensors, src=0):
     for _, ts in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         xp = backend.xp_of(ts[0].data)
         flat = xp.concatenate([t.data.reshape(-1) for t in ts])
-        _c.broadcast(Tensor._make(flat, False, None, 0), src=src)
+        _c.broadcast(constant(flat), src=src)
         lo = 0
         for t in ts:
             n = t.data.size

@@ -15,7 +15,7 @@ import numpy as np
 from ..backend import to_numpy, xp_of
 from ..ops import broadcast_tensors, full
 from ..random import np_generator
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 from . import constraints
 from .distribution import Distribution, clamp_probs, lazy_property
 
@@ -83,7 +83,7 @@ class Categorical(Distribution):
         idx = (u[..., None] >= np.broadcast_to(cdf, shape + (self._num_events,))).sum(-1)
         idx = np.minimum(idx, self._num_events - 1).astype(np.int64)
         xp = xp_of(self.probs.data)
-        return Tensor._make(xp.asarray(idx), False, None, 0)
+        return constant(xp.asarray(idx))
 
     def log_prob(self, value):
         if self._validate_args:

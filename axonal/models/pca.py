@@ -18,7 +18,7 @@ import numpy as np
 
 from ..backend import to_numpy, xp_of
 from ..ops import from_numpy
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 
 
 def _as_array(x, name):
@@ -80,8 +80,7 @@ class PCA:
         arr = arr.astype(self._dtype, copy=False)
         if isinstance(like, Tensor):
             xp = xp_of(arr)
-            return from_numpy(np.ascontiguousarray(arr)) if xp is np else Tensor._make(
-                xp.ascontiguousarray(arr), False, None, 0)
+            return from_numpy(np.ascontiguousarray(arr)) if xp is np else constant(xp.ascontiguousarray(arr))
         return arr
 
     def transform(self, x):

@@ -22,7 +22,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..backend import is_cupy_array, xp_of
 from ..ops import exp, sigmoid, tanh, where
-from ..ops.elementwise import _const
+from ..tensor import constant
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -87,7 +87,7 @@ class LeakyRelu(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * _const(ctx.pos.astype(g.data.dtype) * (1 - ctx.slope) + ctx.slope), None
+        return g * constant(ctx.pos.astype(g.data.dtype) * (1 - ctx.slope) + ctx.slope), None
 
 
 class Elu(Function):
@@ -109,7 +109,7 @@ class Elu(Function):
     def backward(ctx, g):
         y = ctx.output()
         # below 0: d/dx scale a (e^x - 1) = scale a e^x = y + scale a
-        return g * where(_const(ctx.pos), ctx.scale, y + ctx.scale * ctx.alpha), None, None
+        return g * where(constant(ctx.pos), ctx.scale, y + ctx.scale * ctx.alpha), None, None
 
 
 class Hardtanh(Function):
@@ -120,7 +120,7 @@ class Hardtanh(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * _const(ctx.inside.astype(g.data.dtype)), None, None
+        return g * constant(ctx.inside.astype(g.data.dtype)), None, None
 
 
 class Softplus(Function):
@@ -138,7 +138,7 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * where(_const(ctx.linear), 1.0, sigmoid(x * ctx.beta)), None, None
+        return g * where(constant(ctx.linear), 1.0, sigmoid(x * ctx.beta)), None, None
 
 
 class Silu(Function):

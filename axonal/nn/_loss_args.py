@@ -10,8 +10,7 @@ import numpy as np
 from .._errors import DTypeError, ShapeError
 from ..ops import broadcast_tensors, exp, log1p, where
 from ..ops._util import as_tensor
-from ..ops.elementwise import _const
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -98,5 +97,5 @@ def softplus(z):
     """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): finite for any z. The branches are chosen by a
     constant mask so that the gradient is exactly sigmoid(z), also at z = 0 (abs or relu would
     give 0 or 1 there)."""
-    pos = _const(z.data > 0)
+    pos = constant(z.data > 0)
     return where(pos, z, 0.0) + log1p(exp(where(pos, -z, z)))

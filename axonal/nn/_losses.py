@@ -18,11 +18,11 @@ from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..ops import clamp, exp, log, log1p, sigmoid, sqrt, where
-from ..ops.elementwise import _const
 from ..ops.shape import sum_to
 from ._loss_args import (REDUCTIONS, broadcast_pair, check_broadcastable, floating, reduce_loss,
                          reduction_arg, same_shape, softplus, tensor_arg, weighted)
 from ._losses_ce import cross_entropy, nll_loss
+from ..tensor import constant
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
            "cross_entropy", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div",
@@ -183,7 +183,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if log_target:
         loss = exp(target) * (target - input)
     else:   # xlogy(t, t): the where on the log's argument keeps its gradient finite at t = 0
-        pos = _const(target.data > 0)
+        pos = constant(target.data > 0)
         loss = where(pos, target * log(where(pos, target, 1.0)), 0.0) - target * input
     if reduction == "batchmean":
         total = loss.sum()
@@ -217,7 +217,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     vd = var.data
     if vd.size and bool((vd < 0).any()):
         raise ValueError(f"{op}: var has negative entries (min {float(vd.min())})")
-    var = var + _const(xp_of(vd).maximum(vd, eps) - vd)
+    var = var + constant(xp_of(vd).maximum(vd, eps) - vd)
     d = input - target
     loss = (log(var) + d * d / var) * 0.5
     if full:
@@ -234,7 +234,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     input, target = broadcast_pair(op, input, target, warn=False)
     loss = exp(input) - target * input if log_input else input - target * log(input + eps)
     if full:
-        big = _const(target.data > 1)
+        big = constant(target.data > 1)
         t = where(big, target, 1.0)
         stirling = t * log(t) - t + 0.5 * log(t * (2 * math.pi))
         loss = loss + where(big, stirling, 0.0)
@@ -262,8 +262,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     op = "hinge_embedding_loss"
     reduction = reduction_arg(op, size_average, reduce, reduction)
     input, target = broadcast_pair(op, input, target, warn=False)
-    margin_term = where(_const(target.data != 1), clamp(margin - input, min=0.0), 0.0)
-    self_term = where(_const(target.data != -1), input, 0.0)
+    margin_term = where(constant(target.data != 1), clamp(margin - input, min=0.0), 0.0)
+    self_term = where(constant(target.data != -1), input, 0.0)
     return reduce_loss(margin_term + self_term, reduction)
 
 
@@ -293,6 +293,6 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     dim = input1.ndim - 1
     dot = (input1 * input2).sum(dim)
     cos = dot / sqrt(((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12))
-    pos = where(_const(target.data == 1), 1 - cos, 0.0)
-    neg = where(_const(target.data == -1), clamp(cos - margin, min=0.0), 0.0)
+    pos = where(constant(target.data == 1), 1 - cos, 0.0)
+    neg = where(constant(target.data == -1), clamp(cos - margin, min=0.0), 0.0)
     return reduce_loss(pos + neg, reduction)

@@ -23,8 +23,7 @@ from .._errors import DTypeError, GraphError, ShapeError
 from ..autograd.function import Function
 from ..backend import is_cupy_array, xp_of
 from ..ops import gather, log_softmax, movedim, reshape, softmax
-from ..ops.elementwise import _const
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 from ._loss_args import floating, reduction_arg, tensor_arg
 
 try:  # numba kernels (optional layer below us): loss and probabilities in one pass
@@ -93,8 +92,8 @@ class SoftmaxCrossEntropy(Function):
             w = xp.ones(m, x.data.dtype) if row_w is None else row_w.astype(x.data.dtype)
             q = xp.zeros(x.data.shape, x.data.dtype)
             q[xp.arange(m), t] = w
-        s = _const(q.sum(axis=1, keepdims=True))
-        return (softmax(x, 1) * s - _const(q)) * scale, None, None, None, None, None
+        s = constant(q.sum(axis=1, keepdims=True))
+        return (softmax(x, 1) * s - constant(q)) * scale, None, None, None, None, None
 
 
 def _grad_arrays(probs, t, row_w, q, scale):
@@ -202,8 +201,8 @@ def smoothed_mass(t, row_w, valid, w, eps, n_classes, dtype):
 
 def nll_rows(x2d, t, row_w):
     """-x[i, t_i] * w_i as a differentiable (M,) tensor (gather's adjoint scatters back)."""
-    per = -reshape(gather(x2d, 1, _const(t[:, None])), (-1,))
-    return per if row_w is None else per * _const(row_w.astype(x2d.data.dtype, copy=False))
+    per = -reshape(gather(x2d, 1, constant(t[:, None])), (-1,))
+    return per if row_w is None else per * constant(row_w.astype(x2d.data.dtype, copy=False))
 
 
 # -- public functions ------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from ..autograd.function import Function
 from ..backend import xp_of
 from ..kernels import norm as _kn
 from ..ops import rsqrt
-from ..ops.elementwise import _const
+from ..tensor import constant
 
 
 class Normalize(Function):
@@ -65,7 +65,7 @@ class Normalize(Function):
             r = rsqrt((xc * xc).mean(dims, keepdim=True) + ctx.eps)
             xh = xc * r
         else:
-            xh, r = _const(ctx.xh), _const(ctx.invstd)
+            xh, r = constant(ctx.xh), constant(ctx.invstd)
         gx = gw = gb = None
         if need[0]:
             gh = g * w if w is not None else g
@@ -95,9 +95,9 @@ def _channel_backward(ctx, g, x, w):
         g3 = g3.copy()
     dx, sum_g, sum_gx = _kn.batch_norm_backward(g3, x3, ctx.mean, ctx.invstd, ctx.scale)
     pshape = (1, -1) + (1,) * (x.ndim - 2)
-    gx = _const(dx.reshape(x.shape)) if need[0] else None
-    gw = _const(sum_gx.reshape(pshape)) if len(need) > 1 and need[1] else None
-    gb = _const(sum_g.reshape(pshape)) if len(need) > 2 and need[2] else None
+    gx = constant(dx.reshape(x.shape)) if need[0] else None
+    gw = constant(sum_gx.reshape(pshape)) if len(need) > 1 and need[1] else None
+    gb = constant(sum_g.reshape(pshape)) if len(need) > 2 and need[2] else None
     return gx, gw, gb
 
 

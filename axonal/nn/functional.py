@@ -17,11 +17,10 @@ from ..ops import relu as _relu
 from ..ops import sigmoid as _sigmoid
 from ..ops import softmax as _softmax
 from ..ops import tanh as _tanh
-from ..ops.elementwise import _const
 from ..ops.indexing import IndexAddZeros
 from ..ops.linalg import linear as _linear
 from ..random import np_generator
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 from . import _act
 from ._norm import normalize as _normalize
 
@@ -65,7 +64,7 @@ def prelu(input, weight):
                          f"{tuple(input.shape)} has {channels} channels (dim 1); expected 1 or "
                          f"{channels}")
     w = reshape(weight, (1, n) + (1,) * (input.ndim - 2)) if n > 1 else reshape(weight, ())
-    return where(_const(input.data > 0), input, w * input)
+    return where(constant(input.data > 0), input, w * input)
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -81,7 +80,7 @@ def celu(input, alpha=1.0, inplace=False):
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
     _floating("celu", input)
-    return where(_const(input.data > 0), input, elu(input / alpha) * alpha)
+    return where(constant(input.data > 0), input, elu(input / alpha) * alpha)
 
 
 def gelu(input, approximate="none"):
@@ -190,7 +189,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     npd = input.data.dtype if input.data.dtype in (np.float32, np.float64) else np.float64
     keep = np_generator(generator).random(tuple(input.shape), dtype=npd) >= p
     mask = keep.astype(input.data.dtype) * input.data.dtype.type(1.0 / (1.0 - p))
-    return input * _const(backend.to_device(mask, input.device))
+    return input * constant(backend.to_device(mask, input.device))
 
 
 # -- normalization -----------------------------------------------------------------------------
@@ -216,9 +215,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              "evaluation mode (training=False)")
         # constant statistics: an affine map, (x - mean) * (w / sqrt(var + eps)) + b
         xp, dt = backend.xp_of(input.data), input.data.dtype
-        scale = _const(1 / xp.sqrt(running_var.data.astype(dt) + dt.type(eps)))
+        scale = constant(1 / xp.sqrt(running_var.data.astype(dt) + dt.type(eps)))
         scale = weight * scale if weight is not None else scale
-        mean = reshape(_const(running_mean.data.astype(dt)), bshape)
+        mean = reshape(constant(running_mean.data.astype(dt)), bshape)
         out = (input - mean) * reshape(scale, bshape)
         return out + reshape(bias, bshape) if bias is not None else out
     n = input.numel() // c
@@ -274,7 +273,7 @@ class _Embedding(Function):
     def backward(ctx, g):
         dim = ctx._in_meta[0][0][1]
         if ctx.row_scale is not None:
-            g = g * _const(ctx.row_scale.astype(g.data.dtype))
+            g = g * constant(ctx.row_scale.astype(g.data.dtype))
         g = reshape(g, -1, dim)
         return IndexAddZeros.apply(g, (ctx.idx.reshape(-1),), False, ctx._in_meta[0][0]), None, None
 
@@ -342,7 +341,7 @@ def one_hot(tensor, num_classes=-1):
         raise IndexError(f"one_hot: class values must be in [0, {num_classes}), got values in "
                          f"[{int(idx.min())}, {int(idx.max())}]")
     out = (idx[..., None] == xp.arange(num_classes)).astype(np.int64)
-    return _const(out)
+    return constant(out)
 
 
 from . import _losses as _l

@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 from .. import _config, backend
 from .. import _dtype as _dt
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 from ._state import IncompatibleKeys, addindent
 from ._state import load_state_dict as _load_state_dict
 from .parameter import Buffer, Parameter
@@ -104,7 +104,7 @@ class Module:
                             "(Tensor or None required)")
         if isinstance(tensor, Buffer):
             persistent = tensor.persistent
-            tensor = Tensor._make(tensor.data, False, None, 0)
+            tensor = constant(tensor.data)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -303,8 +303,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor._make(backend.xp_of(p.grad.data).zeros_like(p.grad.data),
-                                      False, None, 0)
+                p.grad = constant(backend.xp_of(p.grad.data).zeros_like(p.grad.data))
 
     def apply(self, fn):
         """Call fn on every submodule and then on self (post-order, like PyTorch's recursion),

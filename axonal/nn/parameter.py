@@ -7,7 +7,7 @@ it requires grad by default and that assigning it as a Module attribute register
 import numpy as np
 
 from .. import _dtype as _dt
-from ..tensor import ARRAY_TYPES, Tensor
+from ..tensor import ARRAY_TYPES, constant, Tensor
 
 
 class Parameter(Tensor):
@@ -30,7 +30,7 @@ class Parameter(Tensor):
             return memo[id(self)]
         out = Parameter(self.data.copy(), requires_grad=self.requires_grad)
         if self.grad is not None:
-            out.grad = Tensor._make(self.grad.data.copy(), False, None, 0)
+            out.grad = constant(self.grad.data.copy())
         memo[id(self)] = out
         return out
 

@@ -6,7 +6,7 @@ import numpy as np
 from .. import _dtype as _dt
 from .._errors import ShapeError
 from ..backend import xp_of
-from ..tensor import ARRAY_TYPES, Tensor
+from ..tensor import ARRAY_TYPES, constant, Tensor
 
 SCALARS = (numbers.Number, np.generic)
 
@@ -23,10 +23,10 @@ def as_tensor(x, like=None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if isinstance(x, ARRAY_TYPES):
-        return Tensor._make(x, False, None, 0)
+        return constant(x)
     t = Tensor(x) if not isinstance(x, (list, tuple)) else Tensor(np.asarray(x))
     if like is not None and t.device != like.device:
-        t = Tensor._make(xp_of(like.data).asarray(t.data), False, None, 0)
+        t = constant(xp_of(like.data).asarray(t.data))
     return t
 
 

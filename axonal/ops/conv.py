@@ -22,9 +22,8 @@ itself, with a weight of shape (in, out/groups, KH, KW): the weight of the convo
 from .. import _config
 from .._errors import DTypeError, ShapeError
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 from . import _conv_arrays as A
-from .elementwise import _const
 from .shape import reshape, squeeze, unsqueeze
 
 
@@ -44,8 +43,8 @@ class ConvFn(Function):
         geo, groups = ctx.geo, ctx.groups
         if not _config.is_grad_enabled():  # plain backward: one fused pass over g
             gx, gw = A.conv_backward(x.data, w.data, g.data, geo, groups, need[0], need[1])
-            gx = _const(gx) if gx is not None else None
-            gw = _const(gw) if gw is not None else None
+            gx = constant(gx) if gx is not None else None
+            gw = constant(gw) if gw is not None else None
         else:
             gx = ConvTFn.apply(g, w, geo, groups, tuple(x.shape)) if need[0] else None
             gw = ConvWFn.apply(x, g, geo, groups, tuple(w.shape)) if need[1] else None

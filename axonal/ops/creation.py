@@ -8,7 +8,7 @@ import numpy as np
 from .. import backend
 from .. import _dtype as _dt
 from ..random import np_generator
-from ..tensor import Tensor, _infer_array
+from ..tensor import _infer_array, constant, Tensor
 from ._util import shape_arg
 
 
@@ -18,7 +18,7 @@ def _finish(arr, dtype, device, requires_grad):
         arr = arr.astype(_dt.to_dtype(dtype).np, copy=False)
     if device is not None and backend.Device(device).type != "cpu":
         arr = backend.to_device(arr, backend.Device(device))
-    t = Tensor._make(arr, False, None, 0)
+    t = constant(arr)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -38,7 +38,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     arr = _infer_array(data, dtype, device)
     if arr is data:
         arr = arr.copy()
-    t = Tensor._make(arr, False, None, 0)
+    t = constant(arr)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -48,14 +48,14 @@ def as_tensor(data, dtype=None, device=None):
     """Like `tensor`, but shares memory with a NumPy/CuPy array when dtype and device allow."""
     if isinstance(data, Tensor) and dtype is None and device is None:
         return data
-    return Tensor._make(_infer_array(data, dtype, device), False, None, 0)
+    return constant(_infer_array(data, dtype, device))
 
 
 def from_numpy(arr):
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(arr).__name__}")
     _dt.from_numpy_dtype(arr.dtype)
-    return Tensor._make(arr, False, None, 0)
+    return constant(arr)
 
 
 def _fill(shape, value, dtype, device, requires_grad, default):

@@ -12,7 +12,7 @@ from .. import kernels as K
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 from ._util import as_tensor, is_scalar, result_dtype
 
 
@@ -227,7 +227,7 @@ def _unary(name, fwd, bwd, save_output=False, fast_bwd=None):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         if fast_bwd is not None and not _config._state.grad:
-            return _const(fast_bwd(g.data, x.data, ctx._out_data[0] if save_output else None))
+            return constant(fast_bwd(g.data, x.data, ctx._out_data[0] if save_output else None))
         return bwd(g, x, ctx.output() if save_output else None)
 
     cls = type(name.capitalize(), (Function,), {
@@ -284,8 +284,8 @@ class Relu(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         if not _config._state.grad:  # first order: one fused select, no graph
-            return _const(K.relu_backward(g.data, x.data))
-        return g * _const((x.data > 0).astype(x.data.dtype))
+            return constant(K.relu_backward(g.data, x.data))
+        return g * constant((x.data > 0).astype(x.data.dtype))
 
 
 class Clamp(Function):
@@ -304,7 +304,7 @@ class Clamp(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * _const(ctx.mask.astype(g.data.dtype)), None, None
+        return g * constant(ctx.mask.astype(g.data.dtype)), None, None
 
 
 class Maximum(Function):
@@ -323,7 +323,7 @@ class Maximum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        wa = _const(ctx.wa.astype(g.data.dtype))
+        wa = constant(ctx.wa.astype(g.data.dtype))
         return _to_input(ctx, 0, g * wa), _to_input(ctx, 1, g * (1 - wa)), None
 
 
@@ -341,7 +341,7 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, g):
-        cond = _const(ctx.cond)
+        cond = constant(ctx.cond)
         ga = _to_input(ctx, 1, where(cond, g, 0.0)) if ctx.needs_input_grad[1] else None
         gb = _to_input(ctx, 2, where(cond, 0.0, g)) if ctx.needs_input_grad[2] else None
         return None, ga, gb
@@ -367,10 +367,6 @@ class ZeroGrad(Function):
     @staticmethod
     def backward(ctx, g):
         return g * 0, None
-
-
-def _const(arr):
-    return Tensor._make(arr, False, None, 0)
 
 
 def exp(x):
@@ -410,7 +406,7 @@ def sigmoid(x):
 
 
 def abs(x):  # noqa: A001
-    return Abs.apply(x) if x.data.dtype.kind == "f" else _const(xp_of(x.data).abs(x.data))
+    return Abs.apply(x) if x.data.dtype.kind == "f" else constant(xp_of(x.data).abs(x.data))
 
 
 def neg(x):
@@ -455,9 +451,9 @@ def minimum(a, b):
 def where(cond, a=None, b=None):
     cond = as_tensor(cond)
     if a is None and b is None:
-        return tuple(_const(i) for i in xp_of(cond.data).nonzero(cond.data))
+        return tuple(constant(i) for i in xp_of(cond.data).nonzero(cond.data))
     if cond.data.dtype != np.bool_:
-        cond = _const(cond.data.astype(bool))
+        cond = constant(cond.data.astype(bool))
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype is not b.dtype:
         a, b = _coerce("where", a, b)
     return Where.apply(cond, a, b)
@@ -466,7 +462,7 @@ def where(cond, a=None, b=None):
 def _zero_grad_op(fn):
     def op(x):
         if x.data.dtype.kind != "f":
-            return _const(fn(x.data))
+            return constant(fn(x.data))
         return ZeroGrad.apply(x, fn)
 
     return op
@@ -482,7 +478,7 @@ trunc = _zero_grad_op(lambda a: xp_of(a).trunc(a))
 # -- non-differentiable: comparisons and logic -------------------------------------------------
 def _nondiff(fn, a, b=None):
     if b is None:
-        return _const(fn(_d(a)))
+        return constant(fn(_d(a)))
     if not isinstance(a, Tensor) and not is_scalar(a):
         a = as_tensor(a)
     if not isinstance(b, Tensor) and not is_scalar(b):
@@ -491,7 +487,7 @@ def _nondiff(fn, a, b=None):
         out = fn(_d(a), _d(b))
     except ValueError:
         raise _binary_error(getattr(fn, "__name__", "compare"), a, b) from None
-    return _const(xp_of(out).asarray(out))
+    return constant(xp_of(out).asarray(out))
 
 
 def _cmp(ufunc):
@@ -541,4 +537,4 @@ def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
 
 
 def isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
-    return _const(xp_of(a.data).isclose(a.data, _d(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return constant(xp_of(a.data).isclose(a.data, _d(b), rtol=rtol, atol=atol, equal_nan=equal_nan))

@@ -11,9 +11,9 @@ from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..kernels.reductions import index_add_rows
-from ..tensor import Tensor, _index_key
+from ..tensor import _index_key, constant, Tensor
 from ._util import as_tensor, norm_dim
-from .elementwise import _const, where
+from .elementwise import where
 from .shape import sum_to
 
 
@@ -106,7 +106,7 @@ class IndexPut(Function):
             else:
                 mask = xp_of(g.data).ones(g.data.shape, dtype=g.data.dtype)
                 mask[ctx.key] = 0
-                gx = g * _const(mask)
+                gx = g * constant(mask)
         if ctx.needs_input_grad[1]:
             gv = sum_to(GetItem.apply(g, ctx.key, False), ctx._in_meta[1][0])
         return gx, gv, None, None
@@ -166,7 +166,7 @@ class Scatter(Function):
         if ctx.needs_input_grad[0]:
             mask = xp_of(g.data).ones(g.data.shape, dtype=g.data.dtype)
             mask[ctx.full] = 0
-            gx = g * _const(mask)
+            gx = g * constant(mask)
         if ctx.needs_input_grad[3]:
             shape = ctx._in_meta[3][0]
             gs = Gather.apply(g, ctx.dim, ctx.index)
@@ -280,6 +280,6 @@ def masked_fill(x, mask, value):
 def nonzero(x, *, as_tuple=False):
     idx = xp_of(x.data).nonzero(x.data)
     if as_tuple:
-        return tuple(_const(i.astype(np.int64)) for i in idx)
-    return _const(xp_of(x.data).stack(idx, axis=1).astype(np.int64) if idx else
+        return tuple(constant(i.astype(np.int64)) for i in idx)
+    return constant(xp_of(x.data).stack(idx, axis=1).astype(np.int64) if idx else
                   xp_of(x.data).zeros((0, 0), np.int64))

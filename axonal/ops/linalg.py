@@ -8,14 +8,10 @@ dimension is removed again, as in NumPy and PyTorch.
 from .. import _config
 from .. import kernels as K
 from .._errors import ShapeError
-from ..tensor import Tensor
+from ..tensor import constant
 from ..autograd.function import Function
 from ..backend import xp_of
 from .shape import reshape, sum_to, transpose, unsqueeze
-
-
-def _const(arr):
-    return Tensor._make(arr, False, None, 0)
 
 
 def _mT(x):
@@ -60,9 +56,9 @@ class Linear(Function):
         need = ctx.needs_input_grad
         if not _config._state.grad:  # first order: three BLAS calls and a row sum, no graph
             gd = g.data
-            return (_const(K.mm(gd, w.data)) if need[0] else None,
-                    _const(K.mm(gd.T, x.data)) if need[1] else None,
-                    _const(K.sum_rows(gd)) if len(need) > 2 and need[2] else None)
+            return (constant(K.mm(gd, w.data)) if need[0] else None,
+                    constant(K.mm(gd.T, x.data)) if need[1] else None,
+                    constant(K.sum_rows(gd)) if len(need) > 2 and need[2] else None)
         gx = matmul(g, w) if need[0] else None
         gw = matmul(_mT(g), x) if need[1] else None
         gb = g.sum(0) if len(need) > 2 and need[2] else None

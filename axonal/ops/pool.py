@@ -23,9 +23,10 @@ from ..autograd.function import Function
 from ..backend import xp_of
 from . import _pool_arrays as A
 from .conv import check_tensor, conv2d, ntuple
-from .elementwise import _const, relu
+from .elementwise import relu
 from .linalg import matmul
 from .shape import reshape, squeeze, unsqueeze
+from ..tensor import constant
 
 
 class PlaneGather(Function):
@@ -125,7 +126,7 @@ def _max_pool(op, x, kernel_size, stride, padding, dilation, ceil_mode, return_i
     ho, wo = _out_hw(op, x, k, s, p, d, ceil_mode)
     out, idx = A.max_pool(x.data, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], ho, wo)
     y = PlaneGather.apply(x, idx, out)
-    return (y, _const(idx)) if return_indices else y
+    return (y, constant(idx)) if return_indices else y
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -198,7 +199,7 @@ def _bin_matrix(size, out, xp, dtype):
     m = np.zeros((out, size))
     for i, (a, b) in enumerate(A.adaptive_bounds(size, out)):
         m[i, a:b] = 1.0 / (b - a)
-    return _const(xp.asarray(m.astype(dtype)))
+    return constant(xp.asarray(m.astype(dtype)))
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -238,7 +239,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     else:
         out, idx = A.adaptive_max(input.data, ho, wo)
     y = PlaneGather.apply(input, idx, out)
-    return (y, _const(idx)) if return_indices else y
+    return (y, constant(idx)) if return_indices else y
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):

@@ -13,9 +13,9 @@ from .. import _dtype as _dt
 from .._config import is_grad_enabled
 from ..autograd.function import Function
 from ..backend import xp_of
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 from ._util import norm_dim, norm_dims
-from .elementwise import _const, abs, exp, log, sqrt, where
+from .elementwise import abs, exp, log, sqrt, where
 from .shape import expand, permute, reshape
 
 MaxResult = namedtuple("max", ["values", "indices"])
@@ -76,7 +76,7 @@ class Prod(Function):
         others = xp.stack([xp.delete(moved, k, axis=-1).prod(-1) for k in range(n)], axis=-1)
         others = others.reshape([shape[i] for i in keep] + [shape[i] for i in ctx.dims])
         others = others.transpose(np.argsort(keep + list(ctx.dims)))
-        return g_full * _const(others), None, None
+        return g_full * constant(others), None, None
 
 
 def _leave_one_out(x, keep, dims):
@@ -86,8 +86,8 @@ def _leave_one_out(x, keep, dims):
     order = keep + dims
     moved = reshape(permute(x, order), [shape[i] for i in keep] + [-1])
     n = moved.shape[-1]
-    eye = _const(np.eye(n, dtype=bool))
-    rows = where(eye, _const(np.ones((), x.data.dtype)), moved.unsqueeze(-2))  # (..., n, n)
+    eye = constant(np.eye(n, dtype=bool))
+    rows = where(eye, constant(np.ones((), x.data.dtype)), moved.unsqueeze(-2))  # (..., n, n)
     others = Prod.apply(rows, (rows.ndim - 1,), False)
     others = reshape(others, [shape[i] for i in keep] + [shape[i] for i in dims])
     return permute(others, [int(i) for i in np.argsort(order)])
@@ -112,7 +112,7 @@ class AMax(Function):
             out = out.reshape(_keep_shape(shape, ctx.dims))
         mask = (x.data == out).astype(g.data.dtype)
         mask /= mask.sum(axis=ctx.dims, keepdims=True)  # ties share the gradient evenly
-        return _restore(g, shape, ctx.dims, ctx.keepdim) * _const(mask), None, None, None
+        return _restore(g, shape, ctx.dims, ctx.keepdim) * constant(mask), None, None, None
 
 
 class MaxDim(Function):
@@ -168,7 +168,7 @@ class Norm2(Function):
         (x,) = ctx.saved_tensors
         shape = x.data.shape
         out = _restore(ctx.output(), shape, ctx.dims, ctx.keepdim)
-        zero = _const(out.data == 0)
+        zero = constant(out.data == 0)
         safe = where(zero, 1.0, out)
         return where(zero, 0.0, _restore(g, shape, ctx.dims, ctx.keepdim) * x / safe), None, None
 
@@ -240,7 +240,7 @@ def _maxmin(x, dim, keepdim, take_max, other):
     d = norm_dim(dim, x.ndim, name)
     _check_nonempty(name, x, (d,))
     if x.ndim == 0:
-        return other(x, x._make(xp_of(x.data).zeros((), np.int64), False, None, 0))
+        return other(x, constant(xp_of(x.data).zeros((), np.int64)))
     vals, idx = MaxDim.apply(x, d, keepdim, take_max)
     return other(vals, idx)
 
@@ -257,10 +257,10 @@ def _arg(x, dim, keepdim, fn, name):
     xp = xp_of(x.data)
     if dim is None:
         out = getattr(xp, fn)(x.data.reshape(-1))
-        return _const(xp.asarray(out, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
+        return constant(xp.asarray(out, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
     d = norm_dim(dim, x.ndim, name)
     _check_nonempty(name, x, (d,))
-    return _const(getattr(xp, fn)(x.data, axis=d, keepdims=keepdim).astype(np.int64))
+    return constant(getattr(xp, fn)(x.data, axis=d, keepdims=keepdim).astype(np.int64))
 
 
 def argmax(x, dim=None, keepdim=False):
@@ -300,9 +300,9 @@ def logsumexp(x, dim=None, keepdim=False):
     """log sum exp(x), computed as m + log sum exp(x - m) with m = max(x) for stability.
     m is treated as a constant: the result does not depend on it, so neither does its gradient."""
     dims = norm_dims(dim, x.ndim, "logsumexp")
-    m = _const(x.data.max(axis=dims, keepdims=True)) if x.data.size else _const(
+    m = constant(x.data.max(axis=dims, keepdims=True)) if x.data.size else constant(
         xp_of(x.data).zeros(_keep_shape(x.data.shape, dims), x.data.dtype))
-    m = where(_const(xp_of(m.data).isfinite(m.data)), m, 0.0)
+    m = where(constant(xp_of(m.data).isfinite(m.data)), m, 0.0)
     out = log(sum(exp(x - m), dims, keepdim=True)) + m
     return out if keepdim else reshape(out, tuple(s for i, s in enumerate(out.shape) if i not in dims))
 
@@ -332,14 +332,14 @@ def norm(x, p="fro", dim=None, keepdim=False):
 
 def all(x, dim=None, keepdim=False):  # noqa: A001
     dims = norm_dims(dim, x.ndim, "all")
-    return _const(x.data.astype(bool).all(axis=dims, keepdims=keepdim))
+    return constant(x.data.astype(bool).all(axis=dims, keepdims=keepdim))
 
 
 def any(x, dim=None, keepdim=False):  # noqa: A001
     dims = norm_dims(dim, x.ndim, "any")
-    return _const(x.data.astype(bool).any(axis=dims, keepdims=keepdim))
+    return constant(x.data.astype(bool).any(axis=dims, keepdims=keepdim))
 
 
 def count_nonzero(x, dim=None):
     dims = norm_dims(_all_if_empty(dim), x.ndim, "count_nonzero")
-    return _const(xp_of(x.data).asarray((x.data != 0).sum(axis=dims)).astype(np.int64))
+    return constant(xp_of(x.data).asarray((x.data != 0).sum(axis=dims)).astype(np.int64))

@@ -28,11 +28,11 @@ from ..autograd.function import Function
 from ..backend import xp_of
 from . import _conv_arrays as CA
 from .conv import check_tensor, ntuple
-from .elementwise import _const
 from .indexing import getitem
 from .linalg import matmul
 from .pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .shape import expand, reshape, squeeze, unsqueeze
+from ..tensor import constant
 
 _MODES = {"nearest": (3, 4), "nearest-exact": (3, 4), "linear": (3,), "bilinear": (4,),
           "bicubic": (4,), "area": (3, 4)}
@@ -132,7 +132,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         n_in, n_out = input.shape[dim], out[axis]
         if linear:
             m = _interp_matrix(n_in, n_out, mode, bool(align_corners), scales[axis])
-            mt = _const(xp.asarray(m.astype(dt)))
+            mt = constant(xp.asarray(m.astype(dt)))
             y = matmul(y, mt.T) if dim == y.ndim - 1 else matmul(mt, y)
         else:
             y = _nearest_along(y, dim, _nearest_index(n_in, n_out, scales[axis],

@@ -43,16 +43,12 @@ from ..backend import xp_of
 from ..kernels import gru as KG
 from ..kernels import rnn as K
 from ..kernels.gemm import mm
-from ..tensor import Tensor
+from ..tensor import constant
 from .elementwise import relu, sigmoid, tanh
 from .linalg import matmul
 from .shape import cat, transpose
 
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
-
-
-def _t(a):
-    return Tensor._make(a, False, None, 0)
 
 
 class Recurrence(Function):
@@ -170,10 +166,10 @@ class Recurrence(Function):
                 KG.rnn_cell_backward(d, out[o:e], dgx[o:e], use_relu)
                 back_gemm(dgx[o:e], d)
         need = ctx.needs_input_grad
-        dw = _t(mm(dgh.T, s["hprev"])) if need[3] else None
-        db = _t(dgh.sum(0)) if need[4] else None
-        return (_t(dgx) if need[0] else None, _t(dh) if need[1] else None,
-                _t(dc) if need[2] and dc is not None else None, dw, db)
+        dw = constant(mm(dgh.T, s["hprev"])) if need[3] else None
+        db = constant(dgh.sum(0)) if need[4] else None
+        return (constant(dgx) if need[0] else None, constant(dh) if need[1] else None,
+                constant(dc) if need[2] and dc is not None else None, dw, db)
 
 
 def _packing(offs, sizes):
@@ -219,7 +215,7 @@ def _backward_graph(ctx, dout, dhn, dcn):
     mode, offs, sizes = ctx.mode, ctx.offs, ctx.sizes
     hid, b0 = w.shape[1], sizes[0]
     xp = xp_of(w.data)
-    zeros = _t(xp.zeros((b0, hid), w.data.dtype))
+    zeros = constant(xp.zeros((b0, hid), w.data.dtype))
     h = h0 if h0 is not None else zeros
     c = (c0 if c0 is not None else zeros) if mode == "lstm" else None
     steps = list(range(len(sizes) - 1, -1, -1) if ctx.reverse else range(len(sizes)))

@@ -13,9 +13,8 @@ import numpy as np
 
 from .._errors import ShapeError
 from ..backend import xp_of
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 from ._util import norm_dim
-from .elementwise import _const
 from .indexing import gather
 
 SortResult = namedtuple("sort", ["values", "indices"])
@@ -42,15 +41,15 @@ def _order(x, dim, descending, op):
 def argsort(input, dim=-1, descending=False, stable=False):
     """Indices that sort `input` along `dim` (int64, not differentiable)."""
     if input.ndim == 0:
-        return _const(xp_of(input.data).zeros((), np.int64))
-    return _const(_order(input, dim, descending, "argsort"))
+        return constant(xp_of(input.data).zeros((), np.int64))
+    return constant(_order(input, dim, descending, "argsort"))
 
 
 def sort(input, dim=-1, descending=False, stable=False):
     """(values, indices) of `input` sorted along `dim`; the values are differentiable."""
     if input.ndim == 0:
-        return SortResult(input, _const(xp_of(input.data).zeros((), np.int64)))
-    idx = _const(_order(input, dim, descending, "sort"))
+        return SortResult(input, constant(xp_of(input.data).zeros((), np.int64)))
+    idx = constant(_order(input, dim, descending, "sort"))
     return SortResult(gather(input, dim, idx), idx)
 
 
@@ -66,12 +65,12 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     if input.ndim == 0:
         if k not in (0, 1):
             raise ShapeError(f"topk: k ({k}) out of range for a 0-d tensor")
-        return TopkResult(input, _const(xp_of(input.data).zeros((), np.int64)))
+        return TopkResult(input, constant(xp_of(input.data).zeros((), np.int64)))
     d = norm_dim(dim, input.ndim, "topk")
     n = input.shape[d]
     if not 0 <= k <= n:
         raise ShapeError(f"topk: k ({k}) out of range for dim {dim} of size {n} (input of "
                          f"shape {tuple(input.shape)})")
     idx = _order(input, d, largest, "topk")
-    idx = _const(xp_of(idx).take(idx, xp_of(idx).arange(k), axis=d))
+    idx = constant(xp_of(idx).take(idx, xp_of(idx).arange(k), axis=d))
     return TopkResult(gather(input, d, idx), idx)

@@ -21,7 +21,7 @@ from collections import defaultdict
 
 from .. import _config, backend
 from .._errors import ShapeError
-from ..tensor import ARRAY_TYPES, Tensor
+from ..tensor import ARRAY_TYPES, constant, Tensor
 
 
 class _RequiredParameter:
@@ -223,7 +223,7 @@ class Optimizer:
     def _state_buffer(self, p, fill=0.0):
         """A new state Tensor shaped like `p` (same dtype and device), filled with `fill`."""
         xp = backend.xp_of(p.data)
-        return Tensor._make(xp.full_like(p.data, fill), False, None, 0)
+        return constant(xp.full_like(p.data, fill))
 
     @staticmethod
     def _step_tensor():
@@ -306,7 +306,7 @@ def _cast_state(owner, param, key, value):
     if not isinstance(value, ARRAY_TYPES):
         return copy.deepcopy(value)
     if key == "step":
-        return Tensor._make(backend.to_numpy(value).copy(), False, None, 0)
+        return constant(backend.to_numpy(value).copy())
     if value.ndim != 0 and value.shape != param.data.shape:
         raise ShapeError(f"{owner}.load_state_dict: state '{key}' has shape "
                          f"{tuple(value.shape)} but its parameter has shape "
@@ -314,4 +314,4 @@ def _cast_state(owner, param, key, value):
     device = backend.device_of(param.data)
     dtype = param.data.dtype if value.dtype.kind == "f" else value.dtype
     arr = backend.to_device(value, device)
-    return Tensor._make(backend.xp_for(device).array(arr, dtype=dtype, copy=True), False, None, 0)
+    return constant(backend.xp_for(device).array(arr, dtype=dtype, copy=True))

@@ -1,5 +1,5 @@
 """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay."""
-from ..tensor import Tensor
+from ..tensor import constant
 from . import _functional as F
 from .optimizer import Optimizer, check_compat, check_number
 
@@ -53,4 +53,4 @@ class SGD(Optimizer):
                                weight_decay=group["weight_decay"], nesterov=group["nesterov"],
                                maximize=group["maximize"])
         if state is not None and buf is None:
-            state["momentum_buffer"] = Tensor._make(new_buf, False, None, 0)
+            state["momentum_buffer"] = constant(new_buf)

@@ -18,7 +18,7 @@ import time
 
 from .. import _config, backend
 from .. import distributed as _dist
-from ..tensor import Tensor
+from ..tensor import constant, Tensor
 from . import checkpoint as _ckpt
 from .callbacks import CallbackList, LRSchedulerCallback
 from .history import History
@@ -312,7 +312,7 @@ class Trainer:
 
         self._eval_mode_loop(loader, verbose, "Predict", body)
         xp = backend.xp_of(*chunks)
-        return Tensor._make(xp.concatenate(chunks, axis=0), False, None, 0)
+        return constant(xp.concatenate(chunks, axis=0))
 
     # -- checkpoints ------------------------------------------------------------------------------
     def _callback_keys(self):

@@ -30,9 +30,8 @@ import numpy as np
 from ... import backend
 from ..._errors import DTypeError, ShapeError
 from ...ops import matmul, reshape, softmax, transpose
-from ...ops.elementwise import _const
 from ...ops.linalg import linear as _linear
-from ...tensor import Tensor
+from ...tensor import constant, Tensor
 from .. import functional as F
 from .. import init
 from ..module import Module
@@ -82,13 +81,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     scores = matmul(query * scale, transpose(key, -2, -1))
     dt = scores.data.dtype
     if is_causal:
-        scores = scores + _const(np.triu(np.full((L, S), -np.inf, dt), k=1))
+        scores = scores + constant(np.triu(np.full((L, S), -np.inf, dt), k=1))
     if attn_mask is not None:
         arr = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         if arr.dtype == np.bool_:
-            scores = scores + _const(backend.xp_of(arr).where(arr, dt.type(0), dt.type(-np.inf)))
+            scores = scores + constant(backend.xp_of(arr).where(arr, dt.type(0), dt.type(-np.inf)))
         else:
-            scores = scores + (attn_mask if isinstance(attn_mask, Tensor) else _const(arr.astype(dt)))
+            scores = scores + (attn_mask if isinstance(attn_mask, Tensor) else constant(arr.astype(dt)))
     attn = softmax(scores, -1)
     if dropout_p > 0:
         attn = F.dropout(attn, dropout_p, True)
@@ -220,7 +219,7 @@ class MultiheadAttention(Module):
             mask = m if mask is None else mask + m
         scores = matmul(q * (1.0 / math.sqrt(self.head_dim)), transpose(k, -2, -1))
         if mask is not None:
-            scores = scores + _const(mask)
+            scores = scores + constant(mask)
         attn = softmax(scores, -1)
         if self.dropout > 0 and self.training:
             attn = F.dropout(attn, self.dropout, True)

@@ -28,7 +28,7 @@ from ... import backend
 from ..._errors import ShapeError
 from ...ops import relu, sigmoid, stack, tanh
 from ...ops.linalg import linear as _linear
-from ...tensor import Tensor
+from ...tensor import constant, Tensor
 from .. import init
 from ..module import Module, Parameter
 from ._util import new_param, shape_error
@@ -76,8 +76,7 @@ class LeakyRNN(Module):
         x = input.transpose(0, 1) if self.batch_first else input
         t_len, batch = x.shape[0], x.shape[1]
         gx = _linear(x, self.weight_ih, self.bias)  # the input drive of every step: one GEMM
-        h = h0 if h0 is not None else Tensor._make(
-            backend.xp_of(x.data).zeros((batch, self.hidden_size), x.data.dtype), False, None, 0)
+        h = h0 if h0 is not None else constant(backend.xp_of(x.data).zeros((batch, self.hidden_size), x.data.dtype))
         if tuple(h.shape) != (batch, self.hidden_size):
             raise shape_error(self, f"expected h0 of shape {(batch, self.hidden_size)}, got "
                               f"{tuple(h.shape)}")

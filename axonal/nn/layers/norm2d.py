@@ -22,7 +22,6 @@ import numpy as np
 
 from ... import backend
 from ..._errors import DTypeError, ShapeError
-from ...ops.elementwise import _const
 from ...ops.shape import reshape
 from ...random import np_generator
 from .. import init
@@ -30,6 +29,7 @@ from .._norm import normalize as _normalize
 from ..module import Module
 from ._util import new_param, shape_error
 from .normalization import BatchNorm2d
+from ...tensor import constant
 
 __all__ = ["BatchNorm2d", "GroupNorm", "Dropout1d", "Dropout2d", "group_norm", "dropout1d",
            "dropout2d"]
@@ -71,7 +71,7 @@ def _channel_dropout(op, input, p, training, mask_shape):
         return input * 0.0
     keep = np_generator(None).random(mask_shape) >= p
     mask = keep.astype(input.data.dtype) * input.data.dtype.type(1.0 / (1.0 - p))
-    return input * _const(backend.to_device(mask, input.device))
+    return input * constant(backend.to_device(mask, input.device))
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):

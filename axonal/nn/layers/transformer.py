@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ... import backend
-from ...tensor import Tensor
+from ...tensor import constant, Tensor
 from .. import functional as F
 from .. import init
 from ..containers import ModuleList
@@ -242,7 +242,7 @@ class PositionalEncoding(Module):
                               f"{self.max_len} positions, got {tuple(x.shape)}")
         pe = self.pe.data[:t].astype(x.data.dtype, copy=False)
         pe = pe[None] if self.batch_first else pe[:, None]
-        return self.dropout(x + Tensor._make(backend.xp_of(x.data).asarray(pe), False, None, 0))
+        return self.dropout(x + constant(backend.xp_of(x.data).asarray(pe)))
 
     def extra_repr(self):
         return f"d_model={self.d_model}, max_len={self.max_len}"

@@ -10,7 +10,7 @@ import math
 
 from ... import backend
 from ..._config import no_grad
-from ...tensor import Tensor
+from ...tensor import constant, Tensor
 
 
 def _grads(parameters):
@@ -44,7 +44,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
                            "non-finite, so it cannot be clipped. To disable this error and scale "
                            "the gradients by the non-finite norm anyway, set "
                            "`error_if_nonfinite=False`")
-    return Tensor._make(xp.asarray(total), False, None, 0)
+    return constant(xp.asarray(total))
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):

@@ -21,7 +21,7 @@ import numpy as np
 
 from ...ops import index_select, reshape, stack, transpose
 from ...ops.indexing import IndexAddZeros
-from ...tensor import Tensor
+from ...tensor import constant, Tensor
 
 __all__ = [
     "PackedSequence",
@@ -119,7 +119,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     if padding_value != 0:
         pad = np.full((t_max * batch,) + (1,) * len(feat), padding_value, dtype=data.data.dtype)
         pad[rows] = 0
-        out = out + Tensor._make(pad, False, None, 0)
+        out = out + constant(pad)
     out = reshape(out, (t_max, batch) + feat)
     if sequence.unsorted_indices is not None:
         inv = _np(sequence.unsorted_indices)
