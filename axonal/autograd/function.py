@@ -12,6 +12,18 @@ again (higher-order gradients for free, as in Chainer's FunctionNode or needle's
 
 The `ctx` passed to both methods is the instance of the subclass created by `apply`; when the output
 needs a gradient that instance becomes the graph node.
+
+The op contract (one way for every op):
+
+* Everything `forward` keeps for `backward` goes through one of two calls, and both are released
+  after backward (unless `retain_graph=True`): `ctx.save_for_backward(*tensors)` for Tensors (read
+  back as `ctx.saved_tensors`) and `ctx.save(name=value, ...)` for anything else (arrays, shapes,
+  flags; read back as `ctx.name`). Ops never assign `ctx.<name> = ...` themselves.
+* An op may add a first-order fast path, `backward_arrays(ctx, *grad_arrays)`: raw arrays in, raw
+  arrays (or None) out, one per forward input, free to call kernels. The engine picks it when the
+  backward pass is not being recorded (`create_graph=False`); it may return `NotImplemented` to
+  defer to the differentiable `backward`. Ops never test the grad mode themselves.
+* Arrays are wrapped as graph-free tensors with `axonal.tensor.constant(array)`.
 """
 import weakref
 
@@ -33,7 +45,9 @@ def _no_grads(n):
 
 class Function:
     save_output = False  # primitives whose backward uses their own output (exp, tanh, softmax, ...)
+    backward_arrays = None  # optional first-order fast path: (ctx, *grad_arrays) -> arrays
     _non_diff = ()  # ids of outputs marked non-differentiable
+    _saved_names = ()  # names stored by ctx.save(...), released after backward
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -45,7 +59,17 @@ class Function:
 
     # -- saved state -------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
+        """Keep Tensors (or None) for backward; read them back with `ctx.saved_tensors`."""
         self.saved = tensors
+
+    def save(self, **state):
+        """Keep non-Tensor state for backward (arrays, shapes, flags), read back as `ctx.<name>`.
+
+        The names are remembered so that `_release` drops them with the saved tensors: a node kept
+        alive by a retained output does not keep its forward's arrays alive too.
+        """
+        self.__dict__.update(state)
+        self._saved_names = self._saved_names + tuple(state)
 
     @property
     def saved_tensors(self):
@@ -53,6 +77,17 @@ class Function:
             raise GraphError(f"{type(self).__name__}: saved tensors were freed by an earlier "
                              "backward(); pass retain_graph=True to keep them")
         return self.saved
+
+    def __getattr__(self, name):
+        # only reached when normal lookup fails: state read after it was released
+        if self.__dict__.get("_freed") and name in type(self)._released_names(self):
+            raise GraphError(f"{type(self).__name__}: saved state {name!r} was freed by an earlier "
+                             "backward(); pass retain_graph=True to keep it")
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    @staticmethod
+    def _released_names(ctx):
+        return ctx.__dict__.get("_released", ())
 
     def output(self, index=0):
         """This node's output `index`, re-attached to the node (for `save_output` primitives).
@@ -140,7 +175,12 @@ class Function:
         """Run backward and check that each input gradient has the input's shape and dtype."""
         if len(grads) > 1 and getattr(self, "_materialize", True):
             grads = [g if g is not None else _zeros(meta) for g, meta in zip(grads, self._out_meta)]
-        res = type(self).backward(self, *grads)
+        res = NotImplemented
+        fast = type(self).backward_arrays
+        if fast is not None and not _config._state.grad:  # first order: arrays in, arrays out
+            res = fast(self, *[None if g is None else g.data for g in grads])
+        if res is NotImplemented:
+            res = type(self).backward(self, *grads)
         if type(res) is not tuple:
             res = (res,)
         n = len(self.next)
@@ -168,6 +208,12 @@ class Function:
         self.saved = None
         self._out_data = None
         self._freed = True
+        names = self._saved_names
+        if names:
+            d = self.__dict__
+            for name in names:
+                d.pop(name, None)
+            self._released, self._saved_names = names, ()
 
     def _retain(self, index, tensor):
         if self._retained is None:
