@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import nn
 from .._config import no_grad
-from ..nn.layers.attention import causal_mask
+from ..nn.functional._attention import causal_mask
 from ..nn.layers.rnn import LSTM
 from ..nn.layers.transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
 from ..ops import tensor

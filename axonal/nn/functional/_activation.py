@@ -1,4 +1,5 @@
-"""Activation primitives for `nn.functional`: a cheap NumPy forward, a backward in Tensor ops.
+"""Activations of `nn.functional`, and their primitives: a cheap array forward, a backward in
+Tensor ops.
 
 Each backward is written with differentiable ops of the saved input (or of the re-attached output),
 so double backward is exact. Piecewise functions use a constant mask for the branch: their local
@@ -14,21 +15,29 @@ derivative is piecewise smooth and the mask's own derivative is zero almost ever
     gelu-tanh   y = x (1 + tanh(u)) / 2, u = sqrt(2/pi) (x + 0.044715 x^3)
                 dy/dx = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 x^2) / 2
     erf         d erf(x)/dx = 2 / sqrt(pi) exp(-x^2)
+
+`inplace=` arguments are accepted for compatibility but ignored: Axonal never modifies a
+differentiable tensor in place.
 """
 import math
 
 import numpy as np
 
-from ..autograd.function import Function
-from ..backend import is_cupy_array, xp_of
-from ..ops import exp, sigmoid, tanh, where
-from ..tensor import constant
+from ..._errors import ShapeError
+from ...autograd.function import Function
+from ...backend import is_cupy_array, xp_of
+from ...ops import exp, log_softmax as _log_softmax, relu as _relu, reshape, sigmoid as _sigmoid
+from ...ops import softmax as _softmax, tanh as _tanh, where
+from ...tensor import constant
+from ._args import floating_tensor
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _K = math.sqrt(2.0 / math.pi)
 _C = 0.044715
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
 
 _erf_ufunc = None
 
@@ -82,7 +91,7 @@ class LeakyRelu(Function):
     @staticmethod
     def forward(ctx, x, slope):
         pos = x.data > 0
-        ctx.pos, ctx.slope = pos, slope
+        ctx.save(pos=pos, slope=slope)
         return xp_of(x.data).where(pos, x.data, x.data * x.data.dtype.type(slope))
 
     @staticmethod
@@ -100,7 +109,7 @@ class Elu(Function):
         xp = xp_of(x.data)
         d = x.data.dtype.type
         pos = x.data > 0
-        ctx.pos, ctx.alpha, ctx.scale = pos, alpha, scale
+        ctx.save(pos=pos, alpha=alpha, scale=scale)
         neg = xp.expm1(xp.minimum(x.data, 0)) * d(alpha)  # min(): no overflow in the unused branch
         out = xp.where(pos, x.data, neg)
         return out * d(scale) if scale != 1 else out
@@ -115,7 +124,7 @@ class Elu(Function):
 class Hardtanh(Function):
     @staticmethod
     def forward(ctx, x, lo, hi):
-        ctx.inside = (x.data > lo) & (x.data < hi)
+        ctx.save(inside=(x.data > lo) & (x.data < hi))
         return xp_of(x.data).clip(x.data, lo, hi).astype(x.data.dtype, copy=False)
 
     @staticmethod
@@ -129,16 +138,17 @@ class Softplus(Function):
         xp = xp_of(x.data)
         d = x.data.dtype.type
         bx = x.data * d(beta)
+        linear = bx > threshold
         ctx.save_for_backward(x)
-        ctx.beta, ctx.linear = beta, bx > threshold
+        ctx.save(beta=beta, linear=linear)
         # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): exact for both tails
         soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / d(beta)
-        return xp.where(ctx.linear, x.data, soft)
+        return xp.where(linear, x.data, soft)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * where(constant(ctx.linear), 1.0, sigmoid(x * ctx.beta)), None, None
+        return g * where(constant(ctx.linear), 1.0, _sigmoid(x * ctx.beta)), None, None
 
 
 class Silu(Function):
@@ -153,19 +163,20 @@ class Silu(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        s = sigmoid(x)
+        s = _sigmoid(x)
         return g * (s * (1 + x * (1 - s)))
 
 
 class Gelu(Function):
     @staticmethod
     def forward(ctx, x, approximate):
+        use_tanh = approximate == "tanh"
         ctx.save_for_backward(x)
-        ctx.tanh = approximate == "tanh"
+        ctx.save(tanh=use_tanh)
         xp = xp_of(x.data)
         a = x.data
         d = a.dtype.type
-        if ctx.tanh:
+        if use_tanh:
             inner = xp.tanh(d(_K) * (a + d(_C) * a * a * a))
         else:
             inner = erf_array(a * d(_SQRT1_2))
@@ -175,9 +186,107 @@ class Gelu(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         if ctx.tanh:
-            t = tanh((x + x * x * x * _C) * _K)
+            t = _tanh((x + x * x * x * _C) * _K)
             dydx = (1 + t) * 0.5 + x * (1 - t * t) * (0.5 * _K) * (1 + (x * x) * (3 * _C))
         else:
             cdf = (Erf.apply(x * _SQRT1_2) + 1) * 0.5
             dydx = cdf + x * exp(x * x * -0.5) * _INV_SQRT_2PI
         return g * dydx, None
+
+
+# -- the functional forms ------------------------------------------------------------------------
+def relu(input, inplace=False):
+    return _relu(floating_tensor("relu", input))
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return LeakyRelu.apply(floating_tensor("leaky_relu", input), float(negative_slope))
+
+
+def prelu(input, weight):
+    """max(0, x) + w min(0, x) with one slope per channel (dim 1) or a single shared slope."""
+    floating_tensor("prelu", input)
+    n = weight.numel()
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if n != 1 and n != channels:
+        raise ShapeError(f"prelu: weight has {n} parameters but the input of shape "
+                         f"{tuple(input.shape)} has {channels} channels (dim 1); expected 1 or "
+                         f"{channels}")
+    w = reshape(weight, (1, n) + (1,) * (input.ndim - 2)) if n > 1 else reshape(weight, ())
+    return where(constant(input.data > 0), input, w * input)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return Elu.apply(floating_tensor("elu", input), float(alpha), 1.0)
+
+
+def selu(input, inplace=False):
+    return Elu.apply(floating_tensor("selu", input), _SELU_ALPHA, _SELU_SCALE)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha (exp(x / alpha) - 1)) = elu(x / alpha) * alpha below zero."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0")
+    floating_tensor("celu", input)
+    return where(constant(input.data > 0), input, elu(input / alpha) * alpha)
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(floating_tensor("gelu", input), approximate)
+
+
+def silu(input, inplace=False):
+    return Silu.apply(floating_tensor("silu", input))
+
+
+def mish(input, inplace=False):
+    return input * _tanh(softplus(input))
+
+
+def sigmoid(input):
+    return _sigmoid(floating_tensor("sigmoid", input))
+
+
+def tanh(input):
+    return _tanh(floating_tensor("tanh", input))
+
+
+def logsigmoid(input):
+    return -softplus(-floating_tensor("logsigmoid", input))
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    if beta == 0:
+        raise ValueError("softplus: beta must not be 0")
+    return Softplus.apply(floating_tensor("softplus", input), float(beta), float(threshold))
+
+
+def softsign(input):
+    floating_tensor("softsign", input)
+    return input / (input.abs() + 1)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                         f"({max_val})")
+    return Hardtanh.apply(floating_tensor("hardtanh", input), float(min_val), float(max_val))
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return _softmax(input, dim, dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return _log_softmax(input, dim, dtype)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    return _softmax(-input, dim, dtype)
