@@ -37,16 +37,16 @@ from ._normalization import batch_norm, group_norm, layer_norm, normalize
 
 # Names that the single-file `functional.py` of earlier versions exposed as a side effect of its
 # own imports; kept so that code reaching them as `F.<name>` keeps working.
-import numpy as np  # noqa: E402,I001
-from ... import backend  # noqa: E402
-from ..._config import no_grad  # noqa: E402
-from ..._errors import DTypeError, ShapeError  # noqa: E402
-from ...autograd.function import Function  # noqa: E402
-from ...ops import clamp, matmul, norm, reshape, where  # noqa: E402
-from ...ops.indexing import IndexAddZeros  # noqa: E402
-from ...random import np_generator  # noqa: E402
-from ...tensor import constant, Tensor  # noqa: E402
-from ._embedding import xp_take  # noqa: E402
+import numpy as np
+from ... import backend
+from ..._config import no_grad
+from ..._errors import DTypeError, ShapeError
+from ...autograd.function import Function
+from ...ops import clamp, matmul, norm, reshape, where
+from ...ops.indexing import IndexAddZeros
+from ...random import np_generator
+from ...tensor import constant, Tensor
+from ._embedding import xp_take
 
 __all__ = ["batch_norm", "bilinear", "celu", "dropout", "elu", "embedding", "gelu", "hardtanh",
            "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "mish", "normalize",

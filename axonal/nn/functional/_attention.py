@@ -18,8 +18,7 @@ import math
 
 import numpy as np
 
-from ... import _dtype
-from ... import backend
+from ... import _dtype, backend
 from ..._errors import DTypeError, ShapeError
 from ...ops import matmul, softmax, transpose
 from ...tensor import constant, Tensor
