@@ -13,8 +13,10 @@ Imports are read with `ast` (nothing is executed) and resolved to the axonal mod
 import ast
 import pathlib
 
+import numpy as np
 import pytest
 
+import axonal
 import axonal.nn.functional as F
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -179,4 +181,59 @@ def test_nn_functions_follow_the_op_contract(path):
                                                  for b in cls.bases):
             names = {getattr(n, "id", getattr(n, "attr", None)) for n in ast.walk(cls)}
             assert not names & {"is_grad_enabled", "_state"}, f"{cls.name} tests the grad mode"
-    assert "except ImportError" not in text or "numba" in text   # only the optional numba
+    assert "except ImportError" not in text   # the kernels and numba are always there
+
+
+# -- masks are drawn with the input's array module (the CuPy path, checked with a stand-in) ------
+class _OtherArrayModule:
+    """Stands in for CuPy: records the seeds its generators are made with."""
+
+    def __init__(self):
+        self.seeds = []
+        self.random = self
+
+    def default_rng(self, seed):
+        self.seeds.append(seed)
+        return np.random.default_rng(seed)
+
+
+def test_dropout_mask_on_the_cpu_is_the_axonal_generator_stream():
+    x = axonal.ones(4, 5)
+    axonal.manual_seed(7)
+    y = F.dropout(x, 0.25).numpy()
+    keep = np.random.Generator(np.random.PCG64(7)).random((4, 5), dtype=np.float32) >= 0.25
+    np.testing.assert_array_equal(y, keep / np.float32(0.75))
+    axonal.manual_seed(7)
+    y2 = F.dropout2d(axonal.ones(2, 3, 2, 2), 0.5).numpy()
+    keep2 = np.random.Generator(np.random.PCG64(7)).random((2, 3, 1, 1)) >= 0.5
+    np.testing.assert_array_equal(y2, np.broadcast_to(keep2 * np.float32(2), (2, 3, 2, 2)))
+
+
+@pytest.mark.parametrize("fn", [lambda x: F.dropout(x, 0.5),
+                                lambda x: F.dropout2d(x, 0.5),
+                                lambda x: F.dropout1d(x.reshape(2, 3, 4), 0.5)])
+def test_dropout_mask_of_another_array_module_is_drawn_by_it_seeded(fn, monkeypatch):
+    from axonal.nn.functional import _dropout
+
+    other = _OtherArrayModule()
+    monkeypatch.setattr(_dropout, "xp_of", lambda a: other)
+    x = axonal.ones(2, 3, 2, 2)
+    axonal.manual_seed(11)
+    first = fn(x).numpy()
+    axonal.manual_seed(11)
+    again = fn(x).numpy()
+    assert len(other.seeds) == 2 and other.seeds[0] == other.seeds[1]
+    np.testing.assert_array_equal(first, again)
+
+
+def test_causal_masks_are_built_with_the_scores_array_module(monkeypatch):
+    from axonal.nn.functional import _attention
+
+    used = []
+    real = _attention._causal
+    monkeypatch.setattr(_attention, "_causal", lambda xp, *a: used.append(xp) or real(xp, *a))
+    q = axonal.randn(2, 3, 4)
+    F.scaled_dot_product_attention(q, q, q, is_causal=True)
+    mask = _attention.causal_mask(3, device="cpu")
+    assert used == [np, np]
+    np.testing.assert_array_equal(mask.numpy(), np.triu(np.full((3, 3), -np.inf, np.float32), 1))

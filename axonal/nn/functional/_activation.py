@@ -44,7 +44,7 @@ _erf_ufunc = None
 
 def erf_array(a):
     """erf on a raw array: CuPy's special function on the GPU; on the CPU a numba ufunc around
-    the C library's erf/erff (accurate to ~1 ulp, compiled on first use), else a slow fallback."""
+    the C library's erf/erff (accurate to ~1 ulp, compiled on first use)."""
     global _erf_ufunc
     if is_cupy_array(a):
         from cupyx.scipy.special import erf
@@ -58,17 +58,15 @@ def erf_array(a):
 
 
 def _compile_erf():
-    try:
-        import numba
-    except ImportError:  # element-wise Python erf: slow but exact
-        return np.vectorize(math.erf, otypes=[np.float64])
+    import numba  # a dependency of axonal.kernels; imported here so that only gelu compiles it
+
     for cache in (True, False):  # caching fails where no cache directory is writable
         try:
             return numba.vectorize(["float32(float32)", "float64(float64)"], cache=cache)(
                 _erf_scalar)
         except RuntimeError:
             continue
-    return np.vectorize(math.erf, otypes=[np.float64])
+    return np.vectorize(math.erf, otypes=[np.float64])  # element-wise Python erf: slow but exact
 
 
 def _erf_scalar(v):
