@@ -11,6 +11,7 @@
 Imports are read with `ast` (nothing is executed) and resolved to the axonal module they load.
 """
 import ast
+import contextlib
 import pathlib
 
 import numpy as np
@@ -191,6 +192,10 @@ class _OtherArrayModule:
     def __init__(self):
         self.seeds = []
         self.random = self
+        self.cuda = self
+
+    def Device(self, index):   # noqa: N802 - CuPy's name: a context selecting the GPU
+        return contextlib.nullcontext()
 
     def default_rng(self, seed):
         self.seeds.append(seed)

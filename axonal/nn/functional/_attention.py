@@ -22,7 +22,7 @@ from ... import _dtype, backend
 from ..._errors import DTypeError, ShapeError
 from ...ops import matmul, softmax, transpose
 from ...tensor import constant, Tensor
-from ._dropout import dropout
+from ._dropout import dropout, on_device_of
 
 
 def _causal(xp, rows, cols, dtype):
@@ -73,7 +73,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     scores = matmul(query * scale, transpose(key, -2, -1))
     dt = scores.data.dtype
     if is_causal:
-        scores = scores + constant(_causal(backend.xp_of(scores.data), L, S, dt))
+        xp = backend.xp_of(scores.data)
+        with on_device_of(xp, scores.data):
+            scores = scores + constant(_causal(xp, L, S, dt))
     if attn_mask is not None:
         arr = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         if arr.dtype == np.bool_:

@@ -10,31 +10,41 @@ for NumPy arrays from the axonal generator itself (`axonal.manual_seed` fixes th
 array module (CuPy) from that module's own generator, seeded with one draw from the axonal
 generator, so a seed still makes a run reproducible, but the masks differ from the CPU's.
 """
+import contextlib
 import warnings
 
 import numpy as np
 
 from ..._errors import ShapeError
-from ...backend import xp_of
+from ...backend import device_of, xp_of
 from ...random import np_generator
 from ...tensor import constant
 from ._args import floating_tensor
 
 
-def _uniform(xp, shape, dtype, generator):
-    """Uniform [0, 1) samples of `shape` drawn by array module xp (see the module doc)."""
+def on_device_of(xp, like):
+    """Context in which array module xp allocates on `like`'s GPU (nothing to do for NumPy)."""
+    if xp is np:
+        return contextlib.nullcontext()
+    return xp.cuda.Device(device_of(like).index)
+
+
+def _uniform(like, shape, dtype, generator):
+    """Uniform [0, 1) samples of `shape` drawn with the array module of `like`, on its device
+    (see the module doc)."""
+    xp = xp_of(like)
     rng = np_generator(generator)
     if xp is np:
         return rng.random(shape, dtype=dtype)
     seed = int(rng.integers(0, 2**63 - 1))
-    return xp.random.default_rng(seed).random(shape, dtype=dtype)
+    with on_device_of(xp, like):
+        return xp.random.default_rng(seed).random(shape, dtype=dtype)
 
 
 def _masked(op, input, p, training, mask_shape, generator=None, input_dtype_draw=False):
     """input * keep / (1 - p), keep ~ Bernoulli(1 - p) of `mask_shape` (None: input's shape;
-    broadcast to input). The
-    uniforms are float64, or the input's float32/float64 type with `input_dtype_draw` (dropout's
-    long-standing draw, kept so that seeded masks do not change)."""
+    broadcast to input). The uniforms are float64, or the input's float32/float64 type with
+    `input_dtype_draw` (dropout's long-standing draw, kept so that seeded masks do not change)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
@@ -45,7 +55,7 @@ def _masked(op, input, p, training, mask_shape, generator=None, input_dtype_draw
     a = input.data
     draw = a.dtype if input_dtype_draw and a.dtype in (np.float32, np.float64) else np.float64
     shape = tuple(input.shape) if mask_shape is None else mask_shape
-    keep = _uniform(xp_of(a), shape, draw, generator) >= p
+    keep = _uniform(a, shape, draw, generator) >= p
     return input * constant(keep.astype(a.dtype) * a.dtype.type(1.0 / (1.0 - p)))
 
 
