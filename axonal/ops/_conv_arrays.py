@@ -20,8 +20,8 @@ windows accumulate.
 """
 import numpy as np
 
+from .. import kernels as K
 from ..backend import xp_of
-from ..kernels import conv as _kc
 
 _F32 = np.dtype(np.float32)
 _MAX_FAST_GROUPS = 16
@@ -96,8 +96,8 @@ def conv_forward(x, w, b, geo, groups):
     """conv(x, w) + b for x (N, C, H, W), w (O, C/groups, KH, KW), b (O,) or None."""
     if _fast(x, w) and groups <= _MAX_FAST_GROUPS:
         if groups == 1:
-            return _kc.forward(_c(x), _c(w), b, geo)
-        ys = [_kc.forward(_c(x[:, sc]), _c(w[so]), None if b is None else b[so], geo)
+            return K.conv.forward(_c(x), _c(w), b, geo)
+        ys = [K.conv.forward(_c(x[:, sc]), _c(w[so]), None if b is None else b[so], geo)
               for sc, so in _group_slices(groups, x.shape[1], w.shape[0])]
         return np.concatenate(ys, axis=1)
     xp = xp_of(x)
@@ -116,12 +116,12 @@ def conv_input_grad(g, w, geo, groups, x_shape):
     """conv_t(g, w): the x-shaped adjoint of conv(., w) applied to g (N, O, HO, WO)."""
     if _fast(g, w) and groups <= _MAX_FAST_GROUPS:
         if groups == 1:
-            return _kc.backward(None, _c(w), _c(g), geo, True, False, x_shape=x_shape)[0]
+            return K.conv.backward(None, _c(w), _c(g), geo, True, False, x_shape=x_shape)[0]
         parts = []
         for sc, so in _group_slices(groups, x_shape[1], w.shape[0]):
             shape = (x_shape[0], sc.stop - sc.start) + tuple(x_shape[2:])
-            parts.append(_kc.backward(None, _c(w[so]), _c(g[:, so]), geo, True, False,
-                                      x_shape=shape)[0])
+            parts.append(K.conv.backward(None, _c(w[so]), _c(g[:, so]), geo, True, False,
+                                         x_shape=shape)[0])
         return np.concatenate(parts, axis=1)
     xp = xp_of(g)
     n, o, ho, wo = g.shape
@@ -135,12 +135,12 @@ def conv_weight_grad(x, g, geo, groups, w_shape):
     """conv_w(x, g): the w-shaped adjoint of conv(x, .) applied to g."""
     if _fast(x, g) and groups <= _MAX_FAST_GROUPS:
         if groups == 1:
-            return _kc.backward(_c(x), None, _c(g), geo, False, True, w_shape=w_shape)[1]
+            return K.conv.backward(_c(x), None, _c(g), geo, False, True, w_shape=w_shape)[1]
         parts = []
         for sc, so in _group_slices(groups, x.shape[1], w_shape[0]):
             shape = (so.stop - so.start,) + tuple(w_shape[1:])
-            parts.append(_kc.backward(_c(x[:, sc]), None, _c(g[:, so]), geo, False, True,
-                                      w_shape=shape)[1])
+            parts.append(K.conv.backward(_c(x[:, sc]), None, _c(g[:, so]), geo, False, True,
+                                         w_shape=shape)[1])
         return np.concatenate(parts, axis=0)
     xp = xp_of(x)
     n, o, ho, wo = g.shape
@@ -155,7 +155,7 @@ def conv_weight_grad(x, g, geo, groups, w_shape):
 def conv_backward(x, w, g, geo, groups, need_x, need_w):
     """(conv_t(g, w), conv_w(x, g)), None where not needed; one pass over g on the fast path."""
     if groups == 1 and _fast(x, w, g) and need_x and need_w:
-        return _kc.backward(_c(x), _c(w), _c(g), geo, True, True)
+        return K.conv.backward(_c(x), _c(w), _c(g), geo, True, True)
     gx = conv_input_grad(g, w, geo, groups, x.shape) if need_x else None
     gw = conv_weight_grad(x, g, geo, groups, w.shape) if need_w else None
     return gx, gw

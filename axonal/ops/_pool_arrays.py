@@ -11,8 +11,8 @@ from `avg_divisors`; its adjoint spreads g / divisor back over each window (`avg
 """
 import numpy as np
 
+from .. import kernels as K
 from ..backend import xp_of
-from ..kernels import pool as _kp
 
 _F32 = np.dtype(np.float32)
 
@@ -50,7 +50,7 @@ def _pad_to_windows(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, value):
 def max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     """(values, int64 in-plane argmax) of max pooling x (..., H, W)."""
     if type(x) is np.ndarray and x.dtype == _F32 and x.size:
-        return _kp.max_pool2d(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
+        return K.pool.max_pool2d(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
     xp = xp_of(x)
     h, w = x.shape[-2:]
     xpad = _pad_to_windows(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, -np.inf)
@@ -81,7 +81,7 @@ def plane_gather(x, idx):
 def plane_scatter(g, idx, shape):
     """zeros(shape) with g added at the in-plane positions idx: the adjoint of plane_gather."""
     if type(g) is np.ndarray and g.dtype == _F32 and g.size:
-        return _kp.plane_scatter(g, idx, shape)
+        return K.pool.plane_scatter(g, idx, shape)
     xp = xp_of(g)
     planes = int(np.prod(shape[:-2]))
     hw = shape[-2] * shape[-1]
