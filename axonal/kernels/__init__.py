@@ -63,7 +63,7 @@ def __dir__():
 
 def flush_denormals_active():
     """True if kernels run with FTZ and DAZ set (False on CPUs other than x86)."""
-    from ._jit import FTZ_SUPPORTED, mxcsr_inside_kernel
+    from ._jit import FTZ_SUPPORTED, mxcsr_inside_kernel  # numba loads on first use only
 
     inside, _ = mxcsr_inside_kernel()
     return FTZ_SUPPORTED and (int(inside) & 0x8040) == 0x8040

@@ -5,7 +5,7 @@ conv2d computes a cross-correlation (no kernel flip, as every framework does):
     y[n, o, oh, ow] = b[o] + sum_{c,i,j} w[o,c,i,j] x[n, gC/G + c, oh s + i d - p, ow s + j d - p]
 
 for output channel o in group g. It is linear in x and in w separately, so its derivatives are again
-convolutions (see _conv_arrays for the three bilinear maps conv, conv_t and conv_w):
+convolutions (see kernels.conv for the three bilinear maps conv, conv_t and conv_w):
 
 * dL/dx = conv_t(g, w). The adjoint of a strided convolution spreads each output gradient back
   over the window it came from: a stride-s convolution reads pixel p*s + t*d, so its adjoint writes
@@ -19,10 +19,10 @@ d conv_t(g, w) / dg = conv(., w) and / dw = conv_w(., g). So the backward of a c
 made of differentiable convolutions and gradients of any order work. conv_transpose2d is conv_t
 itself, with a weight of shape (in, out/groups, KH, KW): the weight of the convolution it reverses.
 """
+from .. import kernels as K
 from .._errors import DTypeError, ShapeError
 from ..autograd.function import Function
 from ..tensor import Tensor
-from . import _conv_arrays as conv_arrays
 from .shape import reshape, squeeze, unsqueeze
 
 
@@ -33,7 +33,7 @@ class ConvFn(Function):
     def forward(ctx, x, w, b, geo, groups):
         ctx.save(geo=geo, groups=groups)
         ctx.save_for_backward(x, w)
-        return conv_arrays.conv_forward(x.data, w.data, None if b is None else b.data, geo, groups)
+        return K.conv.conv2d(x.data, w.data, None if b is None else b.data, geo, groups)
 
     @staticmethod
     def backward(ctx, g):
@@ -48,8 +48,8 @@ class ConvFn(Function):
     def backward_arrays(ctx, g):  # first order: one fused pass over g
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        gx, gw = conv_arrays.conv_backward(x.data, w.data, g, ctx.geo, ctx.groups, need[0],
-                                           need[1])
+        gx, gw = K.conv.conv2d_backward(x.data, w.data, g, ctx.geo, ctx.groups, need[0],
+                                        need[1])
         return gx, gw, g.sum(axis=(0, 2, 3)) if need[2] else None, None, None
 
 
@@ -60,7 +60,7 @@ class ConvTFn(Function):
     def forward(ctx, g, w, geo, groups, x_shape):
         ctx.save(geo=geo, groups=groups)
         ctx.save_for_backward(g, w)
-        return conv_arrays.conv_input_grad(g.data, w.data, geo, groups, x_shape)
+        return K.conv.conv2d_input_grad(g.data, w.data, geo, groups, x_shape)
 
     @staticmethod
     def backward(ctx, gg):
@@ -79,7 +79,7 @@ class ConvWFn(Function):
     def forward(ctx, x, g, geo, groups, w_shape):
         ctx.save(geo=geo, groups=groups)
         ctx.save_for_backward(x, g)
-        return conv_arrays.conv_weight_grad(x.data, g.data, geo, groups, w_shape)
+        return K.conv.conv2d_weight_grad(x.data, g.data, geo, groups, w_shape)
 
     @staticmethod
     def backward(ctx, v):

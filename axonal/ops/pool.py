@@ -18,15 +18,16 @@ All functions accept batched (N, C, ...) and unbatched (C, ...) inputs; planes a
 """
 import numpy as np
 
+from .. import kernels as K
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
+from ..tensor import constant
 from . import _pool_arrays as pool_arrays
 from .conv import check_tensor, conv2d, ntuple
-from .unary import relu
 from .linalg import matmul
 from .shape import reshape, squeeze, unsqueeze
-from ..tensor import constant
+from .unary import relu
 
 
 class PlaneGather(Function):
@@ -48,7 +49,7 @@ class PlaneScatter(Function):
     @staticmethod
     def forward(ctx, g, idx, shape):
         ctx.save(idx=idx)
-        return pool_arrays.plane_scatter(g.data, idx, shape)
+        return K.pool.plane_scatter(g.data, idx, shape)
 
     @staticmethod
     def backward(ctx, gg):
@@ -124,7 +125,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def _max_pool(op, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     k, s, p, d = _params(op, 2, kernel_size, stride, padding, dilation, True)
     ho, wo = _out_hw(op, x, k, s, p, d, ceil_mode)
-    out, idx = pool_arrays.max_pool(x.data, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], ho, wo)
+    out, idx = K.pool.max_pool2d(x.data, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], ho, wo)
     y = PlaneGather.apply(x, idx, out)
     return (y, constant(idx)) if return_indices else y
 
@@ -235,7 +236,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     h, w = input.shape[-2:]
     if h % ho == 0 and w % wo == 0:  # equal bins: a plain max pool (kernel = stride = bin size)
         kh, kw = h // ho, w // wo
-        out, idx = pool_arrays.max_pool(input.data, kh, kw, kh, kw, 0, 0, 1, 1, ho, wo)
+        out, idx = K.pool.max_pool2d(input.data, kh, kw, kh, kw, 0, 0, 1, 1, ho, wo)
     else:
         out, idx = pool_arrays.adaptive_max(input.data, ho, wo)
     y = PlaneGather.apply(input, idx, out)
