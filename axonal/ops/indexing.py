@@ -67,8 +67,8 @@ class IndexAddZeros(Function):
         z = xp.zeros(shape, dtype=g.data.dtype)
         if basic:
             z[key] = g.data
-        elif len(key) == 1 and isinstance(key[0], np.ndarray):
-            K.index_add_rows(z, key[0], g.data)  # a gather of rows: a kernel, not add.at
+        elif len(key) == 1 and hasattr(key[0], "ndim"):  # one index array: a gather of rows
+            K.index_add_rows(z, key[0], g.data)
         else:
             xp.add.at(z, key, g.data)
         return z
