@@ -5,12 +5,10 @@ from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, fro
                        full_like, linspace, logspace, multinomial, normal, ones, ones_like, rand,
                        rand_like, randint, randint_like, randn, randn_like, randperm, tensor, zeros,
                        zeros_like)
-from .elementwise import (abs, add, allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
-                          ceil, clamp, cos, div, eq, equal, exp, floor, floor_divide, ge, gt,
-                          isclose, isfinite, isinf, isnan, le, log, log1p, logical_and,
-                          logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne,
-                          neg, pow, reciprocal, relu, remainder, round, rsqrt, sigmoid, sign, sin,
-                          sqrt, square, sub, tanh, trunc, where)
+from .arith import add, div, floor_divide, mul, neg, pow, reciprocal, remainder, square, sub
+from .compare import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, clamp, eq,
+                      equal, ge, gt, isclose, isfinite, isinf, isnan, le, logical_and,
+                      logical_not, logical_or, logical_xor, lt, maximum, minimum, ne, where)
 from .indexing import (gather, index_put, index_select, masked_fill, nonzero, scatter,
                        scatter_add)
 from .linalg import bmm, dot, linear, matmul, mm, mv, outer
@@ -20,6 +18,8 @@ from .shape import (broadcast_tensors, broadcast_to, cat, chunk, clone, concat, 
                     contiguous, expand, flatten, flip, movedim, pad, permute, repeat, reshape,
                     split, squeeze, stack, t, transpose, unbind, unflatten, unsqueeze, view)
 from .sorting import argsort, msort, sort, topk
+from .unary import (abs, ceil, cos, exp, floor, log, log1p, relu, round, rsqrt, sigmoid, sign, sin,
+                    sqrt, tanh, trunc)
 
 clip = clamp
 multiply = mul

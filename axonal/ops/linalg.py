@@ -5,10 +5,8 @@ For C = A B the adjoints are dA = dC B^T and dB = A^T dC; batch dimensions broad
 gradient is summed back to its operand's shape. 1-D operands are promoted to matrices and the added
 dimension is removed again, as in NumPy and PyTorch.
 """
-from .. import _config
 from .. import kernels as K
 from .._errors import ShapeError
-from ..tensor import constant
 from ..autograd.function import Function
 from ..backend import xp_of
 from .shape import reshape, sum_to, transpose, unsqueeze
@@ -54,15 +52,17 @@ class Linear(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        if not _config._state.grad:  # first order: three BLAS calls and a row sum, no graph
-            gd = g.data
-            return (constant(K.mm(gd, w.data)) if need[0] else None,
-                    constant(K.mm(gd.T, x.data)) if need[1] else None,
-                    constant(K.sum_rows(gd)) if len(need) > 2 and need[2] else None)
         gx = matmul(g, w) if need[0] else None
         gw = matmul(_mT(g), x) if need[1] else None
-        gb = g.sum(0) if len(need) > 2 and need[2] else None
+        gb = g.sum(0) if need[2] else None
         return gx, gw, gb
+
+    @staticmethod
+    def backward_arrays(ctx, g):  # first order: three BLAS calls and a row sum, no graph
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        return (K.mm(g, w.data) if need[0] else None, K.mm(g.T, x.data) if need[1] else None,
+                K.sum_rows(g) if need[2] else None)
 
 
 def _check(op, a, b):
