@@ -1,6 +1,6 @@
 """`axonal.autograd.grad` and `axonal.autograd.backward`: the functional entry points."""
 from .._errors import GraphError
-from ..tensor import constant, Tensor
+from ..tensor import Tensor, constant
 from . import engine
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from .. import _dtype as _dt
 from .._errors import ShapeError
 from ..backend import xp_of
-from ..tensor import ARRAY_TYPES, constant, Tensor
+from ..tensor import ARRAY_TYPES, Tensor, constant
 
 SCALARS = (numbers.Number, np.generic)
 

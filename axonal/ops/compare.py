@@ -9,7 +9,7 @@ import numpy as np
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
-from ..tensor import constant, Tensor
+from ..tensor import Tensor, constant
 from ._util import as_tensor, binary_error, coerce, data, nondiff, result_dtype
 from .shape import grad_for_input
 

@@ -7,11 +7,11 @@ are differentiable to any order.
 """
 import numpy as np
 
+from .. import kernels as K
 from .._errors import ShapeError
 from ..autograd.function import Function
-from .. import kernels as K
 from ..backend import xp_of
-from ..tensor import _index_key, constant, Tensor
+from ..tensor import Tensor, _index_key, constant
 from ._util import as_tensor, norm_dim
 from .compare import where
 from .shape import pad_widths, sum_to

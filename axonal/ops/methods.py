@@ -3,12 +3,22 @@
 `tensor.py` cannot import the ops (they import it), so the methods are attached here, in one
 explicit table that reads like the class body it completes.
 """
-from .. import backend
 from .. import _dtype as _dt
+from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
-from . import (activation, arith, compare, creation, indexing, linalg, reduction, shape, sorting,
-               unary)
+from . import (
+    activation,
+    arith,
+    compare,
+    creation,
+    indexing,
+    linalg,
+    reduction,
+    shape,
+    sorting,
+    unary,
+)
 
 
 def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):

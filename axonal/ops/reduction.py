@@ -12,7 +12,7 @@ import numpy as np
 from .. import _dtype as _dt
 from ..autograd.function import Function
 from ..backend import xp_of
-from ..tensor import constant, Tensor
+from ..tensor import Tensor, constant
 from ._util import norm_dim, norm_dims
 from .compare import maximum, minimum, where
 from .indexing import scatter_add_zeros

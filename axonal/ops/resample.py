@@ -27,12 +27,12 @@ from .. import kernels as K
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
+from ..tensor import constant
 from .conv import check_tensor, ntuple
 from .indexing import getitem
 from .linalg import matmul
 from .pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .shape import expand, reshape, squeeze, unsqueeze
-from ..tensor import constant
 
 _MODES = {"nearest": (3, 4), "nearest-exact": (3, 4), "linear": (3,), "bilinear": (4,),
           "bicubic": (4,), "area": (3, 4)}

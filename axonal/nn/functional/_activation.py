@@ -26,8 +26,12 @@ import numpy as np
 from ..._errors import ShapeError
 from ...autograd.function import Function
 from ...backend import is_cupy_array, xp_of
-from ...ops import exp, log_softmax as _log_softmax, relu as _relu, reshape, sigmoid as _sigmoid
-from ...ops import softmax as _softmax, tanh as _tanh, where
+from ...ops import exp, reshape, where
+from ...ops import log_softmax as _log_softmax
+from ...ops import relu as _relu
+from ...ops import sigmoid as _sigmoid
+from ...ops import softmax as _softmax
+from ...ops import tanh as _tanh
 from ...tensor import constant
 from ._args import floating_tensor
 

@@ -21,7 +21,7 @@ import numpy as np
 from ... import _dtype, backend
 from ..._errors import DTypeError, ShapeError
 from ...ops import matmul, softmax, transpose
-from ...tensor import constant, Tensor
+from ...tensor import Tensor, constant
 from ._dropout import dropout, on_device_of
 
 

@@ -23,7 +23,7 @@ from ..._errors import DTypeError, GraphError, ShapeError
 from ...autograd.function import Function
 from ...backend import xp_of
 from ...ops import gather, log_softmax, movedim, reshape, softmax
-from ...tensor import constant, Tensor
+from ...tensor import Tensor, constant
 from ._args import floating, reduction_arg, tensor_arg
 
 

@@ -11,7 +11,7 @@ from ..._errors import DTypeError, ShapeError
 from ...autograd.function import Function
 from ...ops import reshape
 from ...ops.indexing import IndexAddZeros
-from ...tensor import constant, Tensor
+from ...tensor import Tensor, constant
 
 
 class _Embedding(Function):

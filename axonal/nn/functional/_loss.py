@@ -22,8 +22,17 @@ from ...backend import xp_of
 from ...ops import clamp, exp, log, log1p, sigmoid, sqrt, where
 from ...ops.shape import sum_to
 from ...tensor import constant
-from ._args import (REDUCTIONS, broadcast_pair, check_broadcastable, floating, reduce_loss,
-                    reduction_arg, same_shape, tensor_arg, weighted)
+from ._args import (
+    REDUCTIONS,
+    broadcast_pair,
+    check_broadcastable,
+    floating,
+    reduce_loss,
+    reduction_arg,
+    same_shape,
+    tensor_arg,
+    weighted,
+)
 
 
 def _softplus(z):

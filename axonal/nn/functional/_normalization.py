@@ -26,11 +26,11 @@ a per-channel affine map, G = C is InstanceNorm.
 """
 import numpy as np
 
+from ... import kernels
 from ..._config import no_grad
 from ..._errors import ShapeError
 from ...autograd.function import Function
 from ...backend import xp_of
-from ...kernels import norm as norm_kernels
 from ...ops import clamp, norm, reshape, rsqrt
 from ...tensor import constant
 from ._args import floating_tensor
@@ -53,7 +53,7 @@ class Normalize(Function):
             s = r * w.data.reshape(c) if w is not None else r
             t = -mean.reshape(c) * s + (b.data.reshape(c) if b is not None else 0)
             ctx.save(channels=channels, xh=None, mean=mean.reshape(c), invstd=r, scale=s)
-            y = norm_kernels.channel_affine(channels, s, t.astype(s.dtype, copy=False))
+            y = kernels.norm.channel_affine(channels, s, t.astype(s.dtype, copy=False))
             return y.reshape(x.data.shape)
         xh = (x.data - mean) * invstd
         ctx.save(channels=None, xh=xh, invstd=invstd)
@@ -107,7 +107,7 @@ def _channel_view(a, dims):
     if a.ndim < 3 or dims != (0, *range(2, a.ndim)):
         return None
     v = a.reshape(a.shape[0], a.shape[1], -1) if a.size else a
-    return v if a.size and norm_kernels.channel_kernel_ok(v) else None
+    return v if a.size and kernels.norm.channel_kernel_ok(v) else None
 
 
 def _channel_backward(ctx, g, x):
@@ -117,7 +117,7 @@ def _channel_backward(ctx, g, x):
     g3 = g.reshape(x3.shape)
     if not g3.flags.c_contiguous:
         g3 = g3.copy()
-    dx, sum_g, sum_gx = norm_kernels.batch_norm_backward(g3, x3, ctx.mean, ctx.invstd, ctx.scale)
+    dx, sum_g, sum_gx = kernels.norm.batch_norm_backward(g3, x3, ctx.mean, ctx.invstd, ctx.scale)
     pshape = (1, -1) + (1,) * (x.ndim - 2)
     gx = dx.reshape(x.shape) if need[0] else None
     gw = sum_gx.reshape(pshape) if need[1] else None
@@ -130,7 +130,7 @@ def moments(x, dims, eps):
     xp = xp_of(x.data)
     x3 = _channel_view(x.data, dims)
     if x3 is not None:
-        mean, var = norm_kernels.channel_moments(x3)
+        mean, var = kernels.norm.channel_moments(x3)
         shape = (1, -1) + (1,) * (x.ndim - 2)
         invstd = 1 / np.sqrt(var + np.float32(eps))
         return mean.reshape(shape), var.reshape(shape), invstd.reshape(shape)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ...ops import matmul, reshape, softmax, transpose
 from ...ops.linalg import linear as _linear
-from ...tensor import constant, Tensor
+from ...tensor import Tensor, constant
 from .. import functional as F
 from .. import init
 from ..functional._attention import additive_mask, causal_mask

@@ -29,7 +29,7 @@ from ... import backend
 from ..._errors import ShapeError
 from ...ops import relu, sigmoid, stack, tanh
 from ...ops.linalg import linear as _linear
-from ...tensor import constant, Tensor
+from ...tensor import Tensor, constant
 from .. import init
 from ..module import Module, Parameter
 from ._util import new_param, shape_error

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ... import backend
-from ...tensor import constant, Tensor
+from ...tensor import Tensor, constant
 from .. import functional as F
 from .. import init
 from ..containers import ModuleList
