@@ -56,7 +56,7 @@ from .creation import (
                        zeros_like,
 )
 from .indexing import gather, index_put, index_select, masked_fill, nonzero, scatter, scatter_add
-from .linalg import bmm, dot, linear, matmul, mm, mv, outer
+from .linalg import bmm, dot, linear, matmul, mm, mv, outer, tril, triu
 from .reduction import (
                        all,
                        amax,

@@ -145,3 +145,38 @@ def linear(x, weight, bias=None):
     lead = x.shape[:-1]
     out = Linear.apply(reshape(x, -1, x.shape[-1]), weight, bias)
     return reshape(out, tuple(lead) + (weight.shape[0],))
+
+
+class _Triangle(Function):
+    """tril / triu: keep the elements on and below (tril) or on and above (triu) the k-th diagonal
+    of the last two dims. The map is a fixed 0/1 mask M, so y = M * x and dx = M * g: the gradient
+    is the same triangle of g, computed by the same op (so it can be differentiated again)."""
+
+    @staticmethod
+    def forward(ctx, x, diagonal, upper):
+        ctx.save(diagonal=diagonal, upper=upper)
+        xp = xp_of(x.data)
+        return (xp.triu if upper else xp.tril)(x.data, diagonal)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _Triangle.apply(g, ctx.diagonal, ctx.upper), None, None
+
+
+def _triangle(name, x, diagonal, upper):
+    if x.ndim < 2:
+        raise ShapeError(f"{name}: input tensor must have at least 2 dimensions, "
+                         f"got shape {tuple(x.shape)}")
+    if isinstance(diagonal, bool) or not isinstance(diagonal, int):
+        raise TypeError(f"{name}: diagonal must be an int, got {type(diagonal).__name__}")
+    return _Triangle.apply(x, diagonal, upper)
+
+
+def tril(x, diagonal=0):
+    """The lower triangle of the last two dims (elements with column - row <= diagonal)."""
+    return _triangle("tril", x, diagonal, False)
+
+
+def triu(x, diagonal=0):
+    """The upper triangle of the last two dims (elements with column - row >= diagonal)."""
+    return _triangle("triu", x, diagonal, True)

@@ -76,7 +76,7 @@ _METHODS = {
     "neg": arith.neg, "multiply": arith.mul, "divide": arith.div, "subtract": arith.sub,
     "true_divide": arith.div, "square": arith.square, "reciprocal": arith.reciprocal,
     "matmul": linalg.matmul, "mm": linalg.mm, "bmm": linalg.bmm, "dot": linalg.dot,
-    "mv": linalg.mv, "outer": linalg.outer,
+    "mv": linalg.mv, "outer": linalg.outer, "tril": linalg.tril, "triu": linalg.triu,
     # comparisons and logic
     "__eq__": compare.eq, "__ne__": compare.ne, "__lt__": compare.lt, "__le__": compare.le,
     "__gt__": compare.gt, "__ge__": compare.ge, "__and__": compare.bitwise_and,
