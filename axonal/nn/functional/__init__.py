@@ -45,6 +45,8 @@ from ._activation import (
                          celu,
                          elu,
                          gelu,
+                         hardsigmoid,
+                         hardswish,
                          hardtanh,
                          leaky_relu,
                          log_softmax,
@@ -84,7 +86,8 @@ from ._loss import (
 )
 from ._normalization import batch_norm, group_norm, layer_norm, normalize
 
-__all__ = ["batch_norm", "bilinear", "celu", "dropout", "elu", "embedding", "gelu", "hardtanh",
+__all__ = ["batch_norm", "bilinear", "celu", "dropout", "elu", "embedding", "gelu",
+           "hardsigmoid", "hardswish", "hardtanh",
            "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "mish", "normalize",
            "one_hot", "prelu", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softmin",
            "softplus", "softsign", "tanh",

@@ -4,6 +4,8 @@ from .activation import (
                          ELU,
                          GELU,
                          SELU,
+                         Hardsigmoid,
+                         Hardswish,
                          Hardtanh,
                          LeakyReLU,
                          LogSigmoid,
@@ -52,7 +54,8 @@ from .transformer import (
 )
 from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
-__all__ = ["CELU", "ELU", "GELU", "SELU", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax",
+__all__ = ["CELU", "ELU", "GELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU",
+           "LogSigmoid", "LogSoftmax",
            "Mish", "PReLU", "ReLU", "ReLU6", "Sigmoid", "SiLU", "Softmax", "Softmin", "Softplus",
            "Softsign", "Tanh", "Dropout", "Bilinear", "Flatten", "Identity", "Linear", "Maxout",
            "Unflatten", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
