@@ -43,6 +43,8 @@ def cases(shape):
         "tanh_backward": ("tanh_backward", lambda: K.tanh_backward(g, y)),
         "sigmoid": ("sigmoid", lambda: K.sigmoid(x)),
         "sigmoid_backward": ("sigmoid_backward", lambda: K.sigmoid_backward(g, y)),
+        "gelu": ("gelu", lambda: K.gelu(x)),
+        "gelu_backward": ("gelu_backward", lambda: K.gelu_backward(g, x)),
         "add_rowvec_inplace": ("add_rowvec_inplace", lambda: K.add_rowvec_inplace(p, b)),
         "sum_rows": ("sum_rows", lambda: K.sum_rows(x)),
         "softmax_cross_entropy": ("softmax_cross_entropy", lambda: K.softmax_cross_entropy(x, t)),

@@ -6,6 +6,7 @@ import sys
 
 import numba
 import numpy as np
+from scipy import special as scipy_special
 import pytest
 
 import axonal
@@ -70,7 +71,18 @@ def sigmoid64(x):
         return np.exp(-np.logaddexp(0.0, -x))
 
 
-UNARY = {"relu": lambda x: np.maximum(x.astype(np.float64), 0), "sigmoid": sigmoid64}
+def gelu64(x):
+    x = np.asarray(x, np.float64)
+    return 0.5 * x * scipy_special.erfc(-x / np.sqrt(2))  # erfc: accurate in the lower tail
+
+
+def gelu_backward64(g, x):
+    x = np.asarray(x, np.float64)
+    return g * (0.5 * scipy_special.erfc(-x / np.sqrt(2)) + x * np.exp(-x * x / 2) / np.sqrt(2 * np.pi))
+
+
+UNARY = {"relu": lambda x: np.maximum(x.astype(np.float64), 0), "sigmoid": sigmoid64,
+         "gelu": gelu64}
 MATH = {"exp": lambda x: np.exp(x.astype(np.float64)), "tanh": lambda x: np.tanh(
     x.astype(np.float64)), "sigmoid": sigmoid64}
 
@@ -179,6 +191,7 @@ def test_relu_nan_and_zero(calls, serial):
 BINARY = {
     "relu_backward": lambda g, x: np.where(x > 0, g, 0),
     "tanh_backward": lambda g, y: g * (1 - y * y), "sigmoid_backward": lambda g, y: g * y * (1 - y),
+    "gelu_backward": gelu_backward64,
 }
 
 
@@ -576,3 +589,23 @@ def test_warmup_and_one_signature_per_kernel():
     for fn, _ in cases:       # every test above ran: still one compiled signature per kernel
         assert len(fn.signatures) == 1, (fn.__name__, fn.signatures)
 
+
+
+def test_gelu_tails_and_specials(serial):
+    """The fused gelu keeps relative accuracy in the lower tail (erfc, no 1 + erf cancellation),
+    saturates to x above, gives inf and NaN at +-inf as PyTorch's float64 gelu, and passes NaN; erf
+    matches the float64 erf in every dtype."""
+    x = np.concatenate([np.linspace(-9, 9, 20001), [0.0, -0.0, np.inf, -np.inf, np.nan]]).astype(F32)
+    y = K.gelu(x)
+    finite = np.isfinite(x)
+    close(y[finite], gelu64(x[finite]), rtol=2e-6, atol=1e-37)
+    assert y[-3] == np.inf and np.isnan(y[-2]) and np.isnan(y[-1])  # -inf * Phi(-inf): as torch
+    # the derivative crosses zero near x = -0.75 (Phi + x phi cancels): absolute error there
+    close(K.gelu_backward(np.ones_like(x), x)[finite], gelu_backward64(1.0, x[finite]), rtol=2e-6,
+          atol=2e-7)
+    for dtype in (np.float16, np.float32, np.float64):
+        z = np.linspace(-4, 4, 101).astype(dtype)
+        got = K.erf(z)
+        assert got.dtype == dtype
+        close(got, scipy_special.erf(z.astype(np.float64)), rtol=1e-3 if dtype == np.float16 else 2e-7,
+              atol=1e-3 if dtype == np.float16 else 1e-15)

@@ -28,7 +28,8 @@ _EXPORTS = {
     "BLAS": "_sgemm", "mm": "gemm",
     "relu": "elementwise", "relu_backward": "elementwise", "sigmoid": "elementwise",
     "sigmoid_backward": "elementwise", "tanh_backward": "elementwise",
-    "add_rowvec_inplace": "elementwise",
+    "add_rowvec_inplace": "elementwise", "erf": "elementwise", "gelu": "elementwise",
+    "gelu_backward": "elementwise",
     "sum_rows": "reductions", "index_add_rows": "reductions", "log_softmax": "reductions",
     "softmax_cross_entropy": "reductions", "softmax_cross_entropy_backward": "reductions",
     "sgd_update": "optim", "sgd_momentum_update": "optim", "adam_update": "optim",
@@ -38,7 +39,8 @@ _FAMILIES = ("conv", "elementwise", "gemm", "gru", "norm", "optim", "pool", "red
 __all__ = [  # noqa: RUF022 - grouped: helpers, names, families
     "THRESHOLDS", "flush_denormals_active", "warmup",
     "BLAS", "mm", "relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh_backward",
-    "add_rowvec_inplace", "sum_rows", "index_add_rows", "log_softmax", "softmax_cross_entropy",
+    "add_rowvec_inplace", "erf", "gelu", "gelu_backward", "sum_rows", "index_add_rows",
+    "log_softmax", "softmax_cross_entropy",
     "softmax_cross_entropy_backward", "sgd_update", "sgd_momentum_update", "adam_update",
     "conv", "elementwise", "gemm", "gru", "norm", "optim", "pool", "reductions", "rnn",
 ]

@@ -15,6 +15,9 @@ with AVX-512 ufuncs), calling-thread CPU time, best of 7 rounds:
     plain arithmetic, exp and tanh have no wrapper of their own (NumPy's AVX-512 tanh is ~2x faster
     than tanh32, which numba vectorizes with 256-bit registers only); exp32 and tanh32 live on
     inside the fused kernels.
+gelu / gelu_backward (measured on the 2-core AMD EPYC, AVX2, 2026-12-07, calling-thread CPU time,
+best of 7, the NumPy path being the erfc ufunc plus the arithmetic passes): the fused kernel wins at
+every size, 3.6 vs 1.0 us (forward) and 6.3 vs 1.3 us (backward) at 16 elements, 10x at 1M.
 Parallel: waking the second thread costs ~3 us when the machine is idle, and on 2 cores element-wise
 loops are memory bound (2 threads: 1.2-1.7x at 1M elements). When other processes keep the cores
 busy, a parallel region waits for a time slice (0.5-3 ms measured): hence high par_block values
@@ -31,6 +34,8 @@ THRESHOLDS = {
     "relu_backward": (256, _MEM),
     "tanh_backward": (2048, _MEM),
     "sigmoid_backward": (2048, _MEM),
+    "gelu": (64, _CPU),
+    "gelu_backward": (64, _CPU),
     "add_rowvec_inplace": (8192, _MEM),
     "sum_rows": (512, _MEM),
     "softmax_cross_entropy": (64, _CPU),

@@ -1,4 +1,4 @@
-"""Element-wise kernels: activations, their backward helpers, bias add.
+"""Element-wise kernels: activations, their backward helpers, bias add, erf.
 
 All unary functions share one kernel and all binary functions another, selected by an op code. The
 op test sits outside the loops, so each loop is compiled (and vectorized) on its own, while numba
@@ -6,20 +6,25 @@ compiles one function per family instead of one per op (compile time is ~0.2 s p
 ~1 s per parallel kernel, and it is per function). Each kernel has a serial core working on 1-D
 views and a parallel driver that runs the core on one contiguous block per thread.
 """
-import numpy as np
-from numba import njit, prange
+import math
 
-from ..backend import xp_of
+import numpy as np
+from numba import njit, prange, vectorize
+
+from ..backend import is_cupy_array, xp_of
 from ._jit import JIT, PJIT, block_bounds, ftz_enter, ftz_exit, is_f32c, parallel_blocks
-from ._math import sigmoid32
+from ._math import gauss32, normal_cdf32, sigmoid32
 from ._thresholds import THRESHOLDS
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
+_HALF = np.float32(0.5)
+_INV_SQRT_2PI_64 = 1 / math.sqrt(2 * math.pi)
+_INV_SQRT_2PI = np.float32(_INV_SQRT_2PI_64)
 
 # op codes
-RELU, SIGMOID = 0, 1
-RELU_BWD, TANH_BWD, SIGMOID_BWD = 0, 1, 2
+RELU, SIGMOID, GELU = 0, 1, 2
+RELU_BWD, TANH_BWD, SIGMOID_BWD, GELU_BWD = 0, 1, 2, 3
 
 
 @njit(**JIT)
@@ -30,9 +35,13 @@ def _unary_core(x, out, op):
         for i in range(n):
             v = x[i]
             out[i] = _ZERO if v < _ZERO else v  # noqa: FURB136 - NaN < 0 is false: NaN passes
-    else:
+    elif op == SIGMOID:
         for i in range(n):
             out[i] = sigmoid32(x[i])
+    else:                       # gelu: x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
+        for i in range(n):
+            v = x[i]
+            out[i] = v * normal_cdf32(v)
     ftz_exit(old)
 
 
@@ -47,10 +56,14 @@ def _binary_core(a, b, out, op):
         for i in range(n):
             y = b[i]
             out[i] = a[i] * (_ONE - y * y)
-    else:                         # b = sigmoid output y: d sigmoid = y (1 - y)
+    elif op == SIGMOID_BWD:       # b = sigmoid output y: d sigmoid = y (1 - y)
         for i in range(n):
             y = b[i]
             out[i] = a[i] * y * (_ONE - y)
+    else:                         # b = gelu input x: d gelu = Phi(x) + x phi(x)
+        for i in range(n):
+            v = b[i]
+            out[i] = a[i] * (normal_cdf32(v) + v * gauss32(v) * _INV_SQRT_2PI)
     ftz_exit(old)
 
 
@@ -156,6 +169,55 @@ def sigmoid_backward(grad, y):
     if _same(grad, y, "sigmoid_backward"):
         return _binary(grad, y, SIGMOID_BWD, "sigmoid_backward")
     return grad * y * (1 - y)
+
+
+_UFUNCS = {}  # erf and the normal CDF as NumPy ufuncs, compiled on first use and cached on disk
+
+
+def _scalar_erf(v):
+    return math.erf(v)
+
+
+def _scalar_normal_cdf(v):
+    return 0.5 * math.erfc(-v * 0.7071067811865476)  # erfc: no 1 + erf cancellation below 0
+
+
+def _ufunc(fn, x, cupy_name):
+    """fn element-wise on any float array: CuPy's special function for CuPy arrays, else a numba
+    ufunc around the C library (~1 ulp); float16 computes in float32 and rounds back."""
+    if is_cupy_array(x):
+        from cupyx.scipy import special
+
+        return getattr(special, cupy_name)(x) if cupy_name == "erf" else \
+            0.5 * special.erfc(x * -0.7071067811865476)
+    uf = _UFUNCS.get(fn)
+    if uf is None:
+        uf = _UFUNCS[fn] = vectorize(["float32(float32)", "float64(float64)"], cache=True)(fn)
+    if x.dtype not in (np.float32, np.float64):
+        return uf(x.astype(np.float32)).astype(x.dtype)
+    return uf(x)
+
+
+def erf(x):
+    """erf element-wise, any float dtype and device."""
+    return _ufunc(_scalar_erf, x, "erf")
+
+
+def gelu(x):
+    """x Phi(x) with the exact normal CDF Phi(x) = erfc(-x / sqrt 2) / 2 (PyTorch's default gelu),
+    relative-accurate in the lower tail."""
+    if x.size >= THRESHOLDS["gelu"][0] and is_f32c(x):
+        return _unary(x, GELU, "gelu")
+    return x * _ufunc(_scalar_normal_cdf, x, "normal_cdf")
+
+
+def gelu_backward(grad, x):
+    """grad * (Phi(x) + x phi(x)), phi the normal density: the derivative of gelu (exact form)."""
+    if _same(grad, x, "gelu_backward"):
+        return _binary(grad, x, GELU_BWD, "gelu_backward")
+    xp, d = xp_of(x), x.dtype.type
+    density = xp.exp(x * x * d(-0.5)) * d(_INV_SQRT_2PI_64)
+    return grad * (_ufunc(_scalar_normal_cdf, x, "normal_cdf") + x * density)
 
 
 def add_rowvec_inplace(out, b):

@@ -25,9 +25,10 @@ import math
 
 import numpy as np
 
+from ... import kernels
 from ..._errors import ShapeError
 from ...autograd.function import Function
-from ...backend import is_cupy_array, xp_of
+from ...backend import xp_of
 from ...ops import exp, reshape, where
 from ...ops import log_softmax as _log_softmax
 from ...ops import relu as _relu
@@ -45,45 +46,11 @@ _C = 0.044715
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
-_erf_ufunc = None
-
-
-def erf_array(a):
-    """erf on a raw array: CuPy's special function on the GPU; on the CPU a numba ufunc around
-    the C library's erf/erff (accurate to ~1 ulp, compiled on first use)."""
-    global _erf_ufunc
-    if is_cupy_array(a):
-        from cupyx.scipy.special import erf
-
-        return erf(a)
-    if _erf_ufunc is None:
-        _erf_ufunc = _compile_erf()
-    if a.dtype not in (np.float32, np.float64):
-        return _erf_ufunc(a.astype(np.float32)).astype(a.dtype)
-    return _erf_ufunc(a).astype(a.dtype, copy=False)
-
-
-def _compile_erf():
-    import numba  # a dependency of axonal.kernels; imported here so that only gelu compiles it
-
-    for cache in (True, False):  # caching fails where no cache directory is writable
-        try:
-            return numba.vectorize(["float32(float32)", "float64(float64)"], cache=cache)(
-                _erf_scalar)
-        except RuntimeError:
-            continue
-    return np.vectorize(math.erf, otypes=[np.float64])  # element-wise Python erf: slow but exact
-
-
-def _erf_scalar(v):
-    return math.erf(v)
-
-
 class Erf(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return erf_array(x.data)
+        return kernels.erf(x.data)
 
     @staticmethod
     def backward(ctx, g):
@@ -212,11 +179,17 @@ class Gelu(Function):
         xp = xp_of(x.data)
         a = x.data
         d = a.dtype.type
-        if use_tanh:
-            inner = xp.tanh(d(_K) * (a + d(_C) * a * a * a))
-        else:
-            inner = erf_array(a * d(_SQRT1_2))
+        if not use_tanh:
+            return kernels.gelu(a)
+        inner = xp.tanh(d(_K) * (a + d(_C) * a * a * a))
         return (d(0.5) * a * (1 + inner)).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        if ctx.tanh:
+            return NotImplemented
+        (x,) = ctx.saved_tensors
+        return kernels.gelu_backward(g, x.data), None
 
     @staticmethod
     def backward(ctx, g):
