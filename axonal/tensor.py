@@ -15,7 +15,7 @@ import numpy as np
 from . import _config, backend
 from . import _dtype as _dt
 from ._errors import DTypeError, GraphError
-from .autograd import engine
+from . import _engine as engine
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
 
@@ -223,7 +223,7 @@ class Tensor:
         return self._retains
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d self / d leaf into every leaf's `.grad` (see autograd.engine)."""
+        """Accumulate d self / d leaf into every leaf's `.grad` (see axonal._engine)."""
         if not self._rg:
             raise GraphError("backward(): tensor does not require grad and has no grad_fn "
                              "(did you forget requires_grad=True, or run under no_grad?)")

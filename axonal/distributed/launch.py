@@ -24,6 +24,7 @@ import subprocess
 import sys
 
 from . import process_group as _pg
+from .init import init_process_group
 
 ENV_NPROC = "AXONAL_NPROC"
 ENV_MPIEXEC = "AXONAL_MPIEXEC"
@@ -114,7 +115,7 @@ def relaunch_cli(nproc, argv):
 def init_from_launcher(backend=None, **kwargs):
     """In a child: join the process group and check that mpiexec really started AXONAL_NPROC
     processes in one world (a foreign mpiexec starts N separate 1-process worlds)."""
-    group = _pg.init_process_group(backend, **kwargs)
+    group = init_process_group(backend, **kwargs)
     want = os.environ.get(ENV_NPROC)
     if want and int(want) != group.size():
         library = _pg.mpi().Get_library_version().splitlines()[0].strip()
