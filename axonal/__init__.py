@@ -5,7 +5,9 @@
     (x.tanh() ** 2).sum().backward()
     print(x.grad)
 """
-from . import _threads  # noqa: F401  (first: sets the thread policy before NumPy loads)
+from . import _threads  # noqa: F401  (first, standard library only)
+
+_threads.configure_if_requested()  # AXONAL_THREADS=auto: the thread policy, before NumPy loads
 
 from . import autograd, backend, random  # noqa: E402
 from ._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
@@ -35,7 +37,19 @@ def numel(x) -> int:
 
 
 def set_num_threads(n: int) -> None:
+    """Use `n` threads in Axonal's kernels and in the BLAS from now on (at run time; see
+    `configure_threads` for the whole thread policy)."""
     _threads.set_num_threads(n)
+
+
+def configure_threads() -> int:
+    """Apply Axonal's thread policy (axonal/_threads.py): thread counts, short spins for the
+    BLAS and OpenMP workers, one OpenMP pool with MKL. `import axonal` does not do it by itself,
+    because its environment variables reach every library loaded afterwards. Here they reach the
+    libraries not loaded yet and child processes, and the thread counts of those already loaded
+    are set at run time; for all of it to apply, set AXONAL_THREADS=auto in the environment
+    before Python starts instead. Returns the number of threads per pool."""
+    return _threads.configure()
 
 
 def get_num_threads() -> int:
