@@ -9,11 +9,14 @@ runs `Trainer.fit` exactly as `axonal train mnist-mlp` does. The time of each ep
 (training only, no validation); the first epoch includes warm-up (numba cache loads, allocator).
 """
 import argparse
+import os
 import time
 
-import numpy as np
+os.environ.setdefault("AXONAL_THREADS", "auto")  # Axonal's thread policy, as the CLI uses
 
-import axonal
+import numpy as np  # noqa: E402
+
+import axonal  # noqa: E402
 
 
 def data():

@@ -122,6 +122,30 @@ def test_queue_callback_runs_after_every_gradient_and_only_then():
         engine.queue_callback(print)
 
 
+def test_queue_callback_state_is_per_thread():
+    # a backward running in this thread is invisible to another thread, like grad mode
+    import threading
+
+    w = axonal.tensor([1.0], requires_grad=True)
+    errors, ran = [], []
+
+    def other_thread():
+        try:
+            engine.queue_callback(print)
+        except axonal.GraphError as e:
+            errors.append(e)
+
+    def hook(t):
+        engine.queue_callback(lambda: ran.append("main"))
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+
+    w.register_post_accumulate_grad_hook(hook)
+    (w * 2).sum().backward()
+    assert ran == ["main"] and len(errors) == 1 and "no backward pass" in str(errors[0])
+
+
 def test_count_uses_counts_graph_edges_into_parameters():
     lin, unused = nn.Linear(3, 3), nn.Linear(3, 3)
     params = [lin.weight, lin.bias, unused.weight]
