@@ -4,10 +4,10 @@ Opt-in. A plain `import axonal` writes no environment variable: the variables be
 library loaded after them (PyTorch included), so only the user turns them on, in one of two ways:
 
     AXONAL_THREADS=auto       in the environment: `axonal/__init__.py` applies the whole policy
-                              first, before NumPy loads (the CLI and benchmarks/ run this way).
-    axonal.configure_threads()  in a program: the same variables (for the libraries not loaded yet
-                              and for child processes), and the thread counts of the libraries
-                              already loaded, set through their own calls.
+                              first, before NumPy loads (benchmarks/ and the tests run this way).
+    axonal.configure_threads()  in a program (the CLI's `main` calls it first): the same variables
+                              (for the libraries not loaded yet and for child processes), and the
+                              thread counts of the libraries already loaded, set at run time.
 
 `axonal.set_num_threads(n)` changes only the thread counts, at run time. The library defaults
 apply otherwise. This module imports only the standard library, and finds MKL on disk only when
