@@ -14,8 +14,9 @@ import numpy as np
 
 from . import _config, backend
 from . import _dtype as _dt
-from ._errors import DTypeError, GraphError
 from . import _engine as engine
+from ._errors import DTypeError, GraphError
+from .random import np_generator
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
 
@@ -316,16 +317,12 @@ class Tensor:
         return self
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        from .random import np_generator
-
         self._check_inplace("uniform_")
         vals = np_generator(generator).uniform(a, b, self.data.shape)
         self.data[...] = backend.to_device(vals.astype(self.data.dtype), self.device)
         return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        from .random import np_generator
-
         self._check_inplace("normal_")
         vals = np_generator(generator).normal(mean, std, self.data.shape)
         self.data[...] = backend.to_device(vals.astype(self.data.dtype), self.device)
