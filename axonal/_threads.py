@@ -132,8 +132,8 @@ def _policy_threads():
 def _set_loaded_threads(n):
     """numba's and the BLAS's thread counts, for the libraries already loaded only."""
     numba = sys.modules.get("numba")
-    if numba is not None:
-        numba.set_num_threads(min(n, int(numba.config.NUMBA_NUM_THREADS)))
+    if numba is not None and n < int(numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(n)  # (its default is the pool size: no call, no pool started)
     if "numpy" in sys.modules:
         _set_blas_threads(n)
 
