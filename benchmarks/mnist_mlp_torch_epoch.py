@@ -14,9 +14,9 @@ import time
 
 os.environ.setdefault("AXONAL_THREADS", "auto")  # Axonal's thread policy, as the CLI uses
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import axonal  # noqa: E402
+import axonal
 
 
 def data():

@@ -20,8 +20,8 @@ import pytest
 
 import axonal
 import axonal.distributed as dist
-from axonal import nn
 from axonal import _engine as engine
+from axonal import nn
 from axonal.distributed import launch
 from axonal.distributed import process_group as pg
 from axonal.distributed.ddp import _count_uses

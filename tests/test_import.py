@@ -35,7 +35,7 @@ def _run(after="", **env):
                                                          [os.environ.get("PYTHONPATH")] if p])
     out = subprocess.run([sys.executable, "-c", PROBE.format(after=after)],
                          env=dict(base, **env), capture_output=True, text=True, timeout=300,
-                         cwd=ROOT)
+                         cwd=ROOT, check=False)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -71,9 +71,8 @@ def rank_of(module, ranks=RANKS):
         for p in patterns:
             if p.endswith(".*"):
                 base = p[:-2]
-                if module == base or module.startswith(base + "."):
-                    if len(base) > best_len:
-                        best, best_len = rank, len(base)
+                if (module == base or module.startswith(base + ".")) and len(base) > best_len:
+                    best, best_len = rank, len(base)
             elif module == p and len(p) + 1 > best_len:
                 best, best_len = rank, len(p) + 1
     return best
@@ -112,15 +111,22 @@ def _absolute(name):
 
 
 def _module_tables(tree):
-    """Module-level `NAME = {...}` dict literals -> the string values of the dict."""
+    """Module-level `NAME = {...}` dict literals -> the string values of the dict (and tuple, list
+    or set literals -> their strings: a lazy table may list module names without a mapping)."""
     tables = {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
-            values = [v.value for v in node.value.values
-                      if isinstance(v, ast.Constant) and isinstance(v.value, str)]
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    tables[target.id] = (node.lineno, values)
+        if not isinstance(node, ast.Assign):
+            continue
+        if isinstance(node.value, ast.Dict):
+            items = node.value.values
+        elif isinstance(node.value, (ast.Tuple, ast.List, ast.Set)):
+            items = node.value.elts
+        else:
+            continue
+        values = [v.value for v in items if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                tables[target.id] = (node.lineno, values)
     return tables
 
 
@@ -493,9 +499,12 @@ def test_cycles_through_package_inits_lazy_tables_and_import_module(tmp_path):
 def test_the_lazy_table_pattern_alone_is_an_edge(tmp_path):
     mods = _fake_tree(tmp_path, {
         "__init__.py": "",
-        "lazy/__init__.py": "_FAMILIES = {'relu': 'act', 'pool2d': 'pool'}\n\n\n"
-                            "def __getattr__(name):\n    mod = _load(_FAMILIES[name])\n"
-                            "    return getattr(mod, name)\n",
-        "lazy/act.py": "", "lazy/pool.py": "",
+        "lazy/__init__.py": "_EXPORTS = {'relu': 'act', 'pool2d': 'pool'}\n"
+                            "_FAMILIES = ('act', 'conv', 'not_a_module')\n"
+                            "UNUSED = ('norm',)\n\n\n"
+                            "def __getattr__(name):\n"
+                            "    if name in _FAMILIES:\n        return _load(name)\n"
+                            "    return getattr(_load(_EXPORTS[name]), name)\n",
+        "lazy/act.py": "", "lazy/pool.py": "", "lazy/conv.py": "", "lazy/norm.py": "",
     })
-    assert set(import_graph(mods)["lazy"]) == {"lazy.act", "lazy.pool"}
+    assert import_graph(mods)["lazy"] == {"lazy.act": 1, "lazy.pool": 1, "lazy.conv": 2}

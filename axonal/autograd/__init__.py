@@ -3,7 +3,11 @@
 Everything here sits above `tensor` (the backward pass itself is `axonal._engine`, below it), so the
 package imports its modules eagerly: `_config -> _engine -> tensor -> autograd.function -> ops`.
 """
-from .._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
-from .checks import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
-from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
-from .functional import backward, grad  # noqa: F401
+from .._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .checks import GradcheckError, gradcheck, gradgradcheck
+from .function import Function, FunctionCtx, once_differentiable
+from .functional import backward, grad
+
+__all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "enable_grad", "grad",
+           "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "once_differentiable",
+           "set_grad_enabled"]

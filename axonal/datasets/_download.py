@@ -16,8 +16,15 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from ._resource import (ENV_VAR, PACKAGED_DIR, ChecksumError, DatasetError,  # noqa: F401
-                        DownloadError, Resource, data_dir)
+from ._resource import (  # noqa: F401
+    ENV_VAR,
+    PACKAGED_DIR,
+    ChecksumError,
+    DatasetError,
+    DownloadError,
+    Resource,
+    data_dir,
+)
 
 _CHUNK = 1 << 20
 _TIMEOUT_S = 30

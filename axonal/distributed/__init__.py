@@ -37,6 +37,7 @@ from .collectives import (
     reduce_scatter_tensor,
 )
 from .ddp import DistributedDataParallel, broadcast_coalesced, unwrap_model
+from .init import init_process_group
 from .process_group import (
     WORLD,
     DistError,
@@ -53,7 +54,6 @@ from .process_group import (
     is_mpi_available,
     is_nccl_available,
 )
-from .init import init_process_group
 from .sampler import DistributedSampler, sharded_loader
 
 __all__ = [

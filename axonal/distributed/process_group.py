@@ -20,7 +20,6 @@ raises would leave the others waiting forever. Two guards:
     AXONAL_DIST_TIMEOUT environment variable in seconds). When one lasts longer, the rank prints what
     it was waiting for and aborts the job: the guard against ranks that hang without dying.
 """
-import os
 import sys
 import time
 import traceback
