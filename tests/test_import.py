@@ -13,7 +13,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 POLICY = ("MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT",
           "MKL_THREADING_LAYER", "GOMP_SPINCOUNT", "NUMBA_THREADING_LAYER_PRIORITY")
 KERNEL_SUPPORT = {"axonal.kernels", "axonal.kernels._jit", "axonal.kernels._math",
-                  "axonal.kernels._thresholds"}  # shared helpers, not kernel families
+                  "axonal.kernels._thresholds", "axonal.kernels._cache"}  # helpers, not families
 
 PROBE = """
 import json, os, sys
