@@ -11,6 +11,9 @@ functions or classes), become edges of a file-level graph:
     import axonal.a.b / from axonal.a import b    -> a/b.py (or a/b/__init__.py)
     from .pkg import name                          -> pkg/__init__.py, and pkg/name.py when `name`
                                                       is a submodule
+    any import of pkg.mod (from .pkg.mod import name, import axonal.pkg.mod, ...)
+                                                   -> pkg/mod.py and pkg/__init__.py too (Python
+                                                      runs it first), unless pkg holds the importer
     from . import x                                -> x.py (own package: already being imported)
     importlib.import_module("axonal.x") / (".x", __name__ or __package__ or "axonal.pkg")
     importlib.import_module("." + TABLE[name], __name__) -> every module named in the dict TABLE
@@ -218,7 +221,12 @@ def imported_modules(source, module, is_package, known):
                     target = _resolve_relative("." + v.lstrip("."), pkg) if v else None
                     if target in known:
                         found.append((line, target))
-    return [(line, t) for line, t in found if t != module]
+    # Python runs the __init__ of every package on the way to a module (axonal.a.b: a/__init__.py
+    # first): those are edges too, except the importer's own packages, already being imported
+    parents = [(line, ".".join(t.split(".")[:k])) for line, t in found
+               for k in range(1, len(t.split(".")))]
+    return [(line, t) for line, t in found + parents if t != module and
+            (t not in ancestors or (line, t) in found)]
 
 
 def import_graph(modules):
@@ -508,3 +516,16 @@ def test_the_lazy_table_pattern_alone_is_an_edge(tmp_path):
         "lazy/act.py": "", "lazy/pool.py": "", "lazy/conv.py": "", "lazy/norm.py": "",
     })
     assert import_graph(mods)["lazy"] == {"lazy.act": 1, "lazy.pool": 1, "lazy.conv": 2}
+
+
+def test_a_parent_package_init_is_an_edge_and_can_close_a_cycle(tmp_path):
+    # b/__init__ imports a; a imports b.sub: Python runs b/__init__ first, so a -> b is real
+    mods = _fake_tree(tmp_path, {
+        "__init__.py": "", "a.py": "def f():\n    from .b.sub import x\n",
+        "b/__init__.py": "from .. import a\nfrom . import sub\n", "b/sub.py": "x = 1\n",
+        "b/c.py": "from ..b.sub import x\nimport axonal.b.sub\n",  # own package: no edge to b
+    })
+    graph = import_graph(mods)
+    assert graph["a"] == {"b.sub": 2, "b": 2}
+    assert graph["b.c"] == {"b.sub": 1}
+    assert cycles(mods) == [("a", "b")]
