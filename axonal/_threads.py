@@ -98,14 +98,12 @@ def configure():
         return _state["num_threads"]
     n = _default_num_threads()
     mkl = expects_mkl()
-    env = os.environ
-    for var in ("MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        env.setdefault(var, str(n))
-    env.setdefault("OPENBLAS_NUM_THREADS", "1" if mkl else str(n))
-    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-    env.setdefault("MKL_THREADING_LAYER", "GNU")
-    env.setdefault("GOMP_SPINCOUNT", "100000" if mkl else "10000")
-    env.setdefault("NUMBA_THREADING_LAYER_PRIORITY", "omp tbb workqueue")
+    policy = {"MKL_NUM_THREADS": str(n), "NUMBA_NUM_THREADS": str(n),
+              "OPENBLAS_NUM_THREADS": "1" if mkl else str(n), "OPENBLAS_THREAD_TIMEOUT": "4",
+              "MKL_THREADING_LAYER": "GNU", "GOMP_SPINCOUNT": "100000" if mkl else "10000",
+              "NUMBA_THREADING_LAYER_PRIORITY": "omp tbb workqueue"}
+    _state["written"] = {k: v for k, v in policy.items() if k not in os.environ}
+    os.environ.update(_state["written"])  # a value already in the environment wins
     # Too late for the libraries already loaded: they read the environment at load time.
     _state["late"] = "numpy" in sys.modules or "numba" in sys.modules
     _state["num_threads"] = n
@@ -113,6 +111,19 @@ def configure():
     if _state["late"]:
         _set_loaded_threads(n)
     return n
+
+
+def child_environment(env):
+    """`env` (a copy of this process's environment) for child processes that choose their own
+    thread count (e.g. MPI ranks sharing the cores): the values this process's policy wrote are
+    removed, and the opt-in is passed on, so each child applies the policy for itself."""
+    env = dict(env)
+    for var, value in _state.get("written", {}).items():
+        if env.get(var) == value:
+            del env[var]
+    if _state["configured"]:
+        env.setdefault(OPT_IN_VAR, "auto")
+    return env
 
 
 def configure_if_requested():

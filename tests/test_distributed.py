@@ -199,6 +199,28 @@ def test_launch_helpers(monkeypatch, tmp_path):
     assert launch.threads_per_rank(64) == 1
 
 
+def test_launched_ranks_apply_the_thread_policy_for_their_own_share(monkeypatch):
+    # the parent's policy values (its thread count) are not passed on; the opt-in is
+    from axonal import _threads
+
+    monkeypatch.setitem(_threads._state, "configured", True)
+    monkeypatch.setitem(_threads._state, "written", {"NUMBA_NUM_THREADS": "8",
+                                                     "GOMP_SPINCOUNT": "100000"})
+    parent = {"NUMBA_NUM_THREADS": "8", "GOMP_SPINCOUNT": "7", "PATH": "/bin"}  # 7: the user's
+    monkeypatch.setattr(launch._pg, "is_available", lambda: True)
+    monkeypatch.setattr(launch, "mpiexec_command", lambda n, args: ["mpiexec", "-n", str(n)])
+    seen = {}
+
+    def fake_run(cmd, env, **kwargs):
+        seen.update(env)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(launch.subprocess, "run", fake_run)
+    assert launch.launch(64, ["-c", "pass"], env=parent) == 0
+    assert seen == {"GOMP_SPINCOUNT": "7", "PATH": "/bin", "AXONAL_THREADS": "auto",
+                    "AXONAL_NPROC": "64", "AXONAL_NUM_THREADS": "1"}
+
+
 # -- multi-process runs -----------------------------------------------------------------------------
 def _mpiexec_or_skip():
     if not dist.is_available():

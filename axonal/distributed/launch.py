@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 
+from .. import _threads
 from . import process_group as _pg
 from .init import init_process_group
 
@@ -98,7 +99,8 @@ def launch(nproc, args, env=None, timeout=None):
     if not _pg.is_available():
         raise ImportError(f"--nproc needs mpi4py and an MPI library: {_pg._INSTALL_HINT}")
     cmd = mpiexec_command(nproc, args)
-    child_env = dict(os.environ if env is None else env)
+    # each rank applies the thread policy for its own share of the cores (not the parent's count)
+    child_env = _threads.child_environment(os.environ if env is None else env)
     child_env[ENV_NPROC] = str(int(nproc))
     child_env.setdefault("AXONAL_NUM_THREADS", str(threads_per_rank(nproc)))
     try:
