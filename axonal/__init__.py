@@ -5,25 +5,58 @@
     (x.tanh() ** 2).sum().backward()
     print(x.grad)
 """
-from . import _threads  # noqa: F401  (first, standard library only)
+from . import _threads  # first, and standard library only
 
 _threads.configure_if_requested()  # AXONAL_THREADS=auto: the thread policy, before NumPy loads
 
-from . import autograd, backend, random  # noqa: E402
+# isort: split
+from . import (  # noqa: E402  (PyTorch's namespaces; distributed imports MPI only when used)
+    autograd,
+    backend,
+    datasets,
+    distributed,
+    distributions,
+    nn,
+    optim,
+    random,
+    train,
+    utils,
+)
 from ._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from ._dtype import bool_ as bool  # noqa: E402,A004
+from ._dtype import (
+    double,
+    dtype,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    short,
+    uint8,
+)
 from ._errors import DTypeError, GraphError, ShapeError  # noqa: E402
 from .backend import Device as device  # noqa: E402
-from ._dtype import (bool_ as bool, double, dtype, float, float16, float32, float64,  # noqa: E402,A004
-                    get_default_dtype, half, int, int8, int16, int32, int64, long,
-                    set_default_dtype, short, uint8)
 from .ops import *  # noqa: E402,F401,F403
-from .random import (Generator, default_generator, get_rng_state, initial_seed,  # noqa: E402
-                     manual_seed, seed, set_rng_state)
-from .tensor import Size, Tensor  # noqa: E402
-
-from . import nn, optim, utils  # noqa: E402  (PyTorch's namespaces: axonal.nn, axonal.optim, ...)
-from . import datasets, distributed, distributions, train  # noqa: E402  (distributed imports MPI only when used)
+from .random import (  # noqa: E402
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from .serialization import CheckpointError, load, save  # noqa: E402
+from .tensor import Size, Tensor  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -6,6 +6,7 @@ or serving thread cannot switch recording off for the training thread.
 import functools
 import threading
 
+
 class _State(threading.local):
     grad = True  # class attribute: the default seen by every new thread
 

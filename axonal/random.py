@@ -2,8 +2,9 @@
 
 Every random function in Axonal (rand, randn, dropout masks, initializers, shuffling) draws from an
 `axonal.Generator`, by default `axonal.default_generator`. A Generator wraps NumPy's PCG64 bit
-generator; arrays for a GPU are drawn on the CPU and copied, so a seed gives the same numbers on every
-device.
+generator. Tensors made for a GPU (rand, randn, initializers) are drawn on the CPU and copied, so a
+seed gives the same numbers on every device; dropout masks, drawn on every call, come from the
+device's own generator seeded by one draw from this one (reproducible, but not the CPU's numbers).
 """
 import copy
 

@@ -700,6 +700,19 @@ add(spec("cumsum", lambda m, x, dim: m.cumsum(x, dim), lambda x, dim: np.cumsum(
          if x.ndim else x, _cumsum_cases, gg=True))
 
 
+def _triangle_cases(rng):
+    # square, wide, tall and batched matrices; diagonals inside, on the edge of and past the matrix
+    return [Case((mk(rng, s, v),), {"diagonal": k}, f"{shp(s, v)}_k{k}") for s, v, k in
+            (((4, 4), "c", 0), ((3, 5), "c", 1), ((5, 3), "T", -2), ((2, 3, 4), "s", 0),
+             ((2, 3, 3), "f", -1), ((3, 4), "c", 7), ((3, 4), "c", -9), ((0, 3), "c", 0))]
+
+
+add(spec("tril", lambda m, x, diagonal: m.tril(x, diagonal), lambda x, diagonal: np.tril(x, diagonal),
+         _triangle_cases, gg=True))
+add(spec("triu", lambda m, x, diagonal: x.triu(diagonal), lambda x, diagonal: np.triu(x, diagonal),
+         _triangle_cases, gg=True))
+
+
 def _norm_cases(rng):
     cases = []
     for p in (2, 1, float("inf"), "fro", 3):

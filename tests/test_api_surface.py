@@ -6,7 +6,7 @@ import axonal.nn as nn
 import axonal.nn.functional as F
 
 NN = """Module Parameter Sequential ModuleList ModuleDict Identity Flatten Unflatten Linear Bilinear
-Embedding ReLU LeakyReLU PReLU ELU SELU GELU SiLU Sigmoid Tanh Softplus Softsign Hardtanh Softmax
+Embedding ReLU LeakyReLU PReLU ELU SELU GELU SiLU Sigmoid Tanh Softplus Softsign Hardtanh Hardsigmoid Hardswish Softmax
 LogSoftmax Maxout Dropout BatchNorm1d LayerNorm Conv1d Conv2d ConvTranspose2d MaxPool1d MaxPool2d
 AvgPool1d AvgPool2d AdaptiveAvgPool2d AdaptiveMaxPool2d BatchNorm2d GroupNorm Dropout2d Upsample
 Unfold Fold RNN LSTM GRU RNNCell LSTMCell GRUCell LeakyRNN EchoStateNetwork MultiheadAttention

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import axonal
-from axonal.nn.layers.attention import MultiheadAttention, scaled_dot_product_attention
+from axonal.nn.functional import scaled_dot_product_attention
+from axonal.nn.layers.attention import MultiheadAttention
 from axonal.nn.layers.transformer import (
     PositionalEncoding,
     Transformer,

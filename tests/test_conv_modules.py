@@ -8,7 +8,9 @@ import pytest
 
 import axonal
 from axonal.nn.layers import conv as LC
-from axonal.nn.layers import norm2d as LN
+from axonal.nn.layers import dropout as LD
+from axonal.nn.layers import fold as LF
+from axonal.nn.layers import norm as LN
 from axonal.nn.layers import pooling as LP
 from axonal.nn.layers import upsample as LU
 
@@ -48,9 +50,9 @@ def compare(ax_mod, th_mod, x, rng, tol=1e-4, **kw):
 
 def both(name, *args, **kw):
     mods = {"Conv1d": LC, "Conv2d": LC, "ConvTranspose1d": LC, "ConvTranspose2d": LC,
-            "GroupNorm": LN, "Dropout2d": LN, "Dropout1d": LN, "BatchNorm2d": LN,
-            "Upsample": LU, "UpsamplingNearest2d": LU, "UpsamplingBilinear2d": LU, "Unfold": LU,
-            "Fold": LU}
+            "GroupNorm": LN, "Dropout2d": LD, "Dropout1d": LD, "BatchNorm2d": LN,
+            "Upsample": LU, "UpsamplingNearest2d": LU, "UpsamplingBilinear2d": LU, "Unfold": LF,
+            "Fold": LF}
     ax_cls = getattr(mods.get(name, LP), name)
     axonal.manual_seed(0)
     torch.manual_seed(0)
@@ -160,7 +162,7 @@ def test_state_dict_keys_match_torch():
 
 def test_channel_dropout():
     x = axonal.ones(64, 32, 3, 3)
-    d = LN.Dropout2d(0.25)
+    d = LD.Dropout2d(0.25)
     y = d(x).numpy()
     per_channel = y.reshape(64, 32, 9)
     assert (per_channel == per_channel[:, :, :1]).all()       # whole channels kept or dropped
@@ -168,10 +170,10 @@ def test_channel_dropout():
     assert abs((y == 0).mean() - 0.25) < 0.05
     d.eval()
     assert d(x) is x
-    y1 = LN.Dropout1d(0.5)(axonal.ones(8, 16, 10)).numpy()
+    y1 = LD.Dropout1d(0.5)(axonal.ones(8, 16, 10)).numpy()
     assert (y1 == y1[:, :, :1]).all()
     with pytest.warns(UserWarning, match="3D input"):
-        LN.dropout2d(axonal.ones(4, 5, 6))
+        axonal.nn.functional.dropout2d(axonal.ones(4, 5, 6))
     assert repr(d) == repr(torch.nn.Dropout2d(0.25))
 
 

@@ -192,3 +192,13 @@ def test_error_messages_for_numpy_interop():
         axonal.from_numpy([1.0])
     with pytest.raises(TypeError, match="not supported"):
         axonal.from_numpy(np.zeros(2, dtype=np.complex64))
+
+
+@pytest.mark.parametrize("name", ["tril", "triu"])
+def test_triangle_needs_a_matrix_as_in_torch(name):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError) as theirs:
+        getattr(torch, name)(torch.ones(3))
+    with pytest.raises(RuntimeError) as ours:
+        getattr(axonal, name)(ones(3))
+    assert str(ours.value).startswith(str(theirs.value))  # "tril: input tensor must have at least 2 dimensions"

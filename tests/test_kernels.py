@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 
@@ -13,6 +14,8 @@ import axonal.kernels as K
 from axonal.kernels import elementwise as ew
 from axonal.kernels import optim as op
 from axonal.kernels import reductions as rd
+from axonal.kernels._jit import FTZ_SUPPORTED
+from axonal.kernels._math import exp32, tanh32
 
 F32 = np.float32
 OWN = ("_jit", "elementwise", "reductions", "optim")     # this layer's modules (not conv)
@@ -67,8 +70,29 @@ def sigmoid64(x):
         return np.exp(-np.logaddexp(0.0, -x))
 
 
-UNARY = {"relu": lambda x: np.maximum(x.astype(np.float64), 0), "exp": lambda x: np.exp(
-    x.astype(np.float64)), "tanh": lambda x: np.tanh(x.astype(np.float64)), "sigmoid": sigmoid64}
+UNARY = {"relu": lambda x: np.maximum(x.astype(np.float64), 0), "sigmoid": sigmoid64}
+MATH = {"exp": lambda x: np.exp(x.astype(np.float64)), "tanh": lambda x: np.tanh(
+    x.astype(np.float64)), "sigmoid": sigmoid64}
+
+
+@numba.njit
+def _map32(x, out, op):
+    for i in range(x.size):
+        out[i] = exp32(x[i]) if op == 0 else tanh32(x[i])
+
+
+def math32(name):
+    """exp32 / tanh32 (axonal.kernels._math) on an array. The package calls them only inside fused
+    kernels (NumPy's own exp and tanh are as fast for a plain array), so the test maps them here."""
+    if name == "sigmoid":
+        return K.sigmoid
+
+    def fn(x):
+        out = np.empty_like(x)
+        _map32(x.reshape(-1), out.reshape(-1), 0 if name == "exp" else 1)
+        return out
+
+    return fn
 
 
 def close(got, want, rtol=2e-6, atol=1e-30):
@@ -82,16 +106,13 @@ def close(got, want, rtol=2e-6, atol=1e-30):
 @pytest.mark.parametrize("name", list(UNARY))
 def test_unary_threshold_and_paths(name, calls, monkeypatch):
     fn, ref, lo = getattr(K, name), UNARY[name], K.THRESHOLDS[name][0]
-    if lo > 1 << 20:                          # tanh: NumPy always; test the switch at 1024
-        lo = 1024
-        monkeypatch.setitem(K.THRESHOLDS, name, (lo, K.THRESHOLDS[name][1]))
     x = rand(lo - 1)
     close(fn(x), ref(x))
     assert calls == []                        # below the threshold: NumPy
     x = rand(lo)
     y = fn(x)
     assert y.dtype == F32 and y.shape == x.shape
-    assert calls in (["_unary_core"], ["_unary_par"])      # exp: parallel from its threshold
+    assert calls in (["_unary_core"], ["_unary_par"])
     close(y, ref(x))
     monkeypatch.setitem(K.THRESHOLDS, name, (1, 64))
     x = rand((33, 129))                       # odd sizes: block edges inside cache lines
@@ -123,7 +144,7 @@ EXTREMES = np.array([0.0, -0.0, 1e-30, -1e-30, 1e-6, -1e-6, 0.3, 0.624, 0.626, 1
 
 @pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid"])
 def test_transcendental_extremes_and_nan(name, par):
-    fn, ref = getattr(K, name), UNARY[name]
+    fn, ref = math32(name), MATH[name]
     x = np.tile(np.append(EXTREMES, np.nan).astype(F32), 400)        # kernel path, both threads
     with np.errstate(over="ignore"):
         want = ref(x).astype(F32)                   # float32 overflow: exp(89) = inf
@@ -135,7 +156,7 @@ def test_transcendental_extremes_and_nan(name, par):
 
 def test_exp_accuracy_full_range(serial):
     x = np.linspace(-87.3, 88.72, 1_000_001).astype(F32)
-    rel = np.abs(K.exp(x) / np.exp(x.astype(np.float64)) - 1)
+    rel = np.abs(math32("exp")(x) / np.exp(x.astype(np.float64)) - 1)
     assert rel.max() < 1e-6, rel.max()
 
 
@@ -143,7 +164,7 @@ def test_tanh_sigmoid_accuracy(serial):
     x = np.concatenate([np.linspace(-12, 12, 200_001), np.geomspace(1e-7, 0.7, 50_000)]).astype(F32)
     x = np.concatenate([x, -x])
     x = x[x != 0]
-    assert np.max(np.abs(K.tanh(x) / np.tanh(x.astype(np.float64)) - 1)) < 1e-6
+    assert np.max(np.abs(math32("tanh")(x) / np.tanh(x.astype(np.float64)) - 1)) < 1e-6
     x = np.linspace(-85, 40, 200_001).astype(F32)
     assert np.max(np.abs(K.sigmoid(x) / sigmoid64(x) - 1)) < 1e-6
 
@@ -156,7 +177,6 @@ def test_relu_nan_and_zero(calls, serial):
 
 
 BINARY = {
-    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
     "relu_backward": lambda g, x: np.where(x > 0, g, 0),
     "tanh_backward": lambda g, y: g * (1 - y * y), "sigmoid_backward": lambda g, y: g * y * (1 - y),
 }
@@ -165,15 +185,14 @@ BINARY = {
 @pytest.mark.parametrize("name", list(BINARY))
 def test_binary(name, calls, monkeypatch):
     fn, ref = getattr(K, name), BINARY[name]
-    key = name if name in K.THRESHOLDS else "arith"
-    lo = K.THRESHOLDS[key][0]
+    lo = K.THRESHOLDS[name][0]
     for n, expect in ((lo - 1, []), (lo, ["_binary_core"])):
         a, b = rand(n, seed=1), np.tanh(rand(n, seed=2))
         calls.clear()
         # atol: 1 - y*y cancels for |y| ~ 1 (float32 rounding of y*y, times |grad|)
         close(fn(a, b), ref(a.astype(np.float64), b.astype(np.float64)), rtol=1e-6, atol=2e-6)
         assert calls == expect
-    monkeypatch.setitem(K.THRESHOLDS, key, (lo, 64))
+    monkeypatch.setitem(K.THRESHOLDS, name, (lo, 64))
     a, b = rand((40, 100), seed=3), np.tanh(rand((40, 100), seed=4))
     close(fn(a, b), ref(a.astype(np.float64), b.astype(np.float64)), rtol=1e-6, atol=2e-6)
     # fallbacks: broadcasting, float64, non-contiguous
@@ -185,11 +204,8 @@ def test_binary(name, calls, monkeypatch):
     assert calls == []
 
 
-def test_binary_exact_and_nan(serial):
+def test_relu_backward_selects_nan_gradients_away(serial):
     a = np.tile(np.array([1.5, np.nan, -2.0, np.inf, 0.0], F32), 1000)
-    b = np.tile(np.array([0.1, 1.0, np.nan, 1.0, -0.0], F32), 1000)
-    for fn, ref in ((K.add, np.add), (K.sub, np.subtract), (K.mul, np.multiply)):
-        assert np.array_equal(fn(a, b), ref(a, b), equal_nan=True)
     g = np.full(5000, np.nan, F32)
     assert np.array_equal(K.relu_backward(g, a), np.where(a > 0, g, 0), equal_nan=True)
 
@@ -305,6 +321,26 @@ def test_log_softmax(shape, calls, par):
     close(y, want, rtol=1e-12)
     for row in ([np.nan, 1], [1, np.nan]):   # a NaN anywhere in a row: the whole row is NaN
         assert np.all(np.isnan(K.log_softmax(np.tile(np.array(row, F32), (200, 1)))))
+
+
+def test_log_softmax_along_another_dim_falls_back(calls):
+    x = rand((6, 40, 3), seed=12)
+    x64 = x.astype(np.float64)
+    sh = x64 - x64.max(1, keepdims=True)
+    close(K.log_softmax(x, 1), sh - np.log(np.exp(sh).sum(1, keepdims=True)), rtol=2e-6,
+          atol=2e-6)
+    assert calls == []
+    assert K.log_softmax(x, 2).shape == x.shape and calls  # the last dim, by index: the kernel
+
+
+def test_sigmoid_fallback_is_exact_in_both_tails():
+    x = np.array([-1000.0, -40.0, -1.0, 0.0, 1.0, 40.0, 1000.0])
+    for dtype in (np.float64, np.float16):
+        with np.errstate(over="raise"):                 # exp of a non-positive number only
+            y = K.sigmoid(x.astype(dtype))
+        assert y.dtype == dtype
+        half = dtype == np.float16                      # float16 ends at 6e-8
+        close(y, sigmoid64(x.astype(dtype)), rtol=1e-3 if half else 1e-15, atol=6e-8 if half else 0)
 
 
 # ------------------------------------------------------------------------------ optimizers
@@ -423,15 +459,22 @@ def test_optimizers_match_torch():
 # ------------------------------------------------------------------------------ denormals
 
 
-@pytest.mark.skipif(not K.FTZ_SUPPORTED, reason="FTZ/DAZ via MXCSR is x86 only")
+def _sgd_from_zero(g, lr):
+    """p = 0 - lr * g, computed in float32 inside the SGD kernel."""
+    p = np.zeros_like(g)
+    K.sgd_update(p, g, lr)
+    return p
+
+
+@pytest.mark.skipif(not FTZ_SUPPORTED, reason="FTZ/DAZ via MXCSR is x86 only")
 def test_denormals_flushed_inside_kernels_only(serial, monkeypatch):
     assert K.flush_denormals_active()
     tiny = np.full(4096, 1e-20, F32)
-    assert np.all(K.mul(tiny, tiny) == 0)                  # FTZ: 1e-40 is subnormal
+    assert np.all(_sgd_from_zero(tiny, 1e-20) == 0)        # FTZ: 1e-40 is subnormal
     sub = np.full(4096, 1e-40, F32)
-    assert np.all(K.mul(sub, np.full(4096, 1e30, F32)) == 0)   # DAZ: 1e-40 read as 0
-    monkeypatch.setitem(K.THRESHOLDS, "arith", (1, 64))
-    assert np.all(K.mul(tiny, tiny) == 0)                  # every worker thread too
+    assert np.all(_sgd_from_zero(sub, 1e30) == 0)          # DAZ: 1e-40 read as 0 (else 1e-10)
+    monkeypatch.setitem(K.THRESHOLDS, "sgd_update", (1, 64))
+    assert np.all(_sgd_from_zero(tiny, 1e-20) == 0)        # every worker thread too
     # the caller's environment is restored: NumPy and Python still produce subnormals
     assert tiny[0] * tiny[0] != 0 and 2.0 ** -1073 != 0
     assert np.all(np.multiply(tiny, tiny) != 0)

@@ -396,7 +396,7 @@ def test_the_layer_table_is_read_from_the_architecture_doc():
 
 def test_the_scan_sees_the_core():
     mods = all_modules()
-    for name in ("tensor", "_engine", "autograd.function", "autograd", ""):
+    for name in ("tensor", "_engine", "autograd.function", "autograd", "ops.arith", ""):
         assert name in mods
     assert rank_of("somethingnew") is None and rank_of("ops.somethingnew") == 4
     # the core really imports things, so an empty result would mean a broken resolver
@@ -404,6 +404,7 @@ def test_the_scan_sees_the_core():
     assert {"_config", "_engine", "backend"} <= set(graph["tensor"])
     assert {"autograd.function", "autograd.functional", "autograd.checks"} <= set(graph["autograd"])
     assert "tensor" in graph["autograd.function"] and "tensor" not in graph["_engine"]
+    assert {"autograd.function", "tensor", "ops._util"} <= set(graph["ops.arith"])
 
 
 # -- the checker itself ---------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import pytest
 
 import axonal
 from axonal.autograd import gradcheck, gradgradcheck
-from axonal.nn import _losses as F
-from axonal.nn import _losses_ce
+import axonal.nn.functional as F
+from axonal.kernels._thresholds import THRESHOLDS
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -372,9 +372,9 @@ def test_cross_entropy_is_one_node_on_the_input():
 
 @pytest.mark.parametrize("use_kernels", [True, False])
 def test_hot_path_with_and_without_kernels(use_kernels, monkeypatch):
-    if not use_kernels:
-        monkeypatch.setattr(_losses_ce, "_k_fwd", None)
-        monkeypatch.setattr(_losses_ce, "_k_bwd", None)
+    if not use_kernels:   # the kernels' own array fallbacks (they run below these sizes)
+        for name in ("softmax_cross_entropy", "softmax_cross_entropy_backward"):
+            monkeypatch.setitem(THRESHOLDS, name, (10**12, THRESHOLDS[name][1]))
     x, t = _n(128, 10, scale=3), _r.integers(0, 10, 128)
     _run_both("cross_entropy", [x, t], (0,), {}, np.float32)
     xa = axonal.tensor(x.astype(np.float32), requires_grad=True)

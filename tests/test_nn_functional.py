@@ -52,6 +52,8 @@ UNARY = [
     ("softsign", F.softsign, TF.softsign, (0.0,)),
     ("hardtanh", lambda x: F.hardtanh(x, -1.5, 2.0), lambda x: TF.hardtanh(x, -1.5, 2.0),
      (-1.5, 2.0)),
+    ("hardsigmoid", F.hardsigmoid, TF.hardsigmoid, (-3.0, 3.0)),
+    ("hardswish", F.hardswish, TF.hardswish, (-3.0, 3.0)),
     ("softmax", lambda x: F.softmax(x, dim=1), lambda x: TF.softmax(x, dim=1), ()),
     ("log_softmax", lambda x: F.log_softmax(x, dim=0), lambda x: TF.log_softmax(x, dim=0), ()),
     ("softmin", lambda x: F.softmin(x, dim=-1), lambda x: TF.softmin(x, dim=-1), ()),

@@ -74,6 +74,7 @@ LAYERS = [  # (name, axonal class, torch class, args, kwargs, input shape)
     ("ReLU", ()), ("ReLU6", ()), ("LeakyReLU", (0.1,)), ("ELU", (0.5,)), ("SELU", ()),
     ("CELU", (2.0,)), ("GELU", ()), ("SiLU", ()), ("Mish", ()), ("Sigmoid", ()), ("Tanh", ()),
     ("LogSigmoid", ()), ("Softplus", (1.5, 3.0)), ("Softsign", ()), ("Hardtanh", (-0.5, 1.5)),
+    ("Hardsigmoid", ()), ("Hardswish", ()),
     ("Softmax", (1,)), ("LogSoftmax", (-1,)), ("Softmin", (0,))]]
 
 

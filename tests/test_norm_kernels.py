@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import axonal
-from axonal.kernels import norm as K
+from axonal.kernels import norm as kernels_norm
 
 torch = pytest.importorskip("torch")
 
@@ -18,7 +18,7 @@ def test_batch_norm_kernel_path_matches_torch(shape, affine):
     x = (rng.standard_normal(shape) * 3 + 5).astype(np.float32)  # offset: tests the moments
     g = rng.standard_normal(shape).astype(np.float32)
     c = shape[1]
-    assert K.channel_kernel_ok(x.reshape(shape[0], c, -1))
+    assert kernels_norm.channel_kernel_ok(x.reshape(shape[0], c, -1))
     w, b = rng.standard_normal(c).astype(np.float32), rng.standard_normal(c).astype(np.float32)
     stats = rng.random((2, c)).astype(np.float32)
     ra = [axonal.tensor(v.copy()) for v in stats]
@@ -45,7 +45,7 @@ def test_moments_accumulate_in_float64():
     # 2^17 values per channel around 1000: a float32 running sum would be off by ~1e-3 relative
     rng = np.random.default_rng(1)
     x = (1000 + rng.standard_normal((64, 2, 2048))).astype(np.float32)
-    mean, var = K.channel_moments(x)
+    mean, var = kernels_norm.channel_moments(x)
     x64 = x.astype(np.float64)
     np.testing.assert_allclose(mean, x64.mean(axis=(0, 2)), rtol=1e-7)
     np.testing.assert_allclose(var, x64.var(axis=(0, 2)), rtol=1e-5)
@@ -55,15 +55,16 @@ def test_kernels_equal_their_numpy_fallbacks():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((6, 4, 32)).astype(np.float32)
     g = rng.standard_normal(x.shape).astype(np.float32)
-    mean, var = K.channel_moments(x)
+    mean, var = kernels_norm.channel_moments(x)
     invstd = (1 / np.sqrt(var + 1e-5)).astype(np.float32)
     scale = (invstd * rng.standard_normal(4)).astype(np.float32)
-    fast = K.batch_norm_backward(g, x, mean, invstd, scale)
-    slow = K.batch_norm_backward(g.astype(np.float64), x.astype(np.float64), mean, invstd, scale)
+    fast = kernels_norm.batch_norm_backward(g, x, mean, invstd, scale)
+    slow = kernels_norm.batch_norm_backward(g.astype(np.float64), x.astype(np.float64), mean,
+                                            invstd, scale)
     for f, s in zip(fast, slow):
         np.testing.assert_allclose(f, s, rtol=1e-4, atol=1e-5)
     shift = rng.standard_normal(4).astype(np.float32)
-    np.testing.assert_allclose(K.channel_affine(x, scale, shift),
+    np.testing.assert_allclose(kernels_norm.channel_affine(x, scale, shift),
                                x.astype(np.float64) * scale[:, None] + shift[:, None], rtol=1e-6,
                                atol=1e-6)
 

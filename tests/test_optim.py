@@ -121,15 +121,15 @@ def test_fused_kernel_path_matches_torch(name, kwargs, monkeypatch):
     """float32 parameters above the kernels' size thresholds take the fused numba updates.
     atol is 1e-5 here: the 48-term float32 dot products of the two frameworks' BLAS differ by
     ~1e-7 per gradient entry (the NumPy update path shows the same ~2e-6 spread)."""
-    from axonal.optim import _functional as F
+    from axonal.kernels import optim as kernels_optim
 
-    kernel = "_k_adam" if name.startswith("Adam") else "_k_sgd_momentum" if kwargs.get(
-        "momentum") else "_k_sgd"
-    if getattr(F, kernel) is None:
-        pytest.skip("axonal.kernels is not available")
+    family = "_adam" if name.startswith("Adam") else "_momentum" if kwargs.get(
+        "momentum") else "_sgd"
     calls = []
-    original = getattr(F, kernel)
-    monkeypatch.setattr(F, kernel, lambda *a, **k: calls.append(a[0].size) or original(*a, **k))
+    for kernel in (f"{family}_core", f"{family}_par"):  # the compiled serial / parallel update
+        original = getattr(kernels_optim, kernel)
+        monkeypatch.setattr(kernels_optim, kernel,
+                            lambda *a, _k=original: calls.append(a[0].size) or _k(*a))
     rng = np.random.default_rng(1)
     w = [rng.standard_normal((64, 48)).astype(np.float32) * 0.2,
          rng.standard_normal((8, 64)).astype(np.float32) * 0.2]
@@ -405,10 +405,10 @@ def test_adagrad_state_exists_before_first_step_like_torch():
 
 
 def test_functional_update_is_pure_in_grad():
-    from axonal.optim import _functional as F
+    from axonal.optim._functional import adam_update
     param, grad = np.ones(4), np.full(4, 0.5)
     m, v = np.zeros(4), np.zeros(4)
-    F.adam_update(param, grad, m, v, None, 1.0, lr=0.1, weight_decay=0.1, maximize=True)
+    adam_update(param, grad, m, v, None, 1.0, lr=0.1, weight_decay=0.1, maximize=True)
     np.testing.assert_array_equal(grad, 0.5)  # the caller's gradient is never modified
     assert np.all(param > 1)  # maximize: ascends along the gradient
 

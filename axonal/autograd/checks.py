@@ -9,7 +9,7 @@ import numpy as np
 
 from .._config import enable_grad, no_grad
 from ..backend import to_numpy, xp_of
-from ..tensor import constant, Tensor
+from ..tensor import Tensor, constant
 from .functional import grad
 
 

@@ -32,7 +32,7 @@ import numpy as np
 from .. import _config
 from .._errors import GraphError, ShapeError
 from ..backend import xp_of
-from ..tensor import ARRAY_TYPES, constant, Tensor
+from ..tensor import ARRAY_TYPES, Tensor, constant
 
 _make = Tensor._make
 _NDARRAY = np.ndarray

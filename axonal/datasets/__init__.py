@@ -13,12 +13,22 @@ from ._idx import IDXError, read_idx
 from .banknote import Banknote, load_banknote
 from .mnist import MNIST, FashionMNIST
 from .shakespeare import TinyShakespeare, bptt_batches
-from .toy import (PLAYGROUND, make_circle, make_gauss, make_moons, make_playground, make_regress_gauss,
-                  make_regress_plane, make_spiral, make_xor)
+from .toy import (
+                  PLAYGROUND,
+                  mackey_glass,
+                  make_circle,
+                  make_gauss,
+                  make_moons,
+                  make_playground,
+                  make_regress_gauss,
+                  make_regress_plane,
+                  make_spiral,
+                  make_xor,
+)
 
 __all__ = [
     "Banknote", "ChecksumError", "DatasetError", "DownloadError", "ENV_VAR", "FashionMNIST", "IDXError",
     "MNIST", "PLAYGROUND", "TinyShakespeare", "bptt_batches", "data_dir", "load_banknote",
-    "make_circle", "make_gauss", "make_moons", "make_playground", "make_regress_gauss",
+    "mackey_glass", "make_circle", "make_gauss", "make_moons", "make_playground", "make_regress_gauss",
     "make_regress_plane", "make_spiral", "make_xor", "read_idx",
 ]

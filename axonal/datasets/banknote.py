@@ -6,8 +6,7 @@ logistic regression and first MLPs.
 """
 import numpy as np
 
-from ..utils.data import Dataset
-from ..utils.data import _bridge
+from ..utils.data import Dataset, _bridge
 from ._resource import DatasetError, Resource
 
 RESOURCE = Resource(

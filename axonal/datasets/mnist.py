@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils.data import Dataset
-from ..utils.data import _bridge
+from ..utils.data import Dataset, _bridge
 from ._resource import Resource
 from ._idx import IDXError, read_idx
 

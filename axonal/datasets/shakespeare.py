@@ -13,8 +13,7 @@ Two ways to read it:
 """
 import numpy as np
 
-from ..utils.data import Dataset
-from ..utils.data import _bridge
+from ..utils.data import Dataset, _bridge
 from ._resource import DatasetError, Resource
 
 RESOURCE = Resource(

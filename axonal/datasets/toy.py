@@ -1,4 +1,5 @@
-"""Two-dimensional teaching sets: the TensorFlow Playground's generators, plus moons.
+"""Toy data: the TensorFlow Playground's two-dimensional generators, moons, and the Mackey-Glass
+time series (the chaotic benchmark of reservoir computing, `mackey_glass`).
 
 The formulas are those of tensorflow/playground `src/dataset.ts`, vectorized. Points lie in about
 [-6, 6]^2. Where the Playground adds noise to a point it does so only to *compute the label*: the point
@@ -184,3 +185,32 @@ def make_playground(name, n_samples=None, noise=0.0, seed=None, **kwargs):
     if n_samples is None:
         n_samples = N_REGRESS if name.startswith("reg-") else N_CLASSIFY
     return maker(n_samples, noise=noise, seed=seed, **kwargs)
+
+
+def mackey_glass(n_samples, tau=17, beta=0.2, gamma=0.1, n=10, dt=0.1, sample_every=10, x0=1.2,
+                 washout=1000, seed=None):
+    """The Mackey-Glass delay differential equation dx/dt = beta x(t - tau) / (1 + x(t - tau)^n)
+    - gamma x(t), integrated with 4th-order Runge-Kutta (step dt, the delayed value linearly
+    interpolated from the history) and sampled every `sample_every` steps (every 1.0 time unit by
+    default). tau = 17 gives the classic mildly chaotic series. Returns a float64 array (n_samples,)
+    after discarding `washout` samples. `seed` adds a tiny random perturbation to the constant
+    initial history."""
+    lag = round(tau / dt)
+    total = (n_samples + washout) * sample_every
+    rng = np.random.default_rng(seed)
+    x = np.empty(total + lag + 1)
+    x[:lag + 1] = x0 + (rng.uniform(-0.01, 0.01, lag + 1) if seed is not None else 0.0)
+
+    def f(xt, xd):
+        return beta * xd / (1.0 + xd ** n) - gamma * xt
+
+    for i in range(lag, lag + total):
+        d0, d1 = x[i - lag], x[i - lag + 1]
+        dh = 0.5 * (d0 + d1)  # delayed value at the half step
+        k1 = f(x[i], d0)
+        k2 = f(x[i] + 0.5 * dt * k1, dh)
+        k3 = f(x[i] + 0.5 * dt * k2, dh)
+        k4 = f(x[i] + dt * k3, d1)
+        x[i + 1] = x[i] + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+    series = x[lag + 1:][::sample_every]
+    return series[washout:washout + n_samples]

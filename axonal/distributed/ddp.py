@@ -31,7 +31,7 @@ import numpy as np
 from .. import _config, backend
 from .. import _engine as engine
 from ..nn import Module
-from ..tensor import constant, Tensor
+from ..tensor import Tensor, constant
 from . import collectives as _c
 from . import process_group as _pg
 

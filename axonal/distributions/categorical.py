@@ -15,7 +15,7 @@ import numpy as np
 from ..backend import to_numpy, xp_of
 from ..ops import broadcast_tensors, full
 from ..random import np_generator
-from ..tensor import constant, Tensor
+from ..tensor import Tensor, constant
 from . import constraints
 from .distribution import Distribution, clamp_probs, lazy_property
 

@@ -19,7 +19,6 @@ refuses to run when it detects flushed subnormals. On non-x86 CPUs these helpers
 """
 import os
 import platform
-import sys
 import threading
 
 import numpy as np
@@ -28,6 +27,9 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from .. import _threads
+from ._cache import drop_stale_cache
+
+drop_stale_cache()  # before any kernel of this package is compiled or loaded from the disk cache
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 JIT = {"fastmath": set(FASTMATH), "error_model": "numpy", "cache": True}
@@ -131,14 +133,6 @@ def is_f32c(a):
 
 def is_i64c(a):
     return type(a) is np.ndarray and a.dtype == I64 and a.flags.carray
-
-
-def xp_of(a):
-    """NumPy or CuPy, whichever owns `a` (the fallbacks are written against this module object)."""
-    mod = type(a).__module__
-    if mod.startswith("cupy"):
-        return sys.modules["cupy"]
-    return np
 
 
 _FORKED = [False]

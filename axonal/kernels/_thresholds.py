@@ -11,9 +11,10 @@ with AVX-512 ufuncs), calling-thread CPU time, best of 7 rounds:
   * fused kernels win at every size: softmax cross-entropy 3-14x, log-softmax ~3x, Adam and SGD with
     momentum 2-6x, sigmoid ~2x, relu_backward 2-14x (NumPy's `where` is slow), sum_rows ~3x;
   * a single NumPy ufunc is as fast as a numba loop once the array is large (relu, add, mul, exp):
-    the kernels only win between ~8k and ~1M elements (cache-resident, one pass instead of two);
-  * `tanh`: NumPy's AVX-512 tanh is ~2x faster than tanh32 (numba vectorizes with 256-bit
-    registers only), so the wrapper always uses NumPy; tanh32 exists for fused kernels.
+    the kernels only win between ~8k and ~1M elements (cache-resident, one pass instead of two), so
+    plain arithmetic, exp and tanh have no wrapper of their own (NumPy's AVX-512 tanh is ~2x faster
+    than tanh32, which numba vectorizes with 256-bit registers only); exp32 and tanh32 live on
+    inside the fused kernels.
 Parallel: waking the second thread costs ~3 us when the machine is idle, and on 2 cores element-wise
 loops are memory bound (2 threads: 1.2-1.7x at 1M elements). When other processes keep the cores
 busy, a parallel region waits for a time slice (0.5-3 ms measured): hence high par_block values
@@ -26,13 +27,10 @@ _CPU = 1 << 17     # compute-bound loops (exp, divide, sqrt) from 256k
 
 THRESHOLDS = {
     "relu": (8192, _MEM),
-    "exp": (1 << 18, _CPU),             # serially no faster than NumPy's AVX-512 exp
-    "tanh": (_NEVER, _CPU),
     "sigmoid": (64, _CPU),
     "relu_backward": (256, _MEM),
     "tanh_backward": (2048, _MEM),
     "sigmoid_backward": (2048, _MEM),
-    "arith": (32768, _MEM),             # add, sub, mul
     "add_rowvec_inplace": (8192, _MEM),
     "sum_rows": (512, _MEM),
     "softmax_cross_entropy": (64, _CPU),

@@ -1,10 +1,14 @@
-"""2-D convolution of float32 NCHW arrays: numba kernels around OpenBLAS GEMMs (rank 0).
+"""2-D convolution of NCHW arrays: numba kernels around OpenBLAS GEMMs for float32 (rank 0).
+
+The wrappers `conv2d`, `conv2d_input_grad`, `conv2d_weight_grad` and `conv2d_backward` take any
+arrays and choose: the kernels below (`forward`, `backward`: float32 C-contiguous, groups == 1; a
+few groups are split into calls) for float32 NumPy arrays, else the NumPy/CuPy maps of _conv_numpy.
 
 Notation. x (N, C, H, W), weight (CO, C, KH, KW), y (N, CO, HO, WO); geometry `geo` = (sh, sw, pt,
 pb, pl, pr, dh, dw): strides, paddings (top, bottom, left, right) and dilations. A negative padding
 crops the input instead (the transposed convolution with output_padding > padding needs it). Output
 position (oh, ow), kernel tap (i, j) reads input pixel (oh*sh + i*dh - pt, ow*sw + j*dw - pl);
-pixels outside the input read 0. groups == 1 only (the caller splits grouped convolutions).
+pixels outside the input read 0.
 
 Two im2col + GEMM layouts (shared/research/KERNELS.md motivates the first; the second replaced
 the direct convolution it recommends for few channels, after measuring both):
@@ -29,8 +33,11 @@ the direct convolution it recommends for few channels, after measuring both):
 """
 import numpy as np
 
-from . import _conv_loops as K_
-from . import _conv_wide as _W
+from .. import _threads
+from . import _conv_loops as _loops
+from . import _conv_numpy as _numpy
+from . import _conv_wide as _wide
+from ._conv_numpy import col2im, im2col, out_hw  # noqa: F401 - the geometry, for unfold / fold
 from ._jit import parallel_blocks
 from ._sgemm import SGEMM, single_threaded_blas
 
@@ -38,13 +45,68 @@ F32 = np.float32
 CHUNK_FLOATS = 3 << 17  # ~1.5 MB of im2col rows per thread and chunk (L2-resident)
 WIDE_MAX_C = 8  # input channels up to which stride-1 convolutions use wide rows
 PAR_MIN_FLOPS = 1 << 21  # multiply-adds per thread below which a kernel runs serially
+MAX_KERNEL_GROUPS = 16  # grouped convolutions up to this many groups run the kernels per group
+
+
+# -- the wrappers: kernels for float32 NumPy arrays, NumPy/CuPy otherwise ------------------------
+def _kernel_ok(groups, *arrays):
+    return groups <= MAX_KERNEL_GROUPS and all(
+        type(a) is np.ndarray and a.dtype == F32 and a.size for a in arrays)
+
+
+def _group_slices(groups, *dims):
+    return [[slice(g * d // groups, (g + 1) * d // groups) for d in dims] for g in range(groups)]
+
+
+def _c(a):
+    return np.ascontiguousarray(a)
+
+
+def conv2d(x, w, b, geo, groups):
+    """conv(x, w) + b for x (N, C, H, W), w (O, C/groups, KH, KW), b (O,) or None."""
+    if not _kernel_ok(groups, x, w):
+        return _numpy.conv_forward(x, w, b, geo, groups)
+    if groups == 1:
+        return forward(_c(x), _c(w), b, geo)
+    return np.concatenate([forward(_c(x[:, sc]), _c(w[so]), None if b is None else b[so], geo)
+                           for sc, so in _group_slices(groups, x.shape[1], w.shape[0])], axis=1)
+
+
+def conv2d_input_grad(g, w, geo, groups, x_shape):
+    """conv_t(g, w): the x-shaped adjoint of conv(., w) applied to g (N, O, HO, WO)."""
+    if not _kernel_ok(groups, g, w):
+        return _numpy.conv_input_grad(g, w, geo, groups, x_shape)
+    parts = []
+    for sc, so in _group_slices(groups, x_shape[1], w.shape[0]):
+        shape = (x_shape[0], sc.stop - sc.start) + tuple(x_shape[2:])
+        parts.append(backward(None, _c(w[so]), _c(g[:, so]), geo, True, False, x_shape=shape)[0])
+    return parts[0] if groups == 1 else np.concatenate(parts, axis=1)
+
+
+def conv2d_weight_grad(x, g, geo, groups, w_shape):
+    """conv_w(x, g): the w-shaped adjoint of conv(x, .) applied to g."""
+    if not _kernel_ok(groups, x, g):
+        return _numpy.conv_weight_grad(x, g, geo, groups, w_shape)
+    parts = []
+    for sc, so in _group_slices(groups, x.shape[1], w_shape[0]):
+        shape = (so.stop - so.start,) + tuple(w_shape[1:])
+        parts.append(backward(_c(x[:, sc]), None, _c(g[:, so]), geo, False, True,
+                              w_shape=shape)[1])
+    return parts[0] if groups == 1 else np.concatenate(parts, axis=0)
+
+
+def conv2d_backward(x, w, g, geo, groups, need_x, need_w):
+    """(conv_t(g, w), conv_w(x, g)), None where not needed; one pass over g on the kernel path."""
+    if groups == 1 and need_x and need_w and _kernel_ok(groups, x, w, g):
+        return backward(_c(x), _c(w), _c(g), geo, True, True)
+    gx = conv2d_input_grad(g, w, geo, groups, x.shape) if need_x else None
+    gw = conv2d_weight_grad(x, g, geo, groups, w.shape) if need_w else None
+    return gx, gw
 
 
 # -- drivers (plain Python) --------------------------------------------------------------------
-def _threads():
-    from .. import _threads as th
-
-    return max(1, th.get_num_threads())
+def _num_threads():
+    return max(1, _threads.get_num_threads())
 
 
 def out_size(geo, h, w, kh, kw):
@@ -111,20 +173,20 @@ def forward(x, w, bias, geo):
         xp = _pad_planes(x, geo, kh, kw, ho, wo)
         wm = np.ascontiguousarray(w).reshape(CO, -1)
         if not nb:  # serial: run it here (OpenBLAS may use its own threads)
-            _W.wide_fwd_core(xp, wm, bias, y, 0, N, kh, kw, geo[6], geo[7], SGEMM)
+            _wide.wide_fwd_core(xp, wm, bias, y, 0, N, kh, kw, geo[6], geo[7], SGEMM)
         else:
             with single_threaded_blas():
-                _W.wide_fwd_par(xp, wm, bias, y, kh, kw, geo[6], geo[7], SGEMM, nb)
+                _wide.wide_fwd_par(xp, wm, bias, y, kh, kw, geo[6], geo[7], SGEMM, nb)
         return y
     wp = _permuted(w)
     if SGEMM is None:
         return _forward_matmul(x, wp, bias, y, geo, kh, kw)
     cs = max(1, CHUNK_FLOATS // (ho * wo * wp.shape[1]))
     if not nb:
-        K_.gemm_fwd_core(x, wp, bias, y, 0, N, cs, *_loop_args(geo, kh, kw), SGEMM)
+        _loops.gemm_fwd_core(x, wp, bias, y, 0, N, cs, *_loop_args(geo, kh, kw), SGEMM)
     else:
         with single_threaded_blas():
-            K_.gemm_fwd_par(x, wp, bias, y, cs, *_loop_args(geo, kh, kw), SGEMM, nb)
+            _loops.gemm_fwd_par(x, wp, bias, y, cs, *_loop_args(geo, kh, kw), SGEMM, nb)
     return y
 
 
@@ -152,12 +214,12 @@ def backward(x, w, g, geo, need_x=True, need_w=True, x_shape=None, w_shape=None)
         hp, wp = (ho - 1) + (kh - 1) * geo[6] + 1, (wo - 1) + (kw - 1) * geo[7] + 1
         xp = _pad_planes(x, geo, kh, kw, ho, wo) if need_w else _DUMMY
         args = (kh, kw, geo[6], geo[7], geo[2], geo[4], hp, wp, SGEMM, need_x, need_w)
-        core, par = _W.wide_bwd_core, _W.wide_bwd_par
+        core, par = _wide.wide_bwd_core, _wide.wide_bwd_par
         xin = xp
     else:
         cs = max(1, CHUNK_FLOATS // (ho * wo * K))
         args = (cs,) + _loop_args(geo, kh, kw) + (SGEMM, need_x, need_w)
-        core, par = K_.gemm_bwd_core, K_.gemm_bwd_par
+        core, par = _loops.gemm_bwd_core, _loops.gemm_bwd_par
         xin = x if need_w else _DUMMY
     if not nb:
         part[0] = 0.0
@@ -175,7 +237,7 @@ def backward(x, w, g, geo, need_x=True, need_w=True, x_shape=None, w_shape=None)
 # -- fallback without a callable sgemm: the same steps, chunk by chunk, with np.matmul ----------
 def _chunk(n, per_sample):
     """Samples per chunk: CHUNK_FLOATS of im2col rows per thread, a whole number of samples."""
-    nt = _threads()
+    nt = _num_threads()
     return min(n, max(1, CHUNK_FLOATS // max(per_sample, 1)) * nt)
 
 
@@ -188,10 +250,10 @@ def _forward_matmul(x, wp, bias, y, geo, kh, kw):
     args = _loop_args(geo, kh, kw) + (ho, wo)
     for b0 in range(0, N, cs):
         n = min(cs, N - b0)
-        nb = max(1, min(_threads(), n))
-        K_.im2col_par(x, cols[:n * L], b0, n, *args, nb)
+        nb = max(1, min(_num_threads(), n))
+        _loops.im2col_par(x, cols[:n * L], b0, n, *args, nb)
         np.matmul(cols[:n * L], wp.T, out=t[:n * L])
-        K_.rows_to_nchw_par(t[:n * L], y, b0, n, bias, nb)
+        _loops.rows_to_nchw_par(t[:n * L], y, b0, n, bias, nb)
     return y
 
 
@@ -204,16 +266,16 @@ def _backward_matmul(x, wp, g, gx, geo, kh, kw, need_x, need_w):
     args = _loop_args(geo, kh, kw) + (ho, wo)
     for b0 in range(0, N, cs):
         n = min(cs, N - b0)
-        nb = max(1, min(_threads(), n))
+        nb = max(1, min(_num_threads(), n))
         r, c = rows[:n * L], cols[:n * L]
-        K_.nchw_to_rows_par(g, r, b0, n, nb)
+        _loops.nchw_to_rows_par(g, r, b0, n, nb)
         if need_w:  # dWp^T (K, CO) += cols^T @ rows
-            K_.im2col_par(x, c, b0, n, *args, nb)
+            _loops.im2col_par(x, c, b0, n, *args, nb)
             np.matmul(c.T, r, out=tmp)
             dwt += tmp
         if need_x:
             np.matmul(r, wp, out=c)
-            K_.col2im_par(c, gx, b0, n, *args, nb)
+            _loops.col2im_par(c, gx, b0, n, *args, nb)
     return gx, dwt
 
 
@@ -225,18 +287,20 @@ def warmup_cases():
     cols, t = np.empty((18, 27), F32), np.empty((18, 2), F32)
     wp, b = np.ones((2, 27), F32), np.zeros(2, F32)
     geo = (3, 3, 1, 1, 0, 0, 1, 1)
-    out = [(K_.im2col_par, (x, cols, 0, 2) + geo + (3, 3, 1)),
-           (K_.col2im_par, (cols, dx, 0, 2) + geo + (3, 3, 1)),
-           (K_.rows_to_nchw_par, (t, y, 0, 2, b, 1)), (K_.nchw_to_rows_par, (y, t, 0, 2, 1))]
+    out = [(_loops.im2col_par, (x, cols, 0, 2) + geo + (3, 3, 1)),
+           (_loops.col2im_par, (cols, dx, 0, 2) + geo + (3, 3, 1)),
+           (_loops.rows_to_nchw_par, (t, y, 0, 2, b, 1)),
+           (_loops.nchw_to_rows_par, (y, t, 0, 2, 1))]
     if SGEMM is not None:
         part, wpart = np.empty((1, 27, 2), F32), np.empty((1, 2, 27), F32)
         wide = (3, 3, 1, 1, 0, 0, 5, 5, SGEMM, True, True)
-        out += [(K_.gemm_fwd_par, (x, wp, b, y, 2) + geo + (SGEMM, 1)),
-                (K_.gemm_fwd_core, (x, wp, b, y, 0, 2, 2) + geo + (SGEMM,)),
-                (K_.gemm_bwd_par, (x, wp, y, dx, part, 2) + geo + (SGEMM, True, True, 1)),
-                (K_.gemm_bwd_core, (x, wp, y, dx, part[0], 0, 2, 2) + geo + (SGEMM, True, True)),
-                (_W.wide_fwd_par, (x, wp, b, y, 3, 3, 1, 1, SGEMM, 1)),
-                (_W.wide_fwd_core, (x, wp, b, y, 0, 2, 3, 3, 1, 1, SGEMM)),
-                (_W.wide_bwd_par, (x, wp, y, dx, wpart) + wide + (1,)),
-                (_W.wide_bwd_core, (x, wp, y, dx, wpart[0], 0, 2) + wide)]
+        out += [(_loops.gemm_fwd_par, (x, wp, b, y, 2) + geo + (SGEMM, 1)),
+                (_loops.gemm_fwd_core, (x, wp, b, y, 0, 2, 2) + geo + (SGEMM,)),
+                (_loops.gemm_bwd_par, (x, wp, y, dx, part, 2) + geo + (SGEMM, True, True, 1)),
+                (_loops.gemm_bwd_core,
+                 (x, wp, y, dx, part[0], 0, 2, 2) + geo + (SGEMM, True, True)),
+                (_wide.wide_fwd_par, (x, wp, b, y, 3, 3, 1, 1, SGEMM, 1)),
+                (_wide.wide_fwd_core, (x, wp, b, y, 0, 2, 3, 3, 1, 1, SGEMM)),
+                (_wide.wide_bwd_par, (x, wp, y, dx, wpart) + wide + (1,)),
+                (_wide.wide_bwd_core, (x, wp, y, dx, wpart[0], 0, 2) + wide)]
     return out

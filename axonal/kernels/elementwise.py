@@ -1,4 +1,4 @@
-"""Element-wise kernels: activations, their backward helpers, same-shape arithmetic, bias add.
+"""Element-wise kernels: activations, their backward helpers, bias add.
 
 All unary functions share one kernel and all binary functions another, selected by an op code. The
 op test sits outside the loops, so each loop is compiled (and vectorized) on its own, while numba
@@ -9,16 +9,17 @@ views and a parallel driver that runs the core on one contiguous block per threa
 import numpy as np
 from numba import njit, prange
 
-from ._jit import JIT, PJIT, block_bounds, ftz_enter, ftz_exit, is_f32c, parallel_blocks, xp_of
-from ._math import exp32, sigmoid32, tanh32
+from ..backend import xp_of
+from ._jit import JIT, PJIT, block_bounds, ftz_enter, ftz_exit, is_f32c, parallel_blocks
+from ._math import sigmoid32
 from ._thresholds import THRESHOLDS
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
 
 # op codes
-RELU, EXP, TANH, SIGMOID = 0, 1, 2, 3
-ADD, SUB, MUL, RELU_BWD, TANH_BWD, SIGMOID_BWD = 0, 1, 2, 3, 4, 5
+RELU, SIGMOID = 0, 1
+RELU_BWD, TANH_BWD, SIGMOID_BWD = 0, 1, 2
 
 
 @njit(**JIT)
@@ -29,12 +30,6 @@ def _unary_core(x, out, op):
         for i in range(n):
             v = x[i]
             out[i] = _ZERO if v < _ZERO else v  # noqa: FURB136 - NaN < 0 is false: NaN passes
-    elif op == EXP:
-        for i in range(n):
-            out[i] = exp32(x[i])
-    elif op == TANH:
-        for i in range(n):
-            out[i] = tanh32(x[i])
     else:
         for i in range(n):
             out[i] = sigmoid32(x[i])
@@ -45,16 +40,7 @@ def _unary_core(x, out, op):
 def _binary_core(a, b, out, op):
     old = ftz_enter()
     n = a.size
-    if op == ADD:
-        for i in range(n):
-            out[i] = a[i] + b[i]
-    elif op == SUB:
-        for i in range(n):
-            out[i] = a[i] - b[i]
-    elif op == MUL:
-        for i in range(n):
-            out[i] = a[i] * b[i]
-    elif op == RELU_BWD:          # a = grad, b = relu input: d relu = 1 where x > 0 (0 at x = 0)
+    if op == RELU_BWD:          # a = grad, b = relu input: d relu = 1 where x > 0 (0 at x = 0)
         for i in range(n):
             out[i] = a[i] if b[i] > _ZERO else _ZERO
     elif op == TANH_BWD:          # b = tanh output y: d tanh = 1 - y^2
@@ -141,27 +127,13 @@ def relu(x):
     return xp_of(x).maximum(x, 0)
 
 
-def exp(x):
-    if x.size >= THRESHOLDS["exp"][0] and is_f32c(x):
-        return _unary(x, EXP, "exp")
-    return xp_of(x).exp(x)
-
-
-def tanh(x):
-    if x.size >= THRESHOLDS["tanh"][0] and is_f32c(x):
-        return _unary(x, TANH, "tanh")
-    return xp_of(x).tanh(x)
-
-
 def sigmoid(x):
-    """1 / (1 + exp(-x)), without overflow warnings for very negative x."""
+    """1 / (1 + exp(-x)), any float dtype and device, exact and overflow-free in both tails."""
     if x.size >= THRESHOLDS["sigmoid"][0] and is_f32c(x):
         return _unary(x, SIGMOID, "sigmoid")
     xp = xp_of(x)
-    with np.errstate(over="ignore"):
-        e = xp.asarray(xp.exp(-x))  # asarray: a 0-d input gives a NumPy scalar, not an array
-    e += 1
-    return xp.reciprocal(e, out=e)
+    e = xp.exp(-xp.abs(x))  # exp of a non-positive number only: never overflows
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
 def relu_backward(grad, x):
@@ -186,25 +158,6 @@ def sigmoid_backward(grad, y):
     return grad * y * (1 - y)
 
 
-def add(a, b):
-    """a + b; NumPy broadcasting and type promotion when the shapes or dtypes differ."""
-    if _same(a, b, "arith"):
-        return _binary(a, b, ADD, "arith")
-    return a + b
-
-
-def sub(a, b):
-    if _same(a, b, "arith"):
-        return _binary(a, b, SUB, "arith")
-    return a - b
-
-
-def mul(a, b):
-    if _same(a, b, "arith"):
-        return _binary(a, b, MUL, "arith")
-    return a * b
-
-
 def add_rowvec_inplace(out, b):
     """out += b in place, b of shape (C,) broadcast over the rows of out (..., C): bias add after a
     GEMM. Returns out."""
@@ -226,5 +179,5 @@ def warmup_cases():
     f, o = np.ones(64, np.float32), np.empty(64, np.float32)
     o2, b = np.ones((4, 16), np.float32), np.ones(16, np.float32)
     return [(_unary_core, (f, o, RELU)), (_unary_par, (f, o, RELU, 2)),
-            (_binary_core, (f, f, o, ADD)), (_binary_par, (f, f, o, ADD, 2)),
+            (_binary_core, (f, f, o, RELU_BWD)), (_binary_par, (f, f, o, RELU_BWD, 2)),
             (_rowvec_core, (o2, b, 0, 4)), (_rowvec_par, (o2, b, 2))]

@@ -12,8 +12,8 @@ agree up to float rounding.
 """
 import numpy as np
 
+from ..backend import xp_of
 from . import _sgemm
-from ._jit import xp_of
 from ._thresholds import THRESHOLDS
 
 _F32 = np.dtype(np.float32)

@@ -8,7 +8,8 @@ RNN    h = tanh(gx + gh + b)   or relu(...)
 import numpy as np
 from numba import njit
 
-from ._jit import JIT, ftz_enter, ftz_exit, xp_of
+from ..backend import xp_of
+from ._jit import JIT, ftz_enter, ftz_exit
 from ._math import _add3, _mul, _sigmoid_, _tanh_fast, tanh32
 from .rnn import _fast, _sig
 

@@ -20,7 +20,8 @@ drivers give each thread whole channels (no shared writes, no reduction across t
 import numpy as np
 from numba import njit, prange
 
-from ._jit import JIT, PJIT, ftz_enter, ftz_exit, is_f32c, parallel_blocks, xp_of
+from ..backend import xp_of
+from ._jit import JIT, PJIT, ftz_enter, ftz_exit, is_f32c, parallel_blocks
 from ._thresholds import THRESHOLDS
 
 

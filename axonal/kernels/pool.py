@@ -1,5 +1,6 @@
-"""Max pooling on float32 planes: the forward with its argmax, and the scatter of the gradient back
-to the argmax positions (rank 0: arrays only).
+"""Max pooling on planes: the forward with its argmax, and the scatter of the gradient back to the
+argmax positions (rank 0: arrays only). Numba kernels for float32 NumPy arrays, the same results
+with NumPy/CuPy for any other array: the wrappers `max_pool2d` and `plane_scatter` choose.
 
 Arrays are viewed as P = N*C independent planes: x (P, H, W), out and idx (P, HO, WO). `idx` holds
 the flat position ih*W + iw of each window's maximum inside its plane (PyTorch's `return_indices`
@@ -19,6 +20,7 @@ split the planes and never write the same element.
 import numpy as np
 from numba import njit, prange
 
+from ..backend import xp_of
 from ._jit import JIT, PJIT, ftz_enter, ftz_exit, parallel_blocks
 
 F32 = np.float32
@@ -133,8 +135,31 @@ def _blocks(planes, plane_size):
     return parallel_blocks(planes, max(1, -(-PAR_MIN_ELEMENTS // max(plane_size, 1))))
 
 
+def windows(xpad, kh, kw, sh, sw, dh, dw, ho, wo):
+    """(i, j, view of xpad at tap (i, j) of every window) for every kernel tap."""
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, xpad[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                             j * dw:j * dw + sw * (wo - 1) + 1:sw]
+
+
+def pad_to_windows(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, value):
+    """x padded by (ph, pw) before and enough after (ceil mode) for every window, with `value`."""
+    h, w = x.shape[-2:]
+    hb = max(h + 2 * ph, (ho - 1) * sh + (kh - 1) * dh + 1)
+    wb = max(w + 2 * pw, (wo - 1) * sw + (kw - 1) * dw + 1)
+    if (hb, wb) == (h, w):
+        return x
+    out = xp_of(x).full(x.shape[:-2] + (hb, wb), value, dtype=x.dtype)
+    out[..., ph:ph + h, pw:pw + w] = x
+    return out
+
+
 def max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
-    """(out, idx) for float32 C-contiguous x (N, C, H, W) or (P, H, W); idx is int64."""
+    """(values, int64 in-plane argmax) of max pooling x (..., H, W)."""
+    if type(x) is not np.ndarray or x.dtype != F32 or not x.size:
+        return _max_pool_reference(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
+    x = np.ascontiguousarray(x)
     lead = x.shape[:-2]
     H, W = x.shape[-2:]
     xv = x.reshape(int(np.prod(lead)), H, W)
@@ -149,8 +174,30 @@ def max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     return out.reshape(lead + (ho, wo)), idx.reshape(lead + (ho, wo))
 
 
+def _max_pool_reference(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+    xp = xp_of(x)
+    w = x.shape[-1]
+    xpad = pad_to_windows(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, -np.inf)
+    r0 = xp.arange(ho) * sh - ph  # window origins (may be in the padding)
+    c0 = xp.arange(wo) * sw - pw
+    # PyTorch starts each window's argmax at its first element inside the input
+    first_r = r0 + (-(-xp.maximum(-r0, 0) // dh)) * dh
+    first_c = c0 + (-(-xp.maximum(-c0, 0) // dw)) * dw
+    idx = xp.broadcast_to(first_r[:, None] * w + first_c[None, :], x.shape[:-2] + (ho, wo))
+    best = xp.full(x.shape[:-2] + (ho, wo), -np.inf, dtype=x.dtype)
+    for i, j, v in windows(xpad, kh, kw, sh, sw, dh, dw, ho, wo):
+        upd = (v > best) | xp.isnan(v)  # a larger value or a NaN takes over (first max wins ties)
+        best = xp.where(upd, v, best)
+        pos = (r0 + i * dh)[:, None] * w + (c0 + j * dw)[None, :]
+        idx = xp.where(upd, pos, idx)
+    return best, xp.ascontiguousarray(idx).astype(np.int64, copy=False)
+
+
 def plane_scatter(g, idx, shape):
-    """zeros(shape) with g added at the flat in-plane positions idx (g, idx: shape[:-2] + (...))."""
+    """zeros(shape) with g added at the flat in-plane positions idx (g, idx: shape[:-2] + (...)):
+    the adjoint of gathering at idx."""
+    if type(g) is not np.ndarray or g.dtype != F32 or not g.size:
+        return _plane_scatter_reference(g, idx, shape)
     H, W = shape[-2:]
     P = int(np.prod(shape[:-2]))
     Q = g.shape[-2] * g.shape[-1]
@@ -163,6 +210,18 @@ def plane_scatter(g, idx, shape):
     elif P:
         _scatter_core(gv, iv, dx, 0, P)
     return dx.reshape(shape)
+
+
+def _plane_scatter_reference(g, idx, shape):
+    xp = xp_of(g)
+    planes = int(np.prod(shape[:-2]))
+    hw = shape[-2] * shape[-1]
+    if planes == 0 or hw == 0 or g.size == 0:
+        return xp.zeros(shape, g.dtype)
+    offs = (xp.arange(planes) * hw).reshape(-1, 1)
+    flat = (idx.reshape(planes, -1) + offs).reshape(-1)
+    acc = xp.bincount(flat, weights=g.reshape(-1), minlength=planes * hw)
+    return acc.astype(g.dtype, copy=False).reshape(shape)
 
 
 def warmup_cases():

@@ -10,7 +10,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._jit import JIT, PJIT, ftz_enter, ftz_exit, is_f32c, is_i64c, parallel_blocks, xp_of
+from ..backend import xp_of
+from ._jit import JIT, PJIT, ftz_enter, ftz_exit, is_f32c, is_i64c, parallel_blocks
 from ._math import exp32
 from ._thresholds import THRESHOLDS
 
@@ -247,9 +248,10 @@ def _log_softmax_par(x, out, nb):
         _log_softmax_core(x, out, k * n // nb, (k + 1) * n // nb)
 
 
-def log_softmax(x):
-    """log(softmax(x)) along the last axis."""
-    if x.size >= THRESHOLDS["log_softmax"][0] and x.ndim >= 1 and is_f32c(x):
+def log_softmax(x, dim=-1):
+    """log(softmax(x)) along `dim` (the kernel runs for the last one)."""
+    if x.size >= THRESHOLDS["log_softmax"][0] and x.ndim >= 1 and dim in (-1, x.ndim - 1) \
+            and is_f32c(x):
         out = np.empty_like(x)
         x2, o2 = x.reshape(-1, x.shape[-1]), out.reshape(-1, x.shape[-1])
         nb = min(parallel_blocks(x.size, THRESHOLDS["log_softmax"][1]), x2.shape[0])
@@ -261,8 +263,8 @@ def log_softmax(x):
     if x.size == 0:
         return x.copy()
     xp = xp_of(x)
-    shifted = x - x.max(axis=-1, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+    shifted = x - x.max(axis=dim, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ LSTM   i, f, o = sigmoid(a_i, a_f, a_o), g = tanh(a_g), a = gx + gh + b
 import numpy as np
 from numba import njit, prange
 
-from ._jit import JIT, PJIT, ftz_enter, ftz_exit, is_f32c, is_i64c, parallel_blocks, xp_of
+from ..backend import xp_of
+from ._jit import JIT, PJIT, ftz_enter, ftz_exit, is_f32c, is_i64c, parallel_blocks
 from ._math import _add3, _fma_, _mul, _sigmoid_, _tanh_fast
 from ._sgemm import SGEMM, single_threaded_blas
 

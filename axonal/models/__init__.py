@@ -8,8 +8,17 @@ VAE, GAN / DCGAN, RealNVP and planar flows, RBM, DBN) and the PCA baseline. Each
 be imported on its own (`axonal.models.resnet`, ...).
 """
 from .autoencoder import Autoencoder, DenoisingAutoencoder, ReconstructionTrainer, mlp_autoencoder
-from .cnn import (VGG, DenseBlock, DenseLayer, DenseNet, GoogLeNetSmall, Inception, LeNet5,
-                  Transition, vgg_features)
+from .cnn import (
+                  VGG,
+                  DenseBlock,
+                  DenseLayer,
+                  DenseNet,
+                  GoogLeNetSmall,
+                  Inception,
+                  LeNet5,
+                  Transition,
+                  vgg_features,
+)
 from .dbn import DBN, DBNClassifier
 from .ensemble import Ensemble, average_probabilities, majority_vote
 from .flows import AffineCoupling, FlowTrainer, PlanarFlow, RealNVP
@@ -17,8 +26,16 @@ from .gan import GAN, GANOptimizer, GANTrainer, dcgan, gan_optimizer, mlp_gan
 from .irnn import IRNN, SequenceClassifier, identity_init_
 from .pca import PCA
 from .rbm import RBM, RBMTrainer
-from .resnet import (BasicBlock, Bottleneck, ResNet, cifar_resnet, resnet18, resnet20, resnet34,
-                     resnet50)
+from .resnet import (
+                  BasicBlock,
+                  Bottleneck,
+                  ResNet,
+                  cifar_resnet,
+                  resnet18,
+                  resnet20,
+                  resnet34,
+                  resnet50,
+)
 from .rnn_lm import CharLSTM, CharTransformer, sample
 from .seq2seq import Seq2Seq
 from .vae import VAE, VAETrainer, conv_vae, mlp_vae

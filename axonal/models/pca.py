@@ -18,7 +18,7 @@ import numpy as np
 
 from ..backend import to_numpy, xp_of
 from ..ops import from_numpy
-from ..tensor import constant, Tensor
+from ..tensor import Tensor, constant
 
 
 def _as_array(x, name):

@@ -17,7 +17,6 @@ import numpy as np
 
 from .. import nn
 from .._config import no_grad
-from ..nn.layers.attention import causal_mask
 from ..nn.layers.rnn import LSTM
 from ..nn.layers.transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
 from ..ops import tensor
@@ -61,7 +60,7 @@ class CharTransformer(nn.Module):
 
     def forward(self, ids, state=None, return_state=False):
         t = ids.shape[1]
-        x = self.encoder(self.pos(self.embed(ids)), mask=causal_mask(t), is_causal=True)
+        x = self.encoder(self.pos(self.embed(ids)), mask=nn.Transformer.generate_square_subsequent_mask(t, device=ids.device), is_causal=True)
         logits = self.head(self.norm(x))
         return (logits, None) if return_state else logits
 

@@ -5,6 +5,7 @@ and gives one update per pass. Truncated BPTT cuts the sequence into chunks of k
 and backward on one chunk, updates, and carries the final hidden state into the next chunk as a
 *constant*: `detach_state` cuts the graph there, so the backward pass of a chunk stops at its first
 step (gradients reach at most k steps back) while the forward pass still sees the whole history.
+The training loop that does this with an optimizer is `axonal.train.truncated_bptt`.
 
 Omega (Pascanu, Mikolov & Bengio 2013, "On the difficulty of training recurrent neural networks").
 With dL/dh_{k+1} the total gradient reaching state k+1, one step of backpropagation multiplies it by
@@ -24,7 +25,7 @@ from .._config import enable_grad
 from ..ops import cat
 from ..tensor import Tensor
 
-__all__ = ["detach_state", "omega", "split_time", "truncated_bptt"]
+__all__ = ["detach_state", "omega", "split_time"]
 
 
 def detach_state(state):
@@ -51,29 +52,6 @@ def split_time(x, k, dim=1):
         index[dim] = slice(start, min(start + k, t_len))
         chunks.append(x[tuple(index)])
     return chunks
-
-
-def truncated_bptt(model, x, y, loss_fn, optimizer, k, state=None, dim=1, clip=None):
-    """One pass of truncated BPTT (k1 = k2 = k) over a long batch-first sequence.
-
-    `model(x_chunk, state) -> (output, new_state)`; `loss_fn(output, y_chunk)` a scalar. After each
-    chunk: backward, optional global-norm clipping to `clip`, optimizer step; the state is detached
-    before the next chunk. Returns (mean loss over chunks, final detached state)."""
-    from .utils import clip_grad_norm_
-
-    losses = []
-    params = [p for g in optimizer.param_groups for p in g["params"]]
-    for xc, yc in zip(split_time(x, k, dim), split_time(y, k, dim)):
-        out, state = model(xc, state)
-        loss = loss_fn(out, yc)
-        optimizer.zero_grad()
-        loss.backward()
-        if clip is not None:
-            clip_grad_norm_(params, clip)
-        optimizer.step()
-        state = detach_state(state)
-        losses.append(float(loss.item()))
-    return sum(losses) / max(len(losses), 1), state
 
 
 def omega(loss, states, step, reduction="sum", eps=1e-12):
@@ -109,3 +87,12 @@ def omega(loss, states, step, reduction="sum", eps=1e-12):
             raise ValueError("omega: the loss does not depend on any of the given states")
         total = cat(terms, 0).sum()
     return total / len(terms) if reduction == "mean" else total
+
+
+def __getattr__(name):
+    # truncated_bptt drives an optimizer, so it lives with the training loops now (nn does not
+    # import train); say where instead of a bare AttributeError
+    if name == "truncated_bptt":
+        raise AttributeError("axonal.nn.bptt.truncated_bptt moved to axonal.train.truncated_bptt "
+                             "(module axonal.train.bptt)")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

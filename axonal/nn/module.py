@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 from .. import _config, backend
 from .. import _dtype as _dt
-from ..tensor import constant, Tensor
+from ..tensor import Tensor, constant
 from ._state import IncompatibleKeys, addindent
 from ._state import load_state_dict as _load_state_dict
 from .parameter import Buffer, Parameter

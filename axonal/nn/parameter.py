@@ -7,7 +7,7 @@ it requires grad by default and that assigning it as a Module attribute register
 import numpy as np
 
 from .. import _dtype as _dt
-from ..tensor import ARRAY_TYPES, constant, Tensor
+from ..tensor import ARRAY_TYPES, Tensor, constant
 
 
 class Parameter(Tensor):

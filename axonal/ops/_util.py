@@ -1,4 +1,5 @@
-"""Small helpers shared by the op families: argument coercion, dim normalization, error text."""
+"""Small helpers shared by the op families: argument coercion and type promotion, dim
+normalization, broadcast checks, error text, and the non-differentiable binary op wrapper."""
 import numbers
 
 import numpy as np
@@ -6,7 +7,7 @@ import numpy as np
 from .. import _dtype as _dt
 from .._errors import ShapeError
 from ..backend import xp_of
-from ..tensor import ARRAY_TYPES, constant, Tensor
+from ..tensor import ARRAY_TYPES, Tensor, constant
 
 SCALARS = (numbers.Number, np.generic)
 
@@ -89,3 +90,65 @@ def check_broadcast(op, *shapes):
     except ValueError:
         raise ShapeError(f"{op}: shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be "
                          "broadcast together") from None
+
+
+def data(x):
+    """The array of a Tensor; anything else (a Python scalar) as is."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def binary_error(op, a, b):
+    return ShapeError(f"{op}: shapes {tuple(np.shape(data(a)))} and {tuple(np.shape(data(b)))} "
+                      "cannot be broadcast together")
+
+
+def coerce(op, a, b):
+    """Bring two operands to PyTorch's promoted dtype (`result_dtype`); Python scalars stay
+    scalars, NumPy scalars promote like Python ones."""
+    tb = type(b)
+    if type(a) is Tensor:  # fast path: a float tensor with a same-dtype tensor or a Python number
+        if tb is Tensor:
+            if a.data.dtype is b.data.dtype:
+                return a, b
+        elif (tb is float or tb is int) and a.data.dtype.kind == "f":
+            return a, b
+    a = a.item() if isinstance(a, np.generic) else a
+    b = b.item() if isinstance(b, np.generic) else b
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a.data.dtype is b.data.dtype:
+            return a, b
+    elif isinstance(a, Tensor) and is_scalar(b):
+        if a.data.dtype.kind == "f" and not isinstance(b, complex):
+            return a, b
+    elif isinstance(b, Tensor) and is_scalar(a):
+        if b.data.dtype.kind == "f":
+            return a, b
+    else:
+        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and "
+                            f"{type(b).__name__}")
+        a = a if isinstance(a, Tensor) or is_scalar(a) else as_tensor(a, like=b)
+        b = b if isinstance(b, Tensor) or is_scalar(b) else as_tensor(b, like=a)
+    target = result_dtype(a, b)
+    a = a.to(target) if isinstance(a, Tensor) and a.dtype is not target else a
+    b = b.to(target) if isinstance(b, Tensor) and b.dtype is not target else b
+    if is_scalar(a) and not target.is_floating_point:
+        a = target.np.type(a)
+    if is_scalar(b) and not target.is_floating_point:
+        b = target.np.type(b)
+    return a, b
+
+
+def nondiff(fn, a, b=None):
+    """A graph-free result of fn on the arrays of one or two operands (comparisons, logic, ...)."""
+    if b is None:
+        return constant(fn(data(a)))
+    if not isinstance(a, Tensor) and not is_scalar(a):
+        a = as_tensor(a)
+    if not isinstance(b, Tensor) and not is_scalar(b):
+        b = as_tensor(b)
+    try:
+        out = fn(data(a), data(b))
+    except ValueError:
+        raise binary_error(getattr(fn, "__name__", "compare"), a, b) from None
+    return constant(xp_of(out).asarray(out))

@@ -4,10 +4,11 @@ softmax:     y = exp(x - m) / sum exp(x - m);  dx = y * (g - sum(g * y))
 log_softmax: y = x - m - log sum exp(x - m);   dx = g - exp(y) * sum(g)
 """
 from .. import _dtype as _dt
+from .. import kernels as K
 from ..autograd.function import Function
 from ..backend import xp_of
 from ._util import norm_dim
-from .elementwise import exp
+from .unary import exp
 
 
 class Softmax(Function):
@@ -15,7 +16,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        ctx.dim = dim
+        ctx.save(dim=dim)
         xp = xp_of(x.data)
         e = xp.exp(x.data - x.data.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
@@ -32,10 +33,8 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        ctx.dim = dim
-        xp = xp_of(x.data)
-        shifted = x.data - x.data.max(axis=dim, keepdims=True)
-        return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        ctx.save(dim=dim)
+        return K.log_softmax(x.data, dim)
 
     @staticmethod
     def backward(ctx, g):

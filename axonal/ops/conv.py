@@ -5,7 +5,7 @@ conv2d computes a cross-correlation (no kernel flip, as every framework does):
     y[n, o, oh, ow] = b[o] + sum_{c,i,j} w[o,c,i,j] x[n, gC/G + c, oh s + i d - p, ow s + j d - p]
 
 for output channel o in group g. It is linear in x and in w separately, so its derivatives are again
-convolutions (see _conv_arrays for the three bilinear maps conv, conv_t and conv_w):
+convolutions (see kernels.conv for the three bilinear maps conv, conv_t and conv_w):
 
 * dL/dx = conv_t(g, w). The adjoint of a strided convolution spreads each output gradient back
   over the window it came from: a stride-s convolution reads pixel p*s + t*d, so its adjoint writes
@@ -19,11 +19,10 @@ d conv_t(g, w) / dg = conv(., w) and / dw = conv_w(., g). So the backward of a c
 made of differentiable convolutions and gradients of any order work. conv_transpose2d is conv_t
 itself, with a weight of shape (in, out/groups, KH, KW): the weight of the convolution it reverses.
 """
-from .. import _config
+from .. import kernels as K
 from .._errors import DTypeError, ShapeError
 from ..autograd.function import Function
-from ..tensor import constant, Tensor
-from . import _conv_arrays as A
+from ..tensor import Tensor
 from .shape import reshape, squeeze, unsqueeze
 
 
@@ -32,24 +31,26 @@ class ConvFn(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, geo, groups):
-        ctx.geo, ctx.groups = geo, groups
+        ctx.save(geo=geo, groups=groups)
         ctx.save_for_backward(x, w)
-        return A.conv_forward(x.data, w.data, None if b is None else b.data, geo, groups)
+        return K.conv.conv2d(x.data, w.data, None if b is None else b.data, geo, groups)
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        geo, groups = ctx.geo, ctx.groups
-        if not _config.is_grad_enabled():  # plain backward: one fused pass over g
-            gx, gw = A.conv_backward(x.data, w.data, g.data, geo, groups, need[0], need[1])
-            gx = constant(gx) if gx is not None else None
-            gw = constant(gw) if gw is not None else None
-        else:
-            gx = ConvTFn.apply(g, w, geo, groups, tuple(x.shape)) if need[0] else None
-            gw = ConvWFn.apply(x, g, geo, groups, tuple(w.shape)) if need[1] else None
+        gx = ConvTFn.apply(g, w, ctx.geo, ctx.groups, tuple(x.shape)) if need[0] else None
+        gw = ConvWFn.apply(x, g, ctx.geo, ctx.groups, tuple(w.shape)) if need[1] else None
         gb = g.sum((0, 2, 3)) if need[2] else None
         return gx, gw, gb, None, None
+
+    @staticmethod
+    def backward_arrays(ctx, g):  # first order: one fused pass over g
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx, gw = K.conv.conv2d_backward(x.data, w.data, g, ctx.geo, ctx.groups, need[0],
+                                        need[1])
+        return gx, gw, g.sum(axis=(0, 2, 3)) if need[2] else None, None, None
 
 
 class ConvTFn(Function):
@@ -57,9 +58,9 @@ class ConvTFn(Function):
 
     @staticmethod
     def forward(ctx, g, w, geo, groups, x_shape):
-        ctx.geo, ctx.groups = geo, groups
+        ctx.save(geo=geo, groups=groups)
         ctx.save_for_backward(g, w)
-        return A.conv_input_grad(g.data, w.data, geo, groups, x_shape)
+        return K.conv.conv2d_input_grad(g.data, w.data, geo, groups, x_shape)
 
     @staticmethod
     def backward(ctx, gg):
@@ -76,9 +77,9 @@ class ConvWFn(Function):
 
     @staticmethod
     def forward(ctx, x, g, geo, groups, w_shape):
-        ctx.geo, ctx.groups = geo, groups
+        ctx.save(geo=geo, groups=groups)
         ctx.save_for_backward(x, g)
-        return A.conv_weight_grad(x.data, g.data, geo, groups, w_shape)
+        return K.conv.conv2d_weight_grad(x.data, g.data, geo, groups, w_shape)
 
     @staticmethod
     def backward(ctx, v):

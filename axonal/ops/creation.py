@@ -5,10 +5,10 @@ default generator, so `axonal.manual_seed(s)` makes a whole program reproducible
 """
 import numpy as np
 
-from .. import backend
 from .. import _dtype as _dt
+from .. import backend
 from ..random import np_generator
-from ..tensor import _infer_array, constant, Tensor
+from ..tensor import Tensor, _infer_array, constant
 from ._util import shape_arg
 
 

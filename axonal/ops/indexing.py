@@ -7,14 +7,14 @@ are differentiable to any order.
 """
 import numpy as np
 
+from .. import kernels as K
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
-from ..kernels.reductions import index_add_rows
-from ..tensor import _index_key, constant, Tensor
+from ..tensor import Tensor, _index_key, constant
 from ._util import as_tensor, norm_dim
-from .elementwise import where
-from .shape import sum_to
+from .compare import where
+from .shape import pad_widths, sum_to
 
 
 def _normalize_key(key, ndim):
@@ -46,7 +46,7 @@ def _normalize_key(key, ndim):
 class GetItem(Function):
     @staticmethod
     def forward(ctx, x, key, basic):
-        ctx.key, ctx.basic = key, basic
+        ctx.save(key=key, basic=basic)
         try:
             return x.data[key]
         except IndexError as e:
@@ -62,13 +62,13 @@ class IndexAddZeros(Function):
 
     @staticmethod
     def forward(ctx, g, key, basic, shape):
-        ctx.key, ctx.basic = key, basic
+        ctx.save(key=key, basic=basic)
         xp = xp_of(g.data)
         z = xp.zeros(shape, dtype=g.data.dtype)
         if basic:
             z[key] = g.data
-        elif len(key) == 1 and isinstance(key[0], np.ndarray):
-            index_add_rows(z, key[0], g.data)  # a gather of rows: a kernel, not add.at
+        elif len(key) == 1 and hasattr(key[0], "ndim"):  # one index array: a gather of rows
+            K.index_add_rows(z, key[0], g.data)
         else:
             xp.add.at(z, key, g.data)
         return z
@@ -83,7 +83,7 @@ class IndexPut(Function):
 
     @staticmethod
     def forward(ctx, x, values, key, accumulate):
-        ctx.key, ctx.accumulate = key, accumulate
+        ctx.save(key=key, accumulate=accumulate)
         xp = xp_of(x.data)
         out = x.data.copy()
         v = values.data if isinstance(values, Tensor) else values
@@ -123,7 +123,7 @@ def _along(index, dim):
 class Gather(Function):
     @staticmethod
     def forward(ctx, x, dim, index):
-        ctx.dim, ctx.index = dim, index
+        ctx.save(dim=dim, index=index)
         if index.ndim and index.shape != x.data.shape:  # index may be smaller outside dim
             return x.data[_along(index, dim)]
         return xp_of(x.data).take_along_axis(x.data, index, axis=dim)
@@ -136,7 +136,7 @@ class Gather(Function):
 class ScatterAddZeros(Function):
     @staticmethod
     def forward(ctx, src, dim, index, shape):
-        ctx.dim, ctx.index = dim, index
+        ctx.save(dim=dim, index=index)
         xp = xp_of(src.data)
         z = xp.zeros(shape, dtype=src.data.dtype)
         xp.add.at(z, _along(index, dim), src.data)
@@ -152,12 +152,12 @@ class Scatter(Function):
 
     @staticmethod
     def forward(ctx, x, dim, index, src):
-        ctx.dim, ctx.index = dim, index
+        ctx.save(dim=dim, index=index)
         out = x.data.copy()
         full = _along(index, dim)
         out[full] = src.data[tuple(slice(0, s) for s in index.shape)] if isinstance(src, Tensor) \
             else src
-        ctx.full = full
+        ctx.save(full=full)
         return out
 
     @staticmethod
@@ -171,8 +171,6 @@ class Scatter(Function):
             shape = ctx._in_meta[3][0]
             gs = Gather.apply(g, ctx.dim, ctx.index)
             if tuple(gs.shape) != tuple(shape):
-                from .shape import pad_widths
-
                 gs = pad_widths(gs, [(0, s - i) for s, i in zip(shape, gs.shape)])
         return gx, None, None, gs
 

@@ -5,10 +5,8 @@ For C = A B the adjoints are dA = dC B^T and dB = A^T dC; batch dimensions broad
 gradient is summed back to its operand's shape. 1-D operands are promoted to matrices and the added
 dimension is removed again, as in NumPy and PyTorch.
 """
-from .. import _config
 from .. import kernels as K
 from .._errors import ShapeError
-from ..tensor import constant
 from ..autograd.function import Function
 from ..backend import xp_of
 from .shape import reshape, sum_to, transpose, unsqueeze
@@ -54,15 +52,17 @@ class Linear(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        if not _config._state.grad:  # first order: three BLAS calls and a row sum, no graph
-            gd = g.data
-            return (constant(K.mm(gd, w.data)) if need[0] else None,
-                    constant(K.mm(gd.T, x.data)) if need[1] else None,
-                    constant(K.sum_rows(gd)) if len(need) > 2 and need[2] else None)
         gx = matmul(g, w) if need[0] else None
         gw = matmul(_mT(g), x) if need[1] else None
-        gb = g.sum(0) if len(need) > 2 and need[2] else None
+        gb = g.sum(0) if need[2] else None
         return gx, gw, gb
+
+    @staticmethod
+    def backward_arrays(ctx, g):  # first order: three BLAS calls and a row sum, no graph
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        return (K.mm(g, w.data) if need[0] else None, K.mm(g.T, x.data) if need[1] else None,
+                K.sum_rows(g) if need[2] else None)
 
 
 def _check(op, a, b):
@@ -145,3 +145,38 @@ def linear(x, weight, bias=None):
     lead = x.shape[:-1]
     out = Linear.apply(reshape(x, -1, x.shape[-1]), weight, bias)
     return reshape(out, tuple(lead) + (weight.shape[0],))
+
+
+class _Triangle(Function):
+    """tril / triu: keep the elements on and below (tril) or on and above (triu) the k-th diagonal
+    of the last two dims. The map is a fixed 0/1 mask M, so y = M * x and dx = M * g: the gradient
+    is the same triangle of g, computed by the same op (so it can be differentiated again)."""
+
+    @staticmethod
+    def forward(ctx, x, diagonal, upper):
+        ctx.save(diagonal=diagonal, upper=upper)
+        xp = xp_of(x.data)
+        return (xp.triu if upper else xp.tril)(x.data, diagonal)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _Triangle.apply(g, ctx.diagonal, ctx.upper), None, None
+
+
+def _triangle(name, x, diagonal, upper):
+    if x.ndim < 2:
+        raise ShapeError(f"{name}: input tensor must have at least 2 dimensions, "
+                         f"got shape {tuple(x.shape)}")
+    if isinstance(diagonal, bool) or not isinstance(diagonal, int):
+        raise TypeError(f"{name}: diagonal must be an int, got {type(diagonal).__name__}")
+    return _Triangle.apply(x, diagonal, upper)
+
+
+def tril(x, diagonal=0):
+    """The lower triangle of the last two dims (elements with column - row <= diagonal)."""
+    return _triangle("tril", x, diagonal, False)
+
+
+def triu(x, diagonal=0):
+    """The upper triangle of the last two dims (elements with column - row >= diagonal)."""
+    return _triangle("triu", x, diagonal, True)

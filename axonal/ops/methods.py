@@ -3,17 +3,22 @@
 `tensor.py` cannot import the ops (they import it), so the methods are attached here, in one
 explicit table that reads like the class body it completes.
 """
-from .. import backend
 from .. import _dtype as _dt
+from .. import backend
+from ..autograd.function import Function
 from ..tensor import Tensor
-from . import activation as A
-from . import creation as C
-from . import elementwise as E
-from . import indexing as I
-from . import linalg as L
-from . import reduction as R
-from . import shape as S
-from . import sorting as SO
+from . import (
+    activation,
+    arith,
+    compare,
+    creation,
+    indexing,
+    linalg,
+    reduction,
+    shape,
+    sorting,
+    unary,
+)
 
 
 def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
@@ -33,19 +38,16 @@ def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
     if dtype is not None:
         npd = _dt.to_dtype(dtype).np
         if npd != out.data.dtype:
-            out = E.Cast.apply(out, npd)
+            out = unary.Cast.apply(out, npd)
     if copy and out is self:
-        out = S.clone(self)
+        out = shape.clone(self)
     return out
-
-
-from ..autograd.function import Function  # noqa: E402
 
 
 class _ToDevice(Function):
     @staticmethod
     def forward(ctx, x, device):
-        ctx.src = x.device
+        ctx.save(src=x.device)
         return backend.to_device(x.data, device)
 
     @staticmethod
@@ -57,78 +59,84 @@ def _rev(fn):
     return lambda self, other: fn(other, self)
 
 
-def _size_method(fn):
-    return lambda self, *shape: fn(self, *shape)
-
-
 def _type(self, dtype=None):
     return str(self.dtype) if dtype is None else self.to(dtype)
 
 
 _METHODS = {
     # arithmetic
-    "__add__": E.add, "__radd__": _rev(E.add), "__sub__": E.sub, "__rsub__": _rev(E.sub),
-    "__mul__": E.mul, "__rmul__": _rev(E.mul), "__truediv__": E.div, "__rtruediv__": _rev(E.div),
-    "__pow__": E.pow, "__rpow__": _rev(E.pow), "__neg__": E.neg, "__pos__": lambda self: self,
-    "__abs__": E.abs, "__matmul__": L.matmul, "__rmatmul__": _rev(L.matmul),
-    "__floordiv__": E.floor_divide, "__rfloordiv__": _rev(E.floor_divide),
-    "__mod__": E.remainder, "__rmod__": _rev(E.remainder),
-    "add": E.add, "sub": E.sub, "mul": E.mul, "div": E.div, "pow": E.pow, "neg": E.neg,
-    "multiply": E.mul, "divide": E.div, "subtract": E.sub, "true_divide": E.div,
-    "matmul": L.matmul, "mm": L.mm, "bmm": L.bmm, "dot": L.dot, "mv": L.mv, "outer": L.outer,
+    "__add__": arith.add, "__radd__": _rev(arith.add), "__sub__": arith.sub,
+    "__rsub__": _rev(arith.sub), "__mul__": arith.mul, "__rmul__": _rev(arith.mul),
+    "__truediv__": arith.div, "__rtruediv__": _rev(arith.div), "__pow__": arith.pow,
+    "__rpow__": _rev(arith.pow), "__neg__": arith.neg, "__pos__": lambda self: self,
+    "__abs__": unary.abs, "__matmul__": linalg.matmul, "__rmatmul__": _rev(linalg.matmul),
+    "__floordiv__": arith.floor_divide, "__rfloordiv__": _rev(arith.floor_divide),
+    "__mod__": arith.remainder, "__rmod__": _rev(arith.remainder),
+    "add": arith.add, "sub": arith.sub, "mul": arith.mul, "div": arith.div, "pow": arith.pow,
+    "neg": arith.neg, "multiply": arith.mul, "divide": arith.div, "subtract": arith.sub,
+    "true_divide": arith.div, "square": arith.square, "reciprocal": arith.reciprocal,
+    "matmul": linalg.matmul, "mm": linalg.mm, "bmm": linalg.bmm, "dot": linalg.dot,
+    "mv": linalg.mv, "outer": linalg.outer, "tril": linalg.tril, "triu": linalg.triu,
     # comparisons and logic
-    "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt, "__ge__": E.ge,
-    "__and__": E.bitwise_and, "__or__": E.bitwise_or, "__xor__": E.bitwise_xor,
-    "__invert__": E.bitwise_not,
-    "eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le, "gt": E.gt, "ge": E.ge,
-    "logical_and": E.logical_and, "logical_or": E.logical_or, "logical_not": E.logical_not,
-    "logical_xor": E.logical_xor, "isnan": E.isnan, "isinf": E.isinf, "isfinite": E.isfinite,
-    "equal": E.equal, "allclose": E.allclose, "isclose": E.isclose,
+    "__eq__": compare.eq, "__ne__": compare.ne, "__lt__": compare.lt, "__le__": compare.le,
+    "__gt__": compare.gt, "__ge__": compare.ge, "__and__": compare.bitwise_and,
+    "__or__": compare.bitwise_or, "__xor__": compare.bitwise_xor, "__invert__": compare.bitwise_not,
+    "eq": compare.eq, "ne": compare.ne, "lt": compare.lt, "le": compare.le, "gt": compare.gt,
+    "ge": compare.ge, "logical_and": compare.logical_and, "logical_or": compare.logical_or,
+    "logical_not": compare.logical_not, "logical_xor": compare.logical_xor,
+    "isnan": compare.isnan, "isinf": compare.isinf, "isfinite": compare.isfinite,
+    "equal": compare.equal, "allclose": compare.allclose, "isclose": compare.isclose,
+    "clamp": compare.clamp, "clip": compare.clamp, "maximum": compare.maximum,
+    "minimum": compare.minimum,
+    "where": lambda self, cond, other: compare.where(cond, self, other),
     # unary math
-    "exp": E.exp, "log": E.log, "log1p": E.log1p, "sqrt": E.sqrt, "rsqrt": E.rsqrt, "sin": E.sin,
-    "cos": E.cos, "tanh": E.tanh, "sigmoid": E.sigmoid, "relu": E.relu, "abs": E.abs,
-    "sign": E.sign, "floor": E.floor, "ceil": E.ceil, "round": E.round, "trunc": E.trunc,
-    "square": E.square, "reciprocal": E.reciprocal, "clamp": E.clamp, "clip": E.clamp,
-    "maximum": E.maximum, "minimum": E.minimum, "where": lambda self, cond, other: E.where(
-        cond, self, other),
-    "softmax": A.softmax, "log_softmax": A.log_softmax,
+    "exp": unary.exp, "log": unary.log, "log1p": unary.log1p, "sqrt": unary.sqrt,
+    "rsqrt": unary.rsqrt, "sin": unary.sin, "cos": unary.cos, "tanh": unary.tanh,
+    "sigmoid": unary.sigmoid, "relu": unary.relu, "abs": unary.abs, "sign": unary.sign,
+    "floor": unary.floor, "ceil": unary.ceil, "round": unary.round, "trunc": unary.trunc,
+    "softmax": activation.softmax, "log_softmax": activation.log_softmax,
     # reductions
-    "sum": R.sum, "mean": R.mean, "prod": R.prod, "max": R.max, "min": R.min, "amax": R.amax,
-    "amin": R.amin, "argmax": R.argmax, "argmin": R.argmin, "var": R.var, "std": R.std,
-    "logsumexp": R.logsumexp, "cumsum": R.cumsum, "norm": R.norm, "all": R.all, "any": R.any,
-    "count_nonzero": R.count_nonzero,
+    "sum": reduction.sum, "mean": reduction.mean, "prod": reduction.prod, "max": reduction.max,
+    "min": reduction.min, "amax": reduction.amax, "amin": reduction.amin,
+    "argmax": reduction.argmax, "argmin": reduction.argmin, "var": reduction.var,
+    "std": reduction.std, "logsumexp": reduction.logsumexp, "cumsum": reduction.cumsum,
+    "norm": reduction.norm, "all": reduction.all, "any": reduction.any,
+    "count_nonzero": reduction.count_nonzero,
     # shape
-    "reshape": S.reshape, "view": S.view, "flatten": S.flatten, "unflatten": S.unflatten,
-    "squeeze": S.squeeze, "unsqueeze": S.unsqueeze, "permute": S.permute,
-    "transpose": S.transpose, "t": S.t, "expand": S.expand, "expand_as": S.expand_as,
-    "broadcast_to": S.broadcast_to, "repeat": S.repeat, "split": S.split, "chunk": S.chunk,
-    "unbind": S.unbind, "flip": S.flip, "clone": S.clone, "contiguous": S.contiguous,
-    "movedim": S.movedim,
-    "view_as": lambda self, other: S.reshape(self, *other.shape),
-    "reshape_as": lambda self, other: S.reshape(self, *other.shape),
+    "reshape": shape.reshape, "view": shape.view, "flatten": shape.flatten,
+    "unflatten": shape.unflatten, "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze,
+    "permute": shape.permute, "transpose": shape.transpose, "t": shape.t,
+    "expand": shape.expand, "expand_as": shape.expand_as, "broadcast_to": shape.broadcast_to,
+    "repeat": shape.repeat, "split": shape.split, "chunk": shape.chunk, "unbind": shape.unbind,
+    "flip": shape.flip, "clone": shape.clone, "contiguous": shape.contiguous,
+    "movedim": shape.movedim,
+    "view_as": lambda self, other: shape.reshape(self, *other.shape),
+    "reshape_as": lambda self, other: shape.reshape(self, *other.shape),
     # indexing
-    "__getitem__": I.getitem, "index_put": I.index_put, "gather": I.gather,
-    "scatter": I.scatter, "scatter_add": I.scatter_add, "index_select": I.index_select,
-    "masked_fill": I.masked_fill, "nonzero": I.nonzero,
-    "sort": SO.sort, "argsort": SO.argsort, "topk": SO.topk, "msort": SO.msort,
+    "__getitem__": indexing.getitem, "index_put": indexing.index_put,
+    "gather": indexing.gather, "scatter": indexing.scatter, "scatter_add": indexing.scatter_add,
+    "index_select": indexing.index_select, "masked_fill": indexing.masked_fill,
+    "nonzero": indexing.nonzero,
+    "sort": sorting.sort, "argsort": sorting.argsort, "topk": sorting.topk,
+    "msort": sorting.msort,
     # conversion
     "to": to, "type": _type,
     "float": lambda self: to(self, _dt.float32), "double": lambda self: to(self, _dt.float64),
     "half": lambda self: to(self, _dt.float16), "long": lambda self: to(self, _dt.int64),
     "int": lambda self: to(self, _dt.int32), "bool": lambda self: to(self, _dt.bool_),
     "byte": lambda self: to(self, _dt.uint8),
-    "new_zeros": lambda self, *s, **k: C.zeros(*s, **{"dtype": self.dtype, "device": self.device,
-                                                      **k}),
-    "new_ones": lambda self, *s, **k: C.ones(*s, **{"dtype": self.dtype, "device": self.device,
-                                                    **k}),
-    "new_full": lambda self, s, v, **k: C.full(s, v, **{"dtype": self.dtype,
-                                                        "device": self.device, **k}),
-    "new_tensor": lambda self, d, **k: C.tensor(d, **{"dtype": self.dtype, "device": self.device,
-                                                      **k}),
+    "new_zeros": lambda self, *s, **k: creation.zeros(
+        *s, **{"dtype": self.dtype, "device": self.device, **k}),
+    "new_ones": lambda self, *s, **k: creation.ones(
+        *s, **{"dtype": self.dtype, "device": self.device, **k}),
+    "new_full": lambda self, s, v, **k: creation.full(
+        s, v, **{"dtype": self.dtype, "device": self.device, **k}),
+    "new_tensor": lambda self, d, **k: creation.tensor(
+        d, **{"dtype": self.dtype, "device": self.device, **k}),
 }
 
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 
-Tensor.T = property(lambda self: S.permute(self, *reversed(range(self.ndim))))
-Tensor.mT = property(lambda self: S.transpose(self, -1, -2))
+Tensor.T = property(lambda self: shape.permute(self, *reversed(range(self.ndim))))
+Tensor.mT = property(lambda self: shape.transpose(self, -1, -2))

@@ -18,15 +18,16 @@ All functions accept batched (N, C, ...) and unbatched (C, ...) inputs; planes a
 """
 import numpy as np
 
+from .. import kernels as K
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
-from . import _pool_arrays as A
+from ..tensor import constant
+from . import _pool_arrays as pool_arrays
 from .conv import check_tensor, conv2d, ntuple
-from .elementwise import relu
 from .linalg import matmul
 from .shape import reshape, squeeze, unsqueeze
-from ..tensor import constant
+from .unary import relu
 
 
 class PlaneGather(Function):
@@ -34,8 +35,8 @@ class PlaneGather(Function):
 
     @staticmethod
     def forward(ctx, x, idx, out=None):
-        ctx.idx = idx
-        return out if out is not None else A.plane_gather(x.data, idx)
+        ctx.save(idx=idx)
+        return out if out is not None else pool_arrays.plane_gather(x.data, idx)
 
     @staticmethod
     def backward(ctx, g):
@@ -47,8 +48,8 @@ class PlaneScatter(Function):
 
     @staticmethod
     def forward(ctx, g, idx, shape):
-        ctx.idx = idx
-        return A.plane_scatter(g.data, idx, shape)
+        ctx.save(idx=idx)
+        return K.pool.plane_scatter(g.data, idx, shape)
 
     @staticmethod
     def backward(ctx, gg):
@@ -58,8 +59,8 @@ class PlaneScatter(Function):
 class AvgPoolFn(Function):
     @staticmethod
     def forward(ctx, x, geo, div):
-        ctx.geo, ctx.div = geo, div
-        return A.avg_pool(x.data, geo, div)
+        ctx.save(geo=geo, div=div)
+        return pool_arrays.avg_pool(x.data, geo, div)
 
     @staticmethod
     def backward(ctx, g):
@@ -69,8 +70,8 @@ class AvgPoolFn(Function):
 class AvgPoolTFn(Function):
     @staticmethod
     def forward(ctx, g, geo, div, x_shape):
-        ctx.geo, ctx.div = geo, div
-        return A.avg_pool_t(g.data, geo, div, x_shape)
+        ctx.save(geo=geo, div=div)
+        return pool_arrays.avg_pool_t(g.data, geo, div, x_shape)
 
     @staticmethod
     def backward(ctx, gg):
@@ -96,8 +97,8 @@ def _params(op, n, kernel_size, stride, padding, dilation, effective_pad_rule):
 
 def _out_hw(op, x, k, s, p, d, ceil_mode):
     h, w = x.shape[-2:]
-    ho = A.pool_out(h, k[0], s[0], p[0], d[0], ceil_mode)
-    wo = A.pool_out(w, k[1], s[1], p[1], d[1], ceil_mode)
+    ho = pool_arrays.pool_out(h, k[0], s[0], p[0], d[0], ceil_mode)
+    wo = pool_arrays.pool_out(w, k[1], s[1], p[1], d[1], ceil_mode)
     if ho < 1 or wo < 1:
         raise ShapeError(f"{op}: output size ({ho}, {wo}) is too small for input of shape "
                          f"{tuple(x.shape)} (kernel_size={k}, stride={s}, padding={p}, "
@@ -124,7 +125,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def _max_pool(op, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     k, s, p, d = _params(op, 2, kernel_size, stride, padding, dilation, True)
     ho, wo = _out_hw(op, x, k, s, p, d, ceil_mode)
-    out, idx = A.max_pool(x.data, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], ho, wo)
+    out, idx = K.pool.max_pool2d(x.data, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], ho, wo)
     y = PlaneGather.apply(x, idx, out)
     return (y, constant(idx)) if return_indices else y
 
@@ -162,7 +163,7 @@ def _avg_pool(op, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
     k, s, p, d = _params(op, 2, kernel_size, stride, padding, 1, False)
     ho, wo = _out_hw(op, x, k, s, p, d, ceil_mode)
     h, w = x.shape[-2:]
-    div = A.divisor_map(x.data, h, w, k[0], k[1], s[0], s[1], p[0], p[1], ho, wo,
+    div = pool_arrays.divisor_map(x.data, h, w, k[0], k[1], s[0], s[1], p[0], p[1], ho, wo,
                         count_include_pad, divisor_override)
     return AvgPoolFn.apply(x, (k[0], k[1], s[0], s[1], p[0], p[1], ho, wo), div)
 
@@ -197,7 +198,7 @@ def _adaptive_size(op, x, output_size, n):
 def _bin_matrix(size, out, xp, dtype):
     """(out, size) matrix averaging each adaptive bin."""
     m = np.zeros((out, size))
-    for i, (a, b) in enumerate(A.adaptive_bounds(size, out)):
+    for i, (a, b) in enumerate(pool_arrays.adaptive_bounds(size, out)):
         m[i, a:b] = 1.0 / (b - a)
     return constant(xp.asarray(m.astype(dtype)))
 
@@ -235,9 +236,9 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     h, w = input.shape[-2:]
     if h % ho == 0 and w % wo == 0:  # equal bins: a plain max pool (kernel = stride = bin size)
         kh, kw = h // ho, w // wo
-        out, idx = A.max_pool(input.data, kh, kw, kh, kw, 0, 0, 1, 1, ho, wo)
+        out, idx = K.pool.max_pool2d(input.data, kh, kw, kh, kw, 0, 0, 1, 1, ho, wo)
     else:
-        out, idx = A.adaptive_max(input.data, ho, wo)
+        out, idx = pool_arrays.adaptive_max(input.data, ho, wo)
     y = PlaneGather.apply(input, idx, out)
     return (y, constant(idx)) if return_indices else y
 

@@ -10,13 +10,14 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _dtype as _dt
-from .._config import is_grad_enabled
 from ..autograd.function import Function
 from ..backend import xp_of
-from ..tensor import constant, Tensor
+from ..tensor import Tensor, constant
 from ._util import norm_dim, norm_dims
-from .elementwise import abs, exp, log, sqrt, where
-from .shape import expand, permute, reshape
+from .compare import maximum, minimum, where
+from .indexing import scatter_add_zeros
+from .shape import expand, flip, permute, reshape
+from .unary import abs, exp, log, sqrt
 
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
@@ -36,7 +37,7 @@ def _restore(g, in_shape, dims, keepdim):
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save(dims=dims, keepdim=keepdim)
         return x.data.sum(axis=dims, keepdims=keepdim)
 
     @staticmethod
@@ -55,7 +56,7 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.save_for_backward(x)
-        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save(dims=dims, keepdim=keepdim)
         return x.data.prod(axis=dims, keepdims=keepdim)
 
     @staticmethod
@@ -66,17 +67,24 @@ class Prod(Function):
         g_full = _restore(g, shape, ctx.dims, ctx.keepdim)
         if not (x.data == 0).any():
             return g_full * _restore(out, shape, ctx.dims, ctx.keepdim) / x, None, None
-        # leave-one-out products: move reduced dims to the end and flatten them
-        xp = xp_of(x.data)
         keep = [i for i in range(x.ndim) if i not in ctx.dims]
-        if is_grad_enabled():
-            return g_full * _leave_one_out(x, keep, list(ctx.dims)), None, None
-        moved = x.data.transpose(keep + list(ctx.dims)).reshape([shape[i] for i in keep] + [-1])
+        return g_full * _leave_one_out(x, keep, list(ctx.dims)), None, None
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        (x,) = ctx.saved_tensors
+        if not (x.data == 0).any():
+            return NotImplemented  # out / x, as in backward
+        # leave-one-out products: move reduced dims to the end and flatten them
+        xp, shape, dims = xp_of(x.data), x.data.shape, list(ctx.dims)
+        keep = [i for i in range(x.ndim) if i not in ctx.dims]
+        moved = x.data.transpose(keep + dims).reshape([shape[i] for i in keep] + [-1])
         n = moved.shape[-1]
         others = xp.stack([xp.delete(moved, k, axis=-1).prod(-1) for k in range(n)], axis=-1)
-        others = others.reshape([shape[i] for i in keep] + [shape[i] for i in ctx.dims])
-        others = others.transpose(np.argsort(keep + list(ctx.dims)))
-        return g_full * constant(others), None, None
+        others = others.reshape([shape[i] for i in keep] + [shape[i] for i in dims])
+        others = others.transpose(np.argsort(keep + dims))
+        g = g if ctx.keepdim else g.reshape(_keep_shape(shape, ctx.dims))
+        return g * others, None, None
 
 
 def _leave_one_out(x, keep, dims):
@@ -97,7 +105,7 @@ class AMax(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, take_max):
         ctx.save_for_backward(x)
-        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save(dims=dims, keepdim=keepdim)
         red = x.data.max if take_max else x.data.min
         return red(axis=dims, keepdims=keepdim)
 
@@ -123,15 +131,13 @@ class MaxDim(Function):
         xp = xp_of(x.data)
         idx = (xp.argmax if take_max else xp.argmin)(x.data, axis=dim, keepdims=True)
         vals = xp.take_along_axis(x.data, idx, axis=dim)
-        ctx.dim, ctx.keepdim, ctx.idx = dim, keepdim, idx
+        ctx.save(dim=dim, keepdim=keepdim, idx=idx)
         if not keepdim:
             vals, idx = vals.squeeze(dim), idx.squeeze(dim)
         return vals, idx.astype(np.int64)
 
     @staticmethod
     def backward(ctx, g, _gi):
-        from .indexing import scatter_add_zeros
-
         if not ctx.keepdim:
             g = reshape(g, _keep_shape(ctx._in_meta[0][0], (ctx.dim,)))
         return scatter_add_zeros(g, ctx.dim, ctx.idx, ctx._in_meta[0][0]), None, None, None
@@ -140,14 +146,12 @@ class MaxDim(Function):
 class Cumsum(Function):
     @staticmethod
     def forward(ctx, x, dim):
-        ctx.dim = dim
+        ctx.save(dim=dim)
         return xp_of(x.data).cumsum(x.data, axis=dim, dtype=x.data.dtype).reshape(x.data.shape)
 
     @staticmethod
     def backward(ctx, g):
         # out_j = sum_{i<=j} x_i  =>  dL/dx_i = sum_{j>=i} g_j: a reversed cumulative sum
-        from .shape import flip
-
         return flip(cumsum(flip(g, ctx.dim), ctx.dim), ctx.dim), None
 
 
@@ -159,7 +163,7 @@ class Norm2(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.save_for_backward(x)
-        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save(dims=dims, keepdim=keepdim)
         xp = xp_of(x.data)
         return xp.sqrt((x.data * x.data).sum(axis=dims, keepdims=keepdim))
 
@@ -231,8 +235,6 @@ def amin(x, dim=None, keepdim=False):
 def _maxmin(x, dim, keepdim, take_max, other):
     name = "max" if take_max else "min"
     if isinstance(dim, Tensor):  # torch.max(a, b) is the element-wise maximum
-        from .elementwise import maximum, minimum
-
         return (maximum if take_max else minimum)(x, dim)
     if dim is None:
         _check_nonempty(name, x, tuple(range(x.ndim)))

@@ -23,16 +23,16 @@ import math
 
 import numpy as np
 
+from .. import kernels as K
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
-from . import _conv_arrays as CA
+from ..tensor import constant
 from .conv import check_tensor, ntuple
 from .indexing import getitem
 from .linalg import matmul
 from .pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .shape import expand, reshape, squeeze, unsqueeze
-from ..tensor import constant
 
 _MODES = {"nearest": (3, 4), "nearest-exact": (3, 4), "linear": (3,), "bilinear": (4,),
           "bicubic": (4,), "area": (3, 4)}
@@ -161,8 +161,8 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
 class UnfoldFn(Function):
     @staticmethod
     def forward(ctx, x, kh, kw, geo):
-        ctx.args = (kh, kw, geo)
-        cols = CA.im2col(x.data, kh, kw, geo)
+        ctx.save(args=(kh, kw, geo))
+        cols = K.conv.im2col(x.data, kh, kw, geo)
         n, c = cols.shape[:2]
         return cols.reshape(n, c * kh * kw, cols.shape[-2] * cols.shape[-1])
 
@@ -174,11 +174,11 @@ class UnfoldFn(Function):
 class FoldFn(Function):
     @staticmethod
     def forward(ctx, cols, x_shape, kh, kw, geo):
-        ctx.args = (kh, kw, geo)
-        ho, wo = CA.out_hw(geo, x_shape[2], x_shape[3], kh, kw)
+        ctx.save(args=(kh, kw, geo))
+        ho, wo = K.conv.out_hw(geo, x_shape[2], x_shape[3], kh, kw)
         n = cols.shape[0]
         c6 = cols.data.reshape(n, x_shape[1], kh, kw, ho, wo)
-        return CA.col2im(c6, x_shape, geo)
+        return K.conv.col2im(c6, x_shape, geo)
 
     @staticmethod
     def backward(ctx, g):
@@ -199,7 +199,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     check_tensor(op, "input", input, (3, 4))
     (kh, kw), geo = _block_geo(op, kernel_size, dilation, padding, stride)
     x = unsqueeze(input, 0) if input.ndim == 3 else input
-    ho, wo = CA.out_hw(geo, x.shape[2], x.shape[3], kh, kw)
+    ho, wo = K.conv.out_hw(geo, x.shape[2], x.shape[3], kh, kw)
     if ho < 1 or wo < 1:
         raise ShapeError(f"{op}: kernel_size {(kh, kw)} (dilation {geo[6:]}) does not fit the "
                          f"padded input of shape {tuple(input.shape)} (padding {geo[2], geo[4]})")
@@ -219,7 +219,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         raise ShapeError(f"{op}: expected size of input's dimension 1 to be divisible by the "
                          f"product of kernel_size {(kh, kw)}, got input of shape "
                          f"{tuple(input.shape)}")
-    ho, wo = CA.out_hw(geo, oh, ow, kh, kw)
+    ho, wo = K.conv.out_hw(geo, oh, ow, kh, kw)
     if ho < 1 or wo < 1 or ho * wo != length:
         raise ShapeError(f"{op}: given output_size={(oh, ow)}, kernel_size={(kh, kw)}, "
                          f"dilation={geo[6:]}, padding={(geo[2], geo[4])}, stride={geo[:2]}, "

@@ -36,17 +36,14 @@ applied as Tensor ops (`_backward_graph`), so second derivatives are exact.
 """
 import numpy as np
 
-from .. import _config
+from .. import kernels as K
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
-from ..kernels import gru as KG
-from ..kernels import rnn as K
-from ..kernels.gemm import mm
 from ..tensor import constant
-from .elementwise import relu, sigmoid, tanh
 from .linalg import matmul
 from .shape import cat, transpose
+from .unary import relu, sigmoid, tanh
 
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 
@@ -58,6 +55,7 @@ class Recurrence(Function):
     def forward(ctx, gx, h0, c0, w_hh, b_hh, *, mode, batch_sizes, reverse):
         x = gx.data
         xp, dt = xp_of(x), x.dtype
+        k_rnn, k_gru = K.rnn, K.gru
         x = xp.ascontiguousarray(x)
         n_rows, g = x.shape
         hid, b0 = w_hh.shape[1], int(batch_sizes[0])
@@ -77,7 +75,7 @@ class Recurrence(Function):
             gates, cprev, tc = xp.empty((n_rows, g), dt), xp.empty((n_rows, hid), dt), \
                 xp.empty((n_rows, hid), dt)
             saved.update(gates=gates, cprev=cprev, tc=tc)
-            if K.lstm_sequence_forward(x, gemm.m, b, h, c, hprev, cprev, gates, tc, out,
+            if k_rnn.lstm_sequence_forward(x, gemm.m, b, h, c, hprev, cprev, gates, tc, out,
                                        *_packing(offs, sizes), reverse):
                 steps = ()  # the sequence kernel ran every step
             for t in steps:
@@ -87,7 +85,7 @@ class Recurrence(Function):
                 hp[...] = h[:n]
                 cp[...] = c[:n]
                 gemm(hp, ght)
-                K.lstm_cell_forward(x[o:e], ght, b, cp, gates[o:e], c[:n], tc[o:e], out[o:e])
+                k_rnn.lstm_cell_forward(x[o:e], ght, b, cp, gates[o:e], c[:n], tc[o:e], out[o:e])
                 h[:n] = out[o:e]
         elif mode == "gru":
             gates, hn = xp.empty((n_rows, g), dt), xp.empty((n_rows, hid), dt)
@@ -98,7 +96,7 @@ class Recurrence(Function):
                 hp, ght = hprev[o:e], gh[:n]
                 hp[...] = h[:n]
                 gemm(hp, ght)
-                KG.gru_cell_forward(x[o:e], ght, b, hp, gates[o:e], hn[o:e], out[o:e])
+                k_gru.gru_cell_forward(x[o:e], ght, b, hp, gates[o:e], hn[o:e], out[o:e])
                 h[:n] = out[o:e]
         else:
             use_relu = mode == "rnn_relu"
@@ -108,32 +106,35 @@ class Recurrence(Function):
                 hp, ght = hprev[o:e], gh[:n]
                 hp[...] = h[:n]
                 gemm(hp, ght)
-                KG.rnn_cell_forward(x[o:e], ght, b, out[o:e], use_relu)
+                k_gru.rnn_cell_forward(x[o:e], ght, b, out[o:e], use_relu)
                 h[:n] = out[o:e]
-        ctx.mode, ctx.offs, ctx.sizes, ctx.reverse = mode, offs, sizes, reverse
-        ctx.saved = (gx, h0, c0, w_hh, b_hh, saved)
+        ctx.save_for_backward(gx, h0, c0, w_hh, b_hh)
+        ctx.save(mode=mode, offs=offs, sizes=sizes, reverse=reverse, arrays=saved)
         return (out, h, c) if mode == "lstm" else (out, h)
 
     @staticmethod
     def backward(ctx, dout, dhn, dcn=None):
-        if _config.is_grad_enabled():
-            return _backward_graph(ctx, dout, dhn, dcn)
-        w_hh, s = ctx.saved_tensors[3], ctx.saved_tensors[5]
+        return _backward_graph(ctx, dout, dhn, dcn)
+
+    @staticmethod
+    def backward_arrays(ctx, dout, dhn, dcn=None):
+        """First-order BPTT on the saved gate activations, with the fused cell kernels."""
+        w, s = ctx.saved_tensors[3].data, ctx.arrays
         mode, offs, sizes = ctx.mode, ctx.offs, ctx.sizes
-        w = w_hh.data
+        k_rnn, k_gru = K.rnn, K.gru
         xp, dt = xp_of(w), w.dtype
-        gout = xp.ascontiguousarray(dout.data, dtype=dt)
+        gout = xp.ascontiguousarray(dout, dtype=dt)
         n_rows = gout.shape[0]
         g = w.shape[0]
-        dh = xp.array(dhn.data, dtype=dt)
+        dh = xp.array(dhn, dtype=dt)
         back_gemm = _RowGemm(xp, xp.ascontiguousarray(w.T), dh.shape[0])  # dh = dg W_hh
         dgx = xp.empty((n_rows, g), dt)
         dgh = xp.empty((n_rows, g), dt) if mode == "gru" else dgx
         back = range(len(sizes)) if ctx.reverse else range(len(sizes) - 1, -1, -1)
         if mode == "lstm":
-            dc = xp.array(dcn.data, dtype=dt)
+            dc = xp.array(dcn, dtype=dt)
             gates, tc, cprev = s["gates"], s["tc"], s["cprev"]
-            if K.lstm_sequence_backward(gout, back_gemm.m, dh, dc, gates, tc, cprev, dgx,
+            if k_rnn.lstm_sequence_backward(gout, back_gemm.m, dh, dc, gates, tc, cprev, dgx,
                                         *_packing(offs, sizes), ctx.reverse):
                 back = ()  # the sequence kernel ran every step
             for t in back:
@@ -141,7 +142,7 @@ class Recurrence(Function):
                 e = o + n
                 d = dh[:n]
                 d += gout[o:e]
-                K.lstm_cell_backward(d, dc[:n], gates[o:e], tc[o:e], cprev[o:e], dgx[o:e])
+                k_rnn.lstm_cell_backward(d, dc[:n], gates[o:e], tc[o:e], cprev[o:e], dgx[o:e])
                 back_gemm(dgx[o:e], d)
         elif mode == "gru":
             dc = None
@@ -152,7 +153,7 @@ class Recurrence(Function):
                 e = o + n
                 d = dh[:n]
                 d += gout[o:e]
-                KG.gru_cell_backward(d, gates[o:e], hn[o:e], hprev[o:e], dgx[o:e], dgh[o:e],
+                k_gru.gru_cell_backward(d, gates[o:e], hn[o:e], hprev[o:e], dgx[o:e], dgh[o:e],
                                     direct[:n])
                 back_gemm(dgh[o:e], d)
                 d += direct[:n]
@@ -163,13 +164,12 @@ class Recurrence(Function):
                 e = o + n
                 d = dh[:n]
                 d += gout[o:e]
-                KG.rnn_cell_backward(d, out[o:e], dgx[o:e], use_relu)
+                k_gru.rnn_cell_backward(d, out[o:e], dgx[o:e], use_relu)
                 back_gemm(dgx[o:e], d)
         need = ctx.needs_input_grad
-        dw = constant(mm(dgh.T, s["hprev"])) if need[3] else None
-        db = constant(dgh.sum(0)) if need[4] else None
-        return (constant(dgx) if need[0] else None, constant(dh) if need[1] else None,
-                constant(dc) if need[2] and dc is not None else None, dw, db)
+        return (dgx if need[0] else None, dh if need[1] else None,
+                dc if need[2] and dc is not None else None,
+                K.mm(dgh.T, s["hprev"]) if need[3] else None, dgh.sum(0) if need[4] else None)
 
 
 def _packing(offs, sizes):
@@ -194,7 +194,7 @@ class _RowGemm:
         n = x.shape[0]
         buf = self.buf if n == self.buf.shape[1] else self.xp.empty((self.m.shape[0], n),
                                                                      self.m.dtype)
-        mm(self.m, x.T, out=buf)
+        K.mm(self.m, x.T, out=buf)
         out[...] = buf.T
 
 
@@ -211,7 +211,7 @@ def _backward_graph(ctx, dout, dhn, dcn):
     """BPTT as differentiable Tensor ops (create_graph=True). The forward is recomputed from the saved
     inputs so that every activation is a function of them in the graph; then the same formulas as
     the kernels are applied step by step in reverse."""
-    gx, h0, c0, w, b, _ = ctx.saved_tensors
+    gx, h0, c0, w, b = ctx.saved_tensors
     mode, offs, sizes = ctx.mode, ctx.offs, ctx.sizes
     hid, b0 = w.shape[1], sizes[0]
     xp = xp_of(w.data)

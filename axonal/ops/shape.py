@@ -9,7 +9,7 @@ import numpy as np
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
-from ._util import check_broadcast, norm_dim, norm_dims, shape_arg
+from ._util import check_broadcast, coerce, norm_dim, norm_dims, shape_arg
 
 
 def _resolve_shape(op, shape, numel):
@@ -44,7 +44,7 @@ class Reshape(Function):
 class Permute(Function):
     @staticmethod
     def forward(ctx, x, dims):
-        ctx.dims = dims
+        ctx.save(dims=dims)
         return x.data.transpose(dims)
 
     @staticmethod
@@ -69,7 +69,7 @@ class SumTo(Function):
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.shape_in = x.data.shape
+        ctx.save(shape_in=x.data.shape)
         lead = x.data.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
                                           if s == 1 and x.data.shape[i + lead] != 1)
@@ -86,7 +86,7 @@ class Repeat(Function):
 
     @staticmethod
     def forward(ctx, x, reps):
-        ctx.reps = reps
+        ctx.save(reps=reps)
         return xp_of(x.data).tile(x.data, reps)
 
     @staticmethod
@@ -103,8 +103,7 @@ class Repeat(Function):
 class Cat(Function):
     @staticmethod
     def forward(ctx, dim, *xs):
-        ctx.sizes = [x.data.shape[dim] for x in xs]
-        ctx.dim = dim
+        ctx.save(sizes=[x.data.shape[dim] for x in xs], dim=dim)
         return xp_of(*[x.data for x in xs]).concatenate([x.data for x in xs], axis=dim)
 
     @staticmethod
@@ -117,7 +116,7 @@ class Split(Function):
 
     @staticmethod
     def forward(ctx, x, sizes, dim):
-        ctx.dim = dim
+        ctx.save(dim=dim)
         bounds = np.cumsum(sizes)[:-1]
         return tuple(xp_of(x.data).split(x.data, bounds, axis=dim))
 
@@ -129,7 +128,7 @@ class Split(Function):
 class Flip(Function):
     @staticmethod
     def forward(ctx, x, dims):
-        ctx.dims = dims
+        ctx.save(dims=dims)
         return xp_of(x.data).flip(x.data, dims) if dims else x.data
 
     @staticmethod
@@ -146,7 +145,7 @@ class Pad(Function):
         pos = [(max(a, 0), max(b, 0)) for a, b in widths]
         out = xp.pad(x.data, pos, mode="constant", constant_values=value)
         crop = tuple(slice(-min(a, 0), out.shape[i] + min(b, 0)) for i, (a, b) in enumerate(widths))
-        ctx.widths = widths
+        ctx.save(widths=widths)
         return out[crop]
 
     @staticmethod
@@ -157,10 +156,7 @@ class Pad(Function):
 class Clone(Function):
     @staticmethod
     def forward(ctx, x, contiguous_only=False):
-        xp = xp_of(x.data)
-        if contiguous_only:
-            return xp.ascontiguousarray(x.data)
-        return x.data.copy()
+        return xp_of(x.data).ascontiguousarray(x.data) if contiguous_only else x.data.copy()
 
     @staticmethod
     def backward(ctx, g):
@@ -283,6 +279,13 @@ def sum_to(x, shape):
     return SumTo.apply(x, shape)
 
 
+def grad_for_input(ctx, k, g):
+    """The gradient for forward input k of a broadcasting op: None if that input needs none, else
+    g summed down to the input's shape (the adjoint of broadcasting)."""
+    meta = ctx._in_meta[k]
+    return None if meta is None else sum_to(g, meta[0])
+
+
 def repeat(x, *reps):
     reps = shape_arg(reps)
     if len(reps) < x.ndim:
@@ -305,12 +308,10 @@ def cat(tensors, dim=0):
                              f"differ outside dim {d}")
     if len(tensors) == 1:
         return tensors[0]
-    from .elementwise import _coerce
-
     dt = tensors[0]
     for other in tensors[1:]:
         if other.dtype is not dt.dtype:
-            dt = _coerce("cat", dt, other)[0]
+            dt = coerce("cat", dt, other)[0]
     tensors = [x.to(dt.dtype) for x in tensors]
     return Cat.apply(d, *tensors)
 

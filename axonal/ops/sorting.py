@@ -13,7 +13,7 @@ import numpy as np
 
 from .._errors import ShapeError
 from ..backend import xp_of
-from ..tensor import constant, Tensor
+from ..tensor import Tensor, constant
 from ._util import norm_dim
 from .indexing import gather
 

@@ -13,28 +13,13 @@ Arithmetic order mirrors PyTorch's kernels (same operations, same grouping) so f
 agree to rounding. Python floats combine with float32 arrays as float32 (NumPy 2 weak scalars),
 as PyTorch's scalar arguments do.
 
-SGD (with or without momentum) and Adam/AdamW without amsgrad hand float32 C-contiguous NumPy arrays
-to the fused one-pass kernels of `axonal.kernels` (same formulas, one loop instead of several
-temporaries); everything else (float64, CuPy, strided arrays, the other algorithms) runs the NumPy
-code here.
+SGD (with or without momentum) and Adam/AdamW without amsgrad are the update functions of
+`axonal.kernels` (`sgd_update`, `sgd_momentum_update`, `adam_update`): they run one fused pass for
+float32 C-contiguous NumPy arrays and the same arithmetic with NumPy/CuPy otherwise (float64, CuPy,
+strided arrays), so this module hands them every array. The other algorithms are written here.
 """
-import numpy as np
-
 from .. import backend
-
-try:  # fused numba kernels for float32 NumPy arrays (rank 0); the NumPy code below is the fallback
-    from ..kernels import adam_update as _k_adam
-    from ..kernels import sgd_momentum_update as _k_sgd_momentum
-    from ..kernels import sgd_update as _k_sgd
-except ImportError:  # pragma: no cover - a build without the kernel layer
-    _k_adam = _k_sgd = _k_sgd_momentum = None
-
-
-def _fusable(*arrays):
-    """All NumPy float32 C-contiguous arrays: the kernels' one fused pass applies (they still
-    fall back to NumPy themselves below their size thresholds)."""
-    return all(isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous
-               for a in arrays)
+from .. import kernels as K
 
 
 def _effective_grad(param, grad, weight_decay, maximize):
@@ -57,28 +42,16 @@ def sgd_update(param, grad, momentum_buffer, *, lr, momentum=0.0, dampening=0.0,
     `momentum_buffer` is None before the first step; the new buffer is a copy of g_1, so dampening
     does not apply to the first step (PyTorch's convention).
     """
-    if _k_sgd is not None and _fusable(param, grad) and (
-            momentum_buffer is None or _fusable(momentum_buffer)):
-        if maximize:
-            grad = -grad
-        if momentum == 0:
-            _k_sgd(param, grad, lr, weight_decay)
-            return None
-        first = momentum_buffer is None
-        if first:
-            momentum_buffer = np.empty_like(param)
-        _k_sgd_momentum(param, grad, momentum_buffer, lr, momentum, dampening, nesterov,
-                        weight_decay, first_step=first)
-        return momentum_buffer
-    grad = _effective_grad(param, grad, weight_decay, maximize)
-    if momentum != 0:
-        if momentum_buffer is None:
-            momentum_buffer = grad.copy()
-        else:
-            momentum_buffer *= momentum
-            momentum_buffer += (1 - dampening) * grad
-        grad = grad + momentum * momentum_buffer if nesterov else momentum_buffer
-    param -= lr * grad
+    if maximize:
+        grad = -grad
+    if momentum == 0:
+        K.sgd_update(param, grad, lr, weight_decay)
+        return None
+    first = momentum_buffer is None
+    if first:
+        momentum_buffer = backend.xp_of(param).empty_like(param)
+    K.sgd_momentum_update(param, grad, momentum_buffer, lr, momentum, dampening, nesterov,
+                          weight_decay, first_step=first)
     return momentum_buffer
 
 
@@ -171,10 +144,9 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr=1e
     xp = backend.xp_of(param)
     if maximize:
         grad = -grad
-    if not amsgrad and _k_adam is not None and _fusable(param, grad, exp_avg, exp_avg_sq) \
-            and float(step).is_integer():
-        _k_adam(param, grad, exp_avg, exp_avg_sq, int(step), lr, beta1, beta2, eps, weight_decay,
-                decoupled_weight_decay)
+    if not amsgrad and float(step).is_integer():  # the kernel's update counts whole steps
+        K.adam_update(param, grad, exp_avg, exp_avg_sq, int(step), lr, beta1, beta2, eps,
+                      weight_decay, decoupled_weight_decay)
         return
     if weight_decay != 0:
         if decoupled_weight_decay:

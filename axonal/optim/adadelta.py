@@ -1,5 +1,5 @@
 """Adadelta: step sizes from the ratio of two running RMS values, no hand-tuned rate needed."""
-from . import _functional as F
+from ._functional import adadelta_update
 from .optimizer import Optimizer, check_compat, check_number
 
 
@@ -47,6 +47,6 @@ class Adadelta(Optimizer):
             state["square_avg"] = self._state_buffer(param)
             state["acc_delta"] = self._state_buffer(param)
         state["step"].data += 1
-        F.adadelta_update(param.data, grad, state["square_avg"].data, state["acc_delta"].data,
-                          lr=group["lr"], rho=group["rho"], eps=group["eps"],
-                          weight_decay=group["weight_decay"], maximize=group["maximize"])
+        adadelta_update(param.data, grad, state["square_avg"].data, state["acc_delta"].data,
+                        lr=group["lr"], rho=group["rho"], eps=group["eps"],
+                        weight_decay=group["weight_decay"], maximize=group["maximize"])

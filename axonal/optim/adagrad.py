@@ -1,5 +1,5 @@
 """Adagrad: per-coordinate learning rates from the accumulated squared gradients."""
-from . import _functional as F
+from ._functional import adagrad_update
 from .optimizer import Optimizer, check_compat, check_number
 
 
@@ -57,7 +57,7 @@ class Adagrad(Optimizer):
         if len(state) == 0:  # a group added after construction
             state = self._init_state(param, group)
         state["step"].data += 1
-        F.adagrad_update(param.data, grad, state["sum"].data, float(state["step"].data),
-                         lr=group["lr"], lr_decay=group["lr_decay"],
-                         weight_decay=group["weight_decay"], eps=group["eps"],
-                         maximize=group["maximize"])
+        adagrad_update(param.data, grad, state["sum"].data, float(state["step"].data),
+                       lr=group["lr"], lr_decay=group["lr_decay"],
+                       weight_decay=group["weight_decay"], eps=group["eps"],
+                       maximize=group["maximize"])

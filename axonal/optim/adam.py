@@ -1,7 +1,7 @@
 """Adam and AdamW: bias-corrected moving averages of the gradient and of its square."""
 import numbers
 
-from . import _functional as F
+from ._functional import adam_update
 from .optimizer import Optimizer, check_compat, check_number
 
 
@@ -67,12 +67,12 @@ class Adam(Optimizer):
         state["step"].data += 1
         beta1, beta2 = group["betas"]
         max_sq = state.get("max_exp_avg_sq") if group["amsgrad"] else None
-        F.adam_update(param.data, grad, state["exp_avg"].data, state["exp_avg_sq"].data,
-                      None if max_sq is None else max_sq.data, float(state["step"].data),
-                      lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                      weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
-                      maximize=group["maximize"],
-                      decoupled_weight_decay=group["decoupled_weight_decay"])
+        adam_update(param.data, grad, state["exp_avg"].data, state["exp_avg_sq"].data,
+                    None if max_sq is None else max_sq.data, float(state["step"].data),
+                    lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                    weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
+                    maximize=group["maximize"],
+                    decoupled_weight_decay=group["decoupled_weight_decay"])
 
 
 class AdamW(Adam):

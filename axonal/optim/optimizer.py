@@ -21,7 +21,7 @@ from collections import defaultdict
 
 from .. import _config, backend
 from .._errors import ShapeError
-from ..tensor import ARRAY_TYPES, constant, Tensor
+from ..tensor import ARRAY_TYPES, Tensor, constant
 
 
 class _RequiredParameter:

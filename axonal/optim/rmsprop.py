@@ -1,5 +1,5 @@
 """RMSprop: divide the gradient by a running RMS of recent gradients."""
-from . import _functional as F
+from ._functional import rmsprop_update
 from .optimizer import Optimizer, check_compat, check_number
 
 
@@ -63,9 +63,9 @@ class RMSprop(Optimizer):
             state["grad_avg"] = self._state_buffer(param)
         buf = state.get("momentum_buffer")
         grad_avg = state.get("grad_avg")
-        F.rmsprop_update(param.data, grad, state["square_avg"].data,
-                         None if grad_avg is None else grad_avg.data,
-                         None if buf is None else buf.data,
-                         lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
-                         weight_decay=group["weight_decay"], momentum=group["momentum"],
-                         centered=group["centered"], maximize=group["maximize"])
+        rmsprop_update(param.data, grad, state["square_avg"].data,
+                       None if grad_avg is None else grad_avg.data,
+                       None if buf is None else buf.data,
+                       lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
+                       weight_decay=group["weight_decay"], momentum=group["momentum"],
+                       centered=group["centered"], maximize=group["maximize"])

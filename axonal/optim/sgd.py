@@ -1,6 +1,6 @@
 """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay."""
 from ..tensor import constant
-from . import _functional as F
+from ._functional import sgd_update
 from .optimizer import Optimizer, check_compat, check_number
 
 
@@ -48,9 +48,9 @@ class SGD(Optimizer):
         momentum = group["momentum"]
         state = self.state[param] if momentum != 0 else None
         buf = state.get("momentum_buffer") if state is not None else None
-        new_buf = F.sgd_update(param.data, grad, None if buf is None else buf.data,
-                               lr=group["lr"], momentum=momentum, dampening=group["dampening"],
-                               weight_decay=group["weight_decay"], nesterov=group["nesterov"],
-                               maximize=group["maximize"])
+        new_buf = sgd_update(param.data, grad, None if buf is None else buf.data,
+                             lr=group["lr"], momentum=momentum, dampening=group["dampening"],
+                             weight_decay=group["weight_decay"], nesterov=group["nesterov"],
+                             maximize=group["maximize"])
         if state is not None and buf is None:
             state["momentum_buffer"] = constant(new_buf)

@@ -6,6 +6,7 @@ Layer 7 (may import nn, optim, utils.data, datasets, serialization, ops, tensor,
     trainer = Trainer(model, optimizer, F.cross_entropy, callbacks=[EarlyStopping(patience=2)])
     history = trainer.fit(train_loader, epochs=10, val_loader=val_loader)
 """
+from .bptt import truncated_bptt
 from .callbacks import (
     Callback,
     CallbackList,
@@ -27,5 +28,5 @@ __all__ = [
     "Accuracy", "BinaryAccuracy", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
     "LRSchedulerCallback", "LambdaCallback", "Metric", "ModelCheckpoint", "ProgressBar",
     "TerminateOnNaN", "TopKAccuracy", "Trainer", "fit", "get_metric", "load_checkpoint",
-    "plot_history", "read_checkpoint", "save_checkpoint",
+    "plot_history", "read_checkpoint", "save_checkpoint", "truncated_bptt",
 ]

@@ -18,7 +18,7 @@ import time
 
 from .. import _config, backend
 from .. import distributed as _dist
-from ..tensor import constant, Tensor
+from ..tensor import Tensor, constant
 from . import checkpoint as _ckpt
 from .callbacks import CallbackList, LRSchedulerCallback
 from .history import History

@@ -139,6 +139,20 @@ class Softsign(Module):
         return F.softsign(input)
 
 
+class Hardsigmoid(ReLU):
+    """clamp(x / 6 + 1/2, 0, 1): a piecewise-linear sigmoid (MobileNetV3)."""
+
+    def forward(self, input):
+        return F.hardsigmoid(input)
+
+
+class Hardswish(ReLU):
+    """x * hardsigmoid(x): a piecewise-quadratic SiLU (MobileNetV3)."""
+
+    def forward(self, input):
+        return F.hardswish(input)
+
+
 class Softplus(Module):
     """log(1 + exp(beta x)) / beta, linear where beta x > threshold (for numerical stability)."""
 

@@ -1,14 +1,5 @@
-"""Attention: `scaled_dot_product_attention` and `MultiheadAttention`, with PyTorch's conventions.
-
-Scaled dot-product attention (Vaswani et al. 2017). Each query q_i scores every key k_j with
-q_i . k_j / sqrt(d) - the 1/sqrt(d) keeps the scores' variance ~1 whatever the head size d, so the
-softmax does not saturate - and returns the softmax-weighted average of the values:
-
-    Attention(Q, K, V) = softmax(Q K^T / sqrt(d) + M) V        Q (L, d), K (S, d), V (S, d_v)
-
-M is an additive mask: 0 where query i may look at key j, -inf where it may not (exp(-inf) = 0, so
-masked keys get exactly zero weight). The backward pass is that of its ops: two batched GEMMs and a
-softmax.
+"""MultiheadAttention, with PyTorch's conventions (scaled dot-product attention itself, its math and
+its masks: `nn.functional._attention`).
 
 Multi-head attention projects queries, keys and values h times with different learned matrices,
 attends in each of the h subspaces of size d = embed_dim / h in parallel, concatenates the heads
@@ -18,80 +9,25 @@ stored like PyTorch: `in_proj_weight` (3E, E) = [W_q; W_k; W_v] and `in_proj_bia
 values have the embedding size, else `q_proj_weight`, `k_proj_weight` (E, kdim), `v_proj_weight`
 (E, vdim); `out_proj` is a Linear(E, E).
 
-Mask conventions (PyTorch's, and they differ between the two functions):
-* scaled_dot_product_attention: a bool attn_mask is True where attention is ALLOWED.
-* MultiheadAttention: bool masks are True where attention is NOT allowed (key_padding_mask (N, S):
-  True marks padding keys; attn_mask (L, S) or (N*h, L, S)); float masks are added to the scores.
+Masks: bool masks are True where attention is NOT allowed (key_padding_mask (N, S): True marks
+padding keys; attn_mask (L, S) or (N*h, L, S)); float masks are added to the scores. (Unlike
+F.scaled_dot_product_attention, whose bool attn_mask is True where attention is allowed.)
 """
 import math
 
 import numpy as np
 
-from ... import backend
-from ..._errors import DTypeError, ShapeError
 from ...ops import matmul, reshape, softmax, transpose
 from ...ops.linalg import linear as _linear
-from ...tensor import constant, Tensor
+from ...tensor import Tensor, constant
 from .. import functional as F
 from .. import init
+from ..functional._attention import additive_mask, causal_mask
 from ..module import Module
 from ._util import new_param, shape_error
 from .linear import Linear
 
-__all__ = ["MultiheadAttention", "causal_mask", "scaled_dot_product_attention"]
-
-
-def causal_mask(size, dtype=None, device=None):
-    """(size, size) float mask: 0 on and below the diagonal, -inf above (position i sees j <= i).
-    Also `Transformer.generate_square_subsequent_mask`."""
-    from ... import _dtype as _dt
-
-    npd = _dt.to_dtype(dtype).np if dtype is not None else _dt.get_default_dtype().np
-    m = np.triu(np.full((size, size), -np.inf, dtype=npd), k=1)
-    return Tensor(m, device=device)
-
-
-def _additive(mask, dtype, name):
-    """A mask as the array to add to the scores: bool True -> -inf (`true_blocks`), float as is."""
-    arr = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
-    xp = backend.xp_of(arr)
-    if arr.dtype == np.bool_:
-        return xp.where(arr, dtype.type(-np.inf), dtype.type(0))
-    if arr.dtype.kind != "f":
-        raise DTypeError(f"{name}: expected a bool or floating point mask, got {arr.dtype}")
-    return arr.astype(dtype, copy=False)
-
-
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None, enable_gqa=False):
-    """softmax(Q K^T * scale + mask) V over the last two dims; (..., L, E), (..., S, E), (..., S, Ev).
-
-    attn_mask: bool (True = may attend) or float (added), broadcastable to (..., L, S).
-    is_causal: query i attends to keys j <= i (attn_mask must then be None). Dropout with
-    probability dropout_p is applied to the attention weights (always, as in PyTorch: pass 0.0 in
-    evaluation)."""
-    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
-        raise ShapeError(f"scaled_dot_product_attention: query {tuple(query.shape)}, key "
-                         f"{tuple(key.shape)} and value {tuple(value.shape)} do not fit: need "
-                         "query (..., L, E), key (..., S, E), value (..., S, Ev)")
-    if is_causal and attn_mask is not None:
-        raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal=True")
-    L, S = query.shape[-2], key.shape[-2]
-    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    scores = matmul(query * scale, transpose(key, -2, -1))
-    dt = scores.data.dtype
-    if is_causal:
-        scores = scores + constant(np.triu(np.full((L, S), -np.inf, dt), k=1))
-    if attn_mask is not None:
-        arr = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
-        if arr.dtype == np.bool_:
-            scores = scores + constant(backend.xp_of(arr).where(arr, dt.type(0), dt.type(-np.inf)))
-        else:
-            scores = scores + (attn_mask if isinstance(attn_mask, Tensor) else constant(arr.astype(dt)))
-    attn = softmax(scores, -1)
-    if dropout_p > 0:
-        attn = F.dropout(attn, dropout_p, True)
-    return matmul(attn, value)
+__all__ = ["MultiheadAttention"]
 
 
 class MultiheadAttention(Module):
@@ -203,15 +139,15 @@ class MultiheadAttention(Module):
         dt = q.data.dtype
         mask = None
         if is_causal and attn_mask is None:
-            attn_mask = causal_mask(L, dtype=q.dtype)
+            attn_mask = causal_mask(L, dtype=q.dtype, device=q.device)
         if attn_mask is not None:
-            m = _additive(attn_mask, dt, "attn_mask")
+            m = additive_mask(attn_mask, dt, "attn_mask")
             if m.shape not in ((L, S), (n * self.num_heads, L, S)):
                 raise shape_error(self, f"attn_mask should have shape {(L, S)} or "
                                   f"{(n * self.num_heads, L, S)}, got {tuple(m.shape)}")
             mask = m.reshape(n, self.num_heads, L, S) if m.ndim == 3 else m
         if key_padding_mask is not None:
-            m = _additive(key_padding_mask, dt, "key_padding_mask")
+            m = additive_mask(key_padding_mask, dt, "key_padding_mask")
             if m.shape != (n, S):
                 raise shape_error(self, f"key_padding_mask should have shape {(n, S)}, got "
                                   f"{tuple(m.shape)}")

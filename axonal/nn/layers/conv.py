@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from ...ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ...ops.indexing import getitem
+from .. import functional as F
 from .. import init
 from ..module import Module
 from ._util import new_param, shape_error
@@ -38,7 +38,7 @@ def _border_index(size, before, after, mode):
     return i % size  # circular
 
 
-def pad_nonzero(x, pads, mode, who):
+def _pad_nonzero(x, pads, mode, who):
     """F.pad with mode reflect/replicate/circular; pads = (left, right, top, bottom, ...) from the
     last dim backwards, as in PyTorch."""
     y = x
@@ -160,7 +160,7 @@ class _Conv(_ConvNd):
         self._check_input(input)
         fn = type(self)._fn
         if self.padding_mode != "zeros":
-            x = pad_nonzero(input, self._reversed_padding_repeated_twice, self.padding_mode, self)
+            x = _pad_nonzero(input, self._reversed_padding_repeated_twice, self.padding_mode, self)
             return fn(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return fn(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                   self.groups)
@@ -170,14 +170,14 @@ class Conv1d(_Conv):
     """1-D convolution over (N, C_in, L) or (C_in, L) input."""
 
     _n = 1
-    _fn = staticmethod(conv1d)
+    _fn = staticmethod(F.conv1d)
 
 
 class Conv2d(_Conv):
     """2-D convolution over (N, C_in, H, W) or (C_in, H, W) input."""
 
     _n = 2
-    _fn = staticmethod(conv2d)
+    _fn = staticmethod(F.conv2d)
 
 
 class _ConvTranspose(_ConvNd):
@@ -225,7 +225,7 @@ class ConvTranspose1d(_ConvTranspose):
     """Transposed 1-D convolution (the adjoint of Conv1d with the same weight)."""
 
     _n = 1
-    _fn = staticmethod(conv_transpose1d)
+    _fn = staticmethod(F.conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTranspose):
@@ -233,7 +233,7 @@ class ConvTranspose2d(_ConvTranspose):
     forward(input, output_size=None) resolves the output_padding ambiguity of strided layers."""
 
     _n = 2
-    _fn = staticmethod(conv_transpose2d)
+    _fn = staticmethod(F.conv_transpose2d)
 
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]

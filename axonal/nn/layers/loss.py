@@ -1,12 +1,12 @@
-"""Loss modules: thin stateful wrappers around the functional losses (`nn._losses`).
+"""Loss modules: thin stateful wrappers around the functional losses (`nn.functional`).
 
 Constructor arguments, their order and defaults are PyTorch's, including the legacy `size_average`
 / `reduce` flags (mapped to `reduction` once, at construction). Class and element weights are
 registered as buffers, so they follow `.to()` / `.double()` and appear in `state_dict()`.
 """
+from .. import functional as F
+from ..functional._args import REDUCTIONS, reduction_arg
 from ..module import Module
-from .. import _losses as L
-from .._loss_args import REDUCTIONS, reduction_arg
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CosineEmbeddingLoss", "CrossEntropyLoss",
            "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss",
@@ -34,12 +34,12 @@ class _WeightedLoss(_Loss):
 
 class L1Loss(_Loss):
     def forward(self, input, target):
-        return L.l1_loss(input, target, reduction=self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class MSELoss(_Loss):
     def forward(self, input, target):
-        return L.mse_loss(input, target, reduction=self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
@@ -48,7 +48,7 @@ class SmoothL1Loss(_Loss):
         self.beta = beta
 
     def forward(self, input, target):
-        return L.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class HuberLoss(_Loss):
@@ -57,12 +57,12 @@ class HuberLoss(_Loss):
         self.delta = delta
 
     def forward(self, input, target):
-        return L.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
 class BCELoss(_WeightedLoss):
     def forward(self, input, target):
-        return L.binary_cross_entropy(input, target, weight=self.weight,
+        return F.binary_cross_entropy(input, target, weight=self.weight,
                                       reduction=self.reduction)
 
 
@@ -74,7 +74,7 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
-        return L.binary_cross_entropy_with_logits(input, target, self.weight,
+        return F.binary_cross_entropy_with_logits(input, target, self.weight,
                                                   pos_weight=self.pos_weight,
                                                   reduction=self.reduction)
 
@@ -90,7 +90,7 @@ class CrossEntropyLoss(_WeightedLoss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
-        return L.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
@@ -101,7 +101,7 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return L.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)
 
 
@@ -113,7 +113,7 @@ class KLDivLoss(_Loss):
         self.log_target = log_target
 
     def forward(self, input, target):
-        return L.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
 class GaussianNLLLoss(_Loss):
@@ -122,7 +122,7 @@ class GaussianNLLLoss(_Loss):
         self.full, self.eps = full, eps
 
     def forward(self, input, target, var):
-        return L.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps,
+        return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps,
                                    reduction=self.reduction)
 
 
@@ -133,7 +133,7 @@ class PoissonNLLLoss(_Loss):
         self.log_input, self.full, self.eps = log_input, full, eps
 
     def forward(self, log_input, target):
-        return L.poisson_nll_loss(log_input, target, log_input=self.log_input, full=self.full,
+        return F.poisson_nll_loss(log_input, target, log_input=self.log_input, full=self.full,
                                   eps=self.eps, reduction=self.reduction)
 
 
@@ -148,7 +148,7 @@ class _MarginLoss(_Loss):
 
 class MarginRankingLoss(_MarginLoss):
     def forward(self, input1, input2, target):
-        return L.margin_ranking_loss(input1, input2, target, margin=self.margin,
+        return F.margin_ranking_loss(input1, input2, target, margin=self.margin,
                                      reduction=self.reduction)
 
 
@@ -157,15 +157,15 @@ class HingeEmbeddingLoss(_MarginLoss):
         super().__init__(margin, size_average, reduce, reduction)
 
     def forward(self, input, target):
-        return L.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
+        return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
 
 
 class CosineEmbeddingLoss(_MarginLoss):
     def forward(self, input1, input2, target):
-        return L.cosine_embedding_loss(input1, input2, target, margin=self.margin,
+        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin,
                                        reduction=self.reduction)
 
 
 class SoftMarginLoss(_Loss):
     def forward(self, input, target):
-        return L.soft_margin_loss(input, target, reduction=self.reduction)
+        return F.soft_margin_loss(input, target, reduction=self.reduction)

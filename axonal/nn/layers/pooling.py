@@ -3,7 +3,7 @@
 Thin Modules over axonal.ops.pool with PyTorch's constructor arguments, defaults (stride defaults to
 kernel_size) and printed form. They hold no parameters or buffers, so their state_dict is empty.
 """
-from ...ops import pool as P
+from .. import functional as F
 from ..module import Module
 from ._util import shape_error
 
@@ -43,14 +43,14 @@ class MaxPool1d(_MaxPoolNd):
     """Max over sliding windows of (N, C, L) or (C, L) input."""
 
     _dims = (2, 3)
-    _fn = staticmethod(P.max_pool1d)
+    _fn = staticmethod(F.max_pool1d)
 
 
 class MaxPool2d(_MaxPoolNd):
     """Max over sliding windows of (N, C, H, W) or (C, H, W) input."""
 
     _dims = (3, 4)
-    _fn = staticmethod(P.max_pool2d)
+    _fn = staticmethod(F.max_pool2d)
 
 
 class AvgPool1d(Module):
@@ -70,7 +70,7 @@ class AvgPool1d(Module):
 
     def forward(self, input):
         _check_dims(self, input, (2, 3))
-        return P.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
 
     def extra_repr(self):
@@ -90,7 +90,7 @@ class AvgPool2d(Module):
 
     def forward(self, input):
         _check_dims(self, input, (3, 4))
-        return P.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
@@ -124,7 +124,7 @@ class AdaptiveAvgPool1d(_AdaptiveNd):
     """Average over adaptive bins so that (N, C, L) becomes (N, C, output_size)."""
 
     _dims = (2, 3)
-    _fn = staticmethod(P.adaptive_avg_pool1d)
+    _fn = staticmethod(F.adaptive_avg_pool1d)
 
 
 class AdaptiveAvgPool2d(_AdaptiveNd):
@@ -132,12 +132,12 @@ class AdaptiveAvgPool2d(_AdaptiveNd):
     AdaptiveAvgPool2d(1) is global average pooling."""
 
     _dims = (3, 4)
-    _fn = staticmethod(P.adaptive_avg_pool2d)
+    _fn = staticmethod(F.adaptive_avg_pool2d)
 
 
 class AdaptiveMaxPool1d(_AdaptiveNd):
     _dims = (2, 3)
-    _fn = staticmethod(P.adaptive_max_pool1d)
+    _fn = staticmethod(F.adaptive_max_pool1d)
     _has_indices = True
 
 
@@ -145,5 +145,5 @@ class AdaptiveMaxPool2d(_AdaptiveNd):
     """Max over adaptive bins (see AdaptiveAvgPool2d)."""
 
     _dims = (3, 4)
-    _fn = staticmethod(P.adaptive_max_pool2d)
+    _fn = staticmethod(F.adaptive_max_pool2d)
     _has_indices = True

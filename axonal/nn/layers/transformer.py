@@ -25,15 +25,16 @@ import math
 import numpy as np
 
 from ... import backend
-from ...tensor import constant, Tensor
+from ...tensor import Tensor, constant
 from .. import functional as F
 from .. import init
 from ..containers import ModuleList
+from ..functional._attention import causal_mask
 from ..module import Module
-from .attention import MultiheadAttention, causal_mask
+from .attention import MultiheadAttention
 from .dropout import Dropout
 from .linear import Linear
-from .normalization import LayerNorm
+from .norm import LayerNorm
 
 __all__ = ["PositionalEncoding", "Transformer", "TransformerDecoder", "TransformerDecoderLayer",
            "TransformerEncoder", "TransformerEncoderLayer"]
@@ -213,7 +214,7 @@ class Transformer(Module):
         return f"d_model={self.d_model}, nhead={self.nhead}"
 
 
-def sinusoidal_table(max_len, d_model, dtype=np.float32):
+def _sinusoidal_table(max_len, d_model, dtype=np.float32):
     """(max_len, d_model) table of the sinusoidal position encodings."""
     pos = np.arange(max_len, dtype=np.float64)[:, None]
     div = np.exp(np.arange(0, d_model, 2, dtype=np.float64) * (-math.log(10000.0) / d_model))
@@ -231,7 +232,7 @@ class PositionalEncoding(Module):
         super().__init__()
         self.d_model, self.max_len, self.batch_first = int(d_model), int(max_len), bool(batch_first)
         self.dropout = Dropout(dropout)
-        self.register_buffer("pe", Tensor(sinusoidal_table(self.max_len, self.d_model)),
+        self.register_buffer("pe", Tensor(_sinusoidal_table(self.max_len, self.d_model)),
                              persistent=False)
 
     def forward(self, x):

@@ -10,7 +10,7 @@ import math
 
 from ... import backend
 from ..._config import no_grad
-from ...tensor import constant, Tensor
+from ...tensor import Tensor, constant
 
 
 def _grads(parameters):

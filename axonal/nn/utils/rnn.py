@@ -21,7 +21,7 @@ import numpy as np
 
 from ...ops import index_select, reshape, stack, transpose
 from ...ops.indexing import IndexAddZeros
-from ...tensor import constant, Tensor
+from ...tensor import Tensor, constant
 
 __all__ = [
     "PackedSequence",

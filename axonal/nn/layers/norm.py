@@ -1,4 +1,5 @@
-"""Normalization layers: BatchNorm1d/2d (Ioffe & Szegedy 2015) and LayerNorm (Ba et al. 2016).
+"""Normalization layers: BatchNorm1d/2d (Ioffe & Szegedy 2015), LayerNorm (Ba et al. 2016) and
+GroupNorm (Wu & He 2018); the math is in `nn.functional._normalization`.
 
 BatchNorm normalizes each channel with the batch's mean and biased variance while training and
 keeps running estimates for evaluation:
@@ -7,6 +8,8 @@ keeps running estimates for evaluation:
 
 With momentum=None the running estimates are the cumulative average over all batches seen
 (momentum = 1 / num_batches_tracked). Running statistics are updated on `.data`, outside autograd.
+
+LayerNorm and GroupNorm use no batch statistics, so training and evaluation compute the same thing.
 """
 import numpy as np
 
@@ -16,6 +19,29 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ._util import check_ndim, new_param, shape_error
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]
+
+
+def _affine_params(module, shape, affine, bias, dtype, device):
+    """Register `weight` and `bias` of `shape` (ones and zeros after reset_parameters), or None
+    for what is turned off: no affine map at all, or a weight without a bias."""
+    if affine:
+        module.weight = new_param(shape, dtype, device)
+        if bias:
+            module.bias = new_param(shape, dtype, device)
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module):
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
 
 
 class _BatchNorm(Module):
@@ -27,15 +53,7 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = new_param((self.num_features,), dtype, device)
-            if bias:
-                self.bias = new_param((self.num_features,), dtype, device)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, (self.num_features,), affine, bias, dtype, device)
         if track_running_stats:
             dt = dtype if dtype is not None else _dt.get_default_dtype()
             self.register_buffer("running_mean", zeros(self.num_features, dtype=dt, device=device))
@@ -56,10 +74,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         check_ndim(self, input, self._ndims, self._what)
@@ -115,22 +130,11 @@ class LayerNorm(Module):
             normalized_shape = (int(normalized_shape),)
         self.normalized_shape = tuple(int(s) for s in normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = new_param(self.normalized_shape, dtype, device)
-            if bias:
-                self.bias = new_param(self.normalized_shape, dtype, device)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, self.normalized_shape, elementwise_affine, bias, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         k = len(self.normalized_shape)
@@ -142,3 +146,32 @@ class LayerNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Group normalization of (N, C, *) inputs over groups of C / num_groups channels; weight
+    (ones) and bias (zeros) per channel."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None,
+                 *, bias=True):
+        super().__init__()
+        if num_groups <= 0 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps, self.affine = eps, affine
+        _affine_params(self, (self.num_channels,), affine, bias, dtype, device)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _reset_affine(self)
+
+    def forward(self, input):
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise shape_error(self, f"expected input of shape (N, {self.num_channels}, *), got "
+                              f"{tuple(input.shape)}")
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")

@@ -11,26 +11,20 @@ for a constant target mass q:
 so its gradient is always  d loss / dx = s p - q  (for an index target: w_t (p - onehot(t))).
 
 `SoftmaxCrossEntropy` computes that in one primitive on an (M, C) array: one pass for the max, exp,
-row sums and log, no intermediate graph nodes; backward reuses the saved probabilities. With
-`create_graph=True` the backward is instead built from differentiable ops (softmax of the saved
-input), so double backward works. Reductions follow PyTorch: 'mean' divides by the summed weights of
+row sums and log, no intermediate graph nodes; the first-order backward (`backward_arrays`) reuses
+the saved probabilities. With `create_graph=True` the backward is instead built from differentiable
+ops (softmax of the saved input), so double backward works. Reductions follow PyTorch: 'mean' divides by the summed weights of
 the non-ignored targets (by M for probability targets), so all-ignored gives 0 / 0 = nan.
 """
 import numpy as np
 
-from .. import _config
-from .._errors import DTypeError, GraphError, ShapeError
-from ..autograd.function import Function
-from ..backend import is_cupy_array, xp_of
-from ..ops import gather, log_softmax, movedim, reshape, softmax
-from ..tensor import constant, Tensor
-from ._loss_args import floating, reduction_arg, tensor_arg
-
-try:  # numba kernels (optional layer below us): loss and probabilities in one pass
-    from ..kernels import softmax_cross_entropy as _k_fwd
-    from ..kernels import softmax_cross_entropy_backward as _k_bwd
-except ImportError:  # pragma: no cover - the NumPy path below is complete on its own
-    _k_fwd = _k_bwd = None
+from ... import _config, kernels
+from ..._errors import DTypeError, GraphError, ShapeError
+from ...autograd.function import Function
+from ...backend import xp_of
+from ...ops import gather, log_softmax, movedim, reshape, softmax
+from ...tensor import Tensor, constant
+from ._args import floating, reduction_arg, tensor_arg
 
 
 class SoftmaxCrossEntropy(Function):
@@ -41,14 +35,14 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, t, row_w, q, reduction, denom):
         xd = x.data
-        ctx.reduction, ctx.denom = reduction, denom
-        fast = (_k_fwd is not None and q is None and row_w is None and reduction == "mean"
-                and xd.dtype == np.float32 and xd.flags.c_contiguous and not is_cupy_array(xd))
-        if fast:
-            loss, probs = _k_fwd(xd, t)
-            ctx.save_for_backward(x, probs, t, None, None)
-            return np.asarray(loss, dtype=xd.dtype)
         xp = xp_of(xd)
+        ctx.save(reduction=reduction, denom=denom)
+        if q is None and row_w is None and reduction == "mean":
+            # the training hot case: the kernel (or its own array fallback) does it in one pass
+            loss, probs = kernels.softmax_cross_entropy(xd, t)
+            ctx.save(probs=probs, t=t, row_w=None, q=None)
+            ctx.save_for_backward(x)
+            return xp.asarray(loss, dtype=xd.dtype)
         shifted = xd - xd.max(axis=1, keepdims=True)     # log p = shifted - log sum exp(shifted)
         e = xp.exp(shifted)
         se = e.sum(axis=1, keepdims=True)
@@ -60,7 +54,8 @@ class SoftmaxCrossEntropy(Function):
         else:
             per = -(q * (shifted - log_se)).sum(axis=1)
         e /= se
-        ctx.save_for_backward(x, e, t, row_w, q)   # arrays too: all released after backward
+        ctx.save(probs=e, t=t, row_w=row_w, q=q)   # all released after backward
+        ctx.save_for_backward(x)
         if reduction == "none":
             return per
         total = per.sum()
@@ -70,16 +65,19 @@ class SoftmaxCrossEntropy(Function):
         return xp.asarray(total, dtype=xd.dtype)
 
     @staticmethod
+    def backward_arrays(ctx, g):
+        """First order: (s p - q) * scale from the saved probabilities, as arrays."""
+        scale = g
+        if ctx.reduction == "mean":   # 0 / 0 (all targets ignored) has no gradient: PyTorch gives 0
+            scale = scale / ctx.denom if ctx.denom else scale * 0
+        return (_grad_arrays(ctx.probs, ctx.t, ctx.row_w, ctx.q, scale),
+                None, None, None, None, None)
+
+    @staticmethod
     def backward(ctx, g):
-        x, probs, t, row_w, q = ctx.saved_tensors
-        denom = ctx.denom
-        # 'mean' scales by 1 / denom; 0 / 0 (all targets ignored) has no gradient: PyTorch gives 0
-        if not _config.is_grad_enabled():   # first order: plain arrays, no graph
-            scale = g.data
-            if ctx.reduction == "mean":
-                scale = scale / denom if denom else scale * 0
-            return _grad_arrays(probs, t, row_w, q, scale), None, None, None, None, None
-        # create_graph: (s p - q) * scale from differentiable ops, so it can be differentiated
+        """Recorded backward (create_graph=True): (s p - q) * scale from differentiable ops."""
+        (x,) = ctx.saved_tensors
+        t, row_w, q, denom = ctx.t, ctx.row_w, ctx.q, ctx.denom
         if ctx.reduction == "none":
             scale = reshape(g, (-1, 1))      # (M, 1): one upstream gradient per row
         elif ctx.reduction == "mean":
@@ -97,15 +95,11 @@ class SoftmaxCrossEntropy(Function):
 
 
 def _grad_arrays(probs, t, row_w, q, scale):
-    """(s p - q) * scale on arrays; the hot case (index targets, no weights, scalar scale) is one
-    multiply plus a scatter of -scale into the target column."""
+    """(s p - q) * scale on arrays; the hot case (index targets, no weights, scalar scale),
+    (p - onehot(t)) * scale, is the kernel's (which computes it with arrays where it cannot run)."""
     scale = xp_of(probs).asarray(scale, dtype=probs.dtype)
     if scale.ndim == 0 and q is None and row_w is None:
-        if _k_bwd is not None and not is_cupy_array(probs) and probs.dtype == np.float32:
-            return _k_bwd(probs, t, float(scale))
-        grad = probs * scale
-        grad[xp_of(probs).arange(probs.shape[0]), t] -= scale
-        return grad
+        return kernels.softmax_cross_entropy_backward(probs, t, float(scale))
     scale = scale if scale.ndim == 0 else scale.reshape(-1)
     if q is None:
         w = scale if row_w is None else row_w * scale   # () or (M,)
@@ -209,7 +203,7 @@ def nll_rows(x2d, t, row_w):
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """Cross-entropy of logits `input` (C,), (N, C) or (N, C, d1, ...) against class indices
-    (input's shape without dim 1) or class probabilities (input's shape). See `_losses_ce`."""
+    (input's shape without dim 1) or class probabilities (input's shape). See the module doc."""
     op = "cross_entropy"
     reduction = reduction_arg(op, size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:

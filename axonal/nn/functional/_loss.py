@@ -1,4 +1,5 @@
-"""Loss functions with PyTorch's signatures and semantics (re-exported by `nn.functional`).
+"""Loss functions with PyTorch's signatures and semantics (cross-entropy and nll_loss: in
+`_cross_entropy`).
 
 Every loss checks its inputs and names itself and the offending shapes or values in its errors.
 Reductions: 'none' keeps the element-wise loss, 'sum' adds it up, 'mean' divides by the number of
@@ -7,27 +8,39 @@ elements (or, for class-weighted losses, by the summed weights). The legacy `siz
 
 Numerics: log-probabilities are formed as shifted - log sum exp(shifted) (never log of a softmax),
 and logits losses use softplus(-x) = -log sigmoid(x) = max(-x, 0) + log1p(exp(-|x|)), which is
-finite for any x. Cross-entropy (`_losses_ce`) and the binary cross-entropies are single primitives.
+finite for any x. Cross-entropy (`_cross_entropy`) and the binary cross-entropies are single
+primitives.
 """
 import math
 import warnings
 
 import numpy as np
 
-from .._errors import ShapeError
-from ..autograd.function import Function
-from ..backend import xp_of
-from ..ops import clamp, exp, log, log1p, sigmoid, sqrt, where
-from ..ops.shape import sum_to
-from ._loss_args import (REDUCTIONS, broadcast_pair, check_broadcastable, floating, reduce_loss,
-                         reduction_arg, same_shape, softplus, tensor_arg, weighted)
-from ._losses_ce import cross_entropy, nll_loss
-from ..tensor import constant
+from ..._errors import ShapeError
+from ...autograd.function import Function
+from ...backend import xp_of
+from ...ops import clamp, exp, log, log1p, sigmoid, sqrt, where
+from ...ops.shape import sum_to
+from ...tensor import constant
+from ._args import (
+    REDUCTIONS,
+    broadcast_pair,
+    check_broadcastable,
+    floating,
+    reduce_loss,
+    reduction_arg,
+    same_shape,
+    tensor_arg,
+    weighted,
+)
 
-__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
-           "cross_entropy", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div",
-           "l1_loss", "margin_ranking_loss", "mse_loss", "nll_loss", "poisson_nll_loss",
-           "smooth_l1_loss", "soft_margin_loss"]
+
+def _softplus(z):
+    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): finite for any z. The branches are chosen by a
+    constant mask so that the gradient is exactly sigmoid(z), also at z = 0 (abs or relu would
+    give 0 or 1 there)."""
+    pos = constant(z.data > 0)
+    return where(pos, z, 0.0) + log1p(exp(where(pos, -z, z)))
 
 
 # -- regression ------------------------------------------------------------------------------------
@@ -117,10 +130,10 @@ class BCEWithLogits(Function):
             gx = g * gx
             gx = sum_to(gx, ctx._in_meta[0][0])
         if ctx.needs_input_grad[1]:
-            gy = -x if pw is None else (pw - 1) * softplus(-x) - x
+            gy = -x if pw is None else (pw - 1) * _softplus(-x) - x
             gy = sum_to(g * gy, ctx._in_meta[1][0])
         if ctx.needs_input_grad[2]:
-            gpw = sum_to(g * y * softplus(-x), ctx._in_meta[2][0])
+            gpw = sum_to(g * y * _softplus(-x), ctx._in_meta[2][0])
         return gx, gy, gpw
 
 
@@ -272,7 +285,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     op = "soft_margin_loss"
     reduction = reduction_arg(op, size_average, reduce, reduction)
     input, target = broadcast_pair(op, input, target, warn=False)
-    return reduce_loss(softplus(-target * input), reduction)
+    return reduce_loss(_softplus(-target * input), reduction)
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,

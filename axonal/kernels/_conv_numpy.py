@@ -1,5 +1,5 @@
-"""Array-level 2-D convolution: geometry, the NumPy/CuPy reference path, and dispatch to the numba
-kernels (axonal.kernels.conv) for float32 CPU arrays.
+"""2-D convolution with NumPy or CuPy (no numba): the geometry, and the three maps for the arrays
+the numba kernels do not take (float64, CuPy, empty, many groups); `kernels.conv` chooses.
 
 Geometry `geo` = (sh, sw, pt, pb, pl, pr, dh, dw): strides, paddings (top, bottom, left, right) and
 dilations. Paddings may be negative, meaning the input is cropped there: a transposed convolution
@@ -18,13 +18,7 @@ CuPy). Then conv = W @ cols, conv_t = col2im(W^T @ g) and conv_w = sum_n g cols^
 col2im is the adjoint of im2col: it adds each tap's slice back into a zero image, so overlapping
 windows accumulate.
 """
-import numpy as np
-
 from ..backend import xp_of
-from ..kernels import conv as _kc
-
-_F32 = np.dtype(np.float32)
-_MAX_FAST_GROUPS = 16
 
 
 def out_hw(geo, h, w, kh, kw):
@@ -78,28 +72,9 @@ def col2im(cols, x_shape, geo):
     return pad_signed(acc, -pt, -pb, -pl, -pr)  # the adjoint of padding is cropping (and back)
 
 
-# -- dispatch ----------------------------------------------------------------------------------
-def _fast(*arrays):
-    return all(type(a) is np.ndarray and a.dtype == _F32 for a in arrays) and \
-        all(a.size for a in arrays)
-
-
-def _c(a):
-    return np.ascontiguousarray(a)
-
-
-def _group_slices(groups, *dims):
-    return [[slice(g * d // groups, (g + 1) * d // groups) for d in dims] for g in range(groups)]
-
-
+# -- the three maps -----------------------------------------------------------------------------
 def conv_forward(x, w, b, geo, groups):
     """conv(x, w) + b for x (N, C, H, W), w (O, C/groups, KH, KW), b (O,) or None."""
-    if _fast(x, w) and groups <= _MAX_FAST_GROUPS:
-        if groups == 1:
-            return _kc.forward(_c(x), _c(w), b, geo)
-        ys = [_kc.forward(_c(x[:, sc]), _c(w[so]), None if b is None else b[so], geo)
-              for sc, so in _group_slices(groups, x.shape[1], w.shape[0])]
-        return np.concatenate(ys, axis=1)
     xp = xp_of(x)
     n, o, (kh, kw) = x.shape[0], w.shape[0], w.shape[2:]
     kg = w.shape[1] * kh * kw  # columns per group
@@ -114,15 +89,6 @@ def conv_forward(x, w, b, geo, groups):
 
 def conv_input_grad(g, w, geo, groups, x_shape):
     """conv_t(g, w): the x-shaped adjoint of conv(., w) applied to g (N, O, HO, WO)."""
-    if _fast(g, w) and groups <= _MAX_FAST_GROUPS:
-        if groups == 1:
-            return _kc.backward(None, _c(w), _c(g), geo, True, False, x_shape=x_shape)[0]
-        parts = []
-        for sc, so in _group_slices(groups, x_shape[1], w.shape[0]):
-            shape = (x_shape[0], sc.stop - sc.start) + tuple(x_shape[2:])
-            parts.append(_kc.backward(None, _c(w[so]), _c(g[:, so]), geo, True, False,
-                                      x_shape=shape)[0])
-        return np.concatenate(parts, axis=1)
     xp = xp_of(g)
     n, o, ho, wo = g.shape
     c, kh, kw = x_shape[1], w.shape[2], w.shape[3]
@@ -133,15 +99,6 @@ def conv_input_grad(g, w, geo, groups, x_shape):
 
 def conv_weight_grad(x, g, geo, groups, w_shape):
     """conv_w(x, g): the w-shaped adjoint of conv(x, .) applied to g."""
-    if _fast(x, g) and groups <= _MAX_FAST_GROUPS:
-        if groups == 1:
-            return _kc.backward(_c(x), None, _c(g), geo, False, True, w_shape=w_shape)[1]
-        parts = []
-        for sc, so in _group_slices(groups, x.shape[1], w_shape[0]):
-            shape = (so.stop - so.start,) + tuple(w_shape[1:])
-            parts.append(_kc.backward(_c(x[:, sc]), None, _c(g[:, so]), geo, False, True,
-                                      w_shape=shape)[1])
-        return np.concatenate(parts, axis=0)
     xp = xp_of(x)
     n, o, ho, wo = g.shape
     kh, kw = w_shape[2], w_shape[3]
@@ -150,12 +107,3 @@ def conv_weight_grad(x, g, geo, groups, w_shape):
     dw = xp.stack([xp.tensordot(gr[:, k], cols[:, k], axes=([0, 2], [0, 2]))
                    for k in range(groups)])
     return dw.reshape(w_shape).astype(x.dtype, copy=False)
-
-
-def conv_backward(x, w, g, geo, groups, need_x, need_w):
-    """(conv_t(g, w), conv_w(x, g)), None where not needed; one pass over g on the fast path."""
-    if groups == 1 and _fast(x, w, g) and need_x and need_w:
-        return _kc.backward(_c(x), _c(w), _c(g), geo, True, True)
-    gx = conv_input_grad(g, w, geo, groups, x.shape) if need_x else None
-    gw = conv_weight_grad(x, g, geo, groups, w.shape) if need_w else None
-    return gx, gw

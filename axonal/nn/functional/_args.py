@@ -1,16 +1,17 @@
-"""Argument handling shared by the losses: reductions, tensor coercion, shape and dtype checks.
+"""Argument handling shared by the functional forms: dtype checks, tensor coercion, reductions and
+the shape checks of the losses.
 
-Every check names the loss and the offending shapes or values, so a user reading the error knows
-which call to fix. Shape problems raise `ShapeError` (a ValueError and a RuntimeError).
+Every check names the function and the offending shapes or values, so a user reading the error
+knows which call to fix. Shape problems raise `ShapeError` (a ValueError and a RuntimeError).
 """
 import warnings
 
 import numpy as np
 
-from .._errors import DTypeError, ShapeError
-from ..ops import broadcast_tensors, exp, log1p, where
-from ..ops._util import as_tensor
-from ..tensor import constant, Tensor
+from ..._errors import DTypeError, ShapeError
+from ...ops import broadcast_tensors
+from ...ops._util import as_tensor
+from ...tensor import Tensor
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -37,7 +38,18 @@ def tensor_arg(x, like=None):
     return x if isinstance(x, Tensor) else as_tensor(x, like=like)
 
 
+def floating_tensor(op, x):
+    """x itself, after checking that it is a floating point Tensor (activations, dropout: no
+    coercion of arrays, as in PyTorch)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if x.data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating point tensor, got dtype {x.dtype}")
+    return x
+
+
 def floating(op, x, name="input"):
+    """x as a Tensor (arrays and numbers are wrapped), checked to be floating point (losses)."""
     x = tensor_arg(x)
     if x.data.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating point {name}, got {x.dtype}")
@@ -92,10 +104,3 @@ def weighted(op, loss, weight, reduction, input, mean_by_weight=True):
         return loss.sum() / weight.sum()
     return reduce_loss(loss, reduction)
 
-
-def softplus(z):
-    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): finite for any z. The branches are chosen by a
-    constant mask so that the gradient is exactly sigmoid(z), also at z = 0 (abs or relu would
-    give 0 or 1 there)."""
-    pos = constant(z.data > 0)
-    return where(pos, z, 0.0) + log1p(exp(where(pos, -z, z)))

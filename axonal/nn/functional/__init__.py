@@ -1,0 +1,103 @@
+"""`axonal.nn.functional`: the stateless forms of the layers, with PyTorch's signatures.
+
+This file only re-exports; each concept has one module beside it:
+
+    _activation      relu, gelu, softmax, ... and their primitives (LeakyRelu, Elu, Gelu, ...)
+    _linear          linear, bilinear
+    _dropout         dropout, dropout1d, dropout2d
+    _normalization   batch_norm, layer_norm, group_norm, normalize (the fused Normalize primitive)
+    _loss            mse_loss, l1_loss, binary cross-entropies, kl_div, margin losses, ...
+    _cross_entropy   cross_entropy, nll_loss (the fused SoftmaxCrossEntropy primitive)
+    _embedding       embedding, one_hot
+    _attention       scaled_dot_product_attention, causal_mask
+    _args            argument checks shared by the above (dtypes, reductions, shapes)
+
+Convolution, pooling, resampling and padding are ops (`axonal.ops`), re-exported here. The
+submodules are private so that none of them shadows a function of the same name (`F.dropout`).
+The layers (`nn.layers`) call these functions; nothing here imports a layer or `nn.module`.
+"""
+# Names that the single-file `functional.py` of earlier versions exposed as a side effect of its
+# own imports; kept so that code reaching them as `F.<name>` keeps working.
+import numpy as np
+
+from ... import backend
+from ..._config import no_grad
+from ..._errors import DTypeError, ShapeError
+from ...autograd.function import Function
+from ...ops import clamp, matmul, norm, reshape, where
+from ...ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ...ops.indexing import IndexAddZeros
+from ...ops.pool import (
+                         adaptive_avg_pool1d,
+                         adaptive_avg_pool2d,
+                         adaptive_max_pool1d,
+                         adaptive_max_pool2d,
+                         avg_pool1d,
+                         avg_pool2d,
+                         max_pool1d,
+                         max_pool2d,
+)
+from ...ops.resample import fold, interpolate, unfold, upsample
+from ...ops.shape import pad
+from ...random import np_generator
+from ...tensor import Tensor, constant
+from ._activation import (
+                         celu,
+                         elu,
+                         gelu,
+                         hardsigmoid,
+                         hardswish,
+                         hardtanh,
+                         leaky_relu,
+                         log_softmax,
+                         logsigmoid,
+                         mish,
+                         prelu,
+                         relu,
+                         relu6,
+                         selu,
+                         sigmoid,
+                         silu,
+                         softmax,
+                         softmin,
+                         softplus,
+                         softsign,
+                         tanh,
+)
+from ._attention import scaled_dot_product_attention
+from ._cross_entropy import cross_entropy, nll_loss
+from ._dropout import dropout, dropout1d, dropout2d
+from ._embedding import embedding, one_hot, xp_take
+from ._linear import bilinear, linear
+from ._loss import (
+                         binary_cross_entropy,
+                         binary_cross_entropy_with_logits,
+                         cosine_embedding_loss,
+                         gaussian_nll_loss,
+                         hinge_embedding_loss,
+                         huber_loss,
+                         kl_div,
+                         l1_loss,
+                         margin_ranking_loss,
+                         mse_loss,
+                         poisson_nll_loss,
+                         smooth_l1_loss,
+                         soft_margin_loss,
+)
+from ._normalization import batch_norm, group_norm, layer_norm, normalize
+
+__all__ = ["batch_norm", "bilinear", "celu", "dropout", "elu", "embedding", "gelu",
+           "hardsigmoid", "hardswish", "hardtanh",
+           "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "mish", "normalize",
+           "one_hot", "prelu", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softmin",
+           "softplus", "softsign", "tanh",
+           # losses
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
+           "cross_entropy", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div",
+           "l1_loss", "margin_ranking_loss", "mse_loss", "nll_loss", "poisson_nll_loss",
+           "smooth_l1_loss", "soft_margin_loss",
+           # convolution, pooling, resampling and padding (ops), 2-D normalization, attention
+           "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
+           "avg_pool2d", "max_pool1d", "max_pool2d", "fold", "interpolate", "unfold", "upsample",
+           "pad", "scaled_dot_product_attention", "dropout1d", "dropout2d", "group_norm"]

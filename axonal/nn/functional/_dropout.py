@@ -1,0 +1,84 @@
+"""Dropout (Srivastava et al. 2014), inverted, and channel dropout (Tompson et al. 2015).
+
+Inverted dropout zeroes each element with probability p and scales the survivors by 1 / (1 - p),
+so the expected output equals the input and evaluation needs no rescaling. Channel dropout zeroes
+whole feature maps instead: neighbouring pixels of one map are strongly correlated, so element-wise
+dropout barely regularizes a convolutional layer, while dropping the entire channel does.
+
+Masks are drawn with the input's array module, on the input's device (no host-to-device copy):
+for NumPy arrays from the axonal generator itself (`axonal.manual_seed` fixes them); for another
+array module (CuPy) from that module's own generator, seeded with one draw from the axonal
+generator, so a seed still makes a run reproducible, but the masks differ from the CPU's.
+"""
+import contextlib
+import warnings
+
+import numpy as np
+
+from ..._errors import ShapeError
+from ...backend import device_of, xp_of
+from ...random import np_generator
+from ...tensor import constant
+from ._args import floating_tensor
+
+
+def on_device_of(xp, like):
+    """Context in which array module xp allocates on `like`'s GPU (nothing to do for NumPy)."""
+    if xp is np:
+        return contextlib.nullcontext()
+    return xp.cuda.Device(device_of(like).index)
+
+
+def _uniform(like, shape, dtype, generator):
+    """Uniform [0, 1) samples of `shape` drawn with the array module of `like`, on its device
+    (see the module doc)."""
+    xp = xp_of(like)
+    rng = np_generator(generator)
+    if xp is np:
+        return rng.random(shape, dtype=dtype)
+    seed = int(rng.integers(0, 2**63 - 1))
+    with on_device_of(xp, like):
+        return xp.random.default_rng(seed).random(shape, dtype=dtype)
+
+
+def _masked(op, input, p, training, mask_shape, generator=None, input_dtype_draw=False):
+    """input * keep / (1 - p), keep ~ Bernoulli(1 - p) of `mask_shape` (None: input's shape;
+    broadcast to input). The uniforms are float64, or the input's float32/float64 type with
+    `input_dtype_draw` (dropout's long-standing draw, kept so that seeded masks do not change)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    floating_tensor(op, input)
+    if p == 1.0:
+        return input * 0.0
+    a = input.data
+    draw = a.dtype if input_dtype_draw and a.dtype in (np.float32, np.float64) else np.float64
+    shape = tuple(input.shape) if mask_shape is None else mask_shape
+    keep = _uniform(a, shape, draw, generator) >= p
+    return input * constant(keep.astype(a.dtype) * a.dtype.type(1.0 / (1.0 - p)))
+
+
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+    """Inverted dropout of every element (see the module doc)."""
+    return _masked("dropout", input, p, training, None, generator, True)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) or (C, H, W) input with probability p."""
+    if input.ndim not in (3, 4):
+        raise ShapeError(f"dropout2d: expected 3D or 4D input, got shape {tuple(input.shape)}")
+    if input.ndim == 3:  # PyTorch's behaviour: a 3-D input is read as (N, C, L)
+        warnings.warn("dropout2d: received a 3D input; as in PyTorch it is treated as (N, C, L) "
+                      "and channel-wise 1D dropout is applied. Use dropout1d for that, or pass "
+                      "a 4D (N, C, H, W) input.", UserWarning, stacklevel=2)
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    return _masked("dropout2d", input, p, training, shape)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or (C, L) input with probability p."""
+    if input.ndim not in (2, 3):
+        raise ShapeError(f"dropout1d: expected 2D or 3D input, got shape {tuple(input.shape)}")
+    shape = tuple(input.shape[:-1]) + (1,)
+    return _masked("dropout1d", input, p, training, shape)

@@ -1,0 +1,183 @@
+"""Broadcasting arithmetic: add, sub, mul, div, pow, neg (and the non-differentiable remainder,
+floor_divide and rounded division).
+
+Each backward is the local derivative times the incoming gradient, written with Tensor ops so that it
+can be differentiated again. Operands broadcast like NumPy; the adjoint of broadcasting an operand is
+summing the gradient back to the operand's shape (`grad_for_input`). Operands are first brought to
+PyTorch's promoted dtype (`_util.coerce`).
+"""
+import numpy as np
+
+from .. import _dtype as _dt
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import binary_error, coerce, data, is_scalar, nondiff
+from .compare import where
+from .shape import grad_for_input
+from .unary import log
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            return data(a) + data(b)
+        except ValueError:
+            raise binary_error("add", a, b) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return grad_for_input(ctx, 0, g), grad_for_input(ctx, 1, g)
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            return data(a) - data(b)
+        except ValueError:
+            raise binary_error("sub", a, b) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        gb = grad_for_input(ctx, 1, g)
+        return grad_for_input(ctx, 0, g), (None if gb is None else -gb)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        try:
+            return data(a) * data(b)
+        except ValueError:
+            raise binary_error("mul", a, b) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = grad_for_input(ctx, 0, g * b) if ctx.needs_input_grad[0] else None
+        gb = grad_for_input(ctx, 1, g * a) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        try:
+            return data(a) / data(b)
+        except ValueError:
+            raise binary_error("div", a, b) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = grad_for_input(ctx, 0, g / b) if ctx.needs_input_grad[0] else None
+        gb = grad_for_input(ctx, 1, -(g * a) / (b * b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    """a ** b. d/da = b a^(b-1); d/db = a^b log a (taken as 0 where a == 0, as PyTorch does)."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        try:
+            return data(a) ** data(b)
+        except ValueError:
+            raise binary_error("pow", a, b) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            if is_scalar(b):
+                ga = g * b * a ** (b - 1) if b != 0 else g * 0
+            else:
+                ga = g * b * where(b == 0, 1.0, a) ** (b - 1)
+                ga = where(b == 0, 0.0, ga)
+            ga = grad_for_input(ctx, 0, ga)
+        if ctx.needs_input_grad[1]:
+            out = ctx.output()
+            if is_scalar(a):
+                gb = g * out * float(np.log(a)) if a > 0 else g * out * 0
+            else:
+                gb = where(a == 0, 0.0, g * out * log(where(a == 0, 1.0, a)))
+            gb = grad_for_input(ctx, 1, gb)
+        return ga, gb
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x.data
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+def add(a, b, *, alpha=1):
+    if alpha != 1:
+        b = mul(b, alpha)
+    a, b = coerce("add", a, b)
+    return Add.apply(a, b)
+
+
+def sub(a, b, *, alpha=1):
+    if alpha != 1:
+        b = mul(b, alpha)
+    a, b = coerce("sub", a, b)
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    a, b = coerce("mul", a, b)
+    return Mul.apply(a, b)
+
+
+def div(a, b, *, rounding_mode=None):
+    if rounding_mode is not None:
+        return nondiff(np.floor_divide if rounding_mode == "floor" else _trunc_div, a, b)
+    a, b = coerce("div", a, b)
+    if isinstance(a, Tensor) and a.data.dtype.kind != "f":  # true division of integers -> float
+        a = a.to(_dt.get_default_dtype())
+        b = b.to(_dt.get_default_dtype()) if isinstance(b, Tensor) else float(b)  # not np.int64
+    elif isinstance(b, Tensor) and b.data.dtype.kind != "f":
+        b = b.to(_dt.get_default_dtype())
+        a = a if isinstance(a, Tensor) else float(a)  # an np.int64 scalar would give float64
+    return Div.apply(a, b)
+
+
+def _trunc_div(x, y):
+    return np.trunc(np.true_divide(x, y)).astype(np.result_type(x, y))
+
+
+def pow(a, b):  # noqa: A001 - PyTorch's name
+    a, b = coerce("pow", a, b)
+    return Pow.apply(a, b)
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def square(x):
+    return mul(x, x)
+
+
+def reciprocal(x):
+    return div(1.0, x)
+
+
+def remainder(a, b):
+    return nondiff(np.remainder, a, b)
+
+
+def floor_divide(a, b):
+    return nondiff(np.floor_divide, a, b)
