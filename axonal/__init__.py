@@ -5,8 +5,12 @@
     (x.tanh() ** 2).sum().backward()
     print(x.grad)
 """
-from . import (  # noqa: E402  # noqa: E402  (PyTorch's namespaces: axonal.nn, axonal.optim, ...)  # noqa: E402  (distributed imports MPI only when used)
-    _threads,  # noqa: F401  (first: sets the thread policy before NumPy loads)
+from . import _threads  # first, and standard library only
+
+_threads.configure_if_requested()  # AXONAL_THREADS=auto: the thread policy, before NumPy loads
+
+# isort: split
+from . import (  # noqa: E402  (PyTorch's namespaces; distributed imports MPI only when used)
     autograd,
     backend,
     datasets,
@@ -66,7 +70,19 @@ def numel(x) -> int:
 
 
 def set_num_threads(n: int) -> None:
+    """Use `n` threads in Axonal's kernels and in the BLAS from now on (at run time; see
+    `configure_threads` for the whole thread policy)."""
     _threads.set_num_threads(n)
+
+
+def configure_threads() -> int:
+    """Apply Axonal's thread policy (axonal/_threads.py): thread counts, short spins for the
+    BLAS and OpenMP workers, one OpenMP pool with MKL. `import axonal` does not do it by itself,
+    because its environment variables reach every library loaded afterwards. Here they reach the
+    libraries not loaded yet and child processes, and the thread counts of those already loaded
+    are set at run time; for all of it to apply, set AXONAL_THREADS=auto in the environment
+    before Python starts instead. Returns the number of threads per pool."""
+    return _threads.configure()
 
 
 def get_num_threads() -> int:

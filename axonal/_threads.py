@@ -1,9 +1,19 @@
-"""The one thread policy for every thread pool Axonal runs on: OpenBLAS (GEMMs) and numba (kernels).
+"""The one thread policy for every thread pool Axonal runs on: BLAS (GEMMs) and numba (kernels).
 
-`axonal/__init__.py` imports this module first, before NumPy, because BLAS and numba read their
-settings from the environment once, when their libraries load. It imports only the standard library.
+Opt-in. A plain `import axonal` writes no environment variable: the variables below apply to every
+library loaded after them (PyTorch included), so only the user turns them on, in one of two ways:
 
-Environment (all set with `os.environ.setdefault`, so a value the user exported wins):
+    AXONAL_THREADS=auto       in the environment: `axonal/__init__.py` applies the whole policy
+                              first, before NumPy loads (benchmarks/ and the tests run this way).
+    axonal.configure_threads()  in a program (the CLI's `main` calls it first): the same variables
+                              (for the libraries not loaded yet and for child processes), and the
+                              thread counts of the libraries already loaded, set at run time.
+
+`axonal.set_num_threads(n)` changes only the thread counts, at run time. The library defaults
+apply otherwise. This module imports only the standard library, and finds MKL on disk only when
+the policy is applied or the kernels load.
+
+The policy (all set with `os.environ.setdefault`, so a value the user exported wins):
 
     AXONAL_NUM_THREADS        threads per pool. Default: OMP_NUM_THREADS if set, else the number
                               of cores this process may run on (sched_getaffinity).
@@ -29,15 +39,16 @@ and 13.3 ms (with outliers of 86 and 317 ms) with 10k, measured side by side on 
 The `workqueue` layer wakes its threads ~10x slower than OpenMP (30 us against 3 us), hence the
 priority.
 
-If NumPy (or numba) was imported before Axonal, its libraries have already read the environment: the
-variables above then have no effect for this process (use `set_num_threads` at run time instead).
-Nothing is printed on import.
+If NumPy (or numba) was loaded before the policy was applied, its libraries have already read the
+environment: `configure()` then sets their thread counts at run time instead (the spin settings
+cannot change any more). Nothing is printed.
 """
 import functools
 import os
 import sys
 
 ENV_VAR = "AXONAL_NUM_THREADS"
+OPT_IN_VAR = "AXONAL_THREADS"  # "auto": apply the policy when axonal is imported
 
 _state = {"configured": False, "num_threads": None, "late": False}
 
@@ -65,26 +76,77 @@ def _default_num_threads():
     return _usable_cores()
 
 
+def requested():
+    """True when the environment asks for the policy at import: AXONAL_THREADS=auto."""
+    value = os.environ.get(OPT_IN_VAR, "").strip().lower()
+    if value in ("", "0", "off", "none"):
+        return False
+    if value != "auto":
+        import warnings
+
+        warnings.warn(f"{OPT_IN_VAR}={value!r} is not understood (use 'auto'); the thread "
+                      "policy is not applied", RuntimeWarning, stacklevel=3)
+        return False
+    return True
+
+
 def configure():
-    """Write the thread policy into the environment (idempotent; called on import). Returns the
-    number of threads per pool. Values already present in the environment are kept."""
+    """Apply the thread policy (idempotent): write it into the environment, for the libraries not
+    loaded yet and for child processes (values already present are kept), and set the thread counts
+    of numba and the BLAS when they are loaded already. Returns the number of threads per pool."""
     if _state["configured"]:
         return _state["num_threads"]
     n = _default_num_threads()
     mkl = expects_mkl()
-    env = os.environ
-    for var in ("MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        env.setdefault(var, str(n))
-    env.setdefault("OPENBLAS_NUM_THREADS", "1" if mkl else str(n))
-    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-    env.setdefault("MKL_THREADING_LAYER", "GNU")
-    env.setdefault("GOMP_SPINCOUNT", "100000" if mkl else "10000")
-    env.setdefault("NUMBA_THREADING_LAYER_PRIORITY", "omp tbb workqueue")
+    policy = {"MKL_NUM_THREADS": str(n), "NUMBA_NUM_THREADS": str(n),
+              "OPENBLAS_NUM_THREADS": "1" if mkl else str(n), "OPENBLAS_THREAD_TIMEOUT": "4",
+              "MKL_THREADING_LAYER": "GNU", "GOMP_SPINCOUNT": "100000" if mkl else "10000",
+              "NUMBA_THREADING_LAYER_PRIORITY": "omp tbb workqueue"}
+    _state["written"] = {k: v for k, v in policy.items() if k not in os.environ}
+    os.environ.update(_state["written"])  # a value already in the environment wins
     # Too late for the libraries already loaded: they read the environment at load time.
     _state["late"] = "numpy" in sys.modules or "numba" in sys.modules
     _state["num_threads"] = n
     _state["configured"] = True
+    if _state["late"]:
+        _set_loaded_threads(n)
     return n
+
+
+def child_environment(env):
+    """`env` (a copy of this process's environment) for child processes that choose their own
+    thread count (e.g. MPI ranks sharing the cores): the values this process's policy wrote are
+    removed, and the opt-in is passed on, so each child applies the policy for itself."""
+    env = dict(env)
+    for var, value in _state.get("written", {}).items():
+        if env.get(var) == value:
+            del env[var]
+    if _state["configured"]:
+        env.setdefault(OPT_IN_VAR, "auto")
+    return env
+
+
+def configure_if_requested():
+    """`axonal/__init__.py` calls this first, before NumPy loads: the policy on AXONAL_THREADS=auto."""
+    if requested():
+        configure()
+
+
+def _policy_threads():
+    """The thread count of the policy (configured, set, or the default it would pick), without
+    writing anything."""
+    if _state["num_threads"] is None:
+        _state["num_threads"] = _default_num_threads()
+    return _state["num_threads"]
+
+
+def _set_loaded_threads(n):
+    """numba's and the BLAS's thread counts, for the libraries already loaded only."""
+    numba = sys.modules.get("numba")
+    if numba is not None and n < int(numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(n)  # (its default is the pool size: no call, no pool started)
+    if "numpy" in sys.modules:
+        _set_blas_threads(n)
 
 
 BLAS_CHOICES = ("auto", "mkl", "openblas")
@@ -134,8 +196,8 @@ def mkl_not_loaded():
 
 
 def configured_too_late():
-    """True when NumPy or numba was imported before this module, so the environment policy above
-    did not reach them (set_num_threads still works)."""
+    """True when the policy was applied after NumPy or numba loaded, so its environment variables
+    did not reach them (their thread counts were set at run time instead)."""
     return _state["late"]
 
 
@@ -145,13 +207,13 @@ def get_num_threads():
     numba = sys.modules.get("numba")
     if numba is not None:
         return int(numba.get_num_threads())
-    return _state["num_threads"] or configure()
+    return _policy_threads()
 
 
 def num_threads_hint():
     """The thread count set by the policy or `set_num_threads`, without asking numba (which costs
     ~2-5 us per query): the kernel layer cuts its parallel work into this many blocks."""
-    return _state["num_threads"] or configure()
+    return _policy_threads()
 
 
 def set_num_threads(n):
@@ -227,6 +289,3 @@ def _loaded_function(lib_substring, names):
                 fn.restype = None
                 return fn
     return None
-
-
-configure()

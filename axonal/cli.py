@@ -22,6 +22,7 @@ import platform
 import sys
 from importlib import metadata
 
+from . import _threads
 from .recipes.registry import UnknownRecipeError
 
 
@@ -260,6 +261,7 @@ def info_lines():
 
 
 def main(argv=None) -> int:
+    _threads.configure()  # the CLI opts in to the thread policy (AXONAL_THREADS=auto does it earlier)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

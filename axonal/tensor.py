@@ -14,8 +14,9 @@ import numpy as np
 
 from . import _config, backend
 from . import _dtype as _dt
+from . import _engine as engine
 from ._errors import DTypeError, GraphError
-from .autograd import engine
+from .random import np_generator
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
 
@@ -223,7 +224,7 @@ class Tensor:
         return self._retains
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d self / d leaf into every leaf's `.grad` (see autograd.engine)."""
+        """Accumulate d self / d leaf into every leaf's `.grad` (see axonal._engine)."""
         if not self._rg:
             raise GraphError("backward(): tensor does not require grad and has no grad_fn "
                              "(did you forget requires_grad=True, or run under no_grad?)")
@@ -316,16 +317,12 @@ class Tensor:
         return self
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        from .random import np_generator
-
         self._check_inplace("uniform_")
         vals = np_generator(generator).uniform(a, b, self.data.shape)
         self.data[...] = backend.to_device(vals.astype(self.data.dtype), self.device)
         return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        from .random import np_generator
-
         self._check_inplace("normal_")
         vals = np_generator(generator).normal(mean, std, self.data.shape)
         self.data[...] = backend.to_device(vals.astype(self.data.dtype), self.device)

@@ -38,6 +38,8 @@ import subprocess
 import sys
 import time
 
+os.environ.setdefault("AXONAL_THREADS", "auto")  # Axonal's thread policy, as the CLI uses
+
 NETS = {"lenet": (128, (1, 28, 28)), "cifar": (64, (3, 32, 32)), "resnet20": (128, (1, 28, 28))}
 
 

@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 
+os.environ.setdefault("AXONAL_THREADS", "auto")  # Axonal's thread policy, as the CLI uses
+
 HERE = os.path.abspath(__file__)
 SIZES = [2**k for k in range(10, 27, 2)]  # 1 KB .. 64 MB
 

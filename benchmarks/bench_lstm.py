@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 
+os.environ.setdefault("AXONAL_THREADS", "auto")  # Axonal's thread policy, as the CLI uses
+
 VOCAB, EMB, HID, LAYERS, T, B = 65, 128, 256, 2, 64, 32
 
 

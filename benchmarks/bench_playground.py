@@ -15,12 +15,15 @@ pass, encoding), which bound the rate from above.
 """
 import argparse
 import json
+import os
 import platform
 import statistics
 import threading
 import time
 
 from websockets.sync.client import connect
+
+os.environ.setdefault("AXONAL_THREADS", "auto")  # Axonal's thread policy, as the CLI uses
 
 from axonal.playground import Session
 from axonal.playground.run import BackgroundServer

@@ -9,7 +9,10 @@ runs `Trainer.fit` exactly as `axonal train mnist-mlp` does. The time of each ep
 (training only, no validation); the first epoch includes warm-up (numba cache loads, allocator).
 """
 import argparse
+import os
 import time
+
+os.environ.setdefault("AXONAL_THREADS", "auto")  # Axonal's thread policy, as the CLI uses
 
 import numpy as np
 

@@ -84,3 +84,45 @@ def mlp_loader_epoch(lib):
             loss.backward()
             opt.step()
     return step
+
+
+def _cnn(net):
+    def make(lib):
+        from bench_cnn import make_step  # the networks and the step of benchmarks/bench_cnn.py
+
+        return make_step(lib, net)
+    make.__doc__ = f"bench_cnn.py's {net} training step (SGD with momentum)."
+    return make
+
+
+for _net in ("lenet", "cifar", "resnet20"):
+    workload(_net, unit="batch")(_cnn(_net))
+
+
+@workload("lstm", unit="batch")
+def lstm(lib):
+    """bench_lstm.py's step: Embedding(65, 128) -> 2-layer LSTM(256) -> Linear(256, 65) on (32, 64)
+    character ids, cross-entropy, backward, clip_grad_norm_(1.0), Adam."""
+    vocab, emb_dim, hidden, layers, steps, batch = 65, 128, 256, 2, 64, 32
+    nn, F = lib.nn, lib.nn.functional
+    lib.manual_seed(0)
+    emb, rnn = nn.Embedding(vocab, emb_dim), nn.LSTM(emb_dim, hidden, layers, batch_first=True)
+    head = nn.Linear(hidden, vocab)
+    params = list(emb.parameters()) + list(rnn.parameters()) + list(head.parameters())
+    opt = lib.optim.Adam(params, lr=2e-3)
+    ids = np.random.default_rng(0).integers(0, vocab, (batch, steps + 1)).astype(np.int64)
+    d = lib.from_numpy(ids)
+    x, y = d[:, :-1], d[:, 1:].reshape(-1)
+
+    def step():
+        out, _ = rnn(emb(x))
+        loss = F.cross_entropy(head(out).reshape(-1, vocab), y)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+    return step
+
+
+# `run.py --against COMMIT` by default: the training workloads and the framework-overhead chain
+AGAINST = ("mlp_step", "lenet", "cifar", "resnet20", "lstm", "overhead_chain200")

@@ -9,6 +9,10 @@ _SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "da
 if "AXONAL_DATA" not in os.environ and os.path.isdir(_SHARED_DATA):
     os.environ["AXONAL_DATA"] = os.path.abspath(_SHARED_DATA)
 
+# The suite runs with Axonal's thread policy, as the CLI and the benchmarks do (a plain import
+# leaves the thread pools at the libraries' defaults; tests/test_import.py checks that).
+os.environ.setdefault("AXONAL_THREADS", "auto")
+
 import axonal
 
 

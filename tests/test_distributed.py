@@ -20,8 +20,8 @@ import pytest
 
 import axonal
 import axonal.distributed as dist
+from axonal import _engine as engine
 from axonal import nn
-from axonal.autograd import engine
 from axonal.distributed import launch
 from axonal.distributed import process_group as pg
 from axonal.distributed.ddp import _count_uses
@@ -122,6 +122,30 @@ def test_queue_callback_runs_after_every_gradient_and_only_then():
         engine.queue_callback(print)
 
 
+def test_queue_callback_state_is_per_thread():
+    # a backward running in this thread is invisible to another thread, like grad mode
+    import threading
+
+    w = axonal.tensor([1.0], requires_grad=True)
+    errors, ran = [], []
+
+    def other_thread():
+        try:
+            engine.queue_callback(print)
+        except axonal.GraphError as e:
+            errors.append(e)
+
+    def hook(t):
+        engine.queue_callback(lambda: ran.append("main"))
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+
+    w.register_post_accumulate_grad_hook(hook)
+    (w * 2).sum().backward()
+    assert ran == ["main"] and len(errors) == 1 and "no backward pass" in str(errors[0])
+
+
 def test_count_uses_counts_graph_edges_into_parameters():
     lin, unused = nn.Linear(3, 3), nn.Linear(3, 3)
     params = [lin.weight, lin.bias, unused.weight]
@@ -173,6 +197,28 @@ def test_launch_helpers(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="--nproc"):
         launch.mpiexec_command(0, ["x"], mpiexec="/bin/true")
     assert launch.threads_per_rank(64) == 1
+
+
+def test_launched_ranks_apply_the_thread_policy_for_their_own_share(monkeypatch):
+    # the parent's policy values (its thread count) are not passed on; the opt-in is
+    from axonal import _threads
+
+    monkeypatch.setitem(_threads._state, "configured", True)
+    monkeypatch.setitem(_threads._state, "written", {"NUMBA_NUM_THREADS": "8",
+                                                     "GOMP_SPINCOUNT": "100000"})
+    parent = {"NUMBA_NUM_THREADS": "8", "GOMP_SPINCOUNT": "7", "PATH": "/bin"}  # 7: the user's
+    monkeypatch.setattr(launch._pg, "is_available", lambda: True)
+    monkeypatch.setattr(launch, "mpiexec_command", lambda n, args: ["mpiexec", "-n", str(n)])
+    seen = {}
+
+    def fake_run(cmd, env, **kwargs):
+        seen.update(env)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(launch.subprocess, "run", fake_run)
+    assert launch.launch(64, ["-c", "pass"], env=parent) == 0
+    assert seen == {"GOMP_SPINCOUNT": "7", "PATH": "/bin", "AXONAL_THREADS": "auto",
+                    "AXONAL_NPROC": "64", "AXONAL_NUM_THREADS": "1"}
 
 
 # -- multi-process runs -----------------------------------------------------------------------------

@@ -516,8 +516,9 @@ def test_forked_child_uses_serial_kernels(par):
 def test_thread_policy_env_in_fresh_process():
     code = ("import importlib.util, os, sys; "
             "s = importlib.util.spec_from_file_location('t', sys.argv[1]); "
-            "m = importlib.util.module_from_spec(s); s.loader.exec_module(m); "
-            "assert 'numpy' not in sys.modules; m.configure(); "
+            "e = dict(os.environ); m = importlib.util.module_from_spec(s); "
+            "s.loader.exec_module(m); "  # loading the module alone writes nothing
+            "assert 'numpy' not in sys.modules and dict(os.environ) == e; m.configure(); "
             "print(m.configure(), *(os.environ[k] for k in ('OPENBLAS_NUM_THREADS', "
             "'NUMBA_NUM_THREADS', 'OPENBLAS_THREAD_TIMEOUT', 'GOMP_SPINCOUNT', "
             "'MKL_NUM_THREADS', 'MKL_THREADING_LAYER')))")

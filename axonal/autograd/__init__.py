@@ -1,24 +1,13 @@
-"""Reverse-mode automatic differentiation.
+"""Reverse-mode automatic differentiation: `Function`, `grad`, `backward` and the gradient checkers.
 
-`engine` (the backward pass) sits below `tensor`; `Function`, `grad`, `backward` and the gradient
-checkers sit above it. To keep imports one-way, the upper names are loaded on first use (PEP 562).
+Everything here sits above `tensor` (the backward pass itself is `axonal._engine`, below it), so the
+package imports its modules eagerly: `_config -> _engine -> tensor -> autograd.function -> ops`.
 """
-from .engine import run_backward  # noqa: F401
+from .._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .checks import GradcheckError, gradcheck, gradgradcheck
+from .function import Function, FunctionCtx, once_differentiable
+from .functional import backward, grad
 
-_LAZY = {
-    "Function": "function", "FunctionCtx": "function", "once_differentiable": "function",
-    "grad": "functional", "backward": "functional",
-    "gradcheck": "checks", "gradgradcheck": "checks", "GradcheckError": "checks",
-}
-
-
-def __getattr__(name):
-    import importlib
-
-    if name in _LAZY:
-        return getattr(importlib.import_module("." + _LAZY[name], __name__), name)
-    if name in ("no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"):
-        from .. import _config
-
-        return getattr(_config, name)
-    raise AttributeError(f"module 'axonal.autograd' has no attribute {name!r}")
+__all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "enable_grad", "grad",
+           "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "once_differentiable",
+           "set_grad_enabled"]

@@ -1,7 +1,7 @@
 """`axonal.autograd.grad` and `axonal.autograd.backward`: the functional entry points."""
+from .. import _engine as engine
 from .._errors import GraphError
 from ..tensor import Tensor, constant
-from . import engine
 
 
 def _seeds(outputs, grad_outputs):

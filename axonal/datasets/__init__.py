@@ -8,7 +8,7 @@ works offline. Nothing is ever unpickled.
     train = MNIST(train=True)            # (image (1, 28, 28) float32 in [0, 1], label int)
     X, y = make_spiral(500, noise=0.1, seed=0)
 """
-from ._download import ENV_VAR, ChecksumError, DatasetError, DownloadError, data_dir
+from ._resource import ENV_VAR, ChecksumError, DatasetError, DownloadError, data_dir
 from ._idx import IDXError, read_idx
 from .banknote import Banknote, load_banknote
 from .mnist import MNIST, FashionMNIST

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._download import DatasetError
+from ._resource import DatasetError
 
 # element type code -> big-endian NumPy dtype
 IDX_TYPES = {

@@ -7,7 +7,7 @@ logistic regression and first MLPs.
 import numpy as np
 
 from ..utils.data import Dataset, _bridge
-from ._download import DatasetError, Resource, fetch
+from ._resource import DatasetError, Resource
 
 RESOURCE = Resource(
     "banknote", "data_banknote_authentication.txt",
@@ -20,6 +20,7 @@ N_ROWS = 1372
 
 def load_banknote(root=None, download=True):
     """All 1,372 rows in file order: X float32 (1372, 4), y int64 (1372,)."""
+    from ._download import fetch  # the network code loads only when a file is looked up
     path = fetch(RESOURCE, root, download)
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)

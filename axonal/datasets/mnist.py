@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..utils.data import Dataset, _bridge
-from ._download import Resource, fetch
+from ._resource import Resource
 from ._idx import IDXError, read_idx
 
 # uint8 -> float32 in [0, 1] by table lookup: one gather per pixel, and the per-sample path and the
@@ -92,6 +92,7 @@ class MNIST(Dataset):
         self.transform = transform
         self.target_transform = target_transform
         prefix = "train" if self.train else "t10k"
+        from ._download import fetch  # the network code loads only when a file is looked up
         images = fetch(self.resources[f"{prefix}-images-idx3-ubyte.gz"], root, download)
         labels = fetch(self.resources[f"{prefix}-labels-idx1-ubyte.gz"], root, download)
         data = _load_idx(images, 3)

@@ -14,7 +14,7 @@ Two ways to read it:
 import numpy as np
 
 from ..utils.data import Dataset, _bridge
-from ._download import DatasetError, Resource, fetch
+from ._resource import DatasetError, Resource
 
 RESOURCE = Resource(
     "tinyshakespeare", "input.txt",
@@ -71,6 +71,7 @@ class TinyShakespeare(Dataset):
             raise ValueError(f"split must be 'train' or 'val', got {split!r}")
         if seq_len <= 0:
             raise ValueError(f"seq_len must be positive, got {seq_len}")
+        from ._download import fetch  # the network code loads only when a file is looked up
         path = fetch(RESOURCE, root, download)
         try:
             full = path.read_text(encoding="utf-8")

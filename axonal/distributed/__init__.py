@@ -16,7 +16,8 @@ group is created, so importing this package needs no MPI. Install one with `pip 
             F.cross_entropy(model(x), y).backward()               # gradients averaged here
             opt.step()
 
-Pieces: `process_group` (init, rank, size, barrier, the watchdog and abort-on-error), `collectives`
+Pieces: `process_group` (the MPI group: rank, size, barrier, the watchdog and abort-on-error),
+`init` (init_process_group: the MPI group, then NCCL on top when asked), `collectives`
 (all_reduce, broadcast, all_gather, reduce_scatter on Tensors, in place), `ddp`
 (DistributedDataParallel), `sampler` (DistributedSampler), `launch` (re-running a command under
 mpiexec), `nccl` (the CuPy/NCCL path). docs/distributed.md has the usage and the scaling model.
@@ -36,6 +37,7 @@ from .collectives import (
     reduce_scatter_tensor,
 )
 from .ddp import DistributedDataParallel, broadcast_coalesced, unwrap_model
+from .init import init_process_group
 from .process_group import (
     WORLD,
     DistError,
@@ -45,7 +47,6 @@ from .process_group import (
     get_backend,
     get_rank,
     get_world_size,
-    init_process_group,
     is_available,
     is_distributed,
     is_initialized,

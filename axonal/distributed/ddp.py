@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from .. import _config, backend
-from ..autograd import engine
+from .. import _engine as engine
 from ..nn import Module
 from ..tensor import Tensor, constant
 from . import collectives as _c

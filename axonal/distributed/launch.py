@@ -23,7 +23,9 @@ import shutil
 import subprocess
 import sys
 
+from .. import _threads
 from . import process_group as _pg
+from .init import init_process_group
 
 ENV_NPROC = "AXONAL_NPROC"
 ENV_MPIEXEC = "AXONAL_MPIEXEC"
@@ -97,7 +99,8 @@ def launch(nproc, args, env=None, timeout=None):
     if not _pg.is_available():
         raise ImportError(f"--nproc needs mpi4py and an MPI library: {_pg._INSTALL_HINT}")
     cmd = mpiexec_command(nproc, args)
-    child_env = dict(os.environ if env is None else env)
+    # each rank applies the thread policy for its own share of the cores (not the parent's count)
+    child_env = _threads.child_environment(os.environ if env is None else env)
     child_env[ENV_NPROC] = str(int(nproc))
     child_env.setdefault("AXONAL_NUM_THREADS", str(threads_per_rank(nproc)))
     try:
@@ -114,7 +117,7 @@ def relaunch_cli(nproc, argv):
 def init_from_launcher(backend=None, **kwargs):
     """In a child: join the process group and check that mpiexec really started AXONAL_NPROC
     processes in one world (a foreign mpiexec starts N separate 1-process worlds)."""
-    group = _pg.init_process_group(backend, **kwargs)
+    group = init_process_group(backend, **kwargs)
     want = os.environ.get(ENV_NPROC)
     if want and int(want) != group.size():
         library = _pg.mpi().Get_library_version().splitlines()[0].strip()

@@ -1,6 +1,7 @@
-"""The process group: which processes train together, and how they talk (MPI, optionally NCCL).
+"""The process group: which processes train together, and how they talk (MPI).
 
-Layer 6. One process per worker, started by `mpiexec -n N` (or by `axonal train --nproc N`, which
+Layer 6, the bottom of `distributed/`: this file knows nothing of NCCL (`init.py` builds the group
+and, for backend='nccl', its NCCL communicator on top). One process per worker, started by `mpiexec -n N` (or by `axonal train --nproc N`, which
 runs mpiexec for you). `init_process_group()` joins MPI's world: rank = MPI rank, world size = the
 number of processes. mpi4py is imported only here and only when a process group is created, so
 `import axonal.distributed` costs nothing on a machine without MPI.
@@ -19,16 +20,12 @@ raises would leave the others waiting forever. Two guards:
     AXONAL_DIST_TIMEOUT environment variable in seconds). When one lasts longer, the rank prints what
     it was waiting for and aborts the job: the guard against ranks that hang without dying.
 """
-import datetime
-import os
 import sys
 import time
 import traceback
 
 _INSTALL_HINT = ("pip install mpi4py mpich  (MPICH wheels: no system MPI needed; Open MPI also works "
                  "but refuses to run as root without --allow-run-as-root)")
-DEFAULT_TIMEOUT = 600.0
-BACKENDS = ("mpi", "nccl")
 
 
 class DistError(RuntimeError):
@@ -88,53 +85,6 @@ class ProcessGroup:
 _state = {"group": None, "hook": None}
 
 
-def _timeout_seconds(timeout):
-    if timeout is None:
-        env = os.environ.get("AXONAL_DIST_TIMEOUT")
-        return float(env) if env else DEFAULT_TIMEOUT
-    if isinstance(timeout, datetime.timedelta):
-        timeout = timeout.total_seconds()
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
-        raise ValueError(f"init_process_group: timeout must be a positive number of seconds or a "
-                         f"datetime.timedelta, got {timeout!r}")
-    return float(timeout)
-
-
-def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1,
-                       store=None, group_name="", pg_options=None, device_id=None, *,
-                       abort_on_exception=True):
-    """Join the default process group (every process of the MPI job).
-
-    backend: 'mpi' (default; NumPy buffers, CuPy arrays staged through host memory) or 'nccl'
-    (CuPy arrays reduced on the GPU by NCCL; MPI still starts the processes and exchanges the NCCL
-    id). `world_size` and `rank`, when given, must agree with MPI's. `init_method` and `store` are
-    accepted for PyTorch compatibility: MPI needs no rendezvous address.
-    """
-    if _state["group"] is not None:
-        raise DistError("trying to initialize the default process group twice; call "
-                        "destroy_process_group() first")
-    backend = "mpi" if backend in (None, "gloo", "cpu:gloo,cuda:nccl") else str(backend).lower()
-    if backend not in BACKENDS:
-        raise ValueError(f"init_process_group: unknown backend {backend!r}; axonal supports "
-                         f"{BACKENDS} ('gloo' is mapped to 'mpi')")
-    seconds = _timeout_seconds(timeout)
-    MPI = mpi()
-    world = MPI.COMM_WORLD
-    for name, given, actual in (("world_size", world_size, world.Get_size()),
-                                ("rank", rank, world.Get_rank())):
-        if given is not None and given != -1 and int(given) != actual:
-            raise DistError(f"init_process_group: {name}={given} but MPI started this process as "
-                            f"{name} {actual} (mpiexec -n decides the world size)")
-    group = ProcessGroup(world.Dup(), backend, seconds)
-    if backend == "nccl":
-        from . import nccl
-        group.nccl = nccl.NcclGroup(group)
-    _state["group"] = group
-    if abort_on_exception and group.size() > 1:
-        install_excepthook()
-    return group
-
-
 def destroy_process_group(group=None):
     """Leave the default group (collective: every rank calls it). MPI itself stays initialized
     until the process exits, so a new group can be created afterwards."""
@@ -152,6 +102,11 @@ def destroy_process_group(group=None):
 
 def is_initialized() -> bool:
     return _state["group"] is not None
+
+
+def set_default_group(group):
+    """Make `group` the default (world) group: called once by `init.init_process_group`."""
+    _state["group"] = group
 
 
 def default_group(group=None):

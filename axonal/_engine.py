@@ -17,8 +17,11 @@ This module does not import Tensor; it relies on a small protocol: tensors have 
 `_accumulate_grad(g, seen)`; nodes have `next`, `n_out`, `_retained`, `_freed`,
 `_backward_apply(grads)` and `_release()`.
 """
-from .. import _config
-from .._errors import GraphError
+import collections
+import threading
+
+from . import _config
+from ._errors import GraphError
 
 
 def _collect_dependencies(root_nodes):
@@ -40,33 +43,41 @@ def _collect_dependencies(root_nodes):
 
 # Callbacks to run once the outermost backward pass has delivered every gradient (PyTorch's
 # `Variable._execution_engine.queue_callback`). DistributedDataParallel queues one to finish its
-# gradient all-reduce: only the engine knows when no more gradients can arrive.
-_final_callbacks = []
-_depth = [0]
+# gradient all-reduce: only the engine knows when no more gradients can arrive. Per thread, like grad
+# mode: a backward running in another thread neither runs nor drops this thread's callbacks.
+class _PassState(threading.local):
+    def __init__(self):
+        self.depth = 0  # backward passes running in this thread (a hook may start a nested one)
+        self.callbacks = collections.deque()
+
+
+_pass = _PassState()
 
 
 def queue_callback(fn):
     """Run `fn()` when the backward pass now running ends (after its last gradient is delivered)."""
-    if not _depth[0]:
+    if not _pass.depth:
         raise GraphError("queue_callback: no backward pass is running")
-    _final_callbacks.append(fn)
+    _pass.callbacks.append(fn)
 
 
 def run_backward(*args, **kwargs):
     """See `_run_backward`; afterwards runs the queued callbacks (outermost pass only, so a
     backward started inside a hook does not finish the enclosing pass's work early)."""
-    _depth[0] += 1
+    state = _pass
+    state.depth += 1
     try:
         result = _run_backward(*args, **kwargs)
     except BaseException:
-        if _depth[0] == 1:
-            _final_callbacks.clear()  # the pass failed: its callbacks must not run later
+        if state.depth == 1:
+            state.callbacks.clear()  # the pass failed: its callbacks must not run later
         raise
     finally:
-        _depth[0] -= 1
-    if not _depth[0]:
-        while _final_callbacks:
-            _final_callbacks.pop(0)()
+        state.depth -= 1
+    if not state.depth:
+        callbacks = state.callbacks
+        while callbacks:
+            callbacks.popleft()()
     return result
 
 
