@@ -13,7 +13,8 @@ Why prefer MKL: NumPy's pip wheels ship OpenBLAS, which is 1.2-1.6x slower than 
 GEMM shapes of training on this class of machine (batch-sized M of 32-128; weight gradients, whose
 A operand is transposed, gain most; numbers in BENCHMARKS.md). PyTorch links MKL for the same
 reason; a conda NumPy links it too. MKL is asked for GNU OpenMP threading
-(`MKL_THREADING_LAYER=GNU`, set by axonal._threads before it loads): the same libgomp thread pool
+(`MKL_Set_Threading_Layer(GNU)`, called right after it loads, before any other MKL call): the same
+libgomp thread pool
 that numba's kernels run on, so the two never spin against each other for the cores. MKL's ILP64
 entry point `cblas_sgemm_64` has the same prototype as the ILP64 OpenBLAS of NumPy's wheels, so
 kernels compile once for either.
@@ -21,7 +22,7 @@ kernels compile once for either.
 Selection: environment variable AXONAL_BLAS = "auto" (default: MKL if found, else OpenBLAS),
 "mkl" (the same, but a warning when MKL is not found) or "openblas" (never load MKL). MKL is found
 as libmkl_rt.so.* in the lib/ folders where pip, conda and a system install put it (Linux;
-`axonal._threads.mkl_library_paths`, which also sets the thread policy for either case).
+`axonal._threads.mkl_library_paths`; the thread policy for either case is `axonal._threads`).
 `SGEMM` is None when neither library is found (e.g. NumPy on Accelerate); callers then use
 np.matmul. `BLAS` names the library in use ("mkl 2026.2", "openblas", or None).
 """
