@@ -13,7 +13,7 @@ from axonal.nn.layers.leaky import EchoStateNetwork, LeakyRNN, mackey_glass
 from axonal.nn.layers.rnn import LSTM, RNN
 from axonal.nn.layers.rnn_cells import RNNCell
 
-DATA = os.environ.get("AXONAL_DATA", "/work/shared/data")
+DATA = None  # the data dir conftest sets: generated files (Tiny Shakespeare, ...), offline
 
 
 def test_leaky_rnn_alpha_zero_is_elman_rnn():
@@ -173,8 +173,6 @@ def test_row_mnist_smoke_and_cell_option(tmp_path, monkeypatch):
         _smoke("mnist-mlp", tmp_path, limit_train=64, options={"cell": "lstm"})
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(DATA, "tinyshakespeare", "input.txt")),
-                    reason="Tiny Shakespeare not available")
 def test_char_lstm_smoke_and_generate(tmp_path, capsys, monkeypatch):
     from axonal.cli import main
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..utils.data import Dataset
 from ..utils.data import _bridge
-from ._download import Resource, fetch
+from ._download import Resource, fetch_all
 from ._idx import IDXError, read_idx
 
 # uint8 -> float32 in [0, 1] by table lookup: one gather per pixel, and the per-sample path and the
@@ -93,8 +93,9 @@ class MNIST(Dataset):
         self.transform = transform
         self.target_transform = target_transform
         prefix = "train" if self.train else "t10k"
-        images = fetch(self.resources[f"{prefix}-images-idx3-ubyte.gz"], root, download)
-        labels = fetch(self.resources[f"{prefix}-labels-idx1-ubyte.gz"], root, download)
+        mine = [self.resources[f"{prefix}-{k}-idx{d}-ubyte.gz"] for k, d in (("images", 3),
+                                                                                  ("labels", 1))]
+        images, labels = fetch_all(mine, root, download, dataset=list(self.resources.values()))
         data = _load_idx(images, 3)
         targets = _load_idx(labels, 1)
         if data.shape[1:] != (28, 28):
