@@ -7,7 +7,6 @@ a monkeypatched resource table. Every loader is tested on generated files in the
 """
 import gzip
 import hashlib
-import os
 import struct
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 import axonal
 from axonal import datasets
-from axonal.datasets import _download, banknote, shakespeare
+from axonal.datasets import _download, banknote
 from axonal.datasets._download import Resource, fetch
 from axonal.utils.data import DataLoader, default_collate
 

@@ -1,7 +1,6 @@
 """LeakyRNN, the echo state network on Mackey-Glass, Pascanu's Omega (value and double-backprop
 gradient against NumPy), truncated BPTT, the sequence models, and smoke runs of the recipes."""
 import json
-import os
 
 import numpy as np
 import pytest

@@ -23,7 +23,7 @@ Python callers can also set the depth (6n + 2) and the stem width:
 `train("resnet", options={"dataset": "mnist", "depth": 14, "width": 8})`.
 """
 from .base import Recipe
-from .lenet import cnn_pictures, image_splits, one_cycle, test_split
+from ._common import cnn_pictures, image_splits, one_cycle, test_split
 from .registry import recipe
 
 DATASETS = ("fashion-mnist", "mnist")
