@@ -146,10 +146,14 @@ def _bytes_of(arr):
     return memoryview(a.reshape(-1).view(np.uint8))
 
 
+def _write_array(fh, arr):
+    fh.write(_bytes_of(arr))
+
+
 def _write(fh, header, arrays):
     fh.write(len(header).to_bytes(8, "little") + header)
     for arr in arrays:
-        fh.write(_bytes_of(arr))
+        _write_array(fh, arr)
 
 
 def save(obj, f) -> None:

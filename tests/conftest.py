@@ -56,6 +56,27 @@ def real_data(request, monkeypatch):
     return root
 
 
+# the fast subset .ci/run also runs on a fresh clone (and without MKL): these files, and every test
+# with "smoke" in its name (the recipe smoke runs)
+FRESH_CLONE_FILES = {"test_runs.py", "test_datasets.py", "test_cli.py", "test_docs_blocks.py",
+                     "test_serialization.py", "test_resume.py"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name in FRESH_CLONE_FILES or "smoke" in item.name:
+            item.add_marker(pytest.mark.fresh_clone)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """List the documentation blocks that tests/test_docs_blocks.py did not run, with reasons."""
+    import sys
+
+    docs = sys.modules.get("test_docs_blocks")
+    for where, name, reason in getattr(docs, "EXCLUDED", ()):
+        terminalreporter.write_line(f"docs block not run: {where} ({name}): {reason}")
+
+
 @pytest.fixture(autouse=True)
 def _clean_global_state():
     """Each test starts with grad mode on and a seeded default generator. A test that leaks a

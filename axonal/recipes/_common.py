@@ -237,16 +237,54 @@ def test_split(dataset_cls, data_dir=None):
 
 
 def cnn_pictures(model, first_conv, test_ds, out, layers, log):
-    """Write filters.png (the first conv layer's filters) and features_*.png (the feature maps of
-    the first test image at `layers`) into `out`; returns the file names."""
-    from ..utils.visualize import save_feature_maps, save_filters
+    """Write filters.png (the first conv layer's filters) and features_*.png (the input and the
+    feature maps of the first test image at `layers`) into `out`, as labelled figures; returns the
+    file names."""
+    from ..utils.visualize import feature_maps
 
-    save_filters(first_conv, os.path.join(out, "filters.png"), scale=10)
-    image = test_ds[0][0]
-    paths = save_feature_maps(model, image, os.path.join(out, "features"), layers=layers)
-    names = ["filters.png"] + [os.path.basename(p) for p in paths]
+    w = first_conv.weight.detach().numpy()
+    tiles = w[:, 0] if w.shape[1] == 1 else w.reshape(-1, *w.shape[2:])
+    limit = float(np.abs(tiles).max()) or 1.0
+    save_maps(os.path.join(out, "filters.png"), tiles, [f"filter {i}" for i in range(len(tiles))],
+              f"first conv layer: {w.shape[0]} filters of {w.shape[2]}x{w.shape[3]} weights "
+              "(red > 0 > blue)", cmap="bwr", limits=(-limit, limit), colorbar=True)
+    image, label = test_ds[0]
+    names = ["filters.png", "features_input.png"]
+    x = image.numpy() if hasattr(image, "numpy") else np.asarray(image)
+    save_maps(os.path.join(out, "features_input.png"), x[:1], ["channel 0"],
+              f"input: test image 0 (label {int(label)}), standardized")
+    for name, fmap in feature_maps(model, image, layers).items():
+        if fmap.ndim != 3:
+            continue
+        file = f"features_{name.replace('.', '-')}.png"
+        shown = fmap[:32]
+        save_maps(os.path.join(out, file), shown, [f"ch {i}" for i in range(len(shown))],
+                  f"{name}: {len(shown)} of {fmap.shape[0]} feature maps "
+                  f"({fmap.shape[1]}x{fmap.shape[2]}) of test image 0")
+        names.append(file)
     log(f"pictures: {', '.join(names)}")
     return names
+
+
+def save_maps(path, maps, labels, title, cmap="gray", limits=None, colorbar=False, ncol=8):
+    """2-D arrays as a titled grid of labelled panels (filters, feature maps), readable size."""
+    n = len(maps)
+    ncol = min(ncol, n)
+    nrow = -(-n // ncol)
+    side = 1.6  # inches per panel at 100 dpi: a 5x5 filter is drawn 130 pixels wide
+    fig = figure(side * ncol + (0.9 if colorbar else 0.3), side * nrow + 0.7)
+    for i, (m, label) in enumerate(zip(maps, labels)):
+        ax = fig.add_subplot(nrow, ncol, i + 1)
+        lo, hi = limits if limits is not None else (None, None)
+        shown = ax.imshow(m, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
+        ax.set_title(label, fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if colorbar:
+        fig.colorbar(shown, ax=fig.axes, shrink=0.8)
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, format="png")
+    return path
 
 
 def one_cycle(optimizer, lr, epochs, steps_per_epoch, pct_start=0.2):
