@@ -254,10 +254,9 @@ class _Reader:
         if meta.get("sha256", actual) != actual:
             raise CheckpointError(f"checkpoint {self.label} is corrupt: its tensor data has SHA-256 "
                                   f"{actual}, the file records {meta['sha256']}")
-        if "sha256" not in meta and "axonal" in meta:  # other tools' safetensors carry no hash
-            warnings.warn(f"checkpoint {self.label} has no SHA-256 (written by an older axonal), "
-                          "so its integrity cannot be checked; save it again to add one",
-                          stacklevel=4)
+        # other tools' safetensors carry no hash; an older axonal's file is warned about once it
+        # has loaded (see _load)
+        self.unhashed = "sha256" not in meta and "axonal" in meta
 
     def entry(self, name, e):
         if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:
@@ -390,4 +389,7 @@ def _load(reader, device):
     unused = set(arrays) - set(builder.made)
     if unused:
         reader.fail(f"{len(unused)} stored tensor(s) are not referenced, e.g. {min(unused)!r}")
+    if reader.unhashed:
+        warnings.warn(f"checkpoint {reader.label} has no SHA-256 (written by an older axonal), so "
+                      "its integrity cannot be checked; save it again to add one", stacklevel=3)
     return obj

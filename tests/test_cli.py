@@ -178,3 +178,15 @@ def test_interrupt_exits_130_with_resume_hint(tmp_path, monkeypatch, capsys):
     assert (f"interrupted; continue with: axonal train mnist-mlp --lr 0.1 --resume {ckpt} "
             f"--out {tmp_path}") in err
     assert "--overwrite" not in err
+
+
+def test_recipe_help_lists_its_defaults_and_options(capsys):
+    assert main(["train", "lenet", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--overwrite" in out and "recipe lenet: LeNet-5" in out
+    assert "--epochs       12" in out and "--lr           0.05" in out and "one-cycle" in out
+    assert main(["train", "row-mnist", "-h"]) == 0
+    out = capsys.readouterr().out
+    assert "cell           lstm" in out and "--lr           0.001" in out
+    assert main(["train", "mnist-mpl", "--help"]) == 1
+    assert "did you mean mnist-mlp" in capsys.readouterr().err
