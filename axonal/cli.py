@@ -205,7 +205,7 @@ def _blas_lines():
     except Exception as e:  # noqa: BLE001 - show_config's layout differs across NumPy versions
         lines = [f"NumPy's BLAS    unknown ({type(e).__name__})"]
     from .kernels import BLAS
-    hint = "" if (BLAS or "").startswith("mkl") else "  (faster: pip install axonal[mkl])"
+    hint = "" if (BLAS or "").startswith("mkl") else "  (faster: pip install -e '.[mkl]')"
     lines.append(f"Axonal's GEMMs  {BLAS or 'numpy.matmul'}{hint}")
     try:
         from threadpoolctl import threadpool_info

@@ -125,7 +125,8 @@ def fetch_all(resources, root=None, download=True, dataset=()) -> list:
         return [fetch(res, root, download) for res in resources]
     except DownloadError as first:
         base = data_dir(root)
-        missing = [res for res in (dataset or resources) if not (base / res.folder / res.filename).is_file()
+        missing = [res for res in (dataset or resources)
+                   if not (base / res.folder / res.filename).is_file()
                    and not (res.packaged and (PACKAGED_DIR / res.folder / res.filename).is_file())]
         if len(missing) < 2:
             raise

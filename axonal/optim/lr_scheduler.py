@@ -304,7 +304,7 @@ class CosineAnnealingLR(LRScheduler):
                 for base in self.base_lrs]
 
 
-# -- giving a resumed schedule a new length ---------------------------------------------------------
+# -- giving a resumed schedule a new length ----------------------------------------------------
 # The attributes that fix a schedule's length ("horizon"); copying them from a schedule built for
 # the new total, and setting the lr that schedule has at the current step, re-plans a resumed run.
 _HORIZON = {"CosineAnnealingLR": ("T_max",), "StepLR": ("step_size",),

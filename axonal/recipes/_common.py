@@ -21,7 +21,7 @@ SPLIT_SEED = 20240601  # fixes which 5k training images are held out for validat
 N_VAL = 5000
 
 
-# -- splits and plumbing ---------------------------------------------------------------------------
+# -- splits and plumbing --------------------------------------------------------------------------
 def split_indices(n, limit_train=None):
     """(validation indices, training indices) of the fixed 55k/5k split of an n-image training
     file; `limit_train` keeps the first N training indices (smoke runs)."""
@@ -211,7 +211,7 @@ def plots_available():
     return True
 
 
-# -- convolutional recipes ---------------------------------------------------------------------------
+# -- convolutional recipes ------------------------------------------------------------------------
 def image_splits(dataset_cls, data_dir=None, limit_train=None, augment=()):
     """(train, val, test) datasets of 28x28 images (N, 1, 28, 28): 55k/5k split of the training
     file by the fixed permutation, the official test set. Training images go through `augment`
@@ -298,7 +298,7 @@ def one_cycle(optimizer, lr, epochs, steps_per_epoch, pct_start=0.2):
                                           pct_start=pct_start), interval="step")
 
 
-# -- optimization ------------------------------------------------------------------------------------
+# -- optimization ---------------------------------------------------------------------------------
 def with_grad_clipping(optimizer, max_norm):
     """Make `optimizer.step()` clip the global gradient norm of its parameters to `max_norm` first
     (so a recipe can clip without a custom training loop). Returns the optimizer."""
