@@ -20,8 +20,6 @@ import socket
 import struct
 from pathlib import Path
 
-import numpy as np
-
 ENV = "AXONAL_TEST_OFFLINE"
 VOCAB = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # dataset -> the files of it (relative to a data dir), to tell whether the real ones are present
@@ -36,6 +34,8 @@ REAL_FILES = {
 # -- generated files -----------------------------------------------------------------------------
 def _write_idx(path, arr):
     """IDX: magic 0x0000 0x08 ndim, big-endian uint32 sizes, the bytes; gzip-compressed."""
+    import numpy as np
+
     head = struct.pack(">HBB", 0, 0x08, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
     with gzip.open(path, "wb", compresslevel=1) as f:
         f.write(head + np.ascontiguousarray(arr, np.uint8).tobytes())
@@ -43,6 +43,8 @@ def _write_idx(path, arr):
 
 def _images(n, rng):
     """28x28 uint8 images whose class (0-9) is a bright 3-row band at rows 2c+4..2c+6, plus noise."""
+    import numpy as np
+
     labels = rng.integers(0, 10, n).astype(np.uint8)
     img = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
     for c in range(10):
@@ -77,6 +79,9 @@ def _shakespeare(folder, rng):
 def write_all(root):
     """Write the generated datasets under `root` (once) and return {"folder/file": sha256}."""
     from axonal.datasets._download import sha256_of
+
+    import numpy as np  # here, not at the top: a child's sitecustomize must not load NumPy (and
+                        # its BLAS) before axonal has set its thread policy
 
     root = Path(root)
     index = root / "hashes.json"

@@ -9,12 +9,12 @@ import os
 
 import pytest
 
-import _offline
+import axonal  # first: its thread policy must be set before NumPy loads its BLAS
+
+import _offline  # noqa: I001 - after axonal (it imports NumPy)
 
 # the caller's data directory, kept for the real-data checks before the fixtures replace it
 os.environ.setdefault("AXONAL_DATA_REAL", str(_offline.real_data_dir()))
-
-import axonal
 
 
 @pytest.fixture(scope="session")
