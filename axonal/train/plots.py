@@ -58,8 +58,10 @@ def plot_history(history, path, title=None, dpi=100):
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if few:
+        if few:  # one tick per epoch, and room around the points for their values
+            ax.set_xticks(xs)
             ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
+            ax.margins(y=0.35)
         values = [v for k in curves for v in hist[k[1]] if not math.isnan(v)]
         if name in ("loss", "learning rate") and values and min(values) > 0 \
                 and max(values) / min(values) > 10:  # log only when it spans a decade or more
