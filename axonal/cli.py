@@ -3,8 +3,9 @@
 Layer 9.
 
     axonal train NAME [--epochs N] [--lr LR] [--batch-size B] [--seed S] [--resume CKPT]
-                      [--out DIR] [--data DIR] [--limit-train N] [--device DEV] [--quiet]
-                      [--nproc N]
+                      [--out DIR] [--overwrite] [--data DIR] [--limit-train N] [--device DEV]
+                      [--quiet] [--nproc N]
+    axonal train NAME --help   (the recipe's options and defaults)
     axonal train --list
     axonal evaluate CHECKPOINT [--data DIR] [--batch-size B] [--device DEV] [--json]
     axonal generate CHECKPOINT [--prompt TEXT] [--temperature T] [--length N] [--seed S]
@@ -14,11 +15,13 @@ Layer 9.
 Exit status: 0 on success, 2 for bad arguments (argparse), 1 for an error while running (unknown
 recipe, missing checkpoint, unreadable data), 130 when interrupted. Errors print one line,
 `axonal: error: ...`, without a traceback; set AXONAL_DEBUG=1 to get the traceback as well.
+AXONAL_SMOKE=1 makes `train` and `evaluate` quick checks (see axonal.recipes.runner).
 """
 import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 from importlib import metadata
 
@@ -56,16 +59,19 @@ def build_parser():
     t = sub.add_parser("train", help="train a recipe (see --list)",
                        description="Train a named recipe; writes OUT/checkpoint, OUT/metrics.json, "
                                    "OUT/curves.png and OUT/log.csv.")
-    t.add_argument("name", nargs="?", help="recipe name, e.g. mnist-mlp")
+    t.add_argument("name", nargs="?", help="recipe name, e.g. mnist-mlp (NAME --help: its "
+                   "options and defaults)")
     t.add_argument("--list", action="store_true", help="list the recipes and exit")
-    t.add_argument("--epochs", type=_int_at_least(0), help="total epochs (a resumed run continues "
-                   "up to this number)")
+    t.add_argument("--epochs", type=_int_at_least(1), help="total epochs (a resumed run continues "
+                   "up to this number; a larger one re-plans the LR schedule)")
     t.add_argument("--lr", type=_positive_float, help="learning rate")
     t.add_argument("--batch-size", type=_int_at_least(1), help="training batch size")
     t.add_argument("--seed", type=_int_at_least(0), help="random seed (init, shuffling, dropout)")
     t.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint written by a "
-                   "previous run")
+                   "previous run (--out defaults to its folder)")
     t.add_argument("--out", metavar="DIR", help="output directory (default runs/NAME)")
+    t.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in "
+                   "--out (without it, such a run is refused so that no run is lost)")
     t.add_argument("--data", metavar="DIR", help="dataset directory (default $AXONAL_DATA, else "
                    "~/.cache/axonal; MNIST is also shipped with axonal)")
     t.add_argument("--limit-train", type=_int_at_least(1), metavar="N",
@@ -123,10 +129,32 @@ def _cmd_train(args):
         return 0
     train(args.name, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
           resume=args.resume, out=args.out, data=args.data, quiet=args.quiet,
-          limit_train=args.limit_train, device=args.device,
+          limit_train=args.limit_train, device=args.device, overwrite=args.overwrite,
           options={k: v for k, v in (("cell", args.cell), ("dataset", args.dataset)) if v}
           or None)
     return 0
+
+
+def recipe_help(name):
+    """`axonal train NAME --help`: the generic options plus the recipe's description, defaults and
+    options (--cell, --dataset, ...)."""
+    from .recipes import get_recipe
+
+    rec = get_recipe(name)
+    lines = [f"recipe {name}: {rec.description}", "defaults:"]
+    for key, value in rec.defaults.items():
+        lines.append(f"  --{key.replace('_', '-'):<12} {value}")
+    opts = getattr(rec, "options", None) or {}
+    if opts:
+        lines.append("recipe options (--cell/--dataset on the command line; all of them in "
+                     "Python: train(NAME, options={...})):")
+        for key, value in opts.items():
+            lines.append(f"  {key:<14} {value}")
+    doc = (sys.modules[type(rec).__module__].__doc__ or "").strip()
+    if doc:
+        body = doc.split("\n\n", 1)[-1] if doc.startswith(name) else doc
+        lines += ["", body.replace("Layer 9. ", "", 1)]
+    return "\n".join(lines)
 
 
 def _cmd_generate(args):
@@ -178,7 +206,7 @@ def _blas_lines():
     except Exception as e:  # noqa: BLE001 - show_config's layout differs across NumPy versions
         lines = [f"NumPy's BLAS    unknown ({type(e).__name__})"]
     from .kernels import BLAS
-    hint = "" if (BLAS or "").startswith("mkl") else "  (faster: pip install axonal[mkl])"
+    hint = "" if (BLAS or "").startswith("mkl") else "  (faster: pip install -e '.[mkl]')"
     lines.append(f"Axonal's GEMMs  {BLAS or 'numpy.matmul'}{hint}")
     try:
         from threadpoolctl import threadpool_info
@@ -260,9 +288,45 @@ def info_lines():
     return lines + _blas_lines() + _thread_lines() + _gpu_lines() + _dataset_lines()
 
 
+def _resume_hint(args, argv):
+    """The full command that continues an interrupted run: the same arguments, with --resume
+    pointing at the run's checkpoint, --out at its folder, and no --overwrite."""
+    if args.out is not None:
+        out = args.out
+    elif args.resume:
+        out = os.path.dirname(args.resume) or "."
+    else:
+        out = os.path.join("runs", args.name)
+    ckpt = os.path.join(out, "checkpoint")
+    if not os.path.isfile(ckpt):  # written after each completed epoch
+        return ""
+    kept, skip = [], False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+        elif arg in ("--resume", "--out"):
+            skip = True
+        elif arg == "--overwrite" or arg.startswith(("--resume=", "--out=")):
+            continue
+        else:
+            kept.append(arg)
+    return "; continue with: axonal " + shlex.join([*kept, "--resume", ckpt, "--out", out])
+
+
 def main(argv=None) -> int:
     _threads.configure()  # the CLI opts in to the thread policy (AXONAL_THREADS=auto does it earlier)
     parser = build_parser()
+    raw = sys.argv[1:] if argv is None else list(argv)
+    if len(raw) >= 3 and raw[0] == "train" and not raw[1].startswith("-") and (
+            "-h" in raw[2:] or "--help" in raw[2:]):
+        try:  # `axonal train NAME --help`: the recipe's own defaults and options
+            text = recipe_help(raw[1])
+        except KeyError as e:  # UnknownRecipeError
+            print(f"axonal: error: {e}", file=sys.stderr)
+            return 1
+        parser.train_parser.print_help()
+        print("\n" + text)
+        return 0
     args = parser.parse_args(argv)
     if args.version:
         from . import __version__
@@ -297,9 +361,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         hint = ""
         if args.command == "train" and args.name:
-            ckpt = os.path.join(args.out or os.path.join("runs", args.name), "checkpoint")
-            if os.path.isfile(ckpt):  # written after each completed epoch
-                hint = f"; continue with: axonal train {args.name} --resume {ckpt}"
+            hint = _resume_hint(args, sys.argv[1:] if argv is None else argv)
         print(f"axonal: interrupted{hint}", file=sys.stderr)
         return 130
     except (OSError, ValueError, UnknownRecipeError, ImportError, RuntimeError) as e:

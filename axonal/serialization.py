@@ -8,8 +8,9 @@ Layout (safetensors', written here without the safetensors package):
 
 The header maps each tensor name to `{"dtype": "F32", "shape": [2, 3], "data_offsets": [b, e]}`
 (offsets into the data, which the tensors cover exactly: no gap, no overlap). `__metadata__` holds
-strings only: `"format": "pt"` (what HuggingFace tools expect of PyTorch-named weights, as ours
-are) and `"axonal"`, a JSON string `{"format": "axonal.checkpoint", "version": 1, "root": NODE}`:
+strings only: `"format": "pt"` (what HuggingFace tools expect of PyTorch-named weights), `"sha256"`
+(hex SHA-256 of the data section, checked by `load`) and `"axonal"`, a JSON string
+`{"format": "axonal.checkpoint", "version": 1, "root": NODE}`:
 
     ["T", name, requires_grad] Tensor    ["A", name] ndarray    ["G", name] NumPy scalar (0-d)
     ["i", "-0x1f"] int (hex: exact, no digit limit)   ["f", "0x1.8p+1"] float (float.hex, nan/inf)
@@ -20,25 +21,26 @@ Tensors at top-level string keys are named by their key, so a flat state dict is
 safetensors file. Dtypes: F64 F32 F16 I64 I32 I16 I8 U8 BOOL, plus U16 U32 U64 for arrays (NumPy's
 MT19937 state). A plain safetensors file loads as a flat `{name: Tensor}` dict (BF16 -> float32).
 
-Saving to a path is atomic: the bytes go to `.NAME.<hex>.tmp` beside the target, are flushed and
-fsynced, `os.replace`d onto it, and the directory is fsynced. On an exception the temp file is
-removed and the old file is untouched; a killed process may leave a temp file, never a half-written
-target. A file object is written in place; loading leaves it just after the checkpoint.
+Saving to a path is atomic (`_atomic_write`): a killed process may leave a temp file, never a
+half-written target. A file object is written in place; loading leaves it after the checkpoint.
 
-Loading validates everything, raising `CheckpointError` naming the file and the problem. Tensors
-load on the CPU unless `map_location` says otherwise; an object saved twice loads as one object;
-dict/list/tuple subclasses (OrderedDict, Size) load as their base type.
+Loading validates everything, raising `CheckpointError` naming the file and the problem; a data
+section whose SHA-256 differs from the recorded one is reported as corrupt (a file without the hash,
+from an older axonal, loads with a warning). Tensors load on the CPU unless `map_location` says
+otherwise; an object saved twice loads as one; dict/list/tuple subclasses load as their base type.
 """
-import contextlib
+import hashlib
 import io
 import json
 import os
+import warnings
 
 import numpy as np
 
 from . import _dtype as _dt
 from . import backend
 from .tensor import Tensor
+from .utils._atomic import atomic_write as _atomic_write
 
 FORMAT, VERSION = "axonal.checkpoint", 1
 _MAX_HEADER = 100_000_000  # safetensors' limit: a longer "header" means a foreign or broken file
@@ -47,8 +49,9 @@ _CODES = {"float64": "F64", "float32": "F32", "float16": "F16", "int64": "I64", 
           "uint32": "U32", "uint64": "U64"}
 _NP_OF = {code: np.dtype(name).newbyteorder("<") for name, code in _CODES.items()}
 _NP_OF["BF16"] = np.dtype("<u2")  # read as raw 16 bits, widened to float32 after reading
-_ZIP = "a ZIP archive (PyTorch .pt/.pth and NumPy .npz files are ZIP archives, read by neither)"
-_PICKLE = "a pickle (an old torch.save file?); axonal never unpickles: it can run arbitrary code"
+_ZIP, _PICKLE = ("a ZIP archive (PyTorch .pt/.pth and NumPy .npz files are ZIP archives, read "
+                 "by neither)", "a pickle (an old torch.save file?); axonal never unpickles: it "
+                 "can run arbitrary code")
 _FOREIGN = [(b"\x89PNG", "a PNG image"), (b"PK\x03\x04", _ZIP), (b"PK\x05\x06", _ZIP),
             (b"\x93NUMPY", "a NumPy .npy file (use numpy.load)"), (b"\x1f\x8b", "gzip data"),
             (b"\x89HDF", "an HDF5 file")] + [(bytes([0x80, v]), _PICKLE) for v in range(2, 6)]
@@ -135,13 +138,16 @@ def _padded_length(n: int) -> int:
     return n
 
 
-def _write_array(fh, arr):
-    """Write one array's bytes (C order, little-endian) without an extra copy when possible."""
+def _bytes_of(arr):
+    """One array's bytes (C order, little-endian) as a memoryview, without a copy when possible."""
     a = np.ascontiguousarray(backend.to_numpy(arr))
     if a.dtype != a.dtype.newbyteorder("<"):
         a = a.astype(a.dtype.newbyteorder("<"))
-    if a.size:
-        fh.write(memoryview(a.reshape(-1).view(np.uint8)))
+    return memoryview(a.reshape(-1).view(np.uint8))
+
+
+def _write_array(fh, arr):
+    fh.write(_bytes_of(arr))
 
 
 def _write(fh, header, arrays):
@@ -155,7 +161,11 @@ def save(obj, f) -> None:
     `f`, a path (written atomically) or a binary file object opened for writing."""
     plan = _Plan()
     info = {"format": FORMAT, "version": VERSION, "root": plan.node(obj, ())}
-    meta = {"format": "pt", "axonal": json.dumps(info, separators=(",", ":"))}
+    digest = hashlib.sha256()  # the header precedes the data, so the data is hashed first
+    for arr in plan.arrays:
+        digest.update(_bytes_of(arr))
+    meta = {"format": "pt", "sha256": digest.hexdigest(),
+            "axonal": json.dumps(info, separators=(",", ":"))}
     header = json.dumps({"__metadata__": meta, **plan.entries}, separators=(",", ":")).encode()
     header += b" " * (_padded_length(len(header)) - len(header))
     if isinstance(f, (str, bytes, os.PathLike)):
@@ -163,34 +173,6 @@ def save(obj, f) -> None:
     if isinstance(f, io.TextIOBase) or not hasattr(f, "write"):
         raise TypeError(f"save: f must be a path or a binary file object, got {type(f).__name__}")
     _write(f, header, plan.arrays)
-
-
-def _atomic_write(path, write):
-    path = os.fsdecode(path)
-    path = os.path.realpath(path) if os.path.islink(path) else path  # write through a symlink
-    directory, base = os.path.split(os.path.abspath(path))
-    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else None  # kept on overwrite
-    # a fresh random name opened with O_EXCL; 0o666 lets the umask decide, as a plain open() does
-    tmp = os.path.join(directory, f".{base[:100]}.{os.urandom(8).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if mode is not None and hasattr(os, "fchmod"):
-                os.fchmod(fh.fileno(), mode)
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())  # the data is on disk before the new name can point at it
-        os.replace(tmp, path)
-    except BaseException:  # KeyboardInterrupt too: never leave the temp file behind
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename durable; some systems cannot open a dir
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -201,7 +183,7 @@ class _Reader:
     def fail(self, problem):
         raise CheckpointError(f"cannot load checkpoint {self.label}: {problem}")
 
-    def read_into(self, buf, what):
+    def read_into(self, buf, what, digest=None):
         view, got = memoryview(buf).cast("B"), 0
         while got < len(view):
             if hasattr(self.fh, "readinto"):
@@ -212,6 +194,8 @@ class _Reader:
             if not n:
                 self.fail(f"file truncated: it ends inside {what} ({got} of {len(view)} bytes)")
             got += n
+        if digest is not None:
+            digest.update(view)
 
     def foreign(self, prefix, problem):
         for magic, what in _FOREIGN:
@@ -252,18 +236,27 @@ class _Reader:
                           f"the file holds {have}")
             if self.exact and end < have:
                 self.fail(f"{have - end} unexpected bytes after the last tensor")
-        arrays = {}
+        arrays, digest = {}, hashlib.sha256()
         for _, name in spans:
             e = header[name]
             try:
                 arr = np.empty(e["shape"], _NP_OF[e["dtype"]])
             except (ValueError, OverflowError, MemoryError) as err:
                 self.fail(f"tensor {name!r}: cannot allocate shape {e['shape']} ({err})")
-            self.read_into(arr.reshape(-1).view(np.uint8), f"tensor {name!r}")
+            self.read_into(arr.reshape(-1).view(np.uint8), f"tensor {name!r}", digest)
             if e["dtype"] == "BF16":
                 arr = (arr.astype(np.uint32) << 16).view(np.float32)
             arrays[name] = arr.astype(arr.dtype.newbyteorder("="), copy=False)
+        self.check_hash(meta, digest.hexdigest())
         return meta, header, arrays
+
+    def check_hash(self, meta, actual):
+        if meta.get("sha256", actual) != actual:
+            raise CheckpointError(f"checkpoint {self.label} is corrupt: its tensor data has SHA-256 "
+                                  f"{actual}, the file records {meta['sha256']}")
+        # other tools' safetensors carry no hash; an older axonal's file is warned about once it
+        # has loaded (see _load)
+        self.unhashed = "sha256" not in meta and "axonal" in meta
 
     def entry(self, name, e):
         if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:
@@ -396,4 +389,7 @@ def _load(reader, device):
     unused = set(arrays) - set(builder.made)
     if unused:
         reader.fail(f"{len(unused)} stored tensor(s) are not referenced, e.g. {min(unused)!r}")
+    if reader.unhashed:
+        warnings.warn(f"checkpoint {reader.label} has no SHA-256 (written by an older axonal), so "
+                      "its integrity cannot be checked; save it again to add one", stacklevel=3)
     return obj

@@ -128,7 +128,8 @@ def test_python_m_axonal_and_console_script():
     (["train", "mnist-mpl"], 1, "unknown recipe 'mnist-mpl'; did you mean mnist-mlp?"),
     (["evaluate", "/no/such/checkpoint"], 1, "checkpoint file not found: /no/such/checkpoint"),
     (["train", "mnist-mlp", "--resume", "/no/such/ckpt"], 1, "checkpoint file not found"),
-    (["train", "mnist-mlp", "--epochs", "-1"], 2, "--epochs: must be >= 0"),
+    (["train", "mnist-mlp", "--epochs", "-1"], 2, "--epochs: must be >= 1"),
+    (["train", "mnist-mlp", "--epochs", "0"], 2, "--epochs: must be >= 1, got 0"),
     (["train", "mnist-mlp", "--lr", "0"], 2, "--lr: must be a positive finite number"),
     (["train", "mnist-mlp", "--batch-size", "x"], 2, "--batch-size: expected an integer"),
     (["train", "mnist-mlp", "--device", "tpu"], 1, "unknown device type 'tpu'"),
@@ -171,6 +172,21 @@ def test_interrupt_exits_130_with_resume_hint(tmp_path, monkeypatch, capsys):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(axonal.recipes, "train", interrupted)
-    assert main(["train", "mnist-mlp", "--out", str(tmp_path)]) == 130
+    assert main(["train", "mnist-mlp", "--lr", "0.1", "--out", str(tmp_path), "--overwrite"]) == 130
     err = capsys.readouterr().err
-    assert "interrupted; continue with: axonal train mnist-mlp --resume" in err
+    ckpt = tmp_path / "checkpoint"  # the full command: the same options, --resume and --out
+    assert (f"interrupted; continue with: axonal train mnist-mlp --lr 0.1 --resume {ckpt} "
+            f"--out {tmp_path}") in err
+    assert "--overwrite" not in err
+
+
+def test_recipe_help_lists_its_defaults_and_options(capsys):
+    assert main(["train", "lenet", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--overwrite" in out and "recipe lenet: LeNet-5" in out
+    assert "--epochs       12" in out and "--lr           0.05" in out and "one-cycle" in out
+    assert main(["train", "row-mnist", "-h"]) == 0
+    out = capsys.readouterr().out
+    assert "cell           lstm" in out and "--lr           0.001" in out
+    assert main(["train", "mnist-mpl", "--help"]) == 1
+    assert "did you mean mnist-mlp" in capsys.readouterr().err

@@ -1,11 +1,12 @@
 """axonal.datasets: IDX reader, file lookup / checksums / downloads, real datasets and the 2-D toy sets.
 
-There is no internet here: downloads are exercised with file:// URLs and a monkeypatched resource table.
-The real files are read from /work/shared/data (AXONAL_DATA), or skipped where that directory is absent.
+There is no network in the suite (conftest blocks it): downloads are exercised with file:// URLs and
+a monkeypatched resource table. Every loader is tested on generated files in the canonical format
+(tests/_offline.py); the facts of the real files (counts, first samples) are checked by the
+`real_data` tests, which skip, naming the dataset, when the real files are absent.
 """
 import gzip
 import hashlib
-import os
 import struct
 from pathlib import Path
 
@@ -14,17 +15,11 @@ import pytest
 
 import axonal
 from axonal import datasets
-from axonal.datasets import _download, banknote, shakespeare
+from axonal.datasets import _download, banknote
 from axonal.datasets._download import Resource, fetch
 from axonal.utils.data import DataLoader, default_collate
 
-SHARED = Path("/work/shared/data")
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared data directory not present")
-
-
-@pytest.fixture
-def shared_data(monkeypatch):
-    monkeypatch.setenv("AXONAL_DATA", str(SHARED))
+import _offline
 
 
 def _idx_bytes(arr: np.ndarray, type_code=0x08) -> bytes:
@@ -133,11 +128,33 @@ def test_offline_error_names_path_and_env_var(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------- MNIST
-@needs_shared
-def test_mnist_from_shared_dir(shared_data):
+def test_mnist_generated_files_in_a_data_dir(tmp_path, monkeypatch):
+    """The IDX loader on generated files in <root>/mnist/, which win over the packaged copy."""
+    rng = np.random.default_rng(1)
+    (tmp_path / "mnist").mkdir()
+    arrays = {}
+    for prefix, n in (("train", 50), ("t10k", 20)):
+        img, lab = _offline._images(n, rng)
+        arrays[prefix] = img, lab
+        _offline._write_idx(tmp_path / "mnist" / f"{prefix}-images-idx3-ubyte.gz", img)
+        _offline._write_idx(tmp_path / "mnist" / f"{prefix}-labels-idx1-ubyte.gz", lab)
+    hashes = {f"mnist/{p.name}": _download.sha256_of(p) for p in (tmp_path / "mnist").iterdir()}
+    _offline.accept_generated(tmp_path, hashes, monkeypatch.setattr)
+    train, test = datasets.MNIST(root=tmp_path, train=True), datasets.MNIST(root=tmp_path, train=False)
+    assert train.files[0].parent == tmp_path / "mnist" and len(train) == 50 and len(test) == 20
+    np.testing.assert_array_equal(train.data, arrays["train"][0])
+    np.testing.assert_array_equal(test.targets, arrays["t10k"][1].astype(np.int64))
+    image, label = train[0]
+    assert tuple(image.shape) == (1, 28, 28) and label == int(arrays["train"][1][0])
+    np.testing.assert_allclose(image.numpy()[0], arrays["train"][0][0] / 255.0, rtol=1e-6)
+
+
+def test_mnist_real_files(tmp_path, monkeypatch):
+    # the real MNIST ships inside the package: these facts are checked on every machine
+    monkeypatch.setenv("AXONAL_DATA", str(tmp_path))
     train = datasets.MNIST(train=True)
     test = datasets.MNIST(train=False)
-    assert train.files[0].parent == SHARED / "mnist"
+    assert train.files[0].parent == _download.PACKAGED_DIR / "mnist"
     assert train.data.shape == (60000, 28, 28) and train.data.dtype == np.uint8
     assert test.data.shape == (10000, 28, 28) and test.targets.dtype == np.int64
     assert int(train.targets[0]) == 5 and int(train.data[0].astype(np.int64).sum()) == 27525
@@ -181,11 +198,28 @@ def test_mnist_loader_fast_path_and_transforms(tmp_path, monkeypatch):
     assert batch[1].numpy().tolist() == [17, 12, 11, 10]
 
 
-@needs_shared
-def test_fashion_mnist(shared_data):
+def test_fashion_mnist_loader_on_generated_files():
+    ds = datasets.FashionMNIST(train=False)  # conftest's generated files (1,000 test images)
+    assert ds.data.shape == (1000, 28, 28) and ds.data.dtype == np.uint8
+    assert ds.targets.dtype == np.int64 and set(np.unique(ds.targets)) <= set(range(10))
+    assert ds.classes[9] == "Ankle boot" and len(datasets.FashionMNIST(train=True)) == 5600
+
+
+@pytest.mark.parametrize("real_data", ["Fashion-MNIST"], indirect=True)
+def test_fashion_mnist_real_files(real_data):
     ds = datasets.FashionMNIST(train=False)
     assert ds.data.shape == (10000, 28, 28) and np.bincount(ds.targets).tolist() == [1000] * 10
-    assert ds.classes[9] == "Ankle boot"
+
+
+def test_missing_dataset_lists_every_missing_file_and_the_cli_option(tmp_path, monkeypatch):
+    monkeypatch.setenv("AXONAL_DATA", str(tmp_path))
+    with pytest.raises(datasets.DownloadError) as info:
+        datasets.FashionMNIST(train=True, download=False)
+    text = str(info.value)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        assert name in text, name
+    assert "--data DIR" in text and "root=DIR" in text and "AXONAL_DATA" in text
 
 
 def test_mnist_corrupt_file_in_root_is_reported(tmp_path):
@@ -198,15 +232,21 @@ def test_mnist_corrupt_file_in_root_is_reported(tmp_path):
 
 
 # ------------------------------------------------------------------------------ banknote, shakespeare
-@needs_shared
-def test_banknote(shared_data):
+@pytest.mark.parametrize("real_data", ["UCI banknote"], indirect=True)
+def test_banknote_real_file(real_data):
     x, y = datasets.load_banknote()
-    assert x.shape == (1372, 4) and x.dtype == np.float32 and np.bincount(y).tolist() == [762, 610]
+    assert np.bincount(y).tolist() == [762, 610]
+    assert np.bincount(datasets.Banknote(train=False).targets).sum() == 275
+
+
+def test_banknote():  # on the generated file (1,372 rows, as the loader requires)
+    x, y = datasets.load_banknote()
+    assert x.shape == (1372, 4) and x.dtype == np.float32 and y.dtype == np.int64
     train, test = datasets.Banknote(train=True), datasets.Banknote(train=False)
     assert (len(train), len(test)) == (1097, 275)
     rows = {tuple(r) for r in np.concatenate([train.data, test.data])}
     assert len(rows) == len({tuple(r) for r in x})  # together they are the whole file, no overlap
-    assert np.bincount(np.concatenate([train.targets, test.targets])).tolist() == [762, 610]
+    assert np.bincount(np.concatenate([train.targets, test.targets])).tolist() == np.bincount(y).tolist()
     np.testing.assert_array_equal(datasets.Banknote(train=True).data, train.data)  # fixed split
     feats, label = train[0]
     assert tuple(feats.shape) == (4,) and feats.dtype == axonal.float32 and label in (0, 1)
@@ -216,12 +256,18 @@ def test_banknote(shared_data):
     assert tuple(xb.shape) == (16, 4) and yb.dtype == axonal.int64
 
 
-@needs_shared
-def test_tiny_shakespeare(shared_data):
+@pytest.mark.parametrize("real_data", ["Tiny Shakespeare"], indirect=True)
+def test_tiny_shakespeare_real_file(real_data):
     train = datasets.TinyShakespeare(split="train", seq_len=32)
     val = datasets.TinyShakespeare(split="val", seq_len=32)
-    assert train.vocab_size == 65 == len(train.itos) and len(train.text) + len(val.text) == 1115394
-    assert train.text.startswith("First Citizen:")
+    assert len(train.text) + len(val.text) == 1115394 and train.text.startswith("First Citizen:")
+    assert "".join(train.chars) == datasets.TinyShakespeare.VOCAB  # sampling relies on it
+
+
+def test_tiny_shakespeare():  # on the generated file, which holds the same 65 characters
+    train = datasets.TinyShakespeare(split="train", seq_len=32)
+    val = datasets.TinyShakespeare(split="val", seq_len=32)
+    assert train.vocab_size == 65 == len(train.itos) and len(val.text) > 0
     assert train.decode(train.encode("To be, or not")) == "To be, or not"
     with pytest.raises(KeyError, match="'@'"):
         train.encode("@")

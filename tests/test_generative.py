@@ -356,7 +356,7 @@ def test_gan_judge_sees_samples_as_it_saw_real_digits(tmp_path):
     # a "generator" that returns real test digits (in the generator's [-1, 1] range) must be judged
     # exactly as confidently as the real digits themselves: the judge is trained and applied on
     # one scale
-    from axonal.recipes.autoencoder import arrays_of
+    from axonal.recipes._common import arrays_of
     from axonal.recipes.registry import get_recipe
 
     rec = get_recipe("gan")

@@ -1,7 +1,6 @@
 """LeakyRNN, the echo state network on Mackey-Glass, Pascanu's Omega (value and double-backprop
 gradient against NumPy), truncated BPTT, the sequence models, and smoke runs of the recipes."""
 import json
-import os
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from axonal.nn.layers.rnn import LSTM, RNN
 from axonal.nn.layers.rnn_cells import RNNCell
 from axonal.train import truncated_bptt
 
-DATA = os.environ.get("AXONAL_DATA", "/work/shared/data")
+DATA = None  # the data dir conftest sets: generated files (Tiny Shakespeare, ...), offline
 
 
 def test_leaky_rnn_alpha_zero_is_elman_rnn():
@@ -175,8 +174,6 @@ def test_row_mnist_smoke_and_cell_option(tmp_path, monkeypatch):
         _smoke("mnist-mlp", tmp_path, limit_train=64, options={"cell": "lstm"})
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(DATA, "tinyshakespeare", "input.txt")),
-                    reason="Tiny Shakespeare not available")
 def test_char_lstm_smoke_and_generate(tmp_path, capsys, monkeypatch):
     from axonal.cli import main
 

@@ -1,6 +1,7 @@
 """axonal.train: Trainer fit/evaluate/predict, metrics, History, callbacks, progress output, plots."""
 import io
 import math
+import os
 import weakref
 from pathlib import Path
 
@@ -413,3 +414,37 @@ def test_history_pads_missing_keys_and_round_trips():
     assert h2.epoch == [0, 1] and h2["loss"] == [1.0, 0.5]
     h2.truncate(1)
     assert h2.epoch == [0] and h2["loss"] == [1.0]
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal (POSIX)")
+def test_progress_bar_is_drawn_on_a_terminal_that_reports_no_size():
+    """A pty nobody sized reports 0x0 (some CI runners, IDE consoles): the bar falls back to a
+    fixed width instead of drawing nothing."""
+    import pty
+    import subprocess
+    import sys
+
+    code = ("from axonal.train.progress import ProgressBar\n"
+            "pb = ProgressBar(verbose=1); pb.params = {'epochs': 1, 'steps': 20}\n"
+            "pb.on_epoch_begin(0)\n"
+            "for i in range(20): pb.on_batch_end(i, {'loss': 0.5})\n"
+            "pb._bar.refresh(); pb.on_epoch_end(0, {'loss': 0.5})\n")
+    main, child = pty.openpty()  # no TIOCSWINSZ: the size stays 0x0
+    assert os.get_terminal_size(child) == (0, 0)
+    proc = subprocess.run([sys.executable, "-c", code], stdin=child, stdout=child, stderr=child,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+                          timeout=120, check=False)
+    os.close(child)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(main)
+    text = out.decode(errors="replace")
+    assert proc.returncode == 0, text
+    assert "Epoch 1/1" in text and "20/20" in text and "epoch 1/1  loss 0.5000" in text

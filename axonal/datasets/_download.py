@@ -80,12 +80,34 @@ def _download_to(url: str, dest: Path, res: Resource) -> None:
         raise
 
 
+_WHERE = (f"or point axonal at a directory DIR that holds them: `--data DIR` on the command line, "
+          f"`root=DIR` in Python, or the {ENV_VAR} environment variable")
+
+
 def _missing_message(res: Resource, dest: Path, reasons) -> str:
     tried = "; ".join(f"{u}: {r}" for u, r in reasons) if reasons else "download=False"
     return (f"dataset file {res.filename} not found at {dest} and it could not be downloaded "
-            f"({tried}). Put the file (sha256 {res.sha256}, from {res.urls[0]}) at {dest}, or pass "
-            f"root=DIR or set the {ENV_VAR} environment variable to a directory DIR that contains "
-            f"{res.folder}/{res.filename}.")
+            f"({tried}). Put the file (sha256 {res.sha256}, from {res.urls[0]}) at {dest}, "
+            f"{_WHERE} (as DIR/{res.folder}/{res.filename}).")
+
+
+def fetch_all(resources, root=None, download=True, dataset=()) -> list:
+    """`fetch` each resource; when one is missing, the DownloadError lists every file of the whole
+    `dataset` (all its resources; default: `resources`) that is missing, not only the first."""
+    try:
+        return [fetch(res, root, download) for res in resources]
+    except DownloadError as first:
+        base = data_dir(root)
+        missing = [res for res in (dataset or resources)
+                   if not (base / res.folder / res.filename).is_file()
+                   and not (res.packaged and (PACKAGED_DIR / res.folder / res.filename).is_file())]
+        if len(missing) < 2:
+            raise
+        files = "; ".join(f"{res.filename} (sha256 {res.sha256}, from {res.urls[0]})"
+                          for res in missing)
+        raise DownloadError(f"{len(missing)} dataset files are missing from "
+                            f"{base / missing[0].folder} and could not be downloaded: {files}. "
+                            f"Put them there, {_WHERE}. (First failure: {first})") from first
 
 
 def fetch(res: Resource, root=None, download=True) -> Path:

@@ -92,9 +92,10 @@ class MNIST(Dataset):
         self.transform = transform
         self.target_transform = target_transform
         prefix = "train" if self.train else "t10k"
-        from ._download import fetch  # the network code loads only when a file is looked up
-        images = fetch(self.resources[f"{prefix}-images-idx3-ubyte.gz"], root, download)
-        labels = fetch(self.resources[f"{prefix}-labels-idx1-ubyte.gz"], root, download)
+        from ._download import fetch_all  # the network code loads only when a file is looked up
+        mine = [self.resources[f"{prefix}-{k}-idx{d}-ubyte.gz"] for k, d in (("images", 3),
+                                                                                  ("labels", 1))]
+        images, labels = fetch_all(mine, root, download, dataset=list(self.resources.values()))
         data = _load_idx(images, 3)
         targets = _load_idx(labels, 1)
         if data.shape[1:] != (28, 28):

@@ -302,3 +302,50 @@ class CosineAnnealingLR(LRScheduler):
         return [self.eta_min + (base - self.eta_min)
                 * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base in self.base_lrs]
+
+
+# -- giving a resumed schedule a new length ----------------------------------------------------
+# The attributes that fix a schedule's length ("horizon"); copying them from a schedule built for
+# the new total, and setting the lr that schedule has at the current step, re-plans a resumed run.
+_HORIZON = {"CosineAnnealingLR": ("T_max",), "StepLR": ("step_size",),
+            "MultiStepLR": ("milestones",), "LinearLR": ("total_iters",),
+            "PolynomialLR": ("total_iters",), "ConstantLR": ("total_iters",),
+            "OneCycleLR": ("total_steps", "_schedule_phases")}
+_NO_HORIZON = ("ExponentialLR", "CyclicLR", "CosineAnnealingWarmRestarts", "ReduceLROnPlateau")
+
+
+def can_replan(scheduler) -> bool:
+    """Whether `replan` can give this schedule a new length (or it has none to change)."""
+    return type(scheduler).__name__ in _HORIZON or type(scheduler).__name__ in _NO_HORIZON
+
+
+def replan(scheduler, fresh):
+    """Give `scheduler` (restored from a checkpoint, at step `last_epoch`) the length of `fresh`, the
+    same kind of schedule built for a new total number of steps, so that from now on the lr equals
+    the one a fresh run with the new total would use at the same step. Returns True when the
+    schedule changed, False when its length does not depend on the total (ExponentialLR, ...).
+    A schedule whose length cannot be read (LambdaLR, SequentialLR, a custom class) is refused
+    with a ValueError: extending it would silently keep the old plan."""
+    name = type(scheduler).__name__
+    if name in _NO_HORIZON:
+        return False
+    if not can_replan(scheduler) or type(fresh) is not type(scheduler):
+        raise ValueError(f"a {name} schedule cannot be re-planned for a different number of "
+                         f"epochs (only {', '.join(sorted(_HORIZON))} can); resume with the "
+                         "original --epochs, or start a new run")
+    keys = _HORIZON[name]
+    if all(getattr(scheduler, k) == getattr(fresh, k) for k in keys):
+        return False
+    for k in keys:
+        setattr(scheduler, k, getattr(fresh, k))
+    # the closed form at the current step (OneCycleLR's get_lr is one already)
+    closed = getattr(scheduler, "_get_closed_form_lr", None) or scheduler.get_lr
+    scheduler._get_lr_called_within_step = True
+    try:
+        values = closed()
+    finally:
+        scheduler._get_lr_called_within_step = False
+    for group, lr in zip(scheduler.optimizer.param_groups, values):
+        group["lr"] = lr
+    scheduler._last_lr = group_values(scheduler.optimizer, "lr")
+    return True

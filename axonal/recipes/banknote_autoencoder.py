@@ -18,9 +18,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from .autoencoder import (
+from ._common import (
     ReconstructionRecipe,
-    _figure,
+    figure,
     apply_batched,
     arrays_of,
     plots_available,
@@ -77,7 +77,7 @@ class BanknoteAutoencoder(ReconstructionRecipe):
                          [("autoencoder code", apply_batched(model.encode, xte)),
                           ("PCA (2 components)", pca.transform(xte))], yte,
                          title="banknote test rows", class_names=["genuine", "forged"])
-            fig = _figure(13, 3.4)
+            fig = figure(13, 3.4)
             for j, name in enumerate(("variance", "skewness", "curtosis", "entropy")):
                 ax = fig.add_subplot(1, 4, j + 1)
                 ax.scatter(xte[:, j], rec[:, j], s=4, label="autoencoder")

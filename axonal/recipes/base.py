@@ -24,6 +24,10 @@ class Recipe:
     def build_model(self, config):
         raise NotImplementedError(f"recipe {self.name!r} must implement build_model(config)")
 
+    def check_resume(self, config):
+        """Called with a checkpoint's model config before a resumed run loads any data: raise a
+        ValueError when this recipe, as configured, cannot continue it. Default: nothing."""
+
     def datasets(self, data_dir=None, limit_train=None):
         """(train, val, test) Datasets; `limit_train` keeps only the first N training samples (for
         smoke runs). The validation and test sets never change with the seed."""

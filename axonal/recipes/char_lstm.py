@@ -16,18 +16,11 @@ Layer 9. `axonal train char-lstm`, then `axonal generate runs/char-lstm/checkpoi
 """
 import numpy as np
 
+from ._common import clipped_adam, cosine, lm_loss
 from .base import Recipe
 from .registry import recipe
-from .row_mnist import with_grad_clipping
 
 SEQ_LEN = 128
-
-
-def lm_loss(logits, targets):
-    """Mean cross-entropy over all (batch, time) positions, in nats per character."""
-    from ..nn.functional import cross_entropy
-
-    return cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
 class CharAccuracy:
@@ -86,14 +79,10 @@ class CharLSTMRecipe(Recipe):
         return lm_loss
 
     def optimizer(self, model, lr):
-        from ..optim import Adam
-
-        return with_grad_clipping(Adam(model.parameters(), lr=lr), 1.0)
+        return clipped_adam(model, lr, 1.0)
 
     def scheduler(self, optimizer, epochs, steps_per_epoch):
-        from ..optim.lr_scheduler import CosineAnnealingLR
-
-        return CosineAnnealingLR(optimizer, T_max=max(int(epochs), 1))
+        return cosine(optimizer, epochs)
 
     def generate(self, checkpoint, prompt="\n", length=500, temperature=1.0, seed=None,
                  data=None):

@@ -27,7 +27,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .autoencoder import (
+from ._common import (
     along_line,
     apply_batched,
     arrays_of,

@@ -25,8 +25,8 @@ from typing import ClassVar
 import numpy as np
 
 from ..train import Trainer
-from .autoencoder import (
-    _figure,
+from ._common import (
+    figure,
     apply_batched,
     arrays_of,
     fit_classifier,
@@ -44,7 +44,7 @@ def save_filters(path, weight, n=100, title=None):
     lo, hi = w.min(1, keepdims=True), w.max(1, keepdims=True)
     w = (w - lo) / np.maximum(hi - lo, 1e-12)
     side = int(np.ceil(np.sqrt(len(w))))
-    fig = _figure(0.55 * side, 0.55 * side + 0.4)
+    fig = figure(0.55 * side, 0.55 * side + 0.4)
     for i, img in enumerate(w):
         ax = fig.add_subplot(side, side, i + 1)
         ax.imshow(img.reshape(28, 28), cmap="gray", interpolation="nearest")

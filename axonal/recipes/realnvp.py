@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .autoencoder import plots_available
+from ._common import apply_batched, figure, plots_available
 from .base import Recipe
 from .registry import recipe
 
@@ -91,7 +91,6 @@ class RealNVPToy(Recipe):
         return FlowTrainer(model, optimizer, **kwargs)
 
     def report(self, model, trainer, datasets, out, log):
-        from .autoencoder import apply_batched
 
         model.eval()
         train, test = datasets[0].tensors[0].numpy(), datasets[2].tensors[0].numpy()
@@ -107,7 +106,6 @@ class RealNVPToy(Recipe):
 
 
 def _plots(model, train, test, out, m):
-    from .autoencoder import _figure, apply_batched
 
     lo, hi = test.min(0) - 0.5, test.max(0) + 0.5
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 160), np.linspace(lo[1], hi[1], 120))
@@ -117,7 +115,7 @@ def _plots(model, train, test, out, m):
     diff = grid - mu
     gauss_lp = (-0.5 * (diff * np.linalg.solve(cov, diff.T).T).sum(1)
                 - 0.5 * np.linalg.slogdet(cov)[1] - math.log(2 * math.pi)).reshape(gx.shape)
-    fig = _figure(11, 4.4)
+    fig = figure(11, 4.4)
     levels = np.linspace(-8, max(flow_lp.max(), gauss_lp.max()), 15)
     for i, (name, lp, nll) in enumerate((("RealNVP", flow_lp, m["test_nll"]),
                                          ("Gaussian", gauss_lp, m["gaussian_test_nll"]))):
@@ -130,7 +128,7 @@ def _plots(model, train, test, out, m):
     fig.savefig(os.path.join(out, "density.png"), format="png")
     samples = apply_batched(lambda z: model.inverse(z), np.random.default_rng(0).standard_normal(
         (len(test), 2)).astype(np.float32))
-    fig = _figure(5, 4.4)
+    fig = figure(5, 4.4)
     ax = fig.add_subplot(1, 1, 1)
     ax.scatter(test[:, 0], test[:, 1], s=2, label="test data", alpha=0.5)
     ax.scatter(samples[:, 0], samples[:, 1], s=2, label="RealNVP samples", alpha=0.5)

@@ -10,6 +10,7 @@ adding one file, with no list to keep in sync:
 """
 import difflib
 import importlib
+import os
 import pkgutil
 
 _REGISTRY = {}
@@ -43,8 +44,9 @@ def _discover():
     global _discovered
     if _discovered:
         return
-    from . import __path__ as pkg_path
-    for mod in pkgutil.iter_modules(pkg_path):
+    # the folder of this file, not the package's __path__: importing the package from here would
+    # make registry and recipes/__init__ import each other
+    for mod in pkgutil.iter_modules([os.path.dirname(os.path.abspath(__file__))]):
         if not mod.name.startswith("_") and mod.name not in _INFRA:
             importlib.import_module(f"{__package__}.{mod.name}")
     _discovered = True

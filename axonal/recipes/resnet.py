@@ -23,7 +23,7 @@ Python callers can also set the depth (6n + 2) and the stem width:
 `train("resnet", options={"dataset": "mnist", "depth": 14, "width": 8})`.
 """
 from .base import Recipe
-from .lenet import cnn_pictures, image_splits, one_cycle, test_split
+from ._common import cnn_pictures, image_splits, one_cycle, test_split
 from .registry import recipe
 
 DATASETS = ("fashion-mnist", "mnist")
@@ -45,7 +45,6 @@ class ResNetRecipe(Recipe):
 
     def __init__(self):
         self.options = {"dataset": "fashion-mnist", "depth": 20, "width": 16}
-        self._loaded = None  # the dataset datasets() read (checked against a resumed config)
 
     @property
     def defaults(self):
@@ -57,14 +56,16 @@ class ResNetRecipe(Recipe):
                 "width": int(self.options["width"]), "in_channels": 1, "classes": 10,
                 "zero_init_residual": False, "dataset": self.options["dataset"]}
 
+    def check_resume(self, config):
+        trained_on = config.get("dataset", "fashion-mnist")
+        if self.options["dataset"] != trained_on:
+            raise ValueError(f"resnet: the checkpoint was trained on {trained_on}; resume it with "
+                             f"--dataset {trained_on} (got --dataset {self.options['dataset']})")
+
     def build_model(self, config):
         from ..models.resnet import cifar_resnet
 
-        trained_on = config.get("dataset", "fashion-mnist")
-        if self._loaded is not None and self._loaded != trained_on:
-            raise ValueError(f"resnet: the checkpoint was trained on {trained_on}; resume it with "
-                             f"--dataset {trained_on} (got --dataset {self._loaded})")
-        self._evaluate_on = trained_on  # `axonal evaluate` then tests on the right dataset
+        self._evaluate_on = config.get("dataset", "fashion-mnist")  # `axonal evaluate` then tests on the right dataset
         return cifar_resnet(int(config["depth"]), int(config["classes"]),
                             int(config["in_channels"]), int(config["width"]),
                             zero_init_residual=bool(config.get("zero_init_residual", False)))
@@ -76,7 +77,6 @@ class ResNetRecipe(Recipe):
         augment = [RandomCrop(28, padding=2)]
         if name == "fashion-mnist":
             augment.append(RandomHorizontalFlip(0.5))
-        self._loaded = name
         return image_splits(_dataset_class(name), data_dir, limit_train, augment)
 
     def test_dataset(self, data_dir=None):

@@ -12,29 +12,12 @@ state updates to classify from the last hidden state. Targets: LSTM >= 98%, IRNN
   before every step (a ReLU recurrence can blow up early in training), cosine LR decay per epoch,
   batch 128, 10 epochs.
 """
-import numpy as np
 
+from ._common import clipped_adam, cosine, split_datasets, standardize, tensors
 from .base import Recipe
-from .mnist_mlp import _N_VAL, _SPLIT_SEED, _standardize, _tensors
 from .registry import recipe
 
 CELLS = ("lstm", "gru", "irnn", "rnn")
-
-
-def with_grad_clipping(optimizer, max_norm):
-    """Make `optimizer.step()` clip the global gradient norm of its parameters to `max_norm` first
-    (so a recipe can clip without a custom training loop). Returns the optimizer."""
-    from ..nn.utils import clip_grad_norm_
-
-    step = optimizer.step
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-
-    def clipped_step(*args, **kwargs):
-        clip_grad_norm_(params, max_norm)
-        return step(*args, **kwargs)
-
-    optimizer.step = clipped_step
-    return optimizer
 
 
 @recipe("row-mnist")
@@ -68,31 +51,20 @@ class RowMNIST(Recipe):
 
         ds = MNIST(root=data_dir, train=train)
         x, y = ds.arrays()
-        x = _standardize(x.reshape(len(x), 28, 28), MNIST.mean, MNIST.std)
+        x = standardize(x.reshape(len(x), 28, 28), MNIST.mean, MNIST.std)
         return x, y
 
     def datasets(self, data_dir=None, limit_train=None):
-        from ..utils.data import TensorDataset
-
-        x, y = self._arrays(data_dir, True)
-        order = np.random.default_rng(_SPLIT_SEED).permutation(len(x))
-        val_idx, train_idx = order[:_N_VAL], order[_N_VAL:]
-        if limit_train is not None:
-            train_idx = train_idx[:limit_train]
-        return (TensorDataset(*_tensors(x[train_idx], y[train_idx])),
-                TensorDataset(*_tensors(x[val_idx], y[val_idx])), self.test_dataset(data_dir))
+        return (*split_datasets(*self._arrays(data_dir, True), limit_train),
+                self.test_dataset(data_dir))
 
     def test_dataset(self, data_dir=None):
         from ..utils.data import TensorDataset
 
-        return TensorDataset(*_tensors(*self._arrays(data_dir, False)))
+        return TensorDataset(*tensors(*self._arrays(data_dir, False)))
 
     def optimizer(self, model, lr):
-        from ..optim import Adam
-
-        return with_grad_clipping(Adam(model.parameters(), lr=lr), 1.0)
+        return clipped_adam(model, lr, 1.0)
 
     def scheduler(self, optimizer, epochs, steps_per_epoch):
-        from ..optim.lr_scheduler import CosineAnnealingLR
-
-        return CosineAnnealingLR(optimizer, T_max=max(int(epochs), 1))
+        return cosine(optimizer, epochs)

@@ -13,10 +13,21 @@ Layer 9. A training run writes to its output directory (default runs/NAME):
     curves.png    loss and accuracy per epoch (needs matplotlib; skipped with a note otherwise)
     log.csv       one row per epoch
 
+Runs are never lost: a run refuses an output directory that already holds a checkpoint unless it
+resumes that checkpoint (`resume=`) or is told to replace it (`overwrite=True`); the rule is also
+enforced by the ModelCheckpoint that writes it.
+
 Resuming (`resume=PATH`) restores model, optimizer, scheduler, RNG and history, and takes batch size,
-learning rate and training-set limit from the checkpoint unless given again, so an interrupted run
-continued with the same --epochs ends with the same weights as an uninterrupted one.
+learning rate, training-set limit and recipe options from the checkpoint unless given again, so an
+interrupted run continued with the same --epochs ends with the same weights as an uninterrupted one.
+Its output directory defaults to the checkpoint's. A larger --epochs re-plans the LR schedule for the
+new total (`optim.lr_scheduler.replan`): from the first resumed step on, the lr is the one a fresh run
+of that length would use; a schedule that cannot be re-planned is refused before anything is written.
+
+`AXONAL_SMOKE=1` (read by `train` and `evaluate`) makes every run a quick check of the commands:
+at most 2 epochs on at most 256 training samples, validation and test on at most 500 samples.
 """
+import copy
 import json
 import os
 import time
@@ -24,6 +35,18 @@ import time
 from .registry import get_recipe
 
 _OPTIONS = ("epochs", "lr", "batch_size", "seed")
+SMOKE_ENV = "AXONAL_SMOKE"
+_SMOKE_EPOCHS, _SMOKE_TRAIN, _SMOKE_EVAL = 2, 256, 500
+
+
+def smoke_mode() -> bool:
+    """True when AXONAL_SMOKE is set to anything but '', '0' or 'false'."""
+    return os.environ.get(SMOKE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _smaller(ds, n):
+    from ..utils.data import Subset
+    return ds if len(ds) <= n else Subset(ds, list(range(n)))
 
 
 def _positive(name, value, kind=int):
@@ -50,10 +73,25 @@ def _write_json(path, obj):
     os.replace(tmp, path)
 
 
+def check_out(out, resume=None, overwrite=False):
+    """Refuse to write a run into `out` when it already holds a checkpoint that this run does not
+    continue (a finished or interrupted run would be lost)."""
+    ckpt = os.path.join(out, "checkpoint")
+    if overwrite or not os.path.exists(ckpt):
+        return
+    if resume is not None and os.path.exists(resume) and os.path.samefile(ckpt, resume):
+        return
+    raise FileExistsError(f"{out} already holds a checkpoint from an earlier run ({ckpt}); continue "
+                          f"it with --resume {ckpt}, replace it with --overwrite, or choose "
+                          "another --out")
+
+
 def train(name, *, epochs=None, lr=None, batch_size=None, seed=None, resume=None, out=None,
-          data=None, quiet=False, limit_train=None, device=None, options=None, log=print):
+          data=None, quiet=False, limit_train=None, device=None, options=None, log=print,
+          overwrite=False):
     """Run recipe `name`; returns the metrics dict also written to OUT/metrics.json. `options`
-    ({"cell": "irnn"}) sets recipe-specific choices the recipe declares in its `options` dict."""
+    ({"cell": "irnn"}) sets recipe-specific choices the recipe declares in its `options` dict.
+    `overwrite=True` replaces a checkpoint already in OUT (else that is an error)."""
     import axonal
 
     from .. import distributed as dist
@@ -64,35 +102,56 @@ def train(name, *, epochs=None, lr=None, batch_size=None, seed=None, resume=None
     if not dist.is_main_process():  # a --nproc run: only rank 0 prints and writes files
         log, quiet = (lambda *a, **k: None), True
     rec = get_recipe(name)
-    _apply_options(rec, options)
-    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0):
-        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+    epochs = _positive("epochs", epochs)
     lr, batch_size = _positive("lr", lr, float), _positive("batch_size", batch_size)
     limit_train = _positive("limit_train", limit_train)
     if seed is not None and (not isinstance(seed, int) or seed < 0):
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     _check_device(device)
 
-    saved = {}
-    config = rec.model_config()
+    saved, trained = {}, 0
     if resume is not None:
-        ckpt = read_checkpoint(resume)  # FileNotFoundError / format errors name the file
+        resume = os.fspath(resume)
+        ckpt = read_checkpoint(resume)  # FileNotFoundError, corruption, format errors name the file
         extra = ckpt.get("extra") or {}
         if extra.get("recipe") != name:
             raise ValueError(f"{resume} was written by recipe {extra.get('recipe')!r}, not {name!r}")
-        config, saved = extra.get("model_config", config), dict(extra.get("options") or {})
+        saved = dict(extra.get("options") or {})
+        _apply_options(rec, {**(saved.get("recipe_options") or {}), **(options or {})})
+        config = extra.get("model_config") or rec.model_config()
+        rec.check_resume(config)  # e.g. resnet: the dataset it was trained on; before any data loads
+        if epochs is not None and epochs < int(ckpt.get("epoch", 0)):
+            raise ValueError(f"{resume} has already trained {ckpt['epoch']} epochs; --epochs is the "
+                             f"total, so pass --epochs greater than {ckpt['epoch']} to train more")
+        trained = int(ckpt.get("epoch", 0))
         del ckpt
+    else:
+        _apply_options(rec, options)
+        config = rec.model_config()
     opts = {k: v for k, v in rec.defaults.items() if k in _OPTIONS}
     opts.update({k: v for k, v in saved.items() if k in _OPTIONS or k == "limit_train"})
     given = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed}
     opts.update({k: v for k, v in given.items() if v is not None})
     if limit_train is not None:
         opts["limit_train"] = limit_train
-    out = os.fspath(out) if out is not None else os.path.join("runs", name)
+    smoke = smoke_mode()
+    if smoke:
+        opts["epochs"] = max(min(int(opts["epochs"]), _SMOKE_EPOCHS), trained)
+        opts["limit_train"] = min(opts.get("limit_train") or _SMOKE_TRAIN, _SMOKE_TRAIN)
+    if getattr(rec, "options", None):
+        opts["recipe_options"] = dict(rec.options)
+    if out is None:
+        out = (os.path.dirname(resume) or ".") if resume is not None else os.path.join("runs", name)
+    out = os.fspath(out)
+    check_out(out, resume, overwrite)
+    if resume is not None and saved.get("epochs") not in (None, opts["epochs"]):
+        _check_replannable(rec, float(opts["lr"]), int(opts["epochs"]))
     os.makedirs(out, exist_ok=True)
 
     axonal.manual_seed(int(opts["seed"]))
     train_ds, val_ds, test_ds = rec.datasets(data, opts.get("limit_train"))
+    if smoke:
+        val_ds, test_ds = _smaller(val_ds, _SMOKE_EVAL), _smaller(test_ds, _SMOKE_EVAL)
     model = rec.build_model(config)
     train_loader = DataLoader(train_ds, batch_size=int(opts["batch_size"]), shuffle=True)
     trained = model
@@ -106,22 +165,30 @@ def train(name, *, epochs=None, lr=None, batch_size=None, seed=None, resume=None
     meta = {"recipe": name, "model_config": config, "options": opts,
             "axonal_version": axonal.__version__}
     ckpt_path = os.path.join(out, "checkpoint")
-    callbacks = [ModelCheckpoint(ckpt_path, save_best_only=False, extra=meta),
+    callbacks = [ModelCheckpoint(ckpt_path, save_best_only=False, extra=meta,
+                                 overwrite=overwrite or resume is not None),
                  CSVLogger(os.path.join(out, "log.csv"), append=resume is not None)]
     callbacks = callbacks if dist.is_main_process() else callbacks[:1]  # rank 0 writes log.csv
     trainer = rec.make_trainer(trained, optimizer, rec.loss_fn(), metrics=rec.metrics,
                                callbacks=callbacks, scheduler=scheduler, device=device)
+    replanned = None
     if resume is not None:
+        fresh = copy.copy(trainer.scheduler)  # the schedule planned for this run's --epochs
         trainer.load_checkpoint(resume)
-        if trainer.epoch > opts["epochs"]:
-            raise ValueError(f"{resume} has already trained {trainer.epoch} epochs; --epochs is the "
-                             f"total, so pass --epochs greater than {trainer.epoch} to train more")
+        if trainer.scheduler is not None and saved.get("epochs") not in (None, opts["epochs"]):
+            from ..optim.lr_scheduler import replan
+            if replan(trainer.scheduler, fresh):
+                replanned = (saved["epochs"], trainer.optimizer.param_groups[0]["lr"])
     first = trainer.epoch
     verbose = 0 if quiet else "auto"
     if not quiet:
         log(f"{name}: {len(train_ds)} train / {len(val_ds)} val / {len(test_ds)} test samples, "
             f"epochs {first + 1}..{opts['epochs']}, batch {opts['batch_size']}, lr {opts['lr']}, "
-            f"seed {opts['seed']}" + (f", resumed from {resume}" if resume else ""))
+            f"seed {opts['seed']}" + (f", resumed from {resume}" if resume else "")
+            + (", smoke run (AXONAL_SMOKE)" if smoke else ""))
+        if replanned:
+            log(f"{name}: LR schedule re-planned from {replanned[0]} to {opts['epochs']} epochs; "
+                f"lr now {replanned[1]:.6g}")
     history = trainer.fit(train_loader, int(opts["epochs"]), val_loader=val_loader,
                           initial_epoch=first, verbose=verbose)
     if trainer.epoch == first:  # nothing trained (--epochs reached): OUT still gets a checkpoint
@@ -159,6 +226,21 @@ def train(name, *, epochs=None, lr=None, batch_size=None, seed=None, resume=None
             log(f"note: curves.png not written: {e}")
     _summary(log, name, metrics, out, written)
     return metrics
+
+
+def _check_replannable(rec, lr, epochs):
+    """Fail before any data loads or file is written when the recipe's LR schedule cannot be
+    given a new length (probed on a throwaway one-parameter optimizer)."""
+    from .. import nn
+    from ..optim.lr_scheduler import can_replan
+
+    probe = rec.optimizer(nn.Linear(1, 1), lr)
+    sched = rec.scheduler(probe, epochs, 1)
+    sched = getattr(sched, "scheduler", sched)  # an LRSchedulerCallback holds the schedule
+    if sched is not None and not can_replan(sched):
+        raise ValueError(f"recipe {rec.name!r}: its {type(sched).__name__} schedule cannot be "
+                         "re-planned for a different number of epochs; resume with the original "
+                         "--epochs, or start a new run")
 
 
 def _apply_options(rec, options):
@@ -200,6 +282,8 @@ def evaluate(checkpoint, *, data=None, batch_size=None, device=None, verbose=0):
     model = rec.build_model(extra.get("model_config") or rec.model_config())
     model.load_state_dict(ckpt["model"])
     test_ds = rec.test_dataset(data)
+    if smoke_mode():
+        test_ds = _smaller(test_ds, _SMOKE_EVAL)
     loader = DataLoader(test_ds, batch_size=_positive("batch_size", batch_size) or rec.eval_batch_size)
     trainer = rec.make_trainer(model, None, rec.loss_fn(), metrics=rec.metrics, device=device)
     result = {f"test_{k}": v for k, v in trainer.evaluate(loader, verbose=verbose).items()}

@@ -13,10 +13,9 @@ dot-product attention, 32-dim embeddings, 128 hidden units).
 """
 import numpy as np
 
+from ._common import clipped_adam, cosine, lm_loss
 from .base import Recipe
-from .char_lstm import lm_loss
 from .registry import recipe
-from .row_mnist import with_grad_clipping
 
 LENGTH, BOS, EOS, VOCAB = 10, 10, 11, 12
 
@@ -78,11 +77,7 @@ class Seq2SeqToy(Recipe):
         return lm_loss
 
     def optimizer(self, model, lr):
-        from ..optim import Adam
-
-        return with_grad_clipping(Adam(model.parameters(), lr=lr), 1.0)
+        return clipped_adam(model, lr, 1.0)
 
     def scheduler(self, optimizer, epochs, steps_per_epoch):
-        from ..optim.lr_scheduler import CosineAnnealingLR
-
-        return CosineAnnealingLR(optimizer, T_max=max(int(epochs), 1))
+        return cosine(optimizer, epochs)

@@ -178,12 +178,18 @@ class ModelCheckpoint(Callback):
     number of epochs completed). Writes are atomic (`axonal.save`), so a crash mid-write leaves the
     previous checkpoint intact. `extra` (a dict of strings/numbers) is stored alongside, e.g. the recipe
     name and model configuration needed to rebuild the model.
+
+    A checkpoint is never silently replaced: a run that starts from scratch (initial_epoch 0)
+    refuses to write over a file that it did not write itself (FileExistsError, raised when
+    training begins for a plain path, at the first save for a template) unless `overwrite=True`.
+    A resumed run (initial_epoch > 0) continues its checkpoint.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, mode="auto",
-                 extra=None):
+                 extra=None, overwrite=False):
         super().__init__()
-        self.filepath = os.fspath(filepath)
+        self.filepath, self.overwrite = os.fspath(filepath), bool(overwrite)
+        self._written = set()
         self.monitor, self.verbose, self.save_best_only = monitor, verbose, save_best_only
         self._m = _Monitor(monitor, mode, 0.0, "ModelCheckpoint")
         self.extra = dict(extra or {})
@@ -196,6 +202,15 @@ class ModelCheckpoint(Callback):
     def on_train_begin(self, logs=None):
         if self.params.get("initial_epoch", 0) == 0:
             self._m.reset()
+        if "{" not in self.filepath:
+            self._check_free(self.filepath)
+
+    def _check_free(self, path):
+        if (self.overwrite or self.params.get("initial_epoch", 0) > 0 or path in self._written
+                or not os.path.exists(path)):
+            return
+        raise FileExistsError(f"ModelCheckpoint: {path} already exists and this run did not write "
+                              "it; resume from it, or pass overwrite=True to replace it")
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -210,8 +225,10 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"ModelCheckpoint: cannot fill the path template {self.filepath!r} "
                              f"from epoch and logs {sorted(logs)}: {e}") from e
         # the new best must be in the saved callback states, hence the update before saving
+        self._check_free(path)
         self.trainer.save_checkpoint(path, extra=self.extra)
         self.last_saved = path
+        self._written.add(path)
         if self.verbose:
             print(f"ModelCheckpoint: saved {path}")
 

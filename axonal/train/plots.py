@@ -1,7 +1,7 @@
 """Training curves: `plot_history(history, path)` writes loss and metric curves to a PNG.
 
-Layer 7. matplotlib is an optional dependency (`pip install axonal[plot]`), imported only here and only
-when called. The figure is drawn with the Agg canvas directly (no pyplot), so calling this from a
+Layer 7. matplotlib (a dependency of axonal) is imported only here and only when called, so that
+`import axonal` stays light. The figure is drawn with the Agg canvas directly (no pyplot), so calling this from a
 program that uses an interactive matplotlib backend neither switches its backend nor opens windows.
 """
 import math
@@ -33,9 +33,10 @@ def plot_history(history, path, title=None, dpi=100):
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError as e:
-        raise ImportError("plot_history needs matplotlib: pip install matplotlib "
-                          "(or pip install 'axonal[plot]')") from e
+        raise ImportError("plot_history needs matplotlib (a dependency of axonal): "
+                          "pip install matplotlib") from e
     hist, panels = _panels(history)
     if not panels:
         raise ValueError("plot_history: the history is empty (no epochs recorded)")
@@ -43,14 +44,27 @@ def plot_history(history, path, title=None, dpi=100):
     xs = [e + 1 for e in epochs]
     fig = Figure(figsize=(4.2 * len(panels), 3.4), dpi=dpi)
     FigureCanvasAgg(fig)
+    few = len(xs) <= 3  # a short run: big markers, values written beside them, no lone dots
     for i, (name, curves) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
         for label, key in curves:
-            ax.plot(xs, hist[key], marker="o", markersize=3, label=label)
+            line, = ax.plot(xs, hist[key], marker="o", markersize=7 if few else 3, linewidth=1.5,
+                            label=label)
+            if few:
+                for x, v in zip(xs, hist[key]):
+                    ax.annotate(f"{v:.4g}", (x, v), textcoords="offset points", xytext=(6, 4),
+                                fontsize=8, color=line.get_color())
         ax.set_title(name)
         ax.set_xlabel("epoch")
-        if name in ("loss", "learning rate") and all(v > 0 for k in curves for v in hist[k[1]]
-                                                      if not math.isnan(v)):
+        ax.set_ylabel(name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if few:  # one tick per epoch, and room around the points for their values
+            ax.set_xticks(xs)
+            ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
+            ax.margins(y=0.35)
+        values = [v for k in curves for v in hist[k[1]] if not math.isnan(v)]
+        if name in ("loss", "learning rate") and values and min(values) > 0 \
+                and max(values) / min(values) > 10:  # log only when it spans a decade or more
             ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
         if len(curves) > 1:

@@ -57,13 +57,20 @@ def epoch_line(epoch, epochs, logs) -> str:
     return text
 
 
+FALLBACK_COLUMNS, FALLBACK_ROWS = 100, 24
+
+
 def _bar_options(stream):
+    """tqdm options for `stream`. A terminal that reports no size (0x0: a pty nobody sized, some
+    CI runners and IDE consoles) or none at all gets a fixed 100-column bar: with a width of 0
+    tqdm draws an empty line, and with a height of 0 it hides the bar as "off screen"."""
     opts = {"file": stream, "mininterval": 0.1, "dynamic_ncols": True}
     try:
-        if os.get_terminal_size(stream.fileno()).columns == 0:  # a pty without a size: tqdm would
-            opts.update(dynamic_ncols=False, ncols=100)      # draw an empty line
-    except (AttributeError, OSError, ValueError):
-        pass
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # no fileno, not a terminal, closed
+        size = None
+    if size is None or size.columns == 0 or size.lines == 0:
+        opts.update(dynamic_ncols=False, ncols=FALLBACK_COLUMNS, nrows=FALLBACK_ROWS)
     return opts
 
 
