@@ -269,3 +269,14 @@ def test_every_recipe_has_a_smoke_run():
         if not (any(re.search(p, text) for p in patterns) or f'"{name}":' in smoke_table):
             missing.append(name)
     assert not missing, f"recipes without a smoke run in tests/: {missing}"
+
+
+def test_banknote_logistic_smoke_run(tmp_path):
+    """The one-neuron recipe trains on the (generated) banknote CSV and reports its weights."""
+    pytest.importorskip("matplotlib")
+    metrics = train("banknote-logistic", epochs=2, out=tmp_path, quiet=True, log=lambda *a: None)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    for key in ("test_accuracy", "test_loss", "val_accuracy", "bias", "weight_variance"):
+        assert key in saved and key in metrics, key
+    assert 0.0 <= saved["test_accuracy"] <= 1.0
+    assert (tmp_path / "neuron.png").stat().st_size > 1000
