@@ -1,6 +1,6 @@
-"""The op registry: one `OpSpec` per op drives every parametrized op test in tests/test_ops.py
+"""The op registry: one `OpSpec` per op drives every parametrized op test in tests/ops/test_ops.py
 (forward vs a NumPy formula, backward vs float64 finite differences, forward+backward vs PyTorch)
-and the gradgradcheck selection in tests/test_autograd.py.
+and the gradgradcheck selection in tests/autograd/test_autograd.py.
 
 An `OpSpec` holds
   * `ax` / `th`: the op called the Axonal way and the PyTorch way. Most ops are written once as
@@ -1080,3 +1080,38 @@ assert len(SPEC_BY_NAME) == len(SPECS), "duplicate OpSpec names"
 def all_cases():
     """(spec, case) pairs over the whole registry, in a stable order."""
     return list(itertools.chain.from_iterable(((s, c) for c in s.get_cases()) for s in SPECS))
+
+
+# -- a case as Axonal arguments (shared by tests/ops and tests/autograd) ------------------------
+
+def _ax_array(a):
+    return axonal.tensor(a) if isinstance(a, np.ndarray) else a
+
+
+def convert_static(value, to_tensor):
+    """Static keyword values: arrays (index tensors, masks) become tensors, recursively."""
+    if isinstance(value, np.ndarray):
+        return to_tensor(value)
+    if isinstance(value, tuple):
+        return tuple(convert_static(v, to_tensor) for v in value)
+    return value
+
+
+def ax_inputs(spec, case, dtype, requires_grad=True):
+    """Axonal args (from_numpy keeps the non-contiguous views), the differentiable ones, kwargs."""
+    diff = spec.diff_args(case) if requires_grad else ()
+    args = []
+    for i, a in enumerate(case.args):
+        if isinstance(a, In):
+            t = axonal.from_numpy(a.realize(dtype))
+            if i in diff:
+                t.requires_grad_(True)
+            args.append(t)
+        else:
+            args.append(a)
+    kwargs = {k: convert_static(v, _ax_array) for k, v in case.kwargs.items()}
+    return args, [args[i] for i in diff], kwargs
+
+
+def as_list(out):
+    return list(out) if isinstance(out, (tuple, list)) else [out]

@@ -9,7 +9,7 @@ Bit-for-bit the same indices as torch.utils.data.DistributedSampler, shuffle inc
 permutation is `torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch))`, which is a
 Fisher-Yates shuffle driven by the 32-bit outputs of an MT19937 seeded with the low 32 bits of the
 seed (classic `init_genrand`). NumPy's MT19937 with `_legacy_seeding` produces that same stream, so
-we replay the shuffle here (tests/test_distributed.py compares against torch). Same order means a run
+we replay the shuffle here (tests/distributed/test_distributed.py compares against torch). Same order means a run
 can be checked against a PyTorch DDP run, and a checkpointed run resumed with any number of processes
 continues through the same epoch permutations.
 

@@ -4,7 +4,7 @@ Two kinds of tests:
   * in this process, without MPI: the sampler against torch's (index for index), the autograd hooks
     DDP is built on, the graph counting, the launcher's helpers and the error messages;
   * real multi-process runs: `mpiexec -n 2` and `-n 3` (3 ranks on CI's 2 cores: MPICH oversubscribes
-    without any flag) started from here with a timeout, running the scripts in tests/dist_scripts/.
+    without any flag) started from here with a timeout, running the scripts in tests/distributed/dist_scripts/.
     They need mpi4py and an MPI (`pip install mpi4py mpich`, in the `test` extra) and are skipped
     with that hint otherwise.
 """

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import axonal
-from op_specs import SPECS, In, all_cases
+from op_specs import SPECS, In, convert_static, all_cases, as_list, ax_inputs
 
 # NumPy warns on the edge cases we test on purpose (log(0), 0/0...); torch warns about var with
 # one degree of freedom. The values are checked, so the warnings are noise here.
@@ -35,39 +35,16 @@ FD_CASES = [(s, c) for s, c in CASES if s.differentiable and c.fd and s.diff_arg
 
 # -- converting a case for one library ------------------------------------------------------------
 
-def _ax_array(a):
-    return axonal.tensor(a) if isinstance(a, np.ndarray) else a
-
-
 def _th_array(a):
     import torch
 
     return torch.from_numpy(np.array(a, order="C")) if isinstance(a, np.ndarray) else a
 
 
-def _convert(value, to_tensor):
-    """Static keyword values: arrays (index tensors, masks) become tensors, recursively."""
-    if isinstance(value, np.ndarray):
-        return to_tensor(value)
-    if isinstance(value, tuple):
-        return tuple(_convert(v, to_tensor) for v in value)
-    return value
 
 
-def ax_inputs(spec, case, dtype, requires_grad=True):
-    """Axonal args (from_numpy keeps the non-contiguous views), the differentiable ones, kwargs."""
-    diff = spec.diff_args(case) if requires_grad else ()
-    args = []
-    for i, a in enumerate(case.args):
-        if isinstance(a, In):
-            t = axonal.from_numpy(a.realize(dtype))
-            if i in diff:
-                t.requires_grad_(True)
-            args.append(t)
-        else:
-            args.append(a)
-    kwargs = {k: _convert(v, _ax_array) for k, v in case.kwargs.items()}
-    return args, [args[i] for i in diff], kwargs
+
+
 
 
 def th_inputs(spec, case, dtype, requires_grad=True):
@@ -83,7 +60,7 @@ def th_inputs(spec, case, dtype, requires_grad=True):
             args.append(t)
         else:
             args.append(a)
-    kwargs = {k: _convert(v, _th_array) for k, v in case.kwargs.items()}
+    kwargs = {k: convert_static(v, _th_array) for k, v in case.kwargs.items()}
     return args, [args[i] for i in diff], kwargs
 
 
@@ -91,8 +68,7 @@ def np_inputs(case):
     return [a.realize() if isinstance(a, In) else a for a in case.args], dict(case.kwargs)
 
 
-def as_list(out):
-    return list(out) if isinstance(out, (tuple, list)) else [out]
+
 
 
 def _expected_dtype(ref_out, float_dtype):

@@ -10,8 +10,7 @@ import pytest
 import axonal
 from axonal import GraphError
 from axonal.autograd import Function, gradcheck, gradgradcheck
-from op_specs import SPECS, In
-from test_ops import ax_inputs, as_list
+from op_specs import SPECS, In, as_list, ax_inputs
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 

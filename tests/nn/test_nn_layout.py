@@ -20,7 +20,7 @@ import pytest
 import axonal
 import axonal.nn.functional as F
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 PKG = ROOT / "axonal"
 NN = PKG / "nn"
 

@@ -1,6 +1,6 @@
-"""Failure behaviour, run under `mpiexec -n 2` by tests/test_distributed.py.
+"""Failure behaviour, run under `mpiexec -n 2` by tests/distributed/test_distributed.py.
 
-    mpiexec -n 2 python tests/dist_scripts/fail_rank.py MODE
+    mpiexec -n 2 python tests/distributed/dist_scripts/fail_rank.py MODE
 
 MODE:
   raise  Trainer.fit with DDP; rank 1 raises in the middle of epoch 0 while rank 0 goes on into the

@@ -260,7 +260,8 @@ def test_the_network_is_blocked_but_loopback_works():
 def test_every_recipe_has_a_smoke_run():
     """Each registered recipe is trained somewhere in the suite: train("NAME", ...), the SMOKE
     table of test_generative, or `axonal train NAME` in a test."""
-    text = "\n".join(p.read_text(encoding="utf-8") for p in Path(__file__).parent.glob("test_*.py"))
+    tests = Path(__file__).parents[1]  # the whole tests/ tree
+    text = "\n".join(p.read_text(encoding="utf-8") for p in tests.rglob("test_*.py"))
     smoke_table = re.search(r"^SMOKE = \{(.*?)^\}", text, re.S | re.M).group(1)
     missing = []
     for name, _ in list_recipes():

@@ -1,10 +1,10 @@
 """Run under `mpiexec -n P`: every collective on every dtype and shape, checked against NumPy.
 
-    mpiexec -n 3 python tests/dist_scripts/collectives_check.py OUT.json
+    mpiexec -n 3 python tests/distributed/dist_scripts/collectives_check.py OUT.json
 
 Each rank builds every rank's input itself (they are seeded by rank), so the expected result of each
 collective is computed locally with NumPy and compared with what the collective wrote. Failures are
-gathered to rank 0, which writes {"checks": n, "failures": [...]} to OUT.json; tests/test_distributed.py
+gathered to rank 0, which writes {"checks": n, "failures": [...]} to OUT.json; tests/distributed/test_distributed.py
 asserts on that file. Non-contiguous inputs and outputs are views of a larger array: the check reads
 the larger array, so a result that never reached the caller's memory is caught.
 """

@@ -1,6 +1,6 @@
-"""DistributedDataParallel checks, run under `mpiexec -n P` by tests/test_distributed.py.
+"""DistributedDataParallel checks, run under `mpiexec -n P` by tests/distributed/test_distributed.py.
 
-    mpiexec -n 2 python tests/dist_scripts/ddp_train.py OUT_DIR GLOBAL_BATCH STEPS BUCKET_CAP_MB
+    mpiexec -n 2 python tests/distributed/dist_scripts/ddp_train.py OUT_DIR GLOBAL_BATCH STEPS BUCKET_CAP_MB
 
 1. Equivalence: the MNIST MLP (784-512-512-10, no dropout, the mnist-mlp recipe's SGD) trained for
    STEPS steps with GLOBAL_BATCH / P samples per rank (DistributedSampler, shuffled, seed 0) must end
