@@ -28,6 +28,9 @@ The policy (all set with `os.environ.setdefault`, so a value the user exported w
                               before it sleeps; the OpenMP default is 300k).
     NUMBA_THREADING_LAYER_PRIORITY = "omp tbb workqueue".
 
+and, not an environment variable: glibc's malloc keeps freed memory for reuse (see
+`keep_freed_memory`), so arrays freed during backward do not come back as fresh pages.
+
 Why (measured on a 2-core VM, see shared/research/KERNELS.md and BENCHMARKS.md): with two pools
 (OpenBLAS's pthreads and numba's OpenMP workers), each one's spinning workers steal the cores the
 other one needs next; an MLP step mixing GEMMs and parallel numba kernels ran 20x slower with
@@ -43,6 +46,7 @@ If NumPy (or numba) was loaded before the policy was applied, its libraries have
 environment: `configure()` then sets their thread counts at run time instead (the spin settings
 cannot change any more). Nothing is printed.
 """
+import ctypes
 import functools
 import os
 import sys
@@ -108,9 +112,36 @@ def configure():
     _state["late"] = "numpy" in sys.modules or "numba" in sys.modules
     _state["num_threads"] = n
     _state["configured"] = True
+    keep_freed_memory()
     if _state["late"]:
         _set_loaded_threads(n)
     return n
+
+
+def keep_freed_memory():
+    """Part of the policy: glibc's malloc keeps freed memory for reuse instead of returning it.
+
+    By default glibc serves blocks above a moving threshold with mmap and gives the top of the heap
+    back to the OS once more than a threshold is free there. A training step frees its saved arrays
+    node by node during backward and allocates the same sizes again in the next step, so those
+    pages come back from the OS, each one faulted in and zeroed again: a ResNet-20 step (batch 128,
+    2 cores) took 14,050 minor faults and 353 ms, against 1 fault and 292 ms with fixed thresholds
+    (mmap only above 256 MiB, trim only above 1 GiB free), at the same peak RSS (413 MB). Setting
+    only the trim threshold is worse (it freezes the mmap threshold at its 128 KiB start: 105k
+    faults). A no-op where the C library has no `mallopt` (musl, macOS, Windows)."""
+    if _state.get("malloc") is not None:
+        return _state["malloc"]
+    ok = False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the process's C library
+    except (OSError, AttributeError):
+        mallopt = None
+    if mallopt is not None:
+        mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+        m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+        ok = bool(mallopt(m_mmap_threshold, 256 << 20)) and bool(mallopt(m_trim_threshold, 1 << 30))
+    _state["malloc"] = ok
+    return ok
 
 
 def child_environment(env):

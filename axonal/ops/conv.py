@@ -110,7 +110,9 @@ def ntuple(value, n, name, op, minimum=None):
 
 def check_tensor(op, name, t, ndims):
     if not isinstance(t, Tensor):
-        raise TypeError(f"{op}: expected {name} to be a Tensor, got {type(t).__name__}")
+        hint = ("; wrap it with axonal.from_numpy(x) (shares its memory) or axonal.tensor(x)"
+                if hasattr(t, "__array_interface__") else "")
+        raise TypeError(f"{op}: expected {name} to be a Tensor, got {type(t).__name__}{hint}")
     if t.ndim not in ndims:
         dims = " or ".join(f"{d}D" for d in ndims)
         raise ShapeError(f"{op}: expected {dims} {name}, got {t.ndim}D {name} of shape "

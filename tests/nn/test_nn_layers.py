@@ -239,3 +239,13 @@ def test_embedding_from_pretrained_freezes():
     e = nn.Embedding.from_pretrained(w)
     assert not e.weight.requires_grad and e.weight.data is w.data
     assert nn.Embedding.from_pretrained(w, freeze=False).weight.requires_grad
+
+
+@pytest.mark.parametrize("layer,shape", [(lambda: nn.Linear(3, 2), (4, 3)),
+                                         (lambda: nn.Conv2d(1, 2, 3), (1, 1, 5, 5)),
+                                         (lambda: nn.LSTM(3, 4), (2, 1, 3)),
+                                         (lambda: nn.BatchNorm1d(3), (4, 3))])
+def test_a_numpy_input_is_named_with_the_call_that_converts_it(layer, shape):
+    with pytest.raises(TypeError, match=r"axonal\.from_numpy\(x\)") as err:
+        layer()(np.ones(shape, np.float32))
+    assert "ndarray" in str(err.value)

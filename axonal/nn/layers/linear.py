@@ -13,7 +13,7 @@ from ...ops.shape import reshape
 from .. import functional as F
 from .. import init
 from ..module import Module
-from ._util import new_param, shape_error, who
+from ._util import check_tensor, new_param, shape_error, who
 
 
 class Identity(Module):
@@ -27,6 +27,7 @@ class Identity(Module):
 
 
 def _check_last_dim(module, x, n, what="input"):
+    check_tensor(module, x, what)
     if x.ndim == 0 or x.shape[-1] != n:
         raise shape_error(module, f"expected {what} with last dim {n}, got shape {tuple(x.shape)}")
     if x.dtype is not module.weight.dtype:

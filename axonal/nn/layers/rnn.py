@@ -38,7 +38,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..utils.rnn import PackedSequence
-from ._util import new_param, shape_error, who
+from ._util import check_tensor, new_param, shape_error, who
 
 __all__ = ["GRU", "LSTM", "RNN", "RNNBase"]
 
@@ -108,6 +108,7 @@ class RNNBase(Module):
                 get("bias_hh" + sfx))
 
     def _check_input(self, x, batched):
+        check_tensor(self, x)
         if x.ndim != (3 if batched else 2) or x.shape[-1] != self.input_size:
             raise shape_error(self, f"expected input of shape (T, B, {self.input_size})"
                               f"{' with batch_first=True: (B, T, ' + str(self.input_size) + ')' if self.batch_first else ''}"
