@@ -65,6 +65,22 @@ def mnist_arrays(data_dir=None, limit_train=None, flatten=True):
                  for a, b, i in ((x, y, train_idx), (x, y, val_idx), (xt, yt, test_idx)))
 
 
+def banknote_splits(data_dir=None, limit_train=None, n_val=110, split_seed=7):
+    """(train, val, test) TensorDatasets of standardized UCI banknote features: the fixed 80/20 split
+    of axonal.datasets.Banknote, with `n_val` training rows (a fixed permutation) held out."""
+    from ..datasets import Banknote
+    from ..utils.data import TensorDataset
+
+    x, y = Banknote(root=data_dir, train=True, standardize=True).arrays()
+    xt, yt = Banknote(root=data_dir, train=False, standardize=True).arrays()
+    order = np.random.default_rng(split_seed).permutation(len(x))
+    val, train = order[:n_val], order[n_val:]
+    if limit_train is not None:
+        train = train[:limit_train]
+    return (TensorDataset(x[train], y[train]), TensorDataset(x[val], y[val]),
+            TensorDataset(xt, yt))
+
+
 def arrays_of(dataset):
     """The NumPy arrays behind a TensorDataset."""
     return tuple(t.numpy() for t in dataset.tensors)

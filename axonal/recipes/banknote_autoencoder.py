@@ -16,20 +16,16 @@ components is the linear baseline (the best any linear 2-D code can do in square
 import os
 from typing import ClassVar
 
-import numpy as np
-
 from ._common import (
     ReconstructionRecipe,
-    figure,
     apply_batched,
     arrays_of,
+    banknote_splits,
+    figure,
     plots_available,
     save_scatter,
 )
 from .registry import recipe
-
-_N_VAL = 110
-_SPLIT_SEED = 7
 
 
 @recipe("banknote-autoencoder")
@@ -47,17 +43,7 @@ class BanknoteAutoencoder(ReconstructionRecipe):
         return mlp_autoencoder(config["sizes"], config["activation"], config["output"])
 
     def datasets(self, data_dir=None, limit_train=None):
-        from ..datasets import Banknote
-        from ..utils.data import TensorDataset
-
-        x, y = Banknote(root=data_dir, train=True, standardize=True).arrays()
-        xt, yt = Banknote(root=data_dir, train=False, standardize=True).arrays()
-        order = np.random.default_rng(_SPLIT_SEED).permutation(len(x))
-        val, train = order[:_N_VAL], order[_N_VAL:]
-        if limit_train is not None:
-            train = train[:limit_train]
-        return (TensorDataset(x[train], y[train]), TensorDataset(x[val], y[val]),
-                TensorDataset(xt, yt))
+        return banknote_splits(data_dir, limit_train)
 
     def report(self, model, trainer, datasets, out, log):
         from ..models.pca import PCA

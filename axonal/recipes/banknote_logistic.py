@@ -22,12 +22,10 @@ from typing import ClassVar
 import numpy as np
 
 from ..train.metrics import BinaryAccuracy
-from ._common import apply_batched, arrays_of, figure, plots_available
+from ._common import apply_batched, arrays_of, banknote_splits, figure, plots_available
 from .base import Recipe
 from .registry import recipe
 
-_N_VAL = 110
-_SPLIT_SEED = 7
 _FEATURES = ("variance", "skewness", "curtosis", "entropy")
 
 
@@ -61,17 +59,7 @@ class BanknoteLogistic(Recipe):
         return nn.Linear(int(config["in_features"]), 1)  # z = w . x + b; the sigmoid is in the loss
 
     def datasets(self, data_dir=None, limit_train=None):
-        from ..datasets import Banknote
-        from ..utils.data import TensorDataset
-
-        x, y = Banknote(root=data_dir, train=True, standardize=True).arrays()
-        xt, yt = Banknote(root=data_dir, train=False, standardize=True).arrays()
-        order = np.random.default_rng(_SPLIT_SEED).permutation(len(x))
-        val, train = order[:_N_VAL], order[_N_VAL:]
-        if limit_train is not None:
-            train = train[:limit_train]
-        return (TensorDataset(x[train], y[train]), TensorDataset(x[val], y[val]),
-                TensorDataset(xt, yt))
+        return banknote_splits(data_dir, limit_train)
 
     def loss_fn(self):
         return _bce_with_logits
