@@ -23,6 +23,7 @@ ties...), where only PyTorch's convention is a meaningful oracle.
 import dataclasses
 import functools
 import itertools
+import math
 import zlib
 from typing import Any, Callable
 
@@ -417,6 +418,8 @@ add(spec("sqrt", lambda m, x: m.sqrt(x), np.sqrt, unary_cases(POS, ints=(0, 5)),
 add(spec("rsqrt", lambda m, x: m.rsqrt(x), lambda x: 1 / np.sqrt(x),
          unary_cases(POS, ints=(1, 5)), gg=True))
 add(spec("sin", lambda m, x: m.sin(x), np.sin, unary_cases(), gg=True))
+add(spec("erf", lambda m, x: m.erf(x), np.vectorize(math.erf, otypes=[np.float64]), unary_cases(),
+         gg=True))
 add(spec("cos", lambda m, x: m.cos(x), np.cos, unary_cases(), gg=True))
 add(spec("tanh", lambda m, x: m.tanh(x), np.tanh, unary_cases(big=True), gg=True))
 add(spec("sigmoid", lambda m, x: m.sigmoid(x), lambda x: 1 / (1 + np.exp(-x)),

@@ -110,6 +110,7 @@ from .unary import (
                        abs,
                        ceil,
                        cos,
+                       erf,
                        exp,
                        floor,
                        log,

@@ -91,7 +91,7 @@ _METHODS = {
     "where": lambda self, cond, other: compare.where(cond, self, other),
     # unary math
     "exp": unary.exp, "log": unary.log, "log1p": unary.log1p, "sqrt": unary.sqrt,
-    "rsqrt": unary.rsqrt, "sin": unary.sin, "cos": unary.cos, "tanh": unary.tanh,
+    "rsqrt": unary.rsqrt, "sin": unary.sin, "cos": unary.cos, "erf": unary.erf, "tanh": unary.tanh,
     "sigmoid": unary.sigmoid, "relu": unary.relu, "abs": unary.abs, "sign": unary.sign,
     "floor": unary.floor, "ceil": unary.ceil, "round": unary.round, "trunc": unary.trunc,
     "softmax": activation.softmax, "log_softmax": activation.log_softmax,

@@ -1,4 +1,4 @@
-"""One-input element-wise ops: exp, log, sqrt, trigonometry, tanh, sigmoid, relu, abs, casts, and
+"""One-input element-wise ops: exp, log, sqrt, trigonometry, erf, tanh, sigmoid, relu, abs, casts, and
 the piecewise-constant sign/floor/ceil/round/trunc.
 
 Each backward is the local derivative times the incoming gradient, written with Tensor ops so that it
@@ -6,11 +6,16 @@ can be differentiated again. Where a fused kernel computes the first-order gradi
 (tanh, sigmoid, relu), the op also defines `backward_arrays`, which the engine runs when the backward
 pass is not recorded.
 """
+import math
+
 from .. import _dtype as _dt
 from .. import kernels as K
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..tensor import constant
+
+
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 
 def _unary(name, fwd, bwd, save_output=False, bwd_arrays=None):
@@ -48,6 +53,8 @@ Rsqrt = _unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
                lambda g, x, out: g * -0.5 * out * out * out, save_output=True)
 Sin = _unary("sin", lambda xp, x: xp.sin(x), lambda g, x, out: g * cos(x))
 Cos = _unary("cos", lambda xp, x: xp.cos(x), lambda g, x, out: -(g * sin(x)))
+# d erf(x)/dx = 2 / sqrt(pi) exp(-x^2)
+Erf = _unary("erf", lambda xp, x: K.erf(x), lambda g, x, out: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI)
 Tanh = _unary("tanh", lambda xp, x: xp.tanh(x), lambda g, x, out: g * (1 - out * out),
               save_output=True, bwd_arrays=lambda g, x, out: K.tanh_backward(g, out))
 Abs = _unary("abs", lambda xp, x: xp.abs(x), lambda g, x, out: g * sign(x))
@@ -116,6 +123,10 @@ def rsqrt(x):
 
 def sin(x):
     return Sin.apply(x)
+
+
+def erf(x):
+    return Erf.apply(x)
 
 
 def cos(x):

@@ -14,7 +14,7 @@ derivative is piecewise smooth and the mask's own derivative is zero almost ever
                 dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
     gelu-tanh   y = x (1 + tanh(u)) / 2, u = sqrt(2/pi) (x + 0.044715 x^3)
                 dy/dx = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 x^2) / 2
-    erf         d erf(x)/dx = 2 / sqrt(pi) exp(-x^2)
+    (erf, used by gelu's backward, is the op axonal.erf)
     hardsigmoid y = clamp(x / 6 + 1/2, 0, 1)            dy/dx = 1/6 strictly inside (-3, 3), else 0
     hardswish   y = x hardsigmoid(x)                    dy/dx = 0 (x < -3), x / 3 + 1/2 (x <= 3), 1
 
@@ -29,7 +29,7 @@ from ... import kernels
 from ..._errors import ShapeError
 from ...autograd.function import Function
 from ...backend import xp_of
-from ...ops import exp, reshape, where
+from ...ops import erf, exp, reshape, where
 from ...ops import log_softmax as _log_softmax
 from ...ops import relu as _relu
 from ...ops import sigmoid as _sigmoid
@@ -40,22 +40,10 @@ from ._args import floating_tensor
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _K = math.sqrt(2.0 / math.pi)
 _C = 0.044715
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-
-class Erf(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return kernels.erf(x.data)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * (exp(-(x * x)) * _TWO_OVER_SQRT_PI)
 
 
 class LeakyRelu(Function):
@@ -198,7 +186,7 @@ class Gelu(Function):
             t = _tanh((x + x * x * x * _C) * _K)
             dydx = (1 + t) * 0.5 + x * (1 - t * t) * (0.5 * _K) * (1 + (x * x) * (3 * _C))
         else:
-            cdf = (Erf.apply(x * _SQRT1_2) + 1) * 0.5
+            cdf = (erf(x * _SQRT1_2) + 1) * 0.5
             dydx = cdf + x * exp(x * x * -0.5) * _INV_SQRT_2PI
         return g * dydx, None
 
