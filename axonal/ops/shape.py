@@ -4,6 +4,8 @@ These move elements without changing them, so each backward moves the gradient b
 a reshape is the inverse reshape, of a permutation the inverse permutation, of broadcasting a sum
 over the broadcast axes, of concatenation a split (and vice versa).
 """
+import itertools
+
 import numpy as np
 
 from .._errors import ShapeError
@@ -49,7 +51,7 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return permute(g, tuple(np.argsort(ctx.dims))), None
+        return permute(g, tuple(sorted(range(len(ctx.dims)), key=ctx.dims.__getitem__))), None
 
 
 class Expand(Function):
@@ -117,7 +119,7 @@ class Split(Function):
     @staticmethod
     def forward(ctx, x, sizes, dim):
         ctx.save(dim=dim)
-        bounds = np.cumsum(sizes)[:-1]
+        bounds = list(itertools.accumulate(sizes))[:-1]  # host ints, not an array
         return tuple(xp_of(x.data).split(x.data, bounds, axis=dim))
 
     @staticmethod
