@@ -216,7 +216,7 @@ def _check_index(op, x, dim, index):
                              f"{tuple(x.shape)} outside dim {dim}")
     if index.size and (index.min() < 0 or index.max() >= x.shape[dim]):
         raise IndexError(f"{op}: index out of range for dim {dim} of size {x.shape[dim]} "
-                         f"(got values in [{int(index.min())}, {int(index.max())}])")
+                         f"(got values in [{index.min().item()}, {index.max().item()}])")
     return index.astype(np.int64, copy=False)
 
 

@@ -280,6 +280,7 @@ class FakeCupy(types.ModuleType):
         self.cuda = _cuda_namespace()
         self.random = types.SimpleNamespace(
             seed=lambda s=None: None,
+            default_rng=lambda seed=None: _Generator(np.random.default_rng(seed)),
             **{n: _function(n, getattr(np.random, n)) for n in
                ("rand", "randn", "random", "uniform", "normal", "randint", "standard_normal")})
         self.special = types.SimpleNamespace(erf=_function("erf", _erf), erfc=_function("erfc", _erfc))
@@ -295,6 +296,14 @@ class FakeCupy(types.ModuleType):
             setattr(self, name, fn)
             return fn
         return attr  # dtypes, constants (cupy.float32 is numpy.float32)
+
+
+class _Generator:  # cupy.random.Generator: its draws are device arrays
+    def __init__(self, gen):
+        self.gen = gen
+
+    def __getattr__(self, name):
+        return _function(name, getattr(self.gen, name))
 
 
 class _Grid:  # cupy.ogrid / cupy.mgrid build device arrays

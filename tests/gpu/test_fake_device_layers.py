@@ -1,0 +1,182 @@
+"""Layers and optimizers on the strict fake device (tests/gpu/fake_cupy.py) against the CPU: the
+layer table of tests/nn/test_nn_layers.py plus the layers with their own code paths (conv, pooling,
+recurrent, attention with a causal mask, dropout, embedding, losses), forward, input and parameter
+gradients, buffers, and a few optimizer steps. Same weights on both devices, float32."""
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+import axonal
+from axonal import nn, optim
+from fake_cupy import fake_device
+
+pytest.importorskip("torch")  # the layer table builds torch layers next to axonal's
+
+
+def _layer_table():
+    path = os.path.join(os.path.dirname(__file__), "..", "nn", "test_nn_layers.py")
+    spec = importlib.util.spec_from_file_location("_nn_layer_table", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return [(name, ax_cls, args, kwargs, shape) for name, ax_cls, _, args, kwargs, shape
+            in mod.LAYERS]
+
+
+EXTRA = [  # (name, factory, input shape, integer input upper bound or None)
+    ("conv1d", lambda: nn.Conv1d(3, 4, 3, padding=1), (2, 3, 8), None),
+    ("conv2d", lambda: nn.Conv2d(3, 4, 3, stride=2, padding=1), (2, 3, 7, 7), None),
+    ("conv2d_groups", lambda: nn.Conv2d(4, 4, 3, groups=2, bias=False), (2, 4, 6, 6), None),
+    ("conv_transpose2d", lambda: nn.ConvTranspose2d(3, 2, 3, stride=2), (2, 3, 4, 4), None),
+    ("maxpool2d", lambda: nn.MaxPool2d(2), (2, 3, 6, 6), None),
+    ("avgpool2d", lambda: nn.AvgPool2d(3, stride=2, padding=1), (2, 3, 7, 7), None),
+    ("adaptive_avgpool2d", lambda: nn.AdaptiveAvgPool2d((2, 3)), (2, 3, 7, 7), None),
+    ("groupnorm", lambda: nn.GroupNorm(2, 4), (2, 4, 3, 3), None),
+    ("upsample", lambda: nn.Upsample(scale_factor=2), (2, 3, 4, 4), None),
+    ("rnn", lambda: nn.RNN(5, 6, num_layers=2), (7, 3, 5), None),
+    ("lstm", lambda: nn.LSTM(5, 6, batch_first=True), (3, 7, 5), None),
+    ("gru", lambda: nn.GRU(5, 6, bidirectional=True), (7, 3, 5), None),
+    ("embedding", lambda: nn.Embedding(10, 4, padding_idx=1), (3, 5), 10),
+    ("mha_causal", lambda: _SelfAttention(nn.MultiheadAttention(8, 2, batch_first=True)),
+     (2, 5, 8), None),
+    ("mha_is_causal", lambda: _SelfAttention(nn.MultiheadAttention(8, 2, batch_first=True),
+                                             is_causal=True), (2, 5, 8), None),
+    ("transformer_layer", lambda: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0,
+                                                             batch_first=True), (2, 5, 8), None),
+]
+
+
+class _SelfAttention(nn.Module):
+    """Causal self-attention: an explicit mask built on the CPU and moved, or is_causal=True (the
+    layer builds the mask on the input's device)."""
+
+    def __init__(self, mha, is_causal=False):
+        super().__init__()
+        self.mha, self.is_causal = mha, is_causal
+
+    def forward(self, x):
+        if self.is_causal:
+            return self.mha(x, x, x, is_causal=True, need_weights=False)[0]
+        mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1]).to(x.device)
+        return self.mha(x, x, x, attn_mask=mask, need_weights=True)[0]
+
+
+def _outputs(out):
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _outputs(o)]
+    return [out]
+
+
+def _run(layer, x, ups=None):
+    """Forward and backward with fixed upstream gradients; returns host arrays."""
+    outs = _outputs(layer(x))
+    if ups is None:
+        rng = np.random.default_rng(1)
+        ups = [rng.standard_normal(tuple(o.shape)).astype(np.float32) for o in outs]
+    axonal.autograd.backward(outs, [axonal.tensor(u).to(o.device) for o, u in zip(outs, ups)])
+    host = {f"out{k}": o.detach().cpu().numpy() for k, o in enumerate(outs)}
+    if x.requires_grad:
+        host["x.grad"] = x.grad.cpu().numpy()
+    for name, p in layer.named_parameters():
+        host[f"{name}.grad"] = p.grad.cpu().numpy()
+    for name, b in layer.named_buffers():
+        host[name] = b.cpu().numpy()
+    return host, ups
+
+
+def _compare(make, shape, high=None, train=True):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, high, shape) if high else rng.standard_normal(shape).astype(np.float32)
+    cpu = make()
+    dev = make()
+    dev.load_state_dict(cpu.state_dict())
+    cpu.train(train)
+    dev.train(train)
+    ref, ups = _run(cpu, axonal.tensor(x, requires_grad=high is None))
+    with fake_device():
+        dev.to("cuda")
+        assert all(p.is_cuda for p in dev.parameters())
+        got, _ = _run(dev, axonal.tensor(x, requires_grad=high is None).to("cuda").detach()
+                      .requires_grad_(high is None), ups)
+    assert got.keys() == ref.keys()
+    for k in ref:
+        np.testing.assert_allclose(got[k], ref[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+TABLE = _layer_table()
+
+
+@pytest.mark.parametrize("name,ax_cls,args,kwargs,shape", TABLE, ids=[c[0] for c in TABLE])
+def test_layer_table_on_fake_device(name, ax_cls, args, kwargs, shape):
+    _compare(lambda: ax_cls(*args, **kwargs), shape)
+
+
+@pytest.mark.parametrize("name,make,shape,high", EXTRA, ids=[c[0] for c in EXTRA])
+def test_layer_on_fake_device(name, make, shape, high):
+    _compare(make, shape, high)
+
+
+def test_eval_mode_batchnorm_on_fake_device():
+    _compare(lambda: nn.BatchNorm2d(3), (2, 3, 4, 4), train=False)
+
+
+def test_dropout_on_fake_device():
+    with fake_device():
+        x = axonal.ones(4, 50).to("cuda").requires_grad_()
+        y = nn.Dropout(0.5)(x)
+        assert y.is_cuda
+        vals = set(np.unique(y.detach().cpu().numpy()).tolist())
+        assert vals <= {0.0, 2.0} and len(vals) == 2
+        y.sum().backward()
+        assert x.grad.is_cuda
+        np.testing.assert_array_equal(x.grad.cpu().numpy(), y.detach().cpu().numpy())
+
+
+@pytest.mark.parametrize("loss", [nn.CrossEntropyLoss(), nn.CrossEntropyLoss(label_smoothing=0.1),
+                                  nn.NLLLoss(), nn.MSELoss()], ids=["ce", "ce_smooth", "nll", "mse"])
+def test_loss_on_fake_device(loss):
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((6, 4)).astype(np.float32)
+    target = rng.integers(0, 4, 6) if not isinstance(loss, nn.MSELoss) else \
+        rng.standard_normal((6, 4)).astype(np.float32)
+
+    def run(device):
+        x = axonal.tensor(logits).to(device).requires_grad_()
+        inp = x.log_softmax(-1) if isinstance(loss, nn.NLLLoss) else x
+        out = loss(inp, axonal.tensor(target).to(device))
+        out.backward()
+        return out.item(), x.grad.cpu().numpy()
+
+    ref = run("cpu")
+    with fake_device():
+        got = run("cuda")
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-6)
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2),
+    lambda p: optim.Adam(p, lr=1e-2), lambda p: optim.AdamW(p, lr=1e-2, amsgrad=True),
+    lambda p: optim.RMSprop(p, lr=1e-2, momentum=0.5), lambda p: optim.Adagrad(p, lr=0.1),
+    lambda p: optim.Adadelta(p)], ids=["sgd", "adam", "adamw_amsgrad", "rmsprop", "adagrad",
+                                        "adadelta"])
+def test_optimizer_on_fake_device(make):
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal((4, 3)).astype(np.float32)
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+
+    def run(device):
+        w = axonal.tensor(w0).to(device).requires_grad_()
+        opt = make([w])
+        for _ in range(3):
+            opt.zero_grad()
+            (axonal.tensor(x).to(device) @ w).tanh().sum().backward()
+            opt.step()
+        assert w.device.type == device
+        return w.detach().cpu().numpy()
+
+    ref = run("cpu")
+    with fake_device():
+        got = run("cuda")
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
