@@ -14,6 +14,16 @@ except Exception:  # noqa: BLE001 - ImportError, or a CUDA driver error inside c
     _cupy = None
 
 
+class CudaUnavailableError(RuntimeError, AssertionError):
+    """CUDA asked for where there is none. A RuntimeError (Axonal's spelling) and an AssertionError
+    (what a CPU-only PyTorch raises: 'Torch not compiled with CUDA enabled')."""
+
+
+def cupy():
+    """The CuPy module (or the test device module standing in for it); None without one."""
+    return _cupy
+
+
 @contextlib.contextmanager
 def use_device_module(module):
     """Within the block, `module` plays CuPy (its `ndarray` is the device array type). For tests:
@@ -103,7 +113,8 @@ def xp_for(device: Device):
     if device.type == "cpu":
         return np
     if _cupy is None:
-        raise RuntimeError("device 'cuda' needs CuPy: pip install cupy-cuda12x (and an NVIDIA GPU)")
+        raise CudaUnavailableError("device 'cuda' needs CuPy: pip install cupy-cuda12x (and an "
+                                   "NVIDIA GPU)")
     return _cupy
 
 

@@ -4,8 +4,6 @@ These move elements without changing them, so each backward moves the gradient b
 a reshape is the inverse reshape, of a permutation the inverse permutation, of broadcasting a sum
 over the broadcast axes, of concatenation a split (and vice versa).
 """
-import itertools
-
 import numpy as np
 
 from .._errors import ShapeError
@@ -119,7 +117,7 @@ class Split(Function):
     @staticmethod
     def forward(ctx, x, sizes, dim):
         ctx.save(dim=dim)
-        bounds = list(itertools.accumulate(sizes))[:-1]  # host ints, not an array
+        bounds = np.cumsum(sizes)[:-1].tolist()  # host ints (a NumPy array would mix devices)
         return tuple(xp_of(x.data).split(x.data, bounds, axis=dim))
 
     @staticmethod

@@ -74,7 +74,7 @@ class _DeviceId:
 class FakeDeviceArray:
     """Device memory that behaves like cupy.ndarray for Axonal's uses."""
 
-    __slots__ = ("_a", "__weakref__")
+    __slots__ = ("__weakref__", "_a")
     __array_priority__ = 100
 
     def __init__(self, a):
@@ -189,9 +189,7 @@ def _operator(name):
     return op
 
 
-for _name in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod pow rpow "
-              "matmul rmatmul and rand or ror xor rxor lshift rshift eq ne lt le gt ge neg pos "
-              "abs invert iadd isub imul itruediv ipow iand ior ixor ifloordiv imod").split():
+for _name in ["add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv", "floordiv", "rfloordiv", "mod", "rmod", "pow", "rpow", "matmul", "rmatmul", "and", "rand", "or", "ror", "xor", "rxor", "lshift", "rshift", "eq", "ne", "lt", "le", "gt", "ge", "neg", "pos", "abs", "invert", "iadd", "isub", "imul", "itruediv", "ipow", "iand", "ior", "ixor", "ifloordiv", "imod"]:
     setattr(FakeDeviceArray, f"__{_name}__", _operator(f"__{_name}__"))
 
 
@@ -278,6 +276,8 @@ class FakeCupy(types.ModuleType):
         self.asnumpy = _asnumpy
         self.get_array_module = lambda *a: self
         self.cuda = _cuda_namespace()
+        self.get_default_memory_pool = self.cuda.get_default_memory_pool
+        self.get_pinned_memory_pool = self.cuda.get_pinned_memory_pool
         self.random = types.SimpleNamespace(
             seed=lambda s=None: None,
             default_rng=lambda seed=None: _Generator(np.random.default_rng(seed)),
@@ -333,7 +333,7 @@ def _no_kernels(*args, **kwargs):
 @contextlib.contextmanager
 def fake_device():
     """Within the block, Axonal sees a CUDA device backed by `FakeCupy`."""
-    import axonal.backend as backend
+    from axonal import backend
 
     module = FakeCupy()
     saved = []
