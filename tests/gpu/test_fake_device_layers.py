@@ -31,6 +31,21 @@ EXTRA = [  # (name, factory, input shape, integer input upper bound or None)
     ("conv_transpose2d", lambda: nn.ConvTranspose2d(3, 2, 3, stride=2), (2, 3, 4, 4), None),
     ("maxpool2d", lambda: nn.MaxPool2d(2), (2, 3, 6, 6), None),
     ("avgpool2d", lambda: nn.AvgPool2d(3, stride=2, padding=1), (2, 3, 7, 7), None),
+    ("avgpool2d_no_pad_count", lambda: nn.AvgPool2d(3, 2, 1, count_include_pad=False),
+     (2, 3, 7, 7), None),
+    ("avgpool2d_divisor", lambda: nn.AvgPool2d(2, divisor_override=3), (2, 3, 6, 6), None),
+    ("conv2d_reflect", lambda: nn.Conv2d(3, 2, 3, padding=1, padding_mode="reflect"),
+     (2, 3, 5, 5), None),
+    ("conv1d_circular", lambda: nn.Conv1d(3, 2, 3, padding=2, padding_mode="circular"),
+     (2, 3, 6), None),
+    ("conv2d_replicate", lambda: nn.Conv2d(3, 2, 3, padding=1, padding_mode="replicate"),
+     (2, 3, 5, 5), None),
+    ("upsample_bilinear", lambda: nn.Upsample(scale_factor=1.5, mode="bilinear"), (2, 3, 4, 4),
+     None),
+    ("upsample_bicubic_ac", lambda: nn.Upsample(size=(5, 7), mode="bicubic", align_corners=True),
+     (2, 3, 4, 4), None),
+    ("adaptive_maxpool2d", lambda: nn.AdaptiveMaxPool2d(3), (2, 3, 7, 7), None),
+    ("adaptive_avgpool1d", lambda: nn.AdaptiveAvgPool1d(4), (2, 3, 7), None),
     ("adaptive_avgpool2d", lambda: nn.AdaptiveAvgPool2d((2, 3)), (2, 3, 7, 7), None),
     ("groupnorm", lambda: nn.GroupNorm(2, 4), (2, 4, 3, 3), None),
     ("upsample", lambda: nn.Upsample(scale_factor=2), (2, 3, 4, 4), None),
@@ -180,3 +195,40 @@ def test_optimizer_on_fake_device(make):
     with fake_device():
         got = run("cuda")
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", ["uniform_", "normal_", "kaiming_uniform_", "kaiming_normal_",
+                                "xavier_uniform_", "xavier_normal_", "trunc_normal_", "orthogonal_",
+                                "eye_", "zeros_", "ones_", "constant_"])
+def test_init_on_fake_device(fn):
+    """Initializers write device parameters in place and draw the same values as on the CPU."""
+    args = (0.5,) if fn == "constant_" else ()
+
+    def run(device):
+        axonal.manual_seed(0)
+        w = axonal.empty(4, 5).to(device)
+        getattr(nn.init, fn)(w, *args)
+        assert w.device.type == device
+        return w.cpu().numpy()
+
+    ref = run("cpu")
+    with fake_device():
+        got = run("cuda")
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-7)
+
+
+def test_clip_grad_on_fake_device():
+    def run(device):
+        ps = [axonal.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3)).to(device)
+              .requires_grad_() for _ in range(2)]
+        (ps[0] * ps[1]).sum().backward()
+        norm = nn.utils.clip_grad_norm_(ps, 1.0)
+        nn.utils.clip_grad_value_(ps, 0.3)
+        return norm.cpu().item(), [p.grad.cpu().numpy() for p in ps]
+
+    ref = run("cpu")
+    with fake_device():
+        got = run("cuda")
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-6)
+    for g, r in zip(got[1], ref[1]):
+        np.testing.assert_allclose(g, r, rtol=1e-6)
