@@ -232,3 +232,81 @@ def test_clip_grad_on_fake_device():
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-6)
     for g, r in zip(got[1], ref[1]):
         np.testing.assert_allclose(g, r, rtol=1e-6)
+
+
+def _pos(rng, shape):
+    return (rng.random(shape) * 0.8 + 0.1).astype(np.float32)
+
+
+_LOSSES = [  # (name, call(F, a, b, c), arrays built from rng; a is differentiable)
+    ("bce", lambda F, a, b, c: F.binary_cross_entropy(a, b), lambda r: (_pos(r, (6,)),
+                                                                         _pos(r, (6,)), None)),
+    ("bce_logits_pos_weight", lambda F, a, b, c: F.binary_cross_entropy_with_logits(
+        a, b, pos_weight=c), lambda r: (r.standard_normal((6, 3)).astype(np.float32),
+                                        _pos(r, (6, 3)), _pos(r, (3,)))),
+    ("huber", lambda F, a, b, c: F.huber_loss(a, b, delta=0.5),
+     lambda r: (r.standard_normal(8).astype(np.float32), r.standard_normal(8).astype(np.float32),
+                None)),
+    ("smooth_l1", lambda F, a, b, c: F.smooth_l1_loss(a, b),
+     lambda r: (r.standard_normal(8).astype(np.float32), r.standard_normal(8).astype(np.float32),
+                None)),
+    ("l1", lambda F, a, b, c: F.l1_loss(a, b, reduction="sum"),
+     lambda r: (r.standard_normal(8).astype(np.float32), r.standard_normal(8).astype(np.float32),
+                None)),
+    ("kl_div", lambda F, a, b, c: F.kl_div(a, b, reduction="batchmean"),
+     lambda r: (np.log(_pos(r, (4, 3))), _pos(r, (4, 3)), None)),
+    ("gaussian_nll", lambda F, a, b, c: F.gaussian_nll_loss(a, b, c),
+     lambda r: (r.standard_normal(8).astype(np.float32), r.standard_normal(8).astype(np.float32),
+                _pos(r, (8,)))),
+    ("poisson_nll", lambda F, a, b, c: F.poisson_nll_loss(a, b),
+     lambda r: (r.standard_normal(8).astype(np.float32), _pos(r, (8,)) * 3, None)),
+    ("soft_margin", lambda F, a, b, c: F.soft_margin_loss(a, b),
+     lambda r: (r.standard_normal(8).astype(np.float32), np.sign(r.standard_normal(8))
+                .astype(np.float32), None)),
+    ("cosine_embedding", lambda F, a, b, c: F.cosine_embedding_loss(a, b, c),
+     lambda r: (r.standard_normal((4, 5)).astype(np.float32),
+                r.standard_normal((4, 5)).astype(np.float32),
+                np.array([1, -1, 1, -1], np.float32))),
+    ("margin_ranking", lambda F, a, b, c: F.margin_ranking_loss(a, b, c, margin=0.1),
+     lambda r: (r.standard_normal(5).astype(np.float32), r.standard_normal(5).astype(np.float32),
+                np.array([1, -1, 1, -1, 1], np.float32))),
+    ("hinge_embedding", lambda F, a, b, c: F.hinge_embedding_loss(a, b),
+     lambda r: (r.standard_normal(6).astype(np.float32), np.array([1, -1, 1, -1, 1, 1],
+                                                                   np.float32), None)),
+    ("ce_weight_ignore", lambda F, a, b, c: F.cross_entropy(a, b, weight=c, ignore_index=2),
+     lambda r: (r.standard_normal((6, 4)).astype(np.float32), np.array([0, 1, 2, 3, 2, 1]),
+                _pos(r, (4,)))),
+    ("ce_probs", lambda F, a, b, c: F.cross_entropy(a, b),
+     lambda r: (r.standard_normal((6, 4)).astype(np.float32), _pos(r, (6, 4)), None)),
+    ("normalize", lambda F, a, b, c: (F.normalize(a, dim=1) * b).sum(),
+     lambda r: (r.standard_normal((4, 5)).astype(np.float32),
+                r.standard_normal((4, 5)).astype(np.float32), None)),
+    ("one_hot_sum", lambda F, a, b, c: (a * F.one_hot(b, 4)).sum(),
+     lambda r: (r.standard_normal((6, 4)).astype(np.float32), np.array([0, 1, 2, 3, 2, 1]), None)),
+    ("sdpa_causal", lambda F, a, b, c: F.scaled_dot_product_attention(a, b, b, is_causal=True)
+     .sum(), lambda r: (r.standard_normal((2, 5, 4)).astype(np.float32),
+                        r.standard_normal((2, 5, 4)).astype(np.float32), None)),
+    ("unfold_fold", lambda F, a, b, c: F.fold(F.unfold(a, 2, stride=2), (4, 4), 2, stride=2)
+     .sum(), lambda r: (r.standard_normal((1, 2, 4, 4)).astype(np.float32), None, None)),
+]
+
+
+@pytest.mark.parametrize("name,call,make", _LOSSES, ids=[c[0] for c in _LOSSES])
+def test_functional_on_fake_device(name, call, make):
+    import axonal.nn.functional as F
+
+    arrays = make(np.random.default_rng(0))
+
+    def run(device):
+        a = axonal.tensor(arrays[0]).to(device).requires_grad_()
+        rest = [None if v is None else axonal.tensor(v).to(device) for v in arrays[1:]]
+        out = call(F, a, *rest)
+        out.backward()
+        assert out.device.type == device and a.grad.device.type == device
+        return out.detach().cpu().numpy(), a.grad.cpu().numpy()
+
+    ref = run("cpu")
+    with fake_device():
+        got = run("cuda")
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-5, atol=1e-6)
