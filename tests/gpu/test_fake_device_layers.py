@@ -310,3 +310,45 @@ def test_functional_on_fake_device(name, call, make):
         got = run("cuda")
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got[1], ref[1], rtol=1e-5, atol=1e-6)
+
+
+_MODELS = [  # the benchmark models of issue 17 part B: one training step, device vs CPU
+    ("lenet5", lambda m: m.LeNet5(), (4, 1, 28, 28), 10),
+    ("resnet20", lambda m: m.resnet20(width=4), (2, 3, 16, 16), 10),
+    ("char_transformer", lambda m: m.CharTransformer(11, d_model=16, nhead=2, num_layers=2,
+                                                     dim_feedforward=32, dropout=0.0), (2, 7), 11),
+    ("char_lstm", lambda m: m.CharLSTM(11, embed_dim=8, hidden_size=12), (2, 7), 11),
+]
+
+
+@pytest.mark.parametrize("name,make,shape,classes", _MODELS, ids=[c[0] for c in _MODELS])
+def test_model_training_step_on_fake_device(name, make, shape, classes):
+    import axonal.models as models
+
+    rng = np.random.default_rng(0)
+    tokens = len(shape) == 2
+    x = rng.integers(0, classes, shape) if tokens else rng.standard_normal(shape).astype(np.float32)
+    y = rng.integers(0, classes, shape if tokens else shape[:1])
+    axonal.manual_seed(0)
+    cpu = make(models)
+    dev = make(models)
+    dev.load_state_dict(cpu.state_dict())
+
+    def step(model, device):
+        # SGD, not Adam: Adam's first step is lr * sign(g), which turns the rounding noise of a
+        # zero gradient (attention's key bias) into +-lr
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        out = model(axonal.tensor(x).to(device))
+        out = out[0] if isinstance(out, tuple) else out
+        loss = nn.functional.cross_entropy(out.reshape(-1, classes), axonal.tensor(y).to(device)
+                                           .reshape(-1))
+        loss.backward()
+        opt.step()
+        return loss.item(), {k: v.cpu().numpy() for k, v in model.state_dict().items()}
+
+    ref = step(cpu, "cpu")
+    with fake_device():
+        got = step(dev.to("cuda"), "cuda")
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-5)
+    for k in ref[1]:
+        np.testing.assert_allclose(got[1][k], ref[1][k], rtol=1e-4, atol=1e-5, err_msg=k)
