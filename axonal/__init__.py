@@ -22,6 +22,7 @@ from . import (  # noqa: E402  (PyTorch's namespaces; distributed imports MPI on
     train,
     utils,
 )
+from . import accelerator, backends, cuda  # noqa: E402  (torch.cuda/accelerator/backends answers)
 from ._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from ._dtype import bool_ as bool  # noqa: E402,A004
 from ._dtype import (
@@ -89,7 +90,3 @@ def get_num_threads() -> int:
     return _threads.get_num_threads()
 
 
-class cuda:  # noqa: N801 - mirrors the torch.cuda namespace users probe
-    @staticmethod
-    def is_available() -> bool:
-        return backend.cuda_available()

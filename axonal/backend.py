@@ -4,12 +4,46 @@ This is the only module that imports CuPy. Everything else asks `xp_of(array)` f
 that owns an array and writes one code path for both. Moving data between devices happens only in
 `to_device`, when the user asks for it (`tensor.to("cuda")`); there are no implicit copies.
 """
+import contextlib
+
 import numpy as np
 
 try:  # CuPy is optional; importing it must never be required on a CPU-only machine
     import cupy as _cupy
 except Exception:  # noqa: BLE001 - ImportError, or a CUDA driver error inside cupy's import
     _cupy = None
+
+
+class CudaUnavailableError(RuntimeError, AssertionError):
+    """CUDA asked for where there is none. A RuntimeError (Axonal's spelling) and an AssertionError
+    (what a CPU-only PyTorch raises: 'Torch not compiled with CUDA enabled')."""
+
+
+def cupy():
+    """The CuPy module (or the test device module standing in for it); None without one."""
+    return _cupy
+
+
+@contextlib.contextmanager
+def use_device_module(module):
+    """Within the block, `module` plays CuPy (its `ndarray` is the device array type). For tests:
+    tests/gpu/fake_cupy.py installs a strict fake device this way on CPU-only machines."""
+    global _cupy
+    saved, _cupy = _cupy, module
+    try:
+        yield module
+    finally:
+        _cupy = saved
+
+
+def special(x):
+    """The module with `erf`/`erfc` for the device array `x` (cupyx.scipy.special for CuPy)."""
+    found = getattr(_cupy, "special", None)
+    if found is not None and hasattr(found, "erfc"):
+        return found
+    from cupyx.scipy import special as cupyx_special
+
+    return cupyx_special
 
 
 def cuda_available() -> bool:
@@ -79,7 +113,8 @@ def xp_for(device: Device):
     if device.type == "cpu":
         return np
     if _cupy is None:
-        raise RuntimeError("device 'cuda' needs CuPy: pip install cupy-cuda12x (and an NVIDIA GPU)")
+        raise CudaUnavailableError("device 'cuda' needs CuPy: pip install cupy-cuda12x (and an "
+                                   "NVIDIA GPU)")
     return _cupy
 
 

@@ -156,6 +156,9 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype=None, copy=None):
+        if backend.is_cupy_array(self.data):  # as PyTorch: no implicit device-to-host copy
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                            "Tensor.cpu() to copy the tensor to host memory first.")
         arr = backend.to_numpy(self.data)
         return arr.astype(dtype) if dtype is not None else arr
 

@@ -530,3 +530,21 @@ def test_a_parent_package_init_is_an_edge_and_can_close_a_cycle(tmp_path):
     assert graph["a"] == {"b.sub": 2, "b": 2}
     assert graph["b.c"] == {"b.sub": 1}
     assert cycles(mods) == [("a", "b")]
+
+
+# CuPy is optional and its import can fail with a driver error: one module (backend.py) imports it
+# and hands it out; the NCCL bindings (cupy.cuda.nccl, imported only when backend="nccl" is chosen)
+# are the one other place, on purpose.
+_CUPY_IMPORTERS = {"backend.py", "distributed/nccl.py", "distributed/process_group.py"}
+
+
+def test_only_backend_imports_cupy():
+    found = set()
+    for path in PKG.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n.split(".")[0] in ("cupy", "cupyx") for n in names):
+                found.add(path.relative_to(PKG).as_posix())
+    extra = sorted(found - _CUPY_IMPORTERS)
+    assert not extra, f"import CuPy through axonal.backend: {extra}"

@@ -11,6 +11,7 @@ import math
 import numpy as np
 from numba import njit, prange, vectorize
 
+from .. import backend
 from ..backend import is_cupy_array, xp_of
 from ._jit import JIT, PJIT, block_bounds, ftz_enter, ftz_exit, is_f32c, parallel_blocks
 from ._math import gauss32, normal_cdf32, sigmoid32
@@ -186,8 +187,7 @@ def _ufunc(fn, x, cupy_name):
     """fn element-wise on any float array: CuPy's special function for CuPy arrays, else a numba
     ufunc around the C library (~1 ulp); float16 computes in float32 and rounds back."""
     if is_cupy_array(x):
-        from cupyx.scipy import special
-
+        special = backend.special(x)
         return getattr(special, cupy_name)(x) if cupy_name == "erf" else \
             0.5 * special.erfc(x * -0.7071067811865476)
     uf = _UFUNCS.get(fn)

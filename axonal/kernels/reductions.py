@@ -178,7 +178,7 @@ def softmax_cross_entropy(logits, targets):
             raise _bad_targets(c)
         return total / n, probs
     xp = xp_of(logits)
-    if n and c and (int(targets.min()) < 0 or int(targets.max()) >= c):
+    if n and c and (targets.min().item() < 0 or targets.max().item() >= c):
         raise _bad_targets(c)
     if n == 0:
         return float("nan"), xp.empty_like(logits)
@@ -186,7 +186,8 @@ def softmax_cross_entropy(logits, targets):
     e = xp.exp(shifted)
     s = e.sum(axis=1, keepdims=True)
     picked = xp.take_along_axis(shifted, targets[:, None].astype(np.int64), axis=1)
-    loss = float((xp.log(s) - picked).astype(np.float64).mean())
+    loss = (xp.log(s) - picked).astype(np.float64).mean()
+    loss = float(loss) if xp is np else loss  # on a GPU the loss stays there (no sync)
     e /= s
     return loss, e
 
@@ -196,7 +197,7 @@ def softmax_cross_entropy_backward(probs, targets, scale):
     being the upstream gradient over N for the mean. A non-scalar scale broadcasts (NumPy path)."""
     targets = _targets(probs, targets)
     n, c = probs.shape
-    if np.ndim(scale) == 0:
+    if getattr(scale, "ndim", 0) == 0 and xp_of(scale) is np:  # a device scale stays there
         scale = float(scale)
         if probs.size >= THRESHOLDS["softmax_cross_entropy_backward"][0] and is_f32c(probs) \
                 and is_i64c(targets):
@@ -210,7 +211,7 @@ def softmax_cross_entropy_backward(probs, targets, scale):
                 raise _bad_targets(c)
             return out
     xp = xp_of(probs)
-    if n and c and (int(targets.min()) < 0 or int(targets.max()) >= c):
+    if n and c and (targets.min().item() < 0 or targets.max().item() >= c):
         raise _bad_targets(c)
     out = probs.copy()
     out[xp.arange(n), targets] -= 1

@@ -17,7 +17,7 @@ from .compare import where
 from .shape import pad_widths, sum_to
 
 
-def _normalize_key(key, ndim):
+def _normalize_key(key, ndim, xp=np):
     """Arrays for Tensors and lists; boolean masks expanded to integer arrays (via nonzero) so the
     same key can be used for reading and for `add.at`. Returns (key, is_basic)."""
     key = _index_key(key)
@@ -26,8 +26,7 @@ def _normalize_key(key, ndim):
     out, basic = [], True
     for k in key:
         if isinstance(k, (list, np.ndarray)) or hasattr(k, "__cuda_array_interface__"):
-            xp = xp_of(k) if not isinstance(k, list) else np
-            k = xp.asarray(k)
+            k = xp.asarray(k) if isinstance(k, list) else xp_of(k).asarray(k)  # lists: x's device
             basic = False
             if k.dtype == np.bool_:
                 out.extend(k.nonzero())
@@ -185,7 +184,7 @@ def _is_int(k):
 
 
 def getitem(x, key):
-    key, basic = _normalize_key(key, x.ndim)
+    key, basic = _normalize_key(key, x.ndim, xp_of(x.data))
     if not basic and any(_is_int(k) for k in key):
         # PyTorch applies integer indices first, as basic indexing: x[0, :, [1, 2]] on a (2, 3, 4)
         # tensor is (3, 2). NumPy would count the int as an advanced index and give (2, 3).
@@ -196,7 +195,8 @@ def getitem(x, key):
 
 
 def index_put(x, indices, values, accumulate=False):
-    key, _ = _normalize_key(tuple(indices) if isinstance(indices, list) else indices, x.ndim)
+    key, _ = _normalize_key(tuple(indices) if isinstance(indices, list) else indices, x.ndim,
+                            xp_of(x.data))
     values = values if isinstance(values, Tensor) else as_tensor(values, like=x)
     if values.dtype is not x.dtype:
         values = values.to(x.dtype)
@@ -216,7 +216,7 @@ def _check_index(op, x, dim, index):
                              f"{tuple(x.shape)} outside dim {dim}")
     if index.size and (index.min() < 0 or index.max() >= x.shape[dim]):
         raise IndexError(f"{op}: index out of range for dim {dim} of size {x.shape[dim]} "
-                         f"(got values in [{int(index.min())}, {int(index.max())}])")
+                         f"(got values in [{index.min().item()}, {index.max().item()}])")
     return index.astype(np.int64, copy=False)
 
 

@@ -55,6 +55,16 @@ class _ToDevice(Function):
         return _ToDevice.apply(g, ctx.src), None
 
 
+def _pin_memory(self, device=None):
+    """Page-locked host memory speeds up host-to-GPU copies. A CPU-only machine raises, as PyTorch
+    does; with a GPU Axonal copies plainly, so this is a host copy (not pinned yet)."""
+    if not backend.cuda_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+    if self.is_cuda:
+        raise RuntimeError(f"cannot pin a tensor on {self.device}: only CPU tensors can be pinned")
+    return shape.clone(self)
+
+
 def _rev(fn):
     return lambda self, other: fn(other, self)
 
@@ -121,6 +131,7 @@ _METHODS = {
     "msort": sorting.msort,
     # conversion
     "to": to, "type": _type,
+    "pin_memory": _pin_memory, "is_pinned": lambda self, device=None: False,
     "float": lambda self: to(self, _dt.float32), "double": lambda self: to(self, _dt.float64),
     "half": lambda self: to(self, _dt.float16), "long": lambda self: to(self, _dt.int64),
     "int": lambda self: to(self, _dt.int32), "bool": lambda self: to(self, _dt.bool_),

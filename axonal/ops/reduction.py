@@ -82,7 +82,8 @@ class Prod(Function):
         n = moved.shape[-1]
         others = xp.stack([xp.delete(moved, k, axis=-1).prod(-1) for k in range(n)], axis=-1)
         others = others.reshape([shape[i] for i in keep] + [shape[i] for i in dims])
-        others = others.transpose(np.argsort(keep + dims))
+        order = keep + dims  # transpose by its inverse permutation (host ints, not an array)
+        others = others.transpose(sorted(range(len(order)), key=order.__getitem__))
         g = g if ctx.keepdim else g.reshape(_keep_shape(shape, ctx.dims))
         return g * others, None, None
 
@@ -94,11 +95,12 @@ def _leave_one_out(x, keep, dims):
     order = keep + dims
     moved = reshape(permute(x, order), [shape[i] for i in keep] + [-1])
     n = moved.shape[-1]
-    eye = constant(np.eye(n, dtype=bool))
-    rows = where(eye, constant(np.ones((), x.data.dtype)), moved.unsqueeze(-2))  # (..., n, n)
+    xp = xp_of(x.data)  # the constants live where x lives
+    eye = constant(xp.eye(n, dtype=bool))
+    rows = where(eye, constant(xp.ones((), x.data.dtype)), moved.unsqueeze(-2))  # (..., n, n)
     others = Prod.apply(rows, (rows.ndim - 1,), False)
     others = reshape(others, [shape[i] for i in keep] + [shape[i] for i in dims])
-    return permute(others, [int(i) for i in np.argsort(order)])
+    return permute(others, sorted(range(len(order)), key=order.__getitem__))  # inverse of order
 
 
 class AMax(Function):

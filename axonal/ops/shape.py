@@ -49,7 +49,7 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return permute(g, tuple(np.argsort(ctx.dims))), None
+        return permute(g, tuple(sorted(range(len(ctx.dims)), key=ctx.dims.__getitem__))), None
 
 
 class Expand(Function):
@@ -117,7 +117,7 @@ class Split(Function):
     @staticmethod
     def forward(ctx, x, sizes, dim):
         ctx.save(dim=dim)
-        bounds = np.cumsum(sizes)[:-1]
+        bounds = np.cumsum(sizes)[:-1].tolist()  # host ints (a NumPy array would mix devices)
         return tuple(xp_of(x.data).split(x.data, bounds, axis=dim))
 
     @staticmethod

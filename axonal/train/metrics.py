@@ -58,7 +58,7 @@ class Accuracy(Metric):
         tgt = _class_targets(out, tgt, "accuracy")
         if out.shape[0] == 0:
             return 0.0
-        return float((out.argmax(axis=1) == tgt).mean())
+        return (out.argmax(axis=1) == tgt).mean().item()
 
 
 class TopKAccuracy(Metric):
@@ -83,7 +83,7 @@ class TopKAccuracy(Metric):
         # sort and counts ties in the target's favour, like PyTorch's topk-based recipes usually do
         target_score = xp.take_along_axis(out, tgt[:, None].astype(xp.int64), axis=1)
         higher = (out > target_score).sum(axis=1)
-        return float((higher < self.k).mean())
+        return (higher < self.k).mean().item()
 
     def __repr__(self):
         return f"TopKAccuracy(k={self.k})"
@@ -105,7 +105,7 @@ class BinaryAccuracy(Metric):
                              f"{tuple(tgt.shape)} hold different numbers of values")
         if out.size == 0:
             return 0.0
-        return float(((out.reshape(-1) > self.threshold) == (tgt.reshape(-1) > 0.5)).mean())
+        return ((out.reshape(-1) > self.threshold) == (tgt.reshape(-1) > 0.5)).mean().item()
 
     def __repr__(self):
         return f"BinaryAccuracy(threshold={self.threshold})"

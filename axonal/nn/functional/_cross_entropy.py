@@ -99,7 +99,8 @@ def _grad_arrays(probs, t, row_w, q, scale):
     (p - onehot(t)) * scale, is the kernel's (which computes it with arrays where it cannot run)."""
     scale = xp_of(probs).asarray(scale, dtype=probs.dtype)
     if scale.ndim == 0 and q is None and row_w is None:
-        return kernels.softmax_cross_entropy_backward(probs, t, float(scale))
+        return kernels.softmax_cross_entropy_backward(
+            probs, t, float(scale) if xp_of(probs) is np else scale)  # a device scale stays there
     scale = scale if scale.ndim == 0 else scale.reshape(-1)
     if q is None:
         w = scale if row_w is None else row_w * scale   # () or (M,)
@@ -158,25 +159,25 @@ def flatten_classes(op, input, target):
 def index_targets(op, t, n_classes, ignore_index, w, dtype):
     """Validate labels. Returns (t with ignored entries set to 0, per-row weights w_t * valid or
     None when all are 1, the sum of the row weights (the 'mean' divisor), valid mask or None)."""
-    lo, hi = (int(t.min()), int(t.max())) if t.size else (0, -1)
+    lo, hi = (t.min().item(), t.max().item()) if t.size else (0, -1)
     if 0 <= lo and hi < n_classes and not lo <= ignore_index <= hi:
         # the common case, every label valid and none ignored: two reductions and no masks
         row_w = None if w is None else w[t]
-        return t, row_w, float(t.shape[0] if row_w is None else row_w.sum()), None
+        return t, row_w, float(t.shape[0]) if row_w is None else row_w.sum().item(), None
     xp = xp_of(t)
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= n_classes))
     if bad.any():
-        raise IndexError(f"{op}: target {int(t[bad][0])} is out of bounds for {n_classes} classes "
+        raise IndexError(f"{op}: target {t[bad][0].item()} is out of bounds for {n_classes} classes "
                          f"(valid labels are 0..{n_classes - 1}, or ignore_index={ignore_index})")
     if bool(valid.all()):
         row_w = None if w is None else w[t]
-        return t, row_w, float(t.shape[0] if row_w is None else row_w.sum()), None
+        return t, row_w, float(t.shape[0]) if row_w is None else row_w.sum().item(), None
     t = xp.where(valid, t, 0)
     row_w = valid.astype(dtype)
     if w is not None:
         row_w *= w[t]
-    return t, row_w, float(row_w.sum()), valid
+    return t, row_w, row_w.sum().item(), valid
 
 
 def smoothed_mass(t, row_w, valid, w, eps, n_classes, dtype):

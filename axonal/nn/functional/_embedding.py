@@ -42,7 +42,7 @@ def _check_indices(idx, num, who):
         raise DTypeError(f"{who}: expected an integer index tensor (int64 or int32), got dtype "
                          f"{idx.dtype}")
     if idx.size:
-        lo, hi = int(idx.min()), int(idx.max())
+        lo, hi = idx.min().item(), idx.max().item()
         bad = hi if hi >= num else lo if lo < 0 else None
         if bad is not None:
             raise IndexError(f"{who}: index {bad} is out of range for num_embeddings={num} "
@@ -91,9 +91,9 @@ def one_hot(tensor, num_classes=-1):
         raise DTypeError(f"one_hot: expected an integer tensor, got dtype {idx.dtype}")
     xp = backend.xp_of(idx)
     if num_classes == -1:
-        num_classes = int(idx.max()) + 1 if idx.size else 0
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num_classes):
+        num_classes = idx.max().item() + 1 if idx.size else 0
+    if idx.size and (idx.min().item() < 0 or idx.max().item() >= num_classes):
         raise IndexError(f"one_hot: class values must be in [0, {num_classes}), got values in "
-                         f"[{int(idx.min())}, {int(idx.max())}]")
+                         f"[{idx.min().item()}, {idx.max().item()}]")
     out = (idx[..., None] == xp.arange(num_classes)).astype(np.int64)
     return constant(out)

@@ -156,7 +156,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         d = t.data
         if d.size and bool(((d < 0) | (d > 1)).any()):
             raise ValueError(f"{op}: all elements of {name} should be between 0 and 1, got values "
-                             f"in [{float(d.min())}, {float(d.max())}]")
+                             f"in [{d.min().item()}, {d.max().item()}]")
     if target.dtype is not input.dtype:
         target = target.to(input.dtype)
     loss = BinaryCrossEntropy.apply(input, target)
@@ -229,7 +229,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
                              "dimension of size 1 where input's differs)")
     vd = var.data
     if vd.size and bool((vd < 0).any()):
-        raise ValueError(f"{op}: var has negative entries (min {float(vd.min())})")
+        raise ValueError(f"{op}: var has negative entries (min {vd.min().item()})")
     var = var + constant(xp_of(vd).maximum(vd, eps) - vd)
     d = input - target
     loss = (log(var) + d * d / var) * 0.5

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ...backend import xp_of
 from ...ops.indexing import getitem
 from .. import functional as F
 from .. import init
@@ -52,7 +53,8 @@ def _pad_nonzero(x, pads, mode, who):
         if max(before, after) > limit:
             raise shape_error(who, f"{mode} padding ({before}, {after}) must be at most "
                               f"{limit} for dim {dim} of input {tuple(x.shape)}")
-        key = (slice(None),) * dim + (_border_index(size, before, after, mode),)
+        idx = xp_of(x.data).asarray(_border_index(size, before, after, mode))  # on x's device
+        key = (slice(None),) * dim + (idx,)
         y = getitem(y, key)
     return y
 

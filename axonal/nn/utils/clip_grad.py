@@ -54,6 +54,12 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not grads:
         return Tensor(0.0)
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    if backend.is_cupy_array(total.data):  # on a GPU the coefficient stays there: no host sync
+        coef = backend.xp_of(total.data).minimum(float(max_norm) / (total.data + 1e-6), 1.0)
+        with no_grad():
+            for g in grads:
+                g.data *= coef.astype(g.data.dtype)
+        return total
     coef = min(float(max_norm) / (float(total.item()) + 1e-6), 1.0)
     if coef < 1.0 or math.isnan(coef):
         with no_grad():
