@@ -113,7 +113,7 @@ def xp_for(device: Device):
     if device.type == "cpu":
         return np
     if _cupy is None:
-        raise CudaUnavailableError("device 'cuda' needs CuPy: pip install cupy-cuda12x (and an "
+        raise CudaUnavailableError("device 'cuda' needs CuPy: pip install cupy-cuda12x or cupy-cuda13x (and an "
                                    "NVIDIA GPU)")
     return _cupy
 

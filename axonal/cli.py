@@ -242,7 +242,7 @@ def _gpu_lines():
     from . import backend
 
     if backend._cupy is None:
-        return ["GPU             CuPy not installed (CPU only); pip install cupy-cuda12x"]
+        return ["GPU             CuPy not installed (CPU only); pip install cupy-cuda12x (or -cuda13x)"]
     cp = backend._cupy
     if not backend.cuda_available():
         return [f"GPU             CuPy {cp.__version__}, but no CUDA device is visible"]

@@ -48,7 +48,7 @@ def device_count() -> int:
 def _cp():
     if not is_available():
         raise CudaUnavailableError("CUDA is not available: Axonal needs CuPy and an NVIDIA GPU "
-                                   "(pip install cupy-cuda12x)")
+                                   "(pip install cupy-cuda12x or cupy-cuda13x)")
     return backend.cupy()
 
 
