@@ -113,8 +113,8 @@ def xp_for(device: Device):
     if device.type == "cpu":
         return np
     if _cupy is None:
-        raise CudaUnavailableError("device 'cuda' needs CuPy: pip install cupy-cuda12x or cupy-cuda13x (and an "
-                                   "NVIDIA GPU)")
+        raise CudaUnavailableError("device 'cuda' needs CuPy: pip install cupy-cuda12x or "
+                                   "cupy-cuda13x (and an NVIDIA GPU)")
     return _cupy
 
 
