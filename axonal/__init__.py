@@ -93,3 +93,9 @@ class cuda:  # noqa: N801 - mirrors the torch.cuda namespace users probe
     @staticmethod
     def is_available() -> bool:
         return backend.cuda_available()
+
+
+from . import _compat
+
+# a PyTorch name that Axonal lacks: "axonal does not implement torch.X yet" (PEP 562)
+__getattr__ = _compat.module_getattr("torch", globals())

@@ -17,3 +17,8 @@ from .layers.loss import *
 
 __all__ += [n for n in _loss_mod.__all__ if not n.startswith("_")]
 del _loss_mod
+
+from .._compat import module_getattr as _module_getattr
+
+# a PyTorch name that Axonal lacks: "axonal does not implement torch.nn.X yet" (PEP 562)
+__getattr__ = _module_getattr("torch.nn", globals())

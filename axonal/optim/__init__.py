@@ -24,3 +24,8 @@ from .sgd import SGD
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "l1_penalty",
            "l2_penalty", "lr_scheduler", "regularization", "required"]
+
+from .._compat import module_getattr as _module_getattr
+
+# a PyTorch name that Axonal lacks: "axonal does not implement torch.optim.X yet" (PEP 562)
+__getattr__ = _module_getattr("torch.optim", globals())
