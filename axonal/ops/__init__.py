@@ -106,6 +106,17 @@ from .shape import (
                        view,
 )
 from .sorting import argsort, msort, sort, topk
+from .typed import (
+                       BoolTensor,
+                       ByteTensor,
+                       CharTensor,
+                       DoubleTensor,
+                       FloatTensor,
+                       HalfTensor,
+                       IntTensor,
+                       LongTensor,
+                       ShortTensor,
+)
 from .unary import (
                        abs,
                        ceil,
