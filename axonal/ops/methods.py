@@ -15,6 +15,7 @@ from . import (
     indexing,
     linalg,
     reduction,
+    replicate,
     shape,
     sorting,
     unary,
@@ -118,7 +119,8 @@ _METHODS = {
     "index_select": indexing.index_select, "masked_fill": indexing.masked_fill,
     "nonzero": indexing.nonzero,
     "sort": sorting.sort, "argsort": sorting.argsort, "topk": sorting.topk,
-    "msort": sorting.msort,
+    "msort": sorting.msort, "unique": sorting.unique,
+    "diag": linalg.diag, "repeat_interleave": replicate.repeat_interleave,
     # conversion
     "to": to, "type": _type,
     "float": lambda self: to(self, _dt.float32), "double": lambda self: to(self, _dt.float64),
