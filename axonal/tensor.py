@@ -54,7 +54,8 @@ class Tensor:
     def __init__(self, *args, data=None, requires_grad=False, dtype=None, device=None):
         # torch.Tensor's legacy constructor: Tensor(3, 4) is a shape (zero-filled here, where
         # PyTorch leaves memory uninitialised), Tensor([3, 4]) / Tensor(array) is data
-        shape, data, grad_arg = _compat.legacy_tensor_args(args or (data,) * (data is not None), Size)
+        args = args or ((data,) if data is not None else ())
+        shape, data, grad_arg = _compat.legacy_tensor_args(args, Size)
         if shape is not None:
             data = np.zeros(shape, (_dt.to_dtype(dtype) if dtype else _dt.get_default_dtype()).np)
         elif not isinstance(data, (Tensor,) + ARRAY_TYPES) and dtype is None:

@@ -1095,10 +1095,12 @@ add(spec("diag_method", lambda m, x, diagonal: x.diag(diagonal), np_diag,
 
 EINSUMS = [("ij,jk->ik", [(3, 4), (4, 5)], "cT"), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)], "cs"),
            ("i,i->", [(5,), (5,)], "fc"), ("ij->j", [(3, 4)], "T"), ("ij->ji", [(3, 4)], "s"),
-           ("ij,kl->ijkl", [(2, 3), (4, 2)], "cc"), ("...ij,jk->...ik", [(2, 3, 3, 4), (4, 2)], "cT"),
-           ("ij,jk", [(3, 4), (4, 2)], "cc"), ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)], "cs"),
-           ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)], "ccc"), ("...i,...i->...", [(1, 3, 4), (2, 1, 4)], "cc"),
-           ("ij,ij->i", [(3, 4), (1, 4)], "cc"), ("ijk->", [(2, 3, 4)], "f"), ("ij,j->i", [(3, 4), (4,)], "Tc")]
+           ("ij,kl->ijkl", [(2, 3), (4, 2)], "cc"),
+           ("...ij,jk->...ik", [(2, 3, 3, 4), (4, 2)], "cT"), ("ij,jk", [(3, 4), (4, 2)], "cc"),
+           ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)], "cs"),
+           ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)], "ccc"),
+           ("...i,...i->...", [(1, 3, 4), (2, 1, 4)], "cc"), ("ij,ij->i", [(3, 4), (1, 4)], "cc"),
+           ("ijk->", [(2, 3, 4)], "f"), ("ij,j->i", [(3, 4), (4,)], "Tc")]
 
 
 def _einsum_cases(rng):
@@ -1112,7 +1114,8 @@ add(spec("einsum", lambda m, eq, *xs: m.einsum(eq, *xs), lambda eq, *xs: np.eins
 
 
 def _repeat_interleave_cases(rng):
-    return [Case((mk(rng, (3,)), 2), {}, "flat_int"), Case((mk(rng, (2, 3), "T"), 3), {"dim": 1}, "T_dim1"),
+    return [Case((mk(rng, (3,)), 2), {}, "flat_int"),
+            Case((mk(rng, (2, 3), "T"), 3), {"dim": 1}, "T_dim1"),
             Case((mk(rng, (3, 2), "s"), np.array([1, 0, 2])), {"dim": 0}, "s_counts"),
             Case((mk(rng, (2, 3)), np.array([2])), {"dim": -1}, "one_count"),
             Case((mk(rng, (2, 2), "f"), 2), {}, "f_flattened"),
@@ -1134,11 +1137,12 @@ add(spec("repeat_interleave_method", lambda m, x, repeats, **kw: x.repeat_interl
 
 
 def _meshgrid_cases(rng):
-    return [Case((mk(rng, (3,)), mk(rng, (4,), "s")), {"indexing": ix}, f"two_{ix}")
-            for ix in ("ij", "xy")] + \
-        [Case((mk(rng, (2,), "f"), mk(rng, (3,)), mk(rng, (4,))), {"indexing": ix}, f"three_{ix}")
-         for ix in ("ij", "xy")] + [Case((mk(rng, (3,)),), {"indexing": "ij"}, "one"),
-                                    Case((mk(rng, (0,)), mk(rng, (2,))), {"indexing": "xy"}, "empty")]
+    two = [Case((mk(rng, (3,)), mk(rng, (4,), "s")), {"indexing": ix}, f"two_{ix}")
+           for ix in ("ij", "xy")]
+    three = [Case((mk(rng, (2,), "f"), mk(rng, (3,)), mk(rng, (4,))), {"indexing": ix},
+                  f"three_{ix}") for ix in ("ij", "xy")]
+    return two + three + [Case((mk(rng, (3,)),), {"indexing": "ij"}, "one"),
+                          Case((mk(rng, (0,)), mk(rng, (2,))), {"indexing": "xy"}, "empty")]
 
 
 add(spec("meshgrid", lambda m, *xs, indexing: m.meshgrid(*xs, indexing=indexing),

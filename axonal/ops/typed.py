@@ -15,9 +15,8 @@ class _TypedTensorMeta(type):
 
 
 def _typed(name, dtype):
-    return _TypedTensorMeta(name, (), {"dtype": dtype, "__doc__": f"torch.{name}: a {dtype} "
-                                       "tensor (`FloatTensor(3, 4)` shape, `FloatTensor([..])` data)",
-                                       "__module__": __name__})
+    doc = f"torch.{name}: a {dtype} tensor ({name}(3, 4): a shape, {name}([...]): data)"
+    return _TypedTensorMeta(name, (), {"dtype": dtype, "__doc__": doc, "__module__": __name__})
 
 
 FloatTensor = _typed("FloatTensor", _dt.float32)

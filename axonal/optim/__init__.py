@@ -23,7 +23,8 @@ from .regularization import l1_penalty, l2_penalty
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "LBFGS", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "l1_penalty",
+__all__ = ["SGD", "LBFGS",
+           "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "l1_penalty",
            "l2_penalty", "lr_scheduler", "regularization", "required"]
 
 from .._compat import module_getattr as _module_getattr
