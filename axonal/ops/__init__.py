@@ -107,7 +107,9 @@ from .shape import (
                        view,
 )
 from .replicate import meshgrid, repeat_interleave
+from . import sparse
 from .sorting import argsort, msort, sort, topk, unique
+from .sparse import sparse_coo_tensor, spmm
 from .typed import (
                        BoolTensor,
                        ByteTensor,

@@ -140,5 +140,6 @@ _METHODS = {
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 
+Tensor.is_sparse = False  # dense; sparse COO matrices are ops.sparse.SparseCOOTensor
 Tensor.T = property(lambda self: shape.permute(self, *reversed(range(self.ndim))))
 Tensor.mT = property(lambda self: shape.transpose(self, -1, -2))
