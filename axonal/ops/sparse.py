@@ -138,3 +138,9 @@ def mm(sparse, dense):
 
 
 spmm = mm
+
+
+def FloatTensor(indices, values, size=None):  # noqa: N802 - PyTorch's (deprecated) name
+    """`torch.sparse.FloatTensor(indices, values, size)`, the legacy spelling older programs
+    (pygcn) use: a float32 `sparse_coo_tensor`."""
+    return sparse_coo_tensor(indices, values, size, dtype="float32")

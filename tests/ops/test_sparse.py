@@ -7,7 +7,8 @@ import pytest
 import axonal
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks:UserWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks:UserWarning",
+                                        "ignore:torch.sparse.SparseTensor:UserWarning")
 
 
 def _coo(rng, n, m, nnz):
@@ -64,3 +65,12 @@ def test_checks():
     s = axonal.sparse_coo_tensor(np.array([[0], [1]]), [1.0], (2, 2))
     with pytest.raises(axonal.ShapeError):
         axonal.sparse.mm(s, axonal.ones(3, 2))
+
+
+def test_legacy_sparse_float_tensor():
+    idx, vals = np.array([[0, 1, 1], [1, 0, 1]]), np.array([1.0, 2.0, 3.0])
+    a = axonal.sparse.FloatTensor(axonal.tensor(idx), axonal.tensor(vals), (2, 3))
+    t = torch.sparse.FloatTensor(torch.tensor(idx), torch.tensor(vals, dtype=torch.float32),
+                                 torch.Size([2, 3]))
+    assert a.dtype == axonal.float32 and t.dtype == torch.float32
+    np.testing.assert_array_equal(a.to_dense().numpy(), t.to_dense().numpy())
