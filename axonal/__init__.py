@@ -90,3 +90,17 @@ def get_num_threads() -> int:
     return _threads.get_num_threads()
 
 
+import math as _math  # noqa: E402
+
+from . import _compat, jit
+from .jit import compile  # noqa: A004  (torch.compile: runs eagerly, returns its argument)
+from .utils.data import distributed as _data_distributed
+
+# PyTorch's paths to the distributed classes, which live above nn and utils in the layers
+nn.parallel.DistributedDataParallel = distributed.DistributedDataParallel
+_data_distributed.DistributedSampler = distributed.DistributedSampler
+
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+
+# a PyTorch name that Axonal lacks: "axonal does not implement torch.X yet" (PEP 562)
+__getattr__ = _compat.module_getattr("torch", globals())

@@ -39,6 +39,7 @@ import numpy as np
 
 from . import _dtype as _dt
 from . import backend
+from ._safe_globals import *  # noqa: F403  (PyTorch's safe_globals allow-list API)
 from .tensor import Tensor
 from .utils._atomic import atomic_write as _atomic_write
 
@@ -347,9 +348,10 @@ class _Builder:
         return obj
 
 
-def load(f, map_location=None):
+def load(f, map_location=None, *, weights_only=None, mmap=None):
     """Load what `save` wrote (or a plain safetensors file) from a path or a binary file object.
-    Tensors go to the CPU, or to `map_location` ('cpu', 'cuda', 'cuda:1' or an axonal device)."""
+    Tensors go to the CPU, or to `map_location` ('cpu', 'cuda', 'cuda:1' or an axonal device).
+    `weights_only`/`mmap` are PyTorch's; a file here is data only, so both are accepted as is."""
     device = backend.Device(map_location if map_location is not None else "cpu")
     backend.xp_for(device)  # fail now, with a clear message, when 'cuda' cannot work here
     if isinstance(f, (str, bytes, os.PathLike)):

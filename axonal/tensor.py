@@ -12,10 +12,11 @@ bound in `axonal/ops/methods.py`, the one place that resolves the tensor <-> ops
 """
 import numpy as np
 
-from . import _config, backend
+from . import _compat, _config, backend
 from . import _dtype as _dt
 from . import _engine as engine
 from ._errors import DTypeError, GraphError
+from ._hooks import HookHandle as _HookHandle
 from .random import np_generator
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
@@ -50,11 +51,16 @@ class Tensor:
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
     _post_acc_hooks = None  # {id: hook} in the instance __dict__ once a hook is registered
 
-    def __init__(self, data=None, requires_grad=False, *, dtype=None, device=None):
-        if data is None:
-            data = []
-        if not isinstance(data, (Tensor,) + ARRAY_TYPES) and dtype is None:
+    def __init__(self, *args, data=None, requires_grad=False, dtype=None, device=None):
+        # torch.Tensor's legacy constructor: Tensor(3, 4) is a shape (zero-filled here, where
+        # PyTorch leaves memory uninitialised), Tensor([3, 4]) / Tensor(array) is data
+        args = args or ((data,) if data is not None else ())
+        shape, data, grad_arg = _compat.legacy_tensor_args(args, Size)
+        if shape is not None:
+            data = np.zeros(shape, (_dt.to_dtype(dtype) if dtype else _dt.get_default_dtype()).np)
+        elif not isinstance(data, (Tensor,) + ARRAY_TYPES) and dtype is None:
             dtype = _dt.get_default_dtype()  # torch.Tensor([1, 2]) is float32
+        requires_grad = requires_grad or grad_arg
         self.data = _infer_array(data, dtype, device)
         self.grad = None
         self._rg = False
@@ -332,6 +338,14 @@ class Tensor:
         return self
 
     # -- printing --------------------------------------------------------------------------------
+    def __format__(self, spec):
+        return _compat.format_tensor(self, spec)
+
+    def __getattr__(self, name):  # only reached when normal lookup fails: word the error
+        if name.startswith("_") or hasattr(type(self), name):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        raise _compat.missing_name("torch.Tensor", name, dir(type(self)))
+
     def __repr__(self):
         arr = backend.to_numpy(self.data)
         body = np.array2string(arr, separator=", ", precision=4, threshold=1000,
@@ -360,20 +374,6 @@ def constant(array):
     t._idx = 0
     t._retains = False
     return t
-
-
-class _HookHandle:
-    """What hook registration returns: `remove()` unregisters the hook (safe to call twice)."""
-
-    _next_id = 0
-
-    def __init__(self, table, hook):
-        self.table, self.id = table, _HookHandle._next_id
-        _HookHandle._next_id += 1
-        table[self.id] = hook
-
-    def remove(self):
-        self.table.pop(self.id, None)
 
 
 class Size(tuple):

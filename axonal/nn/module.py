@@ -126,7 +126,7 @@ class Module:
         params, modules, buffers = d.get("_parameters"), d.get("_modules"), d.get("_buffers")
         if isinstance(value, Parameter):
             self._check_name("parameter", name)
-            self._discard(name)
+            self._discard(name, keep="_parameters")
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -135,7 +135,7 @@ class Module:
             params[name] = None
         elif isinstance(value, Module):
             self._check_name("module", name)
-            self._discard(name)
+            self._discard(name, keep="_modules")
             modules[name] = value
         elif modules is not None and name in modules:
             if value is not None:
@@ -144,7 +144,7 @@ class Module:
             modules[name] = None
         elif isinstance(value, Buffer):
             self._check_name("buffer", name)
-            self._discard(name)
+            self._discard(name, keep="_buffers")
             self.register_buffer(name, value)
         elif buffers is not None and name in buffers:
             if value is not None and not isinstance(value, Tensor):
@@ -154,11 +154,12 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _discard(self, name):
-        d = self.__dict__
+    def _discard(self, name, keep):
+        d = self.__dict__  # re-assigning keeps the name's place in its own table, as PyTorch
         d.pop(name, None)
         for key in ("_parameters", "_buffers", "_modules"):
-            d[key].pop(name, None)
+            if key != keep:
+                d[key].pop(name, None)
         d["_non_persistent_buffers_set"].discard(name)
 
     def __getattr__(self, name):

@@ -56,7 +56,8 @@ from .creation import (
                        zeros_like,
 )
 from .indexing import gather, index_put, index_select, masked_fill, nonzero, scatter, scatter_add
-from .linalg import bmm, dot, linear, matmul, mm, mv, outer, tril, triu
+from .einsum import einsum
+from .linalg import bmm, diag, dot, linear, matmul, mm, mv, outer, tril, triu
 from .reduction import (
                        all,
                        amax,
@@ -105,7 +106,21 @@ from .shape import (
                        unsqueeze,
                        view,
 )
-from .sorting import argsort, msort, sort, topk
+from .replicate import meshgrid, repeat_interleave
+from . import sparse
+from .sorting import argsort, msort, sort, topk, unique
+from .sparse import sparse_coo_tensor, spmm
+from .typed import (
+                       BoolTensor,
+                       ByteTensor,
+                       CharTensor,
+                       DoubleTensor,
+                       FloatTensor,
+                       HalfTensor,
+                       IntTensor,
+                       LongTensor,
+                       ShortTensor,
+)
 from .unary import (
                        abs,
                        ceil,

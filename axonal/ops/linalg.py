@@ -5,6 +5,8 @@ For C = A B the adjoints are dA = dC B^T and dB = A^T dC; batch dimensions broad
 gradient is summed back to its operand's shape. 1-D operands are promoted to matrices and the added
 dimension is removed again, as in NumPy and PyTorch.
 """
+import numpy as np
+
 from .. import kernels as K
 from .._errors import ShapeError
 from ..autograd.function import Function
@@ -180,3 +182,53 @@ def tril(x, diagonal=0):
 def triu(x, diagonal=0):
     """The upper triangle of the last two dims (elements with column - row >= diagonal)."""
     return _triangle("triu", x, diagonal, True)
+
+
+def _diag_index(shape, k):
+    """(rows, cols) of the k-th diagonal of a matrix of `shape` (k > 0 above the main one)."""
+    r, c = shape
+    n = max(0, min(r, c - k) if k >= 0 else min(r + k, c))
+    i = np.arange(n)
+    return (i, i + k) if k >= 0 else (i - k, i)
+
+
+class _DiagTake(Function):
+    """The k-th diagonal of a matrix, as a new vector; the adjoint writes the gradient back onto
+    that diagonal of a zero matrix (`_DiagEmbed`), and the two ops are each other's backward."""
+
+    @staticmethod
+    def forward(ctx, m, k):
+        ctx.save(k=k, shape=m.shape)
+        return m.data[_diag_index(m.shape, k)]
+
+    @staticmethod
+    def backward(ctx, g):
+        return _DiagEmbed.apply(g, ctx.k, ctx.shape), None
+
+
+class _DiagEmbed(Function):
+    """A zero matrix of `shape` with v on its k-th diagonal."""
+
+    @staticmethod
+    def forward(ctx, v, k, shape):
+        ctx.save(k=k)
+        out = xp_of(v.data).zeros(tuple(shape), v.data.dtype)
+        out[_diag_index(shape, k)] = v.data
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return _DiagTake.apply(g, ctx.k), None, None
+
+
+def diag(x, diagonal=0):
+    """PyTorch's diag: a 1-D x becomes the square matrix with x on its `diagonal`-th diagonal
+    (above the main one for > 0, below for < 0); a 2-D x gives that diagonal as a 1-D tensor."""
+    if isinstance(diagonal, bool) or not isinstance(diagonal, int):
+        raise TypeError(f"diag: diagonal must be an int, got {type(diagonal).__name__}")
+    if x.ndim == 1:
+        n = x.shape[0] + abs(diagonal)
+        return _DiagEmbed.apply(x, diagonal, (n, n))
+    if x.ndim == 2:
+        return _DiagTake.apply(x, diagonal)
+    raise ShapeError(f"diag: expected a 1-D or 2-D tensor, got shape {tuple(x.shape)}")

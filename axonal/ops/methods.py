@@ -15,6 +15,7 @@ from . import (
     indexing,
     linalg,
     reduction,
+    replicate,
     shape,
     sorting,
     unary,
@@ -128,7 +129,8 @@ _METHODS = {
     "index_select": indexing.index_select, "masked_fill": indexing.masked_fill,
     "nonzero": indexing.nonzero,
     "sort": sorting.sort, "argsort": sorting.argsort, "topk": sorting.topk,
-    "msort": sorting.msort,
+    "msort": sorting.msort, "unique": sorting.unique,
+    "diag": linalg.diag, "repeat_interleave": replicate.repeat_interleave,
     # conversion
     "to": to, "type": _type,
     "pin_memory": _pin_memory, "is_pinned": lambda self, device=None: False,
@@ -149,5 +151,6 @@ _METHODS = {
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 
+Tensor.is_sparse = False  # dense; sparse COO matrices are ops.sparse.SparseCOOTensor
 Tensor.T = property(lambda self: shape.permute(self, *reversed(range(self.ndim))))
 Tensor.mT = property(lambda self: shape.transpose(self, -1, -2))

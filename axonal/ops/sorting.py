@@ -74,3 +74,25 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     idx = _order(input, d, largest, "topk")
     idx = constant(xp_of(idx).take(idx, xp_of(idx).arange(k), axis=d))
     return TopkResult(gather(input, d, idx), idx)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values of `input` (of the whole tensor flattened, or the distinct slices along
+    `dim`), in ascending order, and optionally where each element went (`inverse`, shaped like the
+    input, or like dim) and how often each value occurs (`counts`). Not differentiable, as in
+    PyTorch (the values are a selection; their positions are piecewise constant)."""
+    a = input.data
+    xp = xp_of(a)
+    if dim is None:
+        values, inverse, counts = xp.unique(a, return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(a.shape)
+    else:
+        d = norm_dim(dim, a.ndim, "unique")
+        values, inverse, counts = xp.unique(a, return_inverse=True, return_counts=True, axis=d)
+        inverse = inverse.reshape(-1)
+    out = [constant(values)]
+    if return_inverse:
+        out.append(constant(inverse.astype(np.int64, copy=False)))
+    if return_counts:
+        out.append(constant(counts.astype(np.int64, copy=False)))
+    return out[0] if len(out) == 1 else tuple(out)

@@ -17,10 +17,17 @@ from . import lr_scheduler, regularization
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .lbfgs import LBFGS
 from .optimizer import Optimizer, required
 from .regularization import l1_penalty, l2_penalty
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "l1_penalty",
+__all__ = ["SGD", "LBFGS",
+           "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "l1_penalty",
            "l2_penalty", "lr_scheduler", "regularization", "required"]
+
+from .._compat import module_getattr as _module_getattr
+
+# a PyTorch name that Axonal lacks: "axonal does not implement torch.optim.X yet" (PEP 562)
+__getattr__ = _module_getattr("torch.optim", globals())

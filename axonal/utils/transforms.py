@@ -101,7 +101,8 @@ class ToTensor:
 
     `layout` names the input's axes: "HW", "HWC", "CHW", "NHW", "NHWC" or "NCHW"; by default 2-D is
     HW, 3-D is HWC (an image as NumPy/PIL store it) and 4-D is NHWC. The output is (C, H, W) or
-    (N, C, H, W). Integer input is divided by 255; float input is only cast to float32.
+    (N, C, H, W). Integer input is divided by 255; float input is only cast to float32. A Tensor
+    raises TypeError as in torchvision (it is CHW already) unless `layout` is given.
     """
 
     _DEFAULT: ClassVar[dict] = {2: "HW", 3: "HWC", 4: "NHWC"}
@@ -113,6 +114,10 @@ class ToTensor:
         self.layout = layout
 
     def __call__(self, pic):
+        if _bridge.is_tensor(pic) and self.layout is None:
+            # torchvision refuses tensors (they are already CHW); reading one as HWC would silently
+            # scramble the channels, so raise its error; an explicit layout= reads a tensor as said
+            raise TypeError(f"pic should be PIL Image or ndarray. Got {type(pic)}")
         arr = pic.data if _bridge.is_tensor(pic) else pic
         if not hasattr(arr, "ndim"):
             arr = np.asarray(arr)

@@ -101,3 +101,8 @@ __all__ = ["batch_norm", "bilinear", "celu", "dropout", "elu", "embedding", "gel
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
            "avg_pool2d", "max_pool1d", "max_pool2d", "fold", "interpolate", "unfold", "upsample",
            "pad", "scaled_dot_product_attention", "dropout1d", "dropout2d", "group_norm"]
+
+from ..._compat import module_getattr as _module_getattr
+
+# a PyTorch name that Axonal lacks: "axonal does not implement torch.nn.functional.X yet" (PEP 562)
+__getattr__ = _module_getattr("torch.nn.functional", globals())

@@ -65,13 +65,25 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    """Zero whole channels of (N, C, H, W) or (C, H, W) input with probability p."""
+    """Zero whole channels of (N, C, H, W) input with probability p. Other ranks behave as in
+    PyTorch 2.x, with its warnings: a 3-D input is read as (N, C, L), and a 2-D (N, C) or 5-D input
+    drops per (N, C) entry (2-D: element-wise, i.e. plain dropout)."""
+    if input.ndim < 2:
+        raise ShapeError(f"dropout2d: expected at least a 2D input, got shape {tuple(input.shape)}")
     if input.ndim not in (3, 4):
-        raise ShapeError(f"dropout2d: expected 3D or 4D input, got shape {tuple(input.shape)}")
-    if input.ndim == 3:  # PyTorch's behaviour: a 3-D input is read as (N, C, L)
-        warnings.warn("dropout2d: received a 3D input; as in PyTorch it is treated as (N, C, L) "
-                      "and channel-wise 1D dropout is applied. Use dropout1d for that, or pass "
-                      "a 4D (N, C, H, W) input.", UserWarning, stacklevel=2)
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
+                      "deprecated and will result in an error in a future release. To retain the "
+                      "behavior and silence this warning, please use dropout instead. Note that "
+                      "dropout2d exists to provide channel-wise dropout on inputs with 2 spatial "
+                      "dimensions, a channel dimension, and an optional batch dimension (i.e. 3D "
+                      "or 4D inputs).", UserWarning, stacklevel=2)
+    if input.ndim == 3:  # PyTorch's behaviour (and words): a 3-D input is read as (N, C, L)
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. This behavior will change in a future release "
+                      "to interpret the input as one without a batch dimension, i.e. shape (C, H, "
+                      "W). To maintain the 1D channel-wise dropout behavior, please switch to "
+                      "using dropout1d instead.", UserWarning, stacklevel=2)
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
     return _masked("dropout2d", input, p, training, shape)
 

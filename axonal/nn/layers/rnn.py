@@ -98,6 +98,10 @@ class RNNBase(Module):
         return [[getattr(self, n) for n in self._flat_weights_names if n.endswith(sfx)]
                 for sfx in self._suffixes()]
 
+    def flatten_parameters(self):
+        """PyTorch's cuDNN weight packing; the weights are used where they are, so a no-op (as on
+        PyTorch's CPU)."""
+
     def _suffixes(self):
         return [f"_l{k}" + ("_reverse" if d else "") for k in range(self.num_layers)
                 for d in range(self.num_directions)]

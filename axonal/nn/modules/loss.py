@@ -1,0 +1,3 @@
+"""`torch.nn.modules.loss`'s import path: loss modules."""
+from ..layers.loss import *  # noqa: F403
+from ..layers.loss import __all__  # noqa: F401  (re-exported)
