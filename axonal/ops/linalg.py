@@ -5,7 +5,6 @@ For C = A B the adjoints are dA = dC B^T and dB = A^T dC; batch dimensions broad
 gradient is summed back to its operand's shape. 1-D operands are promoted to matrices and the added
 dimension is removed again, as in NumPy and PyTorch.
 """
-import numpy as np
 
 from .. import kernels as K
 from .._errors import ShapeError
@@ -184,11 +183,12 @@ def triu(x, diagonal=0):
     return _triangle("triu", x, diagonal, True)
 
 
-def _diag_index(shape, k):
-    """(rows, cols) of the k-th diagonal of a matrix of `shape` (k > 0 above the main one)."""
+def _diag_index(shape, k, xp):
+    """(rows, cols) of the k-th diagonal of a matrix of `shape` (k > 0 above the main one), as
+    index arrays of the array module `xp` (on the data's device)."""
     r, c = shape
     n = max(0, min(r, c - k) if k >= 0 else min(r + k, c))
-    i = np.arange(n)
+    i = xp.arange(n)
     return (i, i + k) if k >= 0 else (i - k, i)
 
 
@@ -199,7 +199,7 @@ class _DiagTake(Function):
     @staticmethod
     def forward(ctx, m, k):
         ctx.save(k=k, shape=m.shape)
-        return m.data[_diag_index(m.shape, k)]
+        return m.data[_diag_index(m.shape, k, xp_of(m.data))]
 
     @staticmethod
     def backward(ctx, g):
@@ -212,8 +212,9 @@ class _DiagEmbed(Function):
     @staticmethod
     def forward(ctx, v, k, shape):
         ctx.save(k=k)
-        out = xp_of(v.data).zeros(tuple(shape), v.data.dtype)
-        out[_diag_index(shape, k)] = v.data
+        xp = xp_of(v.data)
+        out = xp.zeros(tuple(shape), v.data.dtype)
+        out[_diag_index(shape, k, xp)] = v.data
         return out
 
     @staticmethod

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from .. import backend
 from .._errors import ShapeError
 from ..tensor import Tensor, constant
 from ._util import norm_dim
@@ -21,11 +22,14 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     `repeat_interleave(counts)` (one int tensor) repeats 0, 1, 2, ... by the counts."""
     if repeats is None:  # torch.repeat_interleave(repeats): the indices, repeated
         counts = input.data if isinstance(input, Tensor) else np.asarray(input)
-        return constant(np.repeat(np.arange(counts.shape[0]), counts))
+        index = np.repeat(np.arange(counts.shape[0]), backend.to_numpy(counts))
+        return constant(backend.to_device(index, backend.device_of(counts)))
     x = input if dim is not None else reshape(input, -1)
     d = norm_dim(0 if dim is None else dim, x.ndim, "repeat_interleave")
     n = x.shape[d]
-    reps = repeats.data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    # the counts decide the output's shape, so they are read on the host (an explicit copy when
+    # they live on a GPU); the index is then built there and moved to x's device
+    reps = backend.to_numpy(repeats.data) if isinstance(repeats, Tensor) else np.asarray(repeats)
     if reps.ndim > 1 or (reps.ndim == 1 and reps.shape[0] not in (1, n)):
         raise ShapeError(f"repeat_interleave: repeats must have the same size as input along dim "
                          f"({n}), got shape {tuple(reps.shape)}")
@@ -35,7 +39,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if output_size is not None and output_size != index.shape[0]:
         raise ValueError(f"repeat_interleave: output_size {output_size} does not match the "
                          f"repeated size {index.shape[0]}")
-    return index_select(x, d, index)
+    return index_select(x, d, constant(backend.to_device(index, x.device)))
 
 
 def meshgrid(*tensors, indexing=None):
