@@ -1122,9 +1122,8 @@ def _repeat_interleave_cases(rng):
             Case((mk(rng, (3, 2), "s"), np.array([1, 0, 2])), {"dim": 0}, "s_counts"),
             Case((mk(rng, (2, 3)), np.array([2])), {"dim": -1}, "one_count"),
             Case((mk(rng, (2, 2), "f"), 2), {}, "f_flattened"),
-            Case((mk(rng, (1, 3)), 2), {"dim": 0}, "one_row")]
-    # (a size-0 input trips kernels.reductions.index_add_rows in the backward of index_select:
-    # out.reshape(0, -1) is ambiguous in NumPy; reported, not fixed here)
+            Case((mk(rng, (1, 3)), 2), {"dim": 0}, "one_row"),
+            Case((mk(rng, (0, 3)), 2), {"dim": 0}, "empty")]
 
 
 def np_repeat_interleave(x, repeats, dim=None):

@@ -289,9 +289,11 @@ def index_add_rows(out, idx, src):
     """np.add.at(out, idx, src) for out (n, ...), integer idx (any shape, already bounds-checked)
     and src of shape idx.shape + out.shape[1:]; in place. NumPy's add.at is ~50x slower than this
     loop for rows of a few hundred floats (an embedding's backward)."""
+    if idx.size == 0:  # nothing to add (reshape(n, -1) is undefined for an empty array)
+        return out
     if (idx.ndim >= 1 and is_f32c(out) and out.ndim >= 1 and type(src) is np.ndarray
             and src.dtype == np.float32 and src.shape == idx.shape + out.shape[1:]):
-        o2 = out.reshape(out.shape[0], -1)
+        o2 = out.reshape(out.shape[0], math.prod(out.shape[1:]))
         _index_add_rows(o2, np.ascontiguousarray(idx.reshape(-1), np.int64),
                         np.ascontiguousarray(src).reshape(idx.size, o2.shape[1]))
         return out

@@ -610,3 +610,13 @@ def test_gelu_tails_and_specials(serial):
         assert got.dtype == dtype
         close(got, scipy_special.erf(z.astype(np.float64)), rtol=1e-3 if dtype == np.float16 else 2e-7,
               atol=1e-3 if dtype == np.float16 else 1e-15)
+
+
+@pytest.mark.parametrize("out_shape,idx", [((0, 3), []), ((4, 0), [1, 2]), ((4, 3), [])])
+def test_index_add_rows_on_empty_arrays(out_shape, idx):
+    """Empty tables, empty rows and empty index lists (the backward of an empty index_select)."""
+    out = np.zeros(out_shape, F32)
+    idx = np.asarray(idx, np.int64)
+    src = np.ones(idx.shape + out_shape[1:], F32)
+    assert K.index_add_rows(out, idx, src) is out
+    assert not out.any()
