@@ -1216,3 +1216,18 @@ def ax_inputs(spec, case, dtype, requires_grad=True):
 
 def as_list(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def as_function_of_diff_args(spec, case, dtype):
+    """(fn, diff): the op as a function of its differentiable inputs only (the other arguments
+    fixed), returning its floating outputs, and those inputs, for gradcheck / gradgradcheck."""
+    args, diff, kwargs = ax_inputs(spec, case, dtype)
+    idx = spec.diff_args(case)
+
+    def fn(*xs):
+        full = list(args)
+        for i, x in zip(idx, xs):
+            full[i] = x
+        return tuple(o for o in as_list(spec.ax(*full, **kwargs)) if o.dtype.is_floating_point)
+
+    return fn, diff

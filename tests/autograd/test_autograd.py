@@ -10,7 +10,7 @@ import pytest
 import axonal
 from axonal import GraphError
 from axonal.autograd import Function, gradcheck, gradgradcheck
-from op_specs import SPECS, In, as_list, ax_inputs
+from op_specs import SPECS, In, as_function_of_diff_args
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -223,15 +223,7 @@ GG = _gg_cases()
 
 @pytest.mark.parametrize("spec,case", GG, ids=[f"{s.name}-{c.label}" for s, c in GG])
 def test_gradgradcheck(spec, case):
-    args, diff, kwargs = ax_inputs(spec, case, np.float64)
-    idx = spec.diff_args(case)
-
-    def fn(*xs):
-        full = list(args)
-        for i, x in zip(idx, xs):
-            full[i] = x
-        return tuple(o for o in as_list(spec.ax(*full, **kwargs)) if o.dtype.is_floating_point)
-
+    fn, diff = as_function_of_diff_args(spec, case, np.float64)
     assert gradgradcheck(fn, diff, eps=1e-6, atol=1e-5, rtol=1e-3)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import axonal
-from op_specs import SPECS, In, convert_static, all_cases, as_list, ax_inputs
+from op_specs import SPECS, In, all_cases, as_function_of_diff_args, as_list, ax_inputs, convert_static
 
 # NumPy warns on the edge cases we test on purpose (log(0), 0/0...); torch warns about var with
 # one degree of freedom. The values are checked, so the warnings are noise here.
@@ -113,15 +113,7 @@ def test_forward_vs_numpy(spec, case):
 
 @_param(FD_CASES)
 def test_gradcheck(spec, case):
-    args, diff, kwargs = ax_inputs(spec, case, np.float64)
-    idx = spec.diff_args(case)
-
-    def fn(*xs):
-        full = list(args)
-        for i, x in zip(idx, xs):
-            full[i] = x
-        return tuple(o for o in as_list(spec.ax(*full, **kwargs)) if o.dtype.is_floating_point)
-
+    fn, diff = as_function_of_diff_args(spec, case, np.float64)
     assert axonal.autograd.gradcheck(fn, diff, eps=1e-6, atol=1e-6, rtol=1e-4)
 
 
