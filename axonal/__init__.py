@@ -102,5 +102,7 @@ _data_distributed.DistributedSampler = distributed.DistributedSampler
 
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 
-# a PyTorch name that Axonal lacks: "axonal does not implement torch.X yet" (PEP 562)
+# a PyTorch name that Axonal lacks: "axonal does not implement torch.X yet" (PEP 562 for the
+# module; for Tensor, stand-in class attributes, installed once every method is bound)
 __getattr__ = _compat.module_getattr("torch", globals())
+_compat.install_missing(Tensor, "torch.Tensor")

@@ -2,8 +2,10 @@
 format specs on 0-d tensors, and the error for a PyTorch name that Axonal does not have yet.
 
 The missing-name error is raised from module-level `__getattr__` (PEP 562) in `axonal`, `axonal.nn`,
-`axonal.nn.functional`, `axonal.optim`, and from `Tensor.__getattr__`. Python calls those only when
-normal lookup fails, so existing names cost nothing.
+`axonal.nn.functional`, `axonal.optim`, which Python calls only when normal lookup fails, and, for
+Tensor, from one `MissingAttribute` class attribute per PyTorch method Axonal lacks. Tensor gets no
+`__getattr__`: a class with one loses CPython's specialized attribute access on every instance
+(3x slower `t.data`), which would cost every op.
 """
 import difflib
 import numbers
@@ -36,6 +38,38 @@ def missing_name(space, name, have):
     else:
         msg = f"module '{ours}' has no attribute '{name}'"
     return AttributeError(msg)
+
+
+class MissingAttribute:
+    """Stands, on a class, for a PyTorch attribute the class lacks: reading it raises the
+    missing-name error (so `hasattr` is False); an instance may still set its own value."""
+
+    def __init__(self, space, name):
+        self.space, self.name = space, name
+
+    def __get__(self, obj, owner=None):
+        owner = owner if owner is not None else type(obj)
+        raise missing_name(self.space, self.name, present_names(owner))
+
+
+def present_names(cls):
+    """The attribute names `cls` really has (not its MissingAttribute stand-ins)."""
+    return [n for n in dir(cls) if not isinstance(_static_lookup(cls, n), MissingAttribute)]
+
+
+def _static_lookup(cls, name):
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    return None
+
+
+def install_missing(cls, space):
+    """A `MissingAttribute` on `cls` for each public name of `space` ("torch.Tensor") that `cls`
+    does not define; call it after every method is bound."""
+    for name in NAMES.get(space, ()):
+        if not name.startswith("_") and _static_lookup(cls, name) is None:
+            setattr(cls, name, MissingAttribute(space, name))
 
 
 def module_getattr(space, namespace):

@@ -341,10 +341,8 @@ class Tensor:
     def __format__(self, spec):
         return _compat.format_tensor(self, spec)
 
-    def __getattr__(self, name):  # only reached when normal lookup fails: word the error
-        if name.startswith("_") or hasattr(type(self), name):
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-        raise _compat.missing_name("torch.Tensor", name, dir(type(self)))
+    def __dir__(self):  # without the stand-ins for PyTorch names Axonal lacks (_compat)
+        return sorted(set(_compat.present_names(type(self))) | set(getattr(self, "__dict__", ())))
 
     def __repr__(self):
         arr = backend.to_numpy(self.data)
