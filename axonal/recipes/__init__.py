@@ -5,7 +5,7 @@ found by importing the package's modules, so a new recipe (lenet, resnet, char-l
 file. `train()` and `evaluate()` run them from Python exactly as the CLI does:
 
     from axonal.recipes import train
-    metrics = train("mnist-mlp", epochs=1, limit_train=2000, out="/tmp/run")
+    metrics = train("mnist-mlp", epochs=1, limit_train=2000, out="runs/mnist-mlp-quick")
 """
 from .base import Recipe
 from .registry import UnknownRecipeError, get_recipe, list_recipes, recipe
