@@ -118,43 +118,7 @@ def test_functional_never_imports_layers_or_module():
     assert not banned, banned
 
 
-def _cycles(graph):
-    """Strongly connected components with more than one node, or a node importing itself."""
-    index, low, stack, on, out = {}, {}, [], set(), []
-
-    def visit(v):
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on.add(v)
-        for w in graph.get(v, ()):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1 or v in graph.get(v, ()):
-                out.append(sorted(comp))
-
-    for v in graph:
-        if v not in index:
-            visit(v)
-    return out
-
-
-def test_cycle_finder_finds_a_cycle():
-    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-
-
-def test_no_import_cycles_in_nn():
-    assert _cycles(_graph("axonal.nn")) == []
+# (import cycles anywhere in axonal/, nn included, are the layering test's: tests/test_layering.py)
 
 
 def test_module_aliases_have_one_meaning():
