@@ -103,7 +103,7 @@ def legacy_tensor_args(args, size_type):
 def format_tensor(t, spec):
     """format(t, spec) as PyTorch: a 0-d tensor formats as its Python number (f"{loss:.4f}"); any
     other tensor prints itself for an empty spec and raises TypeError for a non-empty one."""
-    if t.data.ndim == 0:
+    if t._data.ndim == 0:
         return format(t.item(), spec)
     if not spec:
         return repr(t)

@@ -9,6 +9,10 @@ import threading
 
 class _State(threading.local):
     grad = True  # class attribute: the default seen by every new thread
+    # Active function transforms (forward-mode AD levels, vmap levels), innermost last. Each is a
+    # callable `layer(cls, args, kwargs)` that sees every `Function.apply` call first; see
+    # `axonal.autograd.function._through_layers`. Empty (falsy) in ordinary code.
+    layers = ()
 
 
 _state = _State()

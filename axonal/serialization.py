@@ -74,7 +74,7 @@ class _Plan:
 
     def node(self, obj, path):
         if isinstance(obj, Tensor):
-            return ["T", self.leaf(obj, obj.data, path), bool(obj.requires_grad)]
+            return ["T", self.leaf(obj, obj._data, path), bool(obj.requires_grad)]
         if isinstance(obj, np.generic) and not isinstance(obj, str):  # np.float64 is a float too
             return ["G", self.leaf(obj, np.asarray(obj), path)]
         if isinstance(obj, np.ndarray) or backend.is_cupy_array(obj):

@@ -1,6 +1,6 @@
 """`Tensor`: an n-dimensional array that remembers how it was computed.
 
-A Tensor holds one NumPy or CuPy array in `.data`. When it is the output of an op recorded by
+A Tensor holds one NumPy or CuPy array in `._data` (PyTorch's `.data` is a graph-free Tensor sharing it). When it is the output of an op recorded by
 autograd, `_ctx` points at the graph node (the op's `Function` instance) and `_idx` says which of the
 node's outputs it is. Leaves (tensors created by the user) have `_ctx = None` and receive gradients in
 `.grad`.
@@ -17,7 +17,6 @@ from . import _dtype as _dt
 from . import _engine as engine
 from ._errors import DTypeError, GraphError
 from ._hooks import HookHandle as _HookHandle
-from .random import np_generator
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
 
@@ -26,7 +25,7 @@ def _infer_array(data, dtype=None, device=None):
     """Turn Python/NumPy/Tensor data into an array, with PyTorch's dtype inference:
     Python floats -> the default float dtype, ints -> int64, bools -> bool; arrays keep theirs."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     elif isinstance(data, np.generic):  # NumPy scalars keep their dtype, as in torch.tensor
         data = np.asarray(data)
     if not isinstance(data, ARRAY_TYPES):
@@ -47,7 +46,7 @@ def _infer_array(data, dtype=None, device=None):
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "_rg", "_ctx", "_idx", "_retains", "__weakref__", "__dict__")
+    __slots__ = ("_data", "grad", "_rg", "_ctx", "_idx", "_retains", "__weakref__", "__dict__")
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
     _post_acc_hooks = None  # {id: hook} in the instance __dict__ once a hook is registered
 
@@ -61,7 +60,7 @@ class Tensor:
         elif not isinstance(data, (Tensor,) + ARRAY_TYPES) and dtype is None:
             dtype = _dt.get_default_dtype()  # torch.Tensor([1, 2]) is float32
         requires_grad = requires_grad or grad_arg
-        self.data = _infer_array(data, dtype, device)
+        self._data = _infer_array(data, dtype, device)
         self.grad = None
         self._rg = False
         self._ctx = None
@@ -74,7 +73,7 @@ class Tensor:
     def _make(cls, data, requires_grad, ctx, idx):
         """Fast internal constructor: `data` must already be an array."""
         t = object.__new__(Tensor)
-        t.data = data
+        t._data = data
         t.grad = None
         t._rg = requires_grad
         t._ctx = ctx
@@ -82,48 +81,59 @@ class Tensor:
         t._retains = False
         return t
 
+    # -- the data, as PyTorch's `.data`: the same storage, outside the graph -------------------
+    @property
+    def data(self):
+        """This tensor's memory outside the graph: `p.data.add_(...)` changes `p` unseen by
+        autograd. The raw array is `t.numpy()`; internal code reads `t._data`."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value):  # `t.data = other`: t now uses other's array
+        self._data = value._data if isinstance(value, Tensor) else _infer_array(value)
+
     # -- properties ----------------------------------------------------------------------------
     @property
     def shape(self):
-        return Size(self.data.shape)
+        return Size(self._data.shape)
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim=None):
         if dim is None:
-            return Size(self.data.shape)
-        return self.data.shape[dim]
+            return Size(self._data.shape)
+        return self._data.shape[dim]
 
     def numel(self):
-        return int(self.data.size)
+        return int(self._data.size)
 
     nelement = numel
 
     @property
     def dtype(self):
-        return _dt.from_numpy_dtype(self.data.dtype)
+        return _dt.from_numpy_dtype(self._data.dtype)
 
     @property
     def device(self):
-        return backend.device_of(self.data)
+        return backend.device_of(self._data)
 
     @property
     def is_cuda(self):
-        return backend.is_cupy_array(self.data)
+        return backend.is_cupy_array(self._data)
 
     def is_floating_point(self):
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def element_size(self):
-        return self.data.itemsize
+        return self._data.itemsize
 
     def is_contiguous(self):
-        return bool(self.data.flags.c_contiguous)
+        return bool(self._data.flags.c_contiguous)
 
     @property
     def requires_grad(self):
@@ -134,7 +144,7 @@ class Tensor:
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind != "f":
             raise DTypeError(f"requires_grad: only floating point tensors can require gradients, "
                              f"this tensor has dtype {self.dtype}")
         if not requires_grad and self._ctx is not None:
@@ -155,27 +165,27 @@ class Tensor:
         if self._rg and not force:
             raise GraphError("numpy(): can't convert a tensor that requires grad; "
                              "use tensor.detach().numpy()")
-        if backend.is_cupy_array(self.data):
+        if backend.is_cupy_array(self._data):
             if not force:
                 raise TypeError("numpy(): tensor is on cuda; call .cpu() first")
-            return backend.to_numpy(self.data)
-        return self.data
+            return backend.to_numpy(self._data)
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
-        if backend.is_cupy_array(self.data):  # as PyTorch: no implicit device-to-host copy
+        if backend.is_cupy_array(self._data):  # as PyTorch: no implicit device-to-host copy
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
                             "Tensor.cpu() to copy the tensor to host memory first.")
-        arr = backend.to_numpy(self.data)
+        arr = backend.to_numpy(self._data)
         return arr.astype(dtype) if dtype is not None else arr
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to Python "
                              f"scalars, this one has shape {tuple(self.data.shape)}")
-        return self.data.reshape(-1)[0].item()
+        return self._data.reshape(-1)[0].item()
 
     def tolist(self):
-        return backend.to_numpy(self.data).tolist()
+        return backend.to_numpy(self._data).tolist()
 
     def __float__(self):
         return float(self.item())
@@ -184,31 +194,31 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu":
+        if self._data.dtype.kind not in "iu":
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is "
                                "ambiguous; use .any() or .all()")
-        return bool(self.data.reshape(-1)[0])
+        return bool(self._data.reshape(-1)[0])
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     __hash__ = object.__hash__
 
     def detach(self):
         """A new tensor sharing this one's data, cut from the graph."""
-        return constant(self.data)
+        return constant(self._data)
 
     def detach_(self):
         self._ctx, self._idx, self._rg = None, 0, False
@@ -238,11 +248,11 @@ class Tensor:
             raise GraphError("backward(): tensor does not require grad and has no grad_fn "
                              "(did you forget requires_grad=True, or run under no_grad?)")
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise GraphError(f"backward(): grad can be implicitly created only for scalar "
                                  f"outputs, this tensor has shape {tuple(self.data.shape)}; pass "
                                  "gradient= (a tensor of the same shape)")
-            gradient = constant(backend.xp_of(self.data).ones_like(self.data))
+            gradient = constant(backend.xp_of(self._data).ones_like(self._data))
         elif not isinstance(gradient, Tensor):
             gradient = Tensor(gradient, dtype=self.dtype, device=self.device)
         if tuple(gradient.shape) != tuple(self.shape):
@@ -259,14 +269,14 @@ class Tensor:
         """grad += g, where the first gradient is stored without a copy when nothing else can
         alias it (a fresh array seen once), so the optimizer may update `.grad` in place."""
         if not _config.is_grad_enabled():  # plain backward: store data only, never a graph
-            data = grad.data
+            data = grad._data
             if self.grad is None:
                 if data.base is not None or id(data) in seen_arrays or grad._ctx is not None:
                     data = data.copy()
                 seen_arrays.add(id(data))
                 self.grad = constant(data)
             else:
-                self.grad = constant(self.grad.data + data)
+                self.grad = constant(self.grad._data + data)
         else:  # create_graph=True: keep the graph of the gradient for higher derivatives
             self.grad = grad if self.grad is None else self.grad + grad
         if self._post_acc_hooks:
@@ -288,55 +298,6 @@ class Tensor:
             self.__dict__["_post_acc_hooks"] = {}
         return _HookHandle(self._post_acc_hooks, hook)
 
-    # -- in-place operations outside the graph -----------------------------------------------
-    def _check_inplace(self, op):
-        if _config.is_grad_enabled() and (self._rg or self._ctx is not None):
-            if self._ctx is None:
-                raise GraphError(f"{op}: a leaf tensor that requires grad is being used in an "
-                                 "in-place operation; wrap it in `with axonal.no_grad():` or "
-                                 "modify `.data`")
-            raise GraphError(f"{op}: in-place modification of a tensor that is part of the "
-                             "autograd graph is not supported; use an out-of-place op "
-                             "(index_put, where, masked_fill)")
-
-    def __setitem__(self, index, value):
-        self._check_inplace("__setitem__")
-        if isinstance(value, Tensor):
-            if value._rg and _config.is_grad_enabled():
-                raise GraphError("__setitem__: assigning a tensor that requires grad into another "
-                                 "tensor is not differentiable; use index_put")
-            value = value.data
-        self.data[_index_key(index)] = value
-
-    def zero_(self):
-        self._check_inplace("zero_")
-        self.data[...] = 0
-        return self
-
-    def fill_(self, value):
-        self._check_inplace("fill_")
-        self.data[...] = value.item() if isinstance(value, Tensor) else value
-        return self
-
-    def copy_(self, src):
-        self._check_inplace("copy_")
-        src = src.data if isinstance(src, Tensor) else src
-        xp = backend.xp_of(self.data)
-        self.data[...] = xp.asarray(src, dtype=self.data.dtype)
-        return self
-
-    def uniform_(self, a=0.0, b=1.0, generator=None):
-        self._check_inplace("uniform_")
-        vals = np_generator(generator).uniform(a, b, self.data.shape)
-        self.data[...] = backend.to_device(vals.astype(self.data.dtype), self.device)
-        return self
-
-    def normal_(self, mean=0.0, std=1.0, generator=None):
-        self._check_inplace("normal_")
-        vals = np_generator(generator).normal(mean, std, self.data.shape)
-        self.data[...] = backend.to_device(vals.astype(self.data.dtype), self.device)
-        return self
-
     # -- printing --------------------------------------------------------------------------------
     def __format__(self, spec):
         return _compat.format_tensor(self, spec)
@@ -345,11 +306,11 @@ class Tensor:
         return sorted(set(_compat.present_names(type(self))) | set(getattr(self, "__dict__", ())))
 
     def __repr__(self):
-        arr = backend.to_numpy(self.data)
+        arr = backend.to_numpy(self._data)
         body = np.array2string(arr, separator=", ", precision=4, threshold=1000,
                                prefix="tensor(")
         extras = []
-        if self.data.dtype not in (_dt.get_default_dtype().np, np.dtype("int64"), np.dtype("bool")) \
+        if self._data.dtype not in (_dt.get_default_dtype().np, np.dtype("int64"), np.dtype("bool")) \
                 or arr.size == 0:
             extras.append(f"dtype={self.dtype}")
         if self.is_cuda:
@@ -365,7 +326,7 @@ def constant(array):
     """A tensor that wraps `array` as it is (no copy) and stands outside the graph: no gradient, no
     node. The one spelling for the arrays that ops return and that backward formulas combine."""
     t = object.__new__(Tensor)
-    t.data = array
+    t._data = array
     t.grad = None
     t._rg = False
     t._ctx = None
@@ -387,10 +348,25 @@ class Size(tuple):
         return f"axonal.Size({list(self)})"
 
 
+def check_inplace(self, op):
+    """Refuse in-place writes to tensors in the graph (until views and versions land)."""
+    if _config.is_grad_enabled() and (self._rg or self._ctx is not None):
+        if self._ctx is None:
+            raise GraphError(f"{op}: a leaf tensor that requires grad is being used in an "
+                             "in-place operation; wrap it in `with axonal.no_grad():` or "
+                             "modify `.data`")
+        raise GraphError(f"{op}: in-place modification of a tensor that is part of the "
+                         "autograd graph is not supported; use an out-of-place op "
+                         "(index_put, where, masked_fill)")
+
+
+check_inplace.grad_enabled = _config.is_grad_enabled
+
+
 def _index_key(index):
     """Replace Tensors inside an index expression by their arrays."""
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     return index

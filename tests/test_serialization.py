@@ -80,7 +80,7 @@ def test_tensor_and_array_roundtrip_every_dtype_and_shape(dtype, tmp_path):
     for k, v in obj.items():
         if k[0] == "t":
             assert type(out[k]) is axonal.Tensor and out[k].dtype is getattr(axonal, dtype)
-            assert out[k].device == "cpu" and same_bits(out[k].data, v.data)
+            assert out[k].device == "cpu" and same_bits(out[k]._data, v._data)
         else:
             assert type(out[k]) is np.ndarray and same_bits(out[k], v)
             assert out[k].flags.writeable and out[k].flags.c_contiguous
@@ -111,7 +111,7 @@ def test_optimizer_state_dict_roundtrip(tmp_path):
     assert g == sd["param_groups"][0]
     assert type(g["betas"]) is tuple and type(g["params"]) is list
     assert type(out["param_groups"]) is list
-    assert same_bits(out["state"][0]["exp_avg"].data, sd["state"][0]["exp_avg"].data)
+    assert same_bits(out["state"][0]["exp_avg"]._data, sd["state"][0]["exp_avg"]._data)
     assert out["state"][1] == {"step": 3}
 
 
@@ -123,9 +123,9 @@ def test_rng_states_with_128_bit_ints_restore_the_stream(tmp_path):
              "pcg": np.random.default_rng(9).bit_generator.state}
     out = roundtrip(state, tmp_path)
     assert out["pcg"] == state["pcg"] and out["pcg"]["state"]["state"] >= 2**64
-    expected = axonal.randn(5).data
+    expected = axonal.randn(5)._data
     axonal.set_rng_state(out["axonal"])
-    assert same_bits(axonal.randn(5).data, expected)
+    assert same_bits(axonal.randn(5)._data, expected)
     assert type(out["legacy"]) is tuple and same_bits(out["legacy"][1], legacy[1])
     rs = np.random.RandomState()
     rs.set_state(out["legacy"])
@@ -141,12 +141,12 @@ def test_non_contiguous_transposed_and_big_arrays(tmp_path):
     big = np.random.default_rng(0).standard_normal(3_000_000)  # 24 MB
     out = roundtrip({**views, "big": big, "big_t": T(big.reshape(1000, 3000).T)}, tmp_path)
     for k, v in views.items():
-        want = v.data if isinstance(v, axonal.Tensor) else v
-        got = out[k].data if isinstance(v, axonal.Tensor) else out[k]
+        want = v._data if isinstance(v, axonal.Tensor) else v
+        got = out[k]._data if isinstance(v, axonal.Tensor) else out[k]
         assert np.array_equal(got, want) and got.shape == want.shape and got.flags.c_contiguous
         assert got.dtype == want.dtype.newbyteorder("=") and got.dtype.isnative
     assert same_bits(out["big"], big)
-    assert np.array_equal(out["big_t"].data, big.reshape(1000, 3000).T)
+    assert np.array_equal(out["big_t"]._data, big.reshape(1000, 3000).T)
 
 
 def test_bare_tensor_requires_grad_and_shared_objects(tmp_path):
@@ -155,7 +155,7 @@ def test_bare_tensor_requires_grad_and_shared_objects(tmp_path):
     out = roundtrip([w, w, a, (a,), T(np.arange(3))], tmp_path)
     assert out[0] is out[1] and out[0].requires_grad and out[0].is_leaf
     assert out[2] is out[3][0] and not out[4].requires_grad
-    assert same_bits(roundtrip(w, tmp_path).data, w.data)  # a bare tensor as the whole object
+    assert same_bits(roundtrip(w, tmp_path)._data, w._data)  # a bare tensor as the whole object
     assert roundtrip(7, tmp_path) == 7 and roundtrip({}, tmp_path) == {}
 
 
@@ -182,7 +182,7 @@ def test_model_and_optimizer_checkpoint_resumes_bit_identically(tmp_path):
     opt2.load_state_dict(ck["optim"])
     step(resumed, opt2)  # the momentum buffers came back exactly: the same second step
     for a, b in zip(model.parameters(), resumed.parameters()):
-        assert same_bits(a.data, b.data)
+        assert same_bits(a._data, b._data)
 
 
 def test_dict_subclasses_and_size_load_as_base_types(tmp_path):
@@ -216,16 +216,16 @@ def test_file_objects_and_streams(tmp_path):
     save({"a": T(np.arange(4))}, buf)
     save([1, "two"], buf)  # two checkpoints back to back in one stream
     buf.seek(0)
-    assert np.array_equal(load(buf)["a"].data, np.arange(4))
+    assert np.array_equal(load(buf)["a"]._data, np.arange(4))
     assert load(buf) == [1, "two"] and buf.read() == b""
 
     class Stream:  # read() only: not seekable, no readinto
         def __init__(self, data):
-            self.data, self.pos = data, 0
+            self._data, self.pos = data, 0
 
         def read(self, n):
             self.pos += n
-            return self.data[self.pos - n:self.pos]
+            return self._data[self.pos - n:self.pos]
     assert load(Stream(buf.getvalue()))["a"].dtype is axonal.int64
     save({"b": False}, os.fsencode(tmp_path / "b.axl"))  # a bytes path
     assert load(os.fsencode(tmp_path / "b.axl")) == {"b": False}
@@ -248,7 +248,7 @@ def test_map_location(tmp_path):
         load(path, map_location="tpu")
     if axonal.cuda.is_available():
         w = load(path, map_location="cuda")["w"]
-        assert w.is_cuda and np.array_equal(axonal.backend.to_numpy(w.data), np.ones(3))
+        assert w.is_cuda and np.array_equal(axonal.backend.to_numpy(w._data), np.ones(3))
         save({"w": w}, path)  # a GPU tensor saves through the host and loads back on the CPU
         assert load(path)["w"].device == "cpu"
     else:
@@ -273,7 +273,7 @@ def test_flat_state_dict_is_a_plain_safetensors_file(tmp_path):
     for name, entry in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"]):
         b, e = entry["data_offsets"]
         assert entry["dtype"] == codes[name] and b == end and entry["shape"] == list(sd[name].shape)
-        little = sd[name].data.astype(sd[name].data.dtype.newbyteorder("<"))
+        little = sd[name]._data.astype(sd[name]._data.dtype.newbyteorder("<"))
         assert raw[8 + n + b:8 + n + e] == little.tobytes()
         end = e
     assert len(raw) == 8 + n + end
@@ -296,7 +296,7 @@ def test_loads_a_foreign_safetensors_file_with_bf16(tmp_path):
     path.write_bytes(len(header).to_bytes(8, "little") + header + bf16 + ints)
     out = load(path)
     assert list(out) == ["b", "a"] and out["b"].dtype is axonal.float32
-    assert np.array_equal(out["b"].data, w) and np.array_equal(out["a"].data, [7, 8])
+    assert np.array_equal(out["b"]._data, w) and np.array_equal(out["a"]._data, [7, 8])
 
 
 def test_never_writes_pickle_bytes_and_never_imports_pickle(tmp_path):

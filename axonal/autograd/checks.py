@@ -25,18 +25,18 @@ def _outputs(fn, inputs):
 def _numerical(fn, inputs, k, eps):
     """d outputs / d inputs[k] as a list of (out_size, in_size) arrays, one per output."""
     x = inputs[k]
-    if not x.data.flags.c_contiguous:
-        x.data = xp_of(x.data).ascontiguousarray(x.data)  # so the flat view below writes through
-    flat = x.data.reshape(-1)
-    sizes = [o.data.size for o in _outputs(fn, inputs)]
+    if not x._data.flags.c_contiguous:
+        x._data = xp_of(x._data).ascontiguousarray(x._data)  # so the flat view below writes through
+    flat = x._data.reshape(-1)
+    sizes = [o._data.size for o in _outputs(fn, inputs)]
     jac = [np.zeros((n, flat.size)) for n in sizes]
     for j in range(flat.size):
         orig = flat[j].item()
         with no_grad():
             flat[j] = orig + eps
-            plus = [to_numpy(o.data).astype(np.float64).ravel() for o in _outputs(fn, inputs)]
+            plus = [to_numpy(o._data).astype(np.float64).ravel() for o in _outputs(fn, inputs)]
             flat[j] = orig - eps
-            minus = [to_numpy(o.data).astype(np.float64).ravel() for o in _outputs(fn, inputs)]
+            minus = [to_numpy(o._data).astype(np.float64).ravel() for o in _outputs(fn, inputs)]
         flat[j] = orig
         for i, (p, m) in enumerate(zip(plus, minus)):
             jac[i][:, j] = (p - m) / (2 * eps)
@@ -46,21 +46,21 @@ def _numerical(fn, inputs, k, eps):
 def _analytical(fn, inputs, diff_idx):
     """Jacobians from reverse mode: one vector-Jacobian product per output element."""
     outs = [o for o in _outputs(fn, inputs)]
-    jac = {(i, k): np.zeros((o.data.size, inputs[k].data.size))
+    jac = {(i, k): np.zeros((o._data.size, inputs[k]._data.size))
            for i, o in enumerate(outs) for k in diff_idx}
     diff_inputs = [inputs[k] for k in diff_idx]
     for i, o in enumerate(outs):
         if not o.requires_grad:
             continue
-        xp = xp_of(o.data)
-        for r in range(o.data.size):
-            seed = xp.zeros(o.data.size, dtype=o.data.dtype)
+        xp = xp_of(o._data)
+        for r in range(o._data.size):
+            seed = xp.zeros(o._data.size, dtype=o._data.dtype)
             seed[r] = 1
-            seed_t = constant(seed.reshape(o.data.shape))
+            seed_t = constant(seed.reshape(o._data.shape))
             gs = grad([o], diff_inputs, [seed_t], retain_graph=True, allow_unused=True)
             for k, g in zip(diff_idx, gs):
                 if g is not None:
-                    jac[(i, k)][r] = to_numpy(g.data).astype(np.float64).ravel()
+                    jac[(i, k)][r] = to_numpy(g._data).astype(np.float64).ravel()
     return outs, jac
 
 
@@ -72,7 +72,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tru
     if not diff_idx:
         raise ValueError("gradcheck: no input requires grad")
     for k in diff_idx:
-        if inputs[k].data.dtype != np.float64:
+        if inputs[k]._data.dtype != np.float64:
             import warnings
 
             warnings.warn(f"gradcheck: input {k} is {inputs[k].dtype}, not float64; finite "
@@ -101,8 +101,8 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e
     outs = _outputs(fn, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(gen_seed)
-        grad_outputs = [Tensor._make(xp_of(o.data).asarray(rng.standard_normal(o.data.shape)
-                                                           .astype(o.data.dtype)), True, None, 0)
+        grad_outputs = [Tensor._make(xp_of(o._data).asarray(rng.standard_normal(o._data.shape)
+                                                           .astype(o._data.dtype)), True, None, 0)
                         for o in outs]
     grad_outputs = list(grad_outputs)
     n_in = len(inputs)

@@ -105,9 +105,11 @@ class Function:
     # -- apply: run forward, record the node ---------------------------------------------------
     @classmethod
     def apply(cls, *args, **kwargs):
+        state = _config._state
+        if state.layers:  # a transform (forward AD, vmap) is active: it sees the call first
+            return _through_layers(cls, args, kwargs)
         ctx = cls.__new__(cls)
         ctx.saved = ()
-        state = _config._state
         if state.grad:
             needs = [isinstance(a, Tensor) and a._rg for a in args]
             record = True in needs
@@ -139,18 +141,18 @@ class Function:
         # one edge per forward argument: None, a leaf tensor, or (node, output index)
         self.next = [(a if a._ctx is None else (a._ctx, a._idx)) if n else None
                      for a, n in zip(args, needs)]
-        self._in_meta = [(a.data.shape, a.data.dtype) if n else None for a, n in zip(args, needs)]
+        self._in_meta = [(a._data.shape, a._data.dtype) if n else None for a, n in zip(args, needs)]
         if self.save_output:
-            self._out_data = tuple(o.data for o in outs)
+            self._out_data = tuple(o._data for o in outs)
         if len(outs) == 1:
             o = outs[0]
-            if o.data.dtype.kind == "f" and not self._non_diff:
+            if o._data.dtype.kind == "f" and not self._non_diff:
                 o._rg, o._ctx = True, self
             return
         for i, o in enumerate(outs):
-            if o.data.dtype.kind == "f" and id(o) not in self._non_diff:
+            if o._data.dtype.kind == "f" and id(o) not in self._non_diff:
                 o._rg, o._ctx, o._idx = True, self, i
-        self._out_meta = tuple((o.data.shape, o.data.dtype, xp_of(o.data)) for o in outs)
+        self._out_meta = tuple((o._data.shape, o._data.dtype, xp_of(o._data)) for o in outs)
 
     def _wrap(self, out, args):
         if isinstance(out, Tensor):
@@ -158,9 +160,9 @@ class Function:
             # never re-use an input as the output of a new node.
             if out._ctx is None and not out._rg and not any(out is a for a in args):
                 return out
-            return constant(out.data)
+            return constant(out._data)
         if not isinstance(out, ARRAY_TYPES):
-            out = xp_of(*[a.data for a in args if isinstance(a, Tensor)]).asarray(out)
+            out = xp_of(*[a._data for a in args if isinstance(a, Tensor)]).asarray(out)
         return constant(out)
 
     # -- called by the engine --------------------------------------------------------------------
@@ -171,7 +173,7 @@ class Function:
         res = NotImplemented
         fast = type(self).backward_arrays
         if fast is not None and not _config._state.grad:  # first order: arrays in, arrays out
-            res = fast(self, *[None if g is None else g.data for g in grads])
+            res = fast(self, *[None if g is None else g._data for g in grads])
         if res is NotImplemented:
             res = type(self).backward(self, *grads)
         if type(res) is not tuple:
@@ -188,7 +190,7 @@ class Function:
                 continue
             if type(g) is not Tensor:
                 g = g if isinstance(g, Tensor) else constant(xp_of(g).asarray(g))
-            data = g.data
+            data = g._data
             if data.shape != meta[0]:
                 raise ShapeError(f"{type(self).__name__}.backward returned a gradient of shape "
                                  f"{tuple(data.shape)} for an input of shape {tuple(meta[0])}")
@@ -238,6 +240,22 @@ def once_differentiable(backward):
             return backward(ctx, *grads)
 
     return wrapper
+
+
+def _through_layers(cls, args, kwargs):
+    """Hand an op call to the innermost active transform (as functorch's interpreter stack).
+
+    The transform runs with itself popped, so when it calls `cls.apply(...)` on unwrapped arguments
+    the call goes to the transforms below it, and finally to the plain op. Transforms are pushed with
+    `_config._state.layers = (*layers, layer)` and restored by whoever pushed them.
+    """
+    state = _config._state
+    layers = state.layers
+    state.layers = layers[:-1]
+    try:
+        return layers[-1](cls, args, kwargs)
+    finally:
+        state.layers = layers
 
 
 def _zeros(meta):

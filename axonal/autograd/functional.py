@@ -10,7 +10,7 @@ def _seeds(outputs, grad_outputs):
         if not isinstance(out, Tensor) or not out.requires_grad:
             raise GraphError(f"grad: output {k} does not require grad and has no grad_fn")
         if g is None:
-            if out.data.size != 1:
+            if out._data.size != 1:
                 raise GraphError(f"grad: output {k} has shape {tuple(out.shape)}; grad can be "
                                  "implicitly created only for scalar outputs - pass grad_outputs")
             g = _ones(out)
@@ -26,7 +26,7 @@ def _seeds(outputs, grad_outputs):
 def _ones(t):
     from ..backend import xp_of
 
-    return constant(xp_of(t.data).ones_like(t.data))
+    return constant(xp_of(t._data).ones_like(t._data))
 
 
 def _as_list(x):
@@ -53,7 +53,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if materialize_grads:
         from ..backend import xp_of
 
-        res = [r if r is not None else constant(xp_of(t.data).zeros_like(t.data)) for r, t in zip(res, inputs)]
+        res = [r if r is not None else constant(xp_of(t._data).zeros_like(t._data)) for r, t in zip(res, inputs)]
     return tuple(res)
 
 

@@ -96,7 +96,7 @@ class Work:
 def _check_tensor(t, what):
     if not isinstance(t, Tensor):
         raise TypeError(f"{what}: expected an axonal Tensor, got {type(t).__name__}")
-    return t.data
+    return t._data
 
 
 class _Staged:
@@ -235,14 +235,14 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     if nccl is not None and arr.size:
         full = nccl.all_gather(arr)
         for r, out in enumerate(tensor_list):
-            out.data[...] = full[r]
+            out._data[...] = full[r]
         return _done(async_op, g, "all_gather")
 
     def store(recv):
         if recv is None:
             return
         for r, out in enumerate(tensor_list):
-            out.data[...] = _host_or_device(recv[r].view(arr.dtype).reshape(arr.shape), out.data)
+            out._data[...] = _host_or_device(recv[r].view(arr.dtype).reshape(arr.shape), out._data)
 
     return _gather_bytes(g, arr, "all_gather", async_op, store)
 

@@ -83,10 +83,10 @@ class _Bucket:
 
     def __init__(self, params, indices):
         self.params, self.indices = params, indices
-        self.sizes = [p.data.size for p in params]
+        self.sizes = [p._data.size for p in params]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int).tolist()
-        xp = backend.xp_of(params[0].data)
-        self.flat = xp.zeros(self.offsets[-1], dtype=params[0].data.dtype)
+        xp = backend.xp_of(params[0]._data)
+        self.flat = xp.zeros(self.offsets[-1], dtype=params[0]._data.dtype)
 
 
 class _Iteration:
@@ -169,13 +169,13 @@ class DistributedDataParallel(Module):
         buckets, bucket_of, open_ = [], [0] * len(self._params), {}
         for i in reversed(range(len(self._params))):
             p = self._params[i]
-            key = (p.data.dtype, str(backend.device_of(p.data)))
+            key = (p._data.dtype, str(backend.device_of(p._data)))
             cur = open_.get(key)
-            if cur is None or (cur[1] and cur[2] + p.data.nbytes > cap_bytes):
+            if cur is None or (cur[1] and cur[2] + p._data.nbytes > cap_bytes):
                 cur = open_[key] = [key, [], 0]
                 buckets.append(cur)
             cur[1].append(i)
-            cur[2] += p.data.nbytes
+            cur[2] += p._data.nbytes
         out = []
         for b, (_, idx, _) in enumerate(buckets):
             for i in idx:
@@ -247,7 +247,7 @@ class DistributedDataParallel(Module):
             if p.grad is None:
                 bucket.flat[lo:hi] = 0
             else:
-                bucket.flat[lo:hi] = p.grad.data.reshape(-1)
+                bucket.flat[lo:hi] = p.grad._data.reshape(-1)
         t = constant(bucket.flat)
         it.works.append(_c.all_reduce(t, _c.ReduceOp.SUM, async_op=True))
         it.next_bucket = b + 1
@@ -266,7 +266,7 @@ class DistributedDataParallel(Module):
         if self.find_unused_parameters:  # which parameters got a gradient on some rank
             flags = Tensor(np.array([p.grad is not None for p in self._params], np.uint8))
             _c.all_reduce(flags, _c.ReduceOp.MAX)
-            used = flags.data
+            used = flags._data
         waited = time.perf_counter()
         for w in it.works:
             w.wait()
@@ -279,9 +279,9 @@ class DistributedDataParallel(Module):
             flat *= flat.dtype.type(scale)
             for p, i, lo, hi in zip(bucket.params, bucket.indices, bucket.offsets,
                                     bucket.offsets[1:]):
-                avg = flat[lo:hi].reshape(p.data.shape)
-                if p.grad is not None and p.grad.data.flags.writeable:
-                    p.grad.data[...] = avg
+                avg = flat[lo:hi].reshape(p._data.shape)
+                if p.grad is not None and p.grad._data.flags.writeable:
+                    p.grad._data[...] = avg
                 elif used is None or used[i]:
                     p.grad = constant(avg.copy())
         it.done = True
@@ -298,14 +298,14 @@ def broadcast_coalesced(tensors, src=0):
         return
     groups = {}
     for t in tensors:
-        if t is not None and t.data.size:
-            groups.setdefault((t.data.dtype, str(backend.device_of(t.data))), []).append(t)
+        if t is not None and t._data.size:
+            groups.setdefault((t._data.dtype, str(backend.device_of(t._data))), []).append(t)
     for _, ts in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
-        xp = backend.xp_of(ts[0].data)
-        flat = xp.concatenate([t.data.reshape(-1) for t in ts])
+        xp = backend.xp_of(ts[0]._data)
+        flat = xp.concatenate([t._data.reshape(-1) for t in ts])
         _c.broadcast(constant(flat), src=src)
         lo = 0
         for t in ts:
-            n = t.data.size
-            t.data[...] = flat[lo:lo + n].reshape(t.data.shape)
+            n = t._data.size
+            t._data[...] = flat[lo:lo + n].reshape(t._data.shape)
             lo += n

@@ -111,7 +111,7 @@ class NcclGroup:
         buf, back = self._staged(arr)
         dt, _ = nccl_dtype(buf.dtype, self.nccl)
         code = nccl_op(op.name, arr.dtype == np.bool_, self.nccl)
-        self.comm.allReduce(buf.data.ptr, buf.data.ptr, buf.size, dt, code, self._stream())
+        self.comm.allReduce(buf._data.ptr, buf._data.ptr, buf.size, dt, code, self._stream())
         if op.name == "AVG":
             _average(buf, self.group.size(), self.cupy)
         back()
@@ -119,7 +119,7 @@ class NcclGroup:
     def broadcast(self, arr, root):
         buf, back = self._staged(arr)
         dt, _ = nccl_dtype(buf.dtype, self.nccl)
-        self.comm.bcast(buf.data.ptr, buf.size, dt, int(root), self._stream())
+        self.comm.bcast(buf._data.ptr, buf.size, dt, int(root), self._stream())
         back()
 
     def all_gather(self, arr):
@@ -139,7 +139,7 @@ class NcclGroup:
         block = buf.size // self.group.size()
         out = cp.empty(block, buf.dtype)
         code = nccl_op(op.name, send_flat.dtype == np.bool_, self.nccl)
-        self.comm.reduceScatter(buf.data.ptr, out.data.ptr, block, dt, code, self._stream())
+        self.comm.reduceScatter(buf._data.ptr, out._data.ptr, block, dt, code, self._stream())
         if op.name == "AVG":
             _average(out, self.group.size(), cp)
         return out.astype(send_flat.dtype) if out.dtype != send_flat.dtype else out

@@ -77,12 +77,12 @@ class Categorical(Distribution):
 
     def sample(self, sample_shape=(), generator=None):
         shape = tuple(self._extended_shape(sample_shape))
-        p = to_numpy(self.probs.data).astype(np.float64)
+        p = to_numpy(self.probs._data).astype(np.float64)
         cdf = np.cumsum(p, axis=-1)
         u = np_generator(generator).random(shape) * cdf[..., -1]  # tolerate rounding in the sum
         idx = (u[..., None] >= np.broadcast_to(cdf, shape + (self._num_events,))).sum(-1)
         idx = np.minimum(idx, self._num_events - 1).astype(np.int64)
-        xp = xp_of(self.probs.data)
+        xp = xp_of(self.probs._data)
         return constant(xp.asarray(idx))
 
     def log_prob(self, value):
@@ -93,7 +93,7 @@ class Categorical(Distribution):
         return log_pmf.gather(-1, value[..., :1]).squeeze(-1)
 
     def entropy(self):
-        lowest = float(np.finfo(self.logits.data.dtype).min)
+        lowest = float(np.finfo(self.logits._data.dtype).min)
         return -(self.logits.clamp(min=lowest) * self.probs).sum(-1)
 
     def enumerate_support(self, expand=True):

@@ -8,7 +8,7 @@ from ..backend import xp_of
 
 
 def _array(value):
-    return value.data if hasattr(value, "data") and not isinstance(value, (int, float)) else value
+    return value._data if hasattr(value, "data") and not isinstance(value, (int, float)) else value
 
 
 class Constraint:

@@ -65,7 +65,7 @@ def clamp_probs(probs):
     log(p) and log(1 - p) stay finite."""
     import numpy as np
 
-    eps = float(np.finfo(probs.data.dtype).eps)
+    eps = float(np.finfo(probs._data.dtype).eps)
     return probs.clamp(min=eps, max=1 - eps)
 
 

@@ -26,7 +26,7 @@ from .rbm import RBM
 
 
 def _copy(dst, src):
-    dst.data = src.data.copy()
+    dst._data = src._data.copy()
 
 
 class DBN(nn.Module):
@@ -54,7 +54,7 @@ class DBN(nn.Module):
         its hidden probabilities for the next. Returns [{'layer', 'epoch', 'recon_error'}]."""
         from ..optim import SGD
 
-        x = data.data if isinstance(data, Tensor) else data
+        x = data._data if isinstance(data, Tensor) else data
         x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
         rng = np.random.default_rng(seed)
         history = []
@@ -104,7 +104,7 @@ class DBN(nn.Module):
         dec = []
         for i, rbm in enumerate(reversed(self.rbms)):
             lin = nn.Linear(rbm.n_hidden, rbm.n_visible)
-            lin.weight.data = rbm.weight.data.T.copy()
+            lin.weight._data = rbm.weight._data.T.copy()
             _copy(lin.bias, rbm.v_bias)
             last = i == len(self.rbms) - 1
             dec.append(lin)

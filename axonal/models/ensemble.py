@@ -72,9 +72,9 @@ def majority_vote(predictions, num_classes=None, tie_break=None):
     """Hard voting. `predictions`: (M, N) class labels, one row per model (or a list of M label
     arrays). Returns (N,) int64 labels: the class most models chose; among tied classes the one
     with the highest `tie_break` score ((N, K), e.g. averaged probabilities), else the smallest."""
-    p = np.stack([to_numpy(q.data if isinstance(q, Tensor) else q) for q in predictions]) \
+    p = np.stack([to_numpy(q._data if isinstance(q, Tensor) else q) for q in predictions]) \
         if isinstance(predictions, (list, tuple)) else \
-        to_numpy(predictions.data if isinstance(predictions, Tensor) else predictions)
+        to_numpy(predictions._data if isinstance(predictions, Tensor) else predictions)
     p = np.asarray(p)
     if p.ndim != 2 or p.shape[0] == 0:
         raise ValueError(f"majority_vote: expected (models, samples) labels, got shape {p.shape}")
@@ -88,7 +88,7 @@ def majority_vote(predictions, num_classes=None, tie_break=None):
     np.add.at(counts, (np.broadcast_to(np.arange(n), (m, n)), p), 1)
     if tie_break is None:
         return counts.argmax(axis=1).astype(np.int64)  # argmax takes the first (smallest) tie
-    tb = to_numpy(tie_break.data if isinstance(tie_break, Tensor) else tie_break)
+    tb = to_numpy(tie_break._data if isinstance(tie_break, Tensor) else tie_break)
     if tb.shape != (n, k):
         raise ValueError(f"majority_vote: tie_break must be (samples, classes) = {(n, k)}, got "
                          f"{tb.shape}")
@@ -141,6 +141,6 @@ class Ensemble(Module):
             return argmax(probs, 1)
         if method != "vote":
             raise ValueError(f"Ensemble.predict: method must be 'mean' or 'vote', got {method!r}")
-        votes = majority_vote([to_numpy(argmax(o, 1).data) for o in outs],
-                              num_classes=outs[0].shape[1], tie_break=to_numpy(probs.data))
+        votes = majority_vote([to_numpy(argmax(o, 1)._data) for o in outs],
+                              num_classes=outs[0].shape[1], tie_break=to_numpy(probs._data))
         return tensor(votes, device=outs[0].device)

@@ -24,11 +24,11 @@ def identity_init_(rnn, scale=1.0, input_std=1e-3):
     with no_grad():
         for name, p in rnn.named_parameters():
             if name.startswith("weight_hh"):
-                p.data[...] = scale * np.eye(p.shape[0], dtype=p.data.dtype)
+                p._data[...] = scale * np.eye(p.shape[0], dtype=p._data.dtype)
             elif name.startswith("bias"):
-                p.data[...] = 0
+                p._data[...] = 0
             else:
-                p.data[...] = np.random.default_rng(0).normal(0, input_std, p.shape)
+                p._data[...] = np.random.default_rng(0).normal(0, input_std, p.shape)
     return rnn
 
 

@@ -22,7 +22,7 @@ from ..tensor import Tensor, constant
 
 
 def _as_array(x, name):
-    data = x.data if isinstance(x, Tensor) else x
+    data = x._data if isinstance(x, Tensor) else x
     if not hasattr(data, "shape"):
         data = np.asarray(data)
     if data.ndim != 2:

@@ -33,7 +33,7 @@ def addindent(text, spaces):
 
 def _as_array(value, key):
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if isinstance(value, ARRAY_TYPES):
         return value
     if isinstance(value, (np.generic, int, float, bool)):
@@ -70,7 +70,7 @@ def load_state_dict(module, state_dict, strict=True, assign=False):
         if key not in sd:
             continue
         arr = _as_array(sd[key], key)
-        if tuple(arr.shape) != tuple(t.data.shape):
+        if tuple(arr.shape) != tuple(t._data.shape):
             mismatch.append(f"size mismatch for {key}: copying a param with shape "
                             f"{tuple(arr.shape)}, the shape in current model is "
                             f"{tuple(t.data.shape)}.")
@@ -92,9 +92,9 @@ def load_state_dict(module, state_dict, strict=True, assign=False):
         for t, arr in copies:
             if t.device.type == "cpu":
                 arr = backend.to_numpy(arr)
-            new = backend.asarray_on(arr, t.data.dtype, t.device)
+            new = backend.asarray_on(arr, t._data.dtype, t.device)
             if assign:
-                t.data = new.copy() if new is arr else new
+                t._data = new.copy() if new is arr else new
             else:
-                t.data[...] = new
+                t._data[...] = new
     return IncompatibleKeys(missing, unexpected)

@@ -59,8 +59,8 @@ def _check(op, tensor):
 def _write(tensor, values):
     """tensor.data[...] = values, cast to the tensor's dtype and moved to its device."""
     with no_grad():
-        arr = np.asarray(values).astype(tensor.data.dtype, copy=False)
-        tensor.data[...] = backend.to_device(arr, tensor.device)
+        arr = np.asarray(values).astype(tensor._data.dtype, copy=False)
+        tensor._data[...] = backend.to_device(arr, tensor.device)
     return tensor
 
 
@@ -115,7 +115,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 def constant_(tensor, val):
     _check("constant_", tensor)
     with no_grad():
-        tensor.data[...] = val
+        tensor._data[...] = val
     return tensor
 
 

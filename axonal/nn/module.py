@@ -104,7 +104,7 @@ class Module:
                             "(Tensor or None required)")
         if isinstance(tensor, Buffer):
             persistent = tensor.persistent
-            tensor = constant(tensor.data)
+            tensor = constant(tensor._data)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -304,7 +304,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = constant(backend.xp_of(p.grad.data).zeros_like(p.grad.data))
+                p.grad = constant(backend.xp_of(p.grad._data).zeros_like(p.grad._data))
 
     def apply(self, fn):
         """Call fn on every submodule and then on self (post-order, like PyTorch's recursion),
@@ -327,9 +327,9 @@ class Module:
                     for t in table.values():
                         if t is None:
                             continue
-                        t.data = fn(t.data)
+                        t._data = fn(t._data)
                         if t.grad is not None:
-                            t.grad.data = fn(t.grad.data)
+                            t.grad._data = fn(t.grad._data)
         return self
 
     def to(self, *args, dtype=None, device=None, non_blocking=False):

@@ -15,9 +15,9 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty((0,), dtype=_dt.get_default_dtype().np)
         elif isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         elif not isinstance(data, ARRAY_TYPES):
-            data = Tensor(data).data  # Python data: default float dtype, like torch.tensor(...)
+            data = Tensor(data)._data  # Python data: default float dtype, like torch.tensor(...)
         super().__init__(data)
         if requires_grad:
             self.requires_grad_(True)
@@ -28,14 +28,14 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        out = Parameter(self.data.copy(), requires_grad=self.requires_grad)
+        out = Parameter(self._data.copy(), requires_grad=self.requires_grad)
         if self.grad is not None:
-            out.grad = constant(self.grad.data.copy())
+            out.grad = constant(self.grad._data.copy())
         memo[id(self)] = out
         return out
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild_parameter, (self.data, self.requires_grad))
+        return (_rebuild_parameter, (self._data, self.requires_grad))
 
 
 def _rebuild_parameter(data, requires_grad):
@@ -46,5 +46,5 @@ class Buffer(Tensor):
     """Marks a tensor to be registered as a buffer on assignment (PyTorch 2.x `nn.Buffer`)."""
 
     def __init__(self, data=None, *, persistent=True):
-        super().__init__(data.data if isinstance(data, Tensor) else data)
+        super().__init__(data._data if isinstance(data, Tensor) else data)
         self.persistent = persistent

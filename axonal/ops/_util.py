@@ -27,7 +27,7 @@ def as_tensor(x, like=None) -> Tensor:
         return constant(x)
     t = Tensor(x) if not isinstance(x, (list, tuple)) else Tensor(np.asarray(x))
     if like is not None and t.device != like.device:
-        t = constant(xp_of(like.data).asarray(t.data))
+        t = constant(xp_of(like._data).asarray(t._data))
     return t
 
 
@@ -68,10 +68,10 @@ def _category(npd):
 def result_dtype(a, b):
     """PyTorch's type promotion for a tensor with a tensor or a Python scalar."""
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        same_category = _category(a.data.dtype) == _category(b.data.dtype)  # bool < int < float
-        if a.data.ndim == 0 and b.data.ndim > 0 and same_category:
+        same_category = _category(a._data.dtype) == _category(b._data.dtype)  # bool < int < float
+        if a._data.ndim == 0 and b._data.ndim > 0 and same_category:
             return b.dtype  # 0-d tensors act like scalars within the same category
-        if b.data.ndim == 0 and a.data.ndim > 0 and same_category:
+        if b._data.ndim == 0 and a._data.ndim > 0 and same_category:
             return a.dtype
         return _dt.promote(a.dtype, b.dtype)
     t, s = (a, b) if isinstance(a, Tensor) else (b, a)
@@ -94,7 +94,7 @@ def check_broadcast(op, *shapes):
 
 def data(x):
     """The array of a Tensor; anything else (a Python scalar) as is."""
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def binary_error(op, a, b):
@@ -108,20 +108,20 @@ def coerce(op, a, b):
     tb = type(b)
     if type(a) is Tensor:  # fast path: a float tensor with a same-dtype tensor or a Python number
         if tb is Tensor:
-            if a.data.dtype is b.data.dtype:
+            if a._data.dtype is b._data.dtype:
                 return a, b
-        elif (tb is float or tb is int) and a.data.dtype.kind == "f":
+        elif (tb is float or tb is int) and a._data.dtype.kind == "f":
             return a, b
     a = a.item() if isinstance(a, np.generic) else a
     b = b.item() if isinstance(b, np.generic) else b
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        if a.data.dtype is b.data.dtype:
+        if a._data.dtype is b._data.dtype:
             return a, b
     elif isinstance(a, Tensor) and is_scalar(b):
-        if a.data.dtype.kind == "f" and not isinstance(b, complex):
+        if a._data.dtype.kind == "f" and not isinstance(b, complex):
             return a, b
     elif isinstance(b, Tensor) and is_scalar(a):
-        if b.data.dtype.kind == "f":
+        if b._data.dtype.kind == "f":
             return a, b
     else:
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):

@@ -17,8 +17,8 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.save(dim=dim)
-        xp = xp_of(x.data)
-        e = xp.exp(x.data - x.data.max(axis=dim, keepdims=True))
+        xp = xp_of(x._data)
+        e = xp.exp(x._data - x._data.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
         return e
 
@@ -34,7 +34,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.save(dim=dim)
-        return K.log_softmax(x.data, dim)
+        return K.log_softmax(x._data, dim)
 
     @staticmethod
     def backward(ctx, g):
@@ -45,7 +45,7 @@ class LogSoftmax(Function):
 def _prep(x, dim, dtype, op):
     if dtype is not None:
         x = x.to(dtype)
-    elif x.data.dtype.kind != "f":
+    elif x._data.dtype.kind != "f":
         x = x.to(_dt.get_default_dtype())
     if dim is None:
         dim = 0 if x.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit dim
@@ -54,13 +54,13 @@ def _prep(x, dim, dtype, op):
 
 def softmax(x, dim=None, dtype=None):
     x, d = _prep(x, dim, dtype, "softmax")
-    if x.data.size == 0:
+    if x._data.size == 0:
         return x
     return Softmax.apply(x, d)
 
 
 def log_softmax(x, dim=None, dtype=None):
     x, d = _prep(x, dim, dtype, "log_softmax")
-    if x.data.size == 0:
+    if x._data.size == 0:
         return x
     return LogSoftmax.apply(x, d)

@@ -19,18 +19,18 @@ class Clamp(Function):
 
     @staticmethod
     def forward(ctx, x, lo, hi):
-        xp = xp_of(x.data)
-        mask = xp.ones(x.data.shape, dtype=bool)
+        xp = xp_of(x._data)
+        mask = xp.ones(x._data.shape, dtype=bool)
         if lo is not None:
-            mask &= x.data >= lo
+            mask &= x._data >= lo
         if hi is not None:
-            mask &= x.data <= hi
+            mask &= x._data <= hi
         ctx.save(mask=mask)
-        return xp.clip(x.data, lo, hi).astype(x.data.dtype, copy=False)
+        return xp.clip(x._data, lo, hi).astype(x._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        return g * constant(ctx.mask.astype(g.data.dtype)), None, None
+        return g * constant(ctx.mask.astype(g._data.dtype)), None, None
 
 
 class Maximum(Function):
@@ -39,25 +39,25 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b, take_max=True):
         try:
-            out = (xp_of(a.data).maximum if take_max else xp_of(a.data).minimum)(a.data, b.data)
+            out = (xp_of(a._data).maximum if take_max else xp_of(a._data).minimum)(a._data, b._data)
         except ValueError:
             raise binary_error("maximum" if take_max else "minimum", a, b) from None
-        win = (a.data > b.data) if take_max else (a.data < b.data)
-        ctx.save(wa=win + 0.5 * (a.data == b.data))  # a's share of the gradient
+        win = (a._data > b._data) if take_max else (a._data < b._data)
+        ctx.save(wa=win + 0.5 * (a._data == b._data))  # a's share of the gradient
         return out
 
     @staticmethod
     def backward(ctx, g):
-        wa = constant(ctx.wa.astype(g.data.dtype))
+        wa = constant(ctx.wa.astype(g._data.dtype))
         return grad_for_input(ctx, 0, g * wa), grad_for_input(ctx, 1, g * (1 - wa)), None
 
 
 class Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):
-        ctx.save(cond=cond.data)
+        ctx.save(cond=cond._data)
         try:
-            out = xp_of(cond.data, data(a), data(b)).where(cond.data, data(a), data(b))
+            out = xp_of(cond._data, data(a), data(b)).where(cond._data, data(a), data(b))
         except ValueError:
             raise ShapeError(f"where: shapes {tuple(cond.shape)}, {np.shape(data(a))} and "
                              f"{np.shape(data(b))} cannot be broadcast together") from None
@@ -98,9 +98,9 @@ def minimum(a, b):
 def where(cond, a=None, b=None):
     cond = as_tensor(cond)
     if a is None and b is None:
-        return tuple(constant(i) for i in xp_of(cond.data).nonzero(cond.data))
-    if cond.data.dtype != np.bool_:
-        cond = constant(cond.data.astype(bool))
+        return tuple(constant(i) for i in xp_of(cond._data).nonzero(cond._data))
+    if cond._data.dtype != np.bool_:
+        cond = constant(cond._data.astype(bool))
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype is not b.dtype:
         a, b = coerce("where", a, b)
     return Where.apply(cond, a, b)
@@ -144,13 +144,13 @@ def isfinite(x):
 
 
 def equal(a, b) -> bool:
-    return tuple(a.shape) == tuple(b.shape) and bool((a.data == b.data).all())
+    return tuple(a.shape) == tuple(b.shape) and bool((a._data == b._data).all())
 
 
 def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
-    return bool(xp_of(a.data).allclose(a.data, data(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(xp_of(a._data).allclose(a._data, data(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
-    return constant(xp_of(a.data).isclose(a.data, data(b), rtol=rtol, atol=atol,
+    return constant(xp_of(a._data).isclose(a._data, data(b), rtol=rtol, atol=atol,
                                           equal_nan=equal_nan))

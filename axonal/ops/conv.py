@@ -33,7 +33,7 @@ class ConvFn(Function):
     def forward(ctx, x, w, b, geo, groups):
         ctx.save(geo=geo, groups=groups)
         ctx.save_for_backward(x, w)
-        return K.conv.conv2d(x.data, w.data, None if b is None else b.data, geo, groups)
+        return K.conv.conv2d(x._data, w._data, None if b is None else b._data, geo, groups)
 
     @staticmethod
     def backward(ctx, g):
@@ -48,7 +48,7 @@ class ConvFn(Function):
     def backward_arrays(ctx, g):  # first order: one fused pass over g
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        gx, gw = K.conv.conv2d_backward(x.data, w.data, g, ctx.geo, ctx.groups, need[0],
+        gx, gw = K.conv.conv2d_backward(x._data, w._data, g, ctx.geo, ctx.groups, need[0],
                                         need[1])
         return gx, gw, g.sum(axis=(0, 2, 3)) if need[2] else None, None, None
 
@@ -60,7 +60,7 @@ class ConvTFn(Function):
     def forward(ctx, g, w, geo, groups, x_shape):
         ctx.save(geo=geo, groups=groups)
         ctx.save_for_backward(g, w)
-        return K.conv.conv2d_input_grad(g.data, w.data, geo, groups, x_shape)
+        return K.conv.conv2d_input_grad(g._data, w._data, geo, groups, x_shape)
 
     @staticmethod
     def backward(ctx, gg):
@@ -79,7 +79,7 @@ class ConvWFn(Function):
     def forward(ctx, x, g, geo, groups, w_shape):
         ctx.save(geo=geo, groups=groups)
         ctx.save_for_backward(x, g)
-        return K.conv.conv2d_weight_grad(x.data, g.data, geo, groups, w_shape)
+        return K.conv.conv2d_weight_grad(x._data, g._data, geo, groups, w_shape)
 
     @staticmethod
     def backward(ctx, v):
@@ -117,7 +117,7 @@ def check_tensor(op, name, t, ndims):
         dims = " or ".join(f"{d}D" for d in ndims)
         raise ShapeError(f"{op}: expected {dims} {name}, got {t.ndim}D {name} of shape "
                          f"{tuple(t.shape)}")
-    if t.data.dtype.kind != "f":
+    if t._data.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating point {name}, got dtype {t.dtype}")
 
 

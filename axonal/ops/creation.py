@@ -34,7 +34,7 @@ def _float(dtype):
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """Copy `data` (nested lists, scalars, arrays, tensors) into a new leaf tensor."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     arr = _infer_array(data, dtype, device)
     if arr is data:
         arr = arr.copy()
@@ -166,8 +166,8 @@ def randperm(n, generator=None, dtype=None, device=None):
 
 def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None):
     """Normal draws; `mean`/`std` may be tensors (broadcast) or numbers (then `size` is needed)."""
-    m = mean.data if isinstance(mean, Tensor) else mean
-    s = std.data if isinstance(std, Tensor) else std
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
     if size is None:
         size = np.broadcast_shapes(np.shape(m), np.shape(s))
     if np.any(np.asarray(backend.to_numpy(s)) < 0):
@@ -196,13 +196,13 @@ def randint_like(x, low, high=None, generator=None, dtype=None):
 def bernoulli(p, generator=None):
     """Draw 0/1 with probabilities `p` (a tensor); the result has p's dtype."""
     draws = np_generator(generator).random(tuple(p.shape))
-    out = (draws < backend.to_numpy(p.data)).astype(p.data.dtype)
+    out = (draws < backend.to_numpy(p._data)).astype(p._data.dtype)
     return _finish(out, None, p.device, False)
 
 
 def multinomial(probs, num_samples, replacement=False, generator=None):
     """Sample category indices from (unnormalized) probabilities along the last dim."""
-    p = backend.to_numpy(probs.data).astype(np.float64)
+    p = backend.to_numpy(probs._data).astype(np.float64)
     if (p < 0).any():
         raise ValueError("multinomial: probabilities must be non-negative")
     rows = p.reshape(-1, p.shape[-1])

@@ -42,7 +42,7 @@ class Einsum(Function):
     def forward(ctx, ins, out, *xs):
         ctx.save_for_backward(*xs)
         ctx.save(ins=ins, out=out)
-        return xp_of(xs[0].data).einsum(",".join(ins) + "->" + out, *(x.data for x in xs),
+        return xp_of(xs[0]._data).einsum(",".join(ins) + "->" + out, *(x._data for x in xs),
                                         optimize=len(xs) > 2)
 
     @staticmethod

@@ -47,7 +47,7 @@ class GetItem(Function):
     def forward(ctx, x, key, basic):
         ctx.save(key=key, basic=basic)
         try:
-            return x.data[key]
+            return x._data[key]
         except IndexError as e:
             raise IndexError(f"index: {e} (tensor shape {tuple(x.shape)})") from None
 
@@ -62,14 +62,14 @@ class IndexAddZeros(Function):
     @staticmethod
     def forward(ctx, g, key, basic, shape):
         ctx.save(key=key, basic=basic)
-        xp = xp_of(g.data)
-        z = xp.zeros(shape, dtype=g.data.dtype)
+        xp = xp_of(g._data)
+        z = xp.zeros(shape, dtype=g._data.dtype)
         if basic:
-            z[key] = g.data
+            z[key] = g._data
         elif len(key) == 1 and hasattr(key[0], "ndim"):  # one index array: a gather of rows
-            K.index_add_rows(z, key[0], g.data)
+            K.index_add_rows(z, key[0], g._data)
         else:
-            xp.add.at(z, key, g.data)
+            xp.add.at(z, key, g._data)
         return z
 
     @staticmethod
@@ -83,9 +83,9 @@ class IndexPut(Function):
     @staticmethod
     def forward(ctx, x, values, key, accumulate):
         ctx.save(key=key, accumulate=accumulate)
-        xp = xp_of(x.data)
-        out = x.data.copy()
-        v = values.data if isinstance(values, Tensor) else values
+        xp = xp_of(x._data)
+        out = x._data.copy()
+        v = values._data if isinstance(values, Tensor) else values
         try:
             if accumulate:
                 xp.add.at(out, key, v)
@@ -103,7 +103,7 @@ class IndexPut(Function):
             if ctx.accumulate:
                 gx = g
             else:
-                mask = xp_of(g.data).ones(g.data.shape, dtype=g.data.dtype)
+                mask = xp_of(g._data).ones(g._data.shape, dtype=g._data.dtype)
                 mask[ctx.key] = 0
                 gx = g * constant(mask)
         if ctx.needs_input_grad[1]:
@@ -123,9 +123,9 @@ class Gather(Function):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.save(dim=dim, index=index)
-        if index.ndim and index.shape != x.data.shape:  # index may be smaller outside dim
-            return x.data[_along(index, dim)]
-        return xp_of(x.data).take_along_axis(x.data, index, axis=dim)
+        if index.ndim and index.shape != x._data.shape:  # index may be smaller outside dim
+            return x._data[_along(index, dim)]
+        return xp_of(x._data).take_along_axis(x._data, index, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
@@ -136,9 +136,9 @@ class ScatterAddZeros(Function):
     @staticmethod
     def forward(ctx, src, dim, index, shape):
         ctx.save(dim=dim, index=index)
-        xp = xp_of(src.data)
-        z = xp.zeros(shape, dtype=src.data.dtype)
-        xp.add.at(z, _along(index, dim), src.data)
+        xp = xp_of(src._data)
+        z = xp.zeros(shape, dtype=src._data.dtype)
+        xp.add.at(z, _along(index, dim), src._data)
         return z
 
     @staticmethod
@@ -152,9 +152,9 @@ class Scatter(Function):
     @staticmethod
     def forward(ctx, x, dim, index, src):
         ctx.save(dim=dim, index=index)
-        out = x.data.copy()
+        out = x._data.copy()
         full = _along(index, dim)
-        out[full] = src.data[tuple(slice(0, s) for s in index.shape)] if isinstance(src, Tensor) \
+        out[full] = src._data[tuple(slice(0, s) for s in index.shape)] if isinstance(src, Tensor) \
             else src
         ctx.save(full=full)
         return out
@@ -163,7 +163,7 @@ class Scatter(Function):
     def backward(ctx, g):
         gx = gs = None
         if ctx.needs_input_grad[0]:
-            mask = xp_of(g.data).ones(g.data.shape, dtype=g.data.dtype)
+            mask = xp_of(g._data).ones(g._data.shape, dtype=g._data.dtype)
             mask[ctx.full] = 0
             gx = g * constant(mask)
         if ctx.needs_input_grad[3]:
@@ -184,7 +184,7 @@ def _is_int(k):
 
 
 def getitem(x, key):
-    key, basic = _normalize_key(key, x.ndim, xp_of(x.data))
+    key, basic = _normalize_key(key, x.ndim, xp_of(x._data))
     if not basic and any(_is_int(k) for k in key):
         # PyTorch applies integer indices first, as basic indexing: x[0, :, [1, 2]] on a (2, 3, 4)
         # tensor is (3, 2). NumPy would count the int as an advanced index and give (2, 3).
@@ -196,7 +196,7 @@ def getitem(x, key):
 
 def index_put(x, indices, values, accumulate=False):
     key, _ = _normalize_key(tuple(indices) if isinstance(indices, list) else indices, x.ndim,
-                            xp_of(x.data))
+                            xp_of(x._data))
     values = values if isinstance(values, Tensor) else as_tensor(values, like=x)
     if values.dtype is not x.dtype:
         values = values.to(x.dtype)
@@ -204,7 +204,7 @@ def index_put(x, indices, values, accumulate=False):
 
 
 def _check_index(op, x, dim, index):
-    index = index.data if isinstance(index, Tensor) else np.asarray(index)
+    index = index._data if isinstance(index, Tensor) else np.asarray(index)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
     if index.ndim != x.ndim:
@@ -230,7 +230,7 @@ def gather(x, dim, index):
 
 
 def scatter_add_zeros(src, dim, index, shape):
-    index = index.data if isinstance(index, Tensor) else index
+    index = index._data if isinstance(index, Tensor) else index
     return ScatterAddZeros.apply(src, dim, index, tuple(shape))
 
 
@@ -257,7 +257,7 @@ def scatter_add(x, dim, index, src):
 
 def index_select(x, dim, index):
     d = norm_dim(dim, x.ndim, "index_select")
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim > 1:
         raise ShapeError(f"index_select: index must be 1-D, got shape {tuple(idx.shape)}")
     return getitem(x, (slice(None),) * d + (idx.reshape(-1),))
@@ -265,7 +265,7 @@ def index_select(x, dim, index):
 
 def masked_fill(x, mask, value):
     mask = as_tensor(mask)
-    if mask.data.dtype != np.bool_:
+    if mask._data.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype}")
     if isinstance(value, Tensor):
         if value.ndim != 0:
@@ -276,8 +276,8 @@ def masked_fill(x, mask, value):
 
 
 def nonzero(x, *, as_tuple=False):
-    idx = xp_of(x.data).nonzero(x.data)
+    idx = xp_of(x._data).nonzero(x._data)
     if as_tuple:
         return tuple(constant(i.astype(np.int64)) for i in idx)
-    return constant(xp_of(x.data).stack(idx, axis=1).astype(np.int64) if idx else
-                  xp_of(x.data).zeros((0, 0), np.int64))
+    return constant(xp_of(x._data).stack(idx, axis=1).astype(np.int64) if idx else
+                  xp_of(x._data).zeros((0, 0), np.int64))

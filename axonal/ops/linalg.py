@@ -24,8 +24,8 @@ class MatMul(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         if a.ndim == 2 and b.ndim == 2:
-            return K.mm(a.data, b.data)
-        return xp_of(a.data).matmul(a.data, b.data)
+            return K.mm(a._data, b._data)
+        return xp_of(a._data).matmul(a._data, b._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -44,9 +44,9 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
-        out = K.mm(x.data, weight.data.T)
+        out = K.mm(x._data, weight._data.T)
         if bias is not None:
-            K.add_rowvec_inplace(out, bias.data)
+            K.add_rowvec_inplace(out, bias._data)
         return out
 
     @staticmethod
@@ -62,7 +62,7 @@ class Linear(Function):
     def backward_arrays(ctx, g):  # first order: three BLAS calls and a row sum, no graph
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        return (K.mm(g, w.data) if need[0] else None, K.mm(g.T, x.data) if need[1] else None,
+        return (K.mm(g, w._data) if need[0] else None, K.mm(g.T, x._data) if need[1] else None,
                 K.sum_rows(g) if need[2] else None)
 
 
@@ -156,8 +156,8 @@ class _Triangle(Function):
     @staticmethod
     def forward(ctx, x, diagonal, upper):
         ctx.save(diagonal=diagonal, upper=upper)
-        xp = xp_of(x.data)
-        return (xp.triu if upper else xp.tril)(x.data, diagonal)
+        xp = xp_of(x._data)
+        return (xp.triu if upper else xp.tril)(x._data, diagonal)
 
     @staticmethod
     def backward(ctx, g):
@@ -199,7 +199,7 @@ class _DiagTake(Function):
     @staticmethod
     def forward(ctx, m, k):
         ctx.save(k=k, shape=m.shape)
-        return m.data[_diag_index(m.shape, k, xp_of(m.data))]
+        return m._data[_diag_index(m.shape, k, xp_of(m._data))]
 
     @staticmethod
     def backward(ctx, g):
@@ -212,9 +212,9 @@ class _DiagEmbed(Function):
     @staticmethod
     def forward(ctx, v, k, shape):
         ctx.save(k=k)
-        xp = xp_of(v.data)
-        out = xp.zeros(tuple(shape), v.data.dtype)
-        out[_diag_index(shape, k, xp)] = v.data
+        xp = xp_of(v._data)
+        out = xp.zeros(tuple(shape), v._data.dtype)
+        out[_diag_index(shape, k, xp)] = v._data
         return out
 
     @staticmethod

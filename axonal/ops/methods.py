@@ -13,6 +13,7 @@ from . import (
     compare,
     creation,
     indexing,
+    inplace,
     linalg,
     reduction,
     replicate,
@@ -38,7 +39,7 @@ def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
             out = _ToDevice.apply(out, dev)
     if dtype is not None:
         npd = _dt.to_dtype(dtype).np
-        if npd != out.data.dtype:
+        if npd != out._data.dtype:
             out = unary.Cast.apply(out, npd)
     if copy and out is self:
         out = shape.clone(self)
@@ -49,7 +50,7 @@ class _ToDevice(Function):
     @staticmethod
     def forward(ctx, x, device):
         ctx.save(src=x.device)
-        return backend.to_device(x.data, device)
+        return backend.to_device(x._data, device)
 
     @staticmethod
     def backward(ctx, g):
@@ -148,7 +149,7 @@ _METHODS = {
         d, **{"dtype": self.dtype, "device": self.device, **k}),
 }
 
-for _name, _fn in _METHODS.items():
+for _name, _fn in {**_METHODS, **inplace.METHODS}.items():
     setattr(Tensor, _name, _fn)
 
 Tensor.is_sparse = False  # dense; sparse COO matrices are ops.sparse.SparseCOOTensor

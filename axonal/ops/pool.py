@@ -36,7 +36,7 @@ class PlaneGather(Function):
     @staticmethod
     def forward(ctx, x, idx, out=None):
         ctx.save(idx=idx)
-        return out if out is not None else pool_arrays.plane_gather(x.data, idx)
+        return out if out is not None else pool_arrays.plane_gather(x._data, idx)
 
     @staticmethod
     def backward(ctx, g):
@@ -49,7 +49,7 @@ class PlaneScatter(Function):
     @staticmethod
     def forward(ctx, g, idx, shape):
         ctx.save(idx=idx)
-        return K.pool.plane_scatter(g.data, idx, shape)
+        return K.pool.plane_scatter(g._data, idx, shape)
 
     @staticmethod
     def backward(ctx, gg):
@@ -60,7 +60,7 @@ class AvgPoolFn(Function):
     @staticmethod
     def forward(ctx, x, geo, div):
         ctx.save(geo=geo, div=div)
-        return pool_arrays.avg_pool(x.data, geo, div)
+        return pool_arrays.avg_pool(x._data, geo, div)
 
     @staticmethod
     def backward(ctx, g):
@@ -71,7 +71,7 @@ class AvgPoolTFn(Function):
     @staticmethod
     def forward(ctx, g, geo, div, x_shape):
         ctx.save(geo=geo, div=div)
-        return pool_arrays.avg_pool_t(g.data, geo, div, x_shape)
+        return pool_arrays.avg_pool_t(g._data, geo, div, x_shape)
 
     @staticmethod
     def backward(ctx, gg):
@@ -125,7 +125,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def _max_pool(op, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     k, s, p, d = _params(op, 2, kernel_size, stride, padding, dilation, True)
     ho, wo = _out_hw(op, x, k, s, p, d, ceil_mode)
-    out, idx = K.pool.max_pool2d(x.data, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], ho, wo)
+    out, idx = K.pool.max_pool2d(x._data, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], ho, wo)
     y = PlaneGather.apply(x, idx, out)
     return (y, constant(idx)) if return_indices else y
 
@@ -163,7 +163,7 @@ def _avg_pool(op, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
     k, s, p, d = _params(op, 2, kernel_size, stride, padding, 1, False)
     ho, wo = _out_hw(op, x, k, s, p, d, ceil_mode)
     h, w = x.shape[-2:]
-    div = pool_arrays.divisor_map(x.data, h, w, k[0], k[1], s[0], s[1], p[0], p[1], ho, wo,
+    div = pool_arrays.divisor_map(x._data, h, w, k[0], k[1], s[0], s[1], p[0], p[1], ho, wo,
                         count_include_pad, divisor_override)
     return AvgPoolFn.apply(x, (k[0], k[1], s[0], s[1], p[0], p[1], ho, wo), div)
 
@@ -217,7 +217,7 @@ def adaptive_avg_pool2d(input, output_size):
         return input.mean((-2, -1), keepdim=True)
     if h % ho == 0 and w % wo == 0:  # bins tile the input: a reshape and a mean
         return reshape(input, lead + (ho, h // ho, wo, w // wo)).mean((-3, -1))
-    xp, dt = xp_of(input.data), input.data.dtype
+    xp, dt = xp_of(input._data), input._data.dtype
     return matmul(matmul(_bin_matrix(h, ho, xp, dt), input), _bin_matrix(w, wo, xp, dt).T)
 
 
@@ -236,9 +236,9 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     h, w = input.shape[-2:]
     if h % ho == 0 and w % wo == 0:  # equal bins: a plain max pool (kernel = stride = bin size)
         kh, kw = h // ho, w // wo
-        out, idx = K.pool.max_pool2d(input.data, kh, kw, kh, kw, 0, 0, 1, 1, ho, wo)
+        out, idx = K.pool.max_pool2d(input._data, kh, kw, kh, kw, 0, 0, 1, 1, ho, wo)
     else:
-        out, idx = pool_arrays.adaptive_max(input.data, ho, wo)
+        out, idx = pool_arrays.adaptive_max(input._data, ho, wo)
     y = PlaneGather.apply(input, idx, out)
     return (y, constant(idx)) if return_indices else y
 

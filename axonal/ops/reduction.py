@@ -38,7 +38,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.save(dims=dims, keepdim=keepdim)
-        return x.data.sum(axis=dims, keepdims=keepdim)
+        return x._data.sum(axis=dims, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -57,15 +57,15 @@ class Prod(Function):
     def forward(ctx, x, dims, keepdim):
         ctx.save_for_backward(x)
         ctx.save(dims=dims, keepdim=keepdim)
-        return x.data.prod(axis=dims, keepdims=keepdim)
+        return x._data.prod(axis=dims, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        shape = x.data.shape
+        shape = x._data.shape
         out = ctx.output()
         g_full = _restore(g, shape, ctx.dims, ctx.keepdim)
-        if not (x.data == 0).any():
+        if not (x._data == 0).any():
             return g_full * _restore(out, shape, ctx.dims, ctx.keepdim) / x, None, None
         keep = [i for i in range(x.ndim) if i not in ctx.dims]
         return g_full * _leave_one_out(x, keep, list(ctx.dims)), None, None
@@ -73,12 +73,12 @@ class Prod(Function):
     @staticmethod
     def backward_arrays(ctx, g):
         (x,) = ctx.saved_tensors
-        if not (x.data == 0).any():
+        if not (x._data == 0).any():
             return NotImplemented  # out / x, as in backward
         # leave-one-out products: move reduced dims to the end and flatten them
-        xp, shape, dims = xp_of(x.data), x.data.shape, list(ctx.dims)
+        xp, shape, dims = xp_of(x._data), x._data.shape, list(ctx.dims)
         keep = [i for i in range(x.ndim) if i not in ctx.dims]
-        moved = x.data.transpose(keep + dims).reshape([shape[i] for i in keep] + [-1])
+        moved = x._data.transpose(keep + dims).reshape([shape[i] for i in keep] + [-1])
         n = moved.shape[-1]
         others = xp.stack([xp.delete(moved, k, axis=-1).prod(-1) for k in range(n)], axis=-1)
         others = others.reshape([shape[i] for i in keep] + [shape[i] for i in dims])
@@ -91,13 +91,13 @@ class Prod(Function):
 def _leave_one_out(x, keep, dims):
     """Tensor of x's shape: at each position the product of the other elements of its group (the
     elements sharing the `keep` indices), built from differentiable ops."""
-    shape = x.data.shape
+    shape = x._data.shape
     order = keep + dims
     moved = reshape(permute(x, order), [shape[i] for i in keep] + [-1])
     n = moved.shape[-1]
-    xp = xp_of(x.data)  # the constants live where x lives
+    xp = xp_of(x._data)  # the constants live where x lives
     eye = constant(xp.eye(n, dtype=bool))
-    rows = where(eye, constant(xp.ones((), x.data.dtype)), moved.unsqueeze(-2))  # (..., n, n)
+    rows = where(eye, constant(xp.ones((), x._data.dtype)), moved.unsqueeze(-2))  # (..., n, n)
     others = Prod.apply(rows, (rows.ndim - 1,), False)
     others = reshape(others, [shape[i] for i in keep] + [shape[i] for i in dims])
     return permute(others, sorted(range(len(order)), key=order.__getitem__))  # inverse of order
@@ -108,7 +108,7 @@ class AMax(Function):
     def forward(ctx, x, dims, keepdim, take_max):
         ctx.save_for_backward(x)
         ctx.save(dims=dims, keepdim=keepdim)
-        red = x.data.max if take_max else x.data.min
+        red = x._data.max if take_max else x._data.min
         return red(axis=dims, keepdims=keepdim)
 
     save_output = True
@@ -116,11 +116,11 @@ class AMax(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        shape = x.data.shape
-        out = ctx.output().data
+        shape = x._data.shape
+        out = ctx.output()._data
         if not ctx.keepdim:
             out = out.reshape(_keep_shape(shape, ctx.dims))
-        mask = (x.data == out).astype(g.data.dtype)
+        mask = (x._data == out).astype(g._data.dtype)
         mask /= mask.sum(axis=ctx.dims, keepdims=True)  # ties share the gradient evenly
         return _restore(g, shape, ctx.dims, ctx.keepdim) * constant(mask), None, None, None
 
@@ -130,9 +130,9 @@ class MaxDim(Function):
 
     @staticmethod
     def forward(ctx, x, dim, keepdim, take_max):
-        xp = xp_of(x.data)
-        idx = (xp.argmax if take_max else xp.argmin)(x.data, axis=dim, keepdims=True)
-        vals = xp.take_along_axis(x.data, idx, axis=dim)
+        xp = xp_of(x._data)
+        idx = (xp.argmax if take_max else xp.argmin)(x._data, axis=dim, keepdims=True)
+        vals = xp.take_along_axis(x._data, idx, axis=dim)
         ctx.save(dim=dim, keepdim=keepdim, idx=idx)
         if not keepdim:
             vals, idx = vals.squeeze(dim), idx.squeeze(dim)
@@ -149,7 +149,7 @@ class Cumsum(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.save(dim=dim)
-        return xp_of(x.data).cumsum(x.data, axis=dim, dtype=x.data.dtype).reshape(x.data.shape)
+        return xp_of(x._data).cumsum(x._data, axis=dim, dtype=x._data.dtype).reshape(x._data.shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -166,15 +166,15 @@ class Norm2(Function):
     def forward(ctx, x, dims, keepdim):
         ctx.save_for_backward(x)
         ctx.save(dims=dims, keepdim=keepdim)
-        xp = xp_of(x.data)
-        return xp.sqrt((x.data * x.data).sum(axis=dims, keepdims=keepdim))
+        xp = xp_of(x._data)
+        return xp.sqrt((x._data * x._data).sum(axis=dims, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        shape = x.data.shape
+        shape = x._data.shape
         out = _restore(ctx.output(), shape, ctx.dims, ctx.keepdim)
-        zero = constant(out.data == 0)
+        zero = constant(out._data == 0)
         safe = where(zero, 1.0, out)
         return where(zero, 0.0, _restore(g, shape, ctx.dims, ctx.keepdim) * x / safe), None, None
 
@@ -186,13 +186,13 @@ def _all_if_empty(dim):
 
 
 def _float_or_default(x):
-    return x if x.data.dtype.kind == "f" else x.to(_dt.get_default_dtype())
+    return x if x._data.dtype.kind == "f" else x.to(_dt.get_default_dtype())
 
 
 def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     if dtype is not None:
         x = x.to(dtype)
-    elif x.data.dtype.kind in "bui" and x.data.dtype != np.int64:
+    elif x._data.dtype.kind in "bui" and x._data.dtype != np.int64:
         x = x.to(_dt.int64)
     dims = norm_dims(_all_if_empty(dim), x.ndim, "sum")
     return Sum.apply(x, dims, keepdim)
@@ -201,12 +201,12 @@ def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
 def mean(x, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         x = x.to(dtype)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise TypeError(f"mean: expected a floating point tensor, got {x.dtype}; pass dtype=")
     dims = norm_dims(_all_if_empty(dim), x.ndim, "mean")
     n = 1
     for d in dims:
-        n *= x.data.shape[d]
+        n *= x._data.shape[d]
     total = Sum.apply(x, dims, keepdim)
     return total / n if n else total * float("nan")  # the mean of nothing is NaN, as in NumPy
 
@@ -218,7 +218,7 @@ def prod(x, dim=None, keepdim=False, *, dtype=None):
 
 
 def _check_nonempty(op, x, dims):
-    if builtins.any(x.data.shape[d] == 0 for d in dims if d < x.data.ndim):
+    if builtins.any(x._data.shape[d] == 0 for d in dims if d < x._data.ndim):
         raise ValueError(f"{op}: cannot reduce over an empty dimension (shape {tuple(x.shape)})")
 
 
@@ -244,7 +244,7 @@ def _maxmin(x, dim, keepdim, take_max, other):
     d = norm_dim(dim, x.ndim, name)
     _check_nonempty(name, x, (d,))
     if x.ndim == 0:
-        return other(x, constant(xp_of(x.data).zeros((), np.int64)))
+        return other(x, constant(xp_of(x._data).zeros((), np.int64)))
     vals, idx = MaxDim.apply(x, d, keepdim, take_max)
     return other(vals, idx)
 
@@ -258,13 +258,13 @@ def min(x, dim=None, keepdim=False):  # noqa: A001
 
 
 def _arg(x, dim, keepdim, fn, name):
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     if dim is None:
-        out = getattr(xp, fn)(x.data.reshape(-1))
+        out = getattr(xp, fn)(x._data.reshape(-1))
         return constant(xp.asarray(out, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
     d = norm_dim(dim, x.ndim, name)
     _check_nonempty(name, x, (d,))
-    return constant(getattr(xp, fn)(x.data, axis=d, keepdims=keepdim).astype(np.int64))
+    return constant(getattr(xp, fn)(x._data, axis=d, keepdims=keepdim).astype(np.int64))
 
 
 def argmax(x, dim=None, keepdim=False):
@@ -283,7 +283,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dims = norm_dims(_all_if_empty(dim), x.ndim, "var")
     n = 1
     for d in dims:
-        n *= x.data.shape[d]
+        n *= x._data.shape[d]
     centered = x - mean(x, dims, keepdim=True)
     return sum(centered * centered, dims, keepdim) / builtins.max(n - correction, 0)
 
@@ -304,9 +304,9 @@ def logsumexp(x, dim=None, keepdim=False):
     """log sum exp(x), computed as m + log sum exp(x - m) with m = max(x) for stability.
     m is treated as a constant: the result does not depend on it, so neither does its gradient."""
     dims = norm_dims(dim, x.ndim, "logsumexp")
-    m = constant(x.data.max(axis=dims, keepdims=True)) if x.data.size else constant(
-        xp_of(x.data).zeros(_keep_shape(x.data.shape, dims), x.data.dtype))
-    m = where(constant(xp_of(m.data).isfinite(m.data)), m, 0.0)
+    m = constant(x._data.max(axis=dims, keepdims=True)) if x._data.size else constant(
+        xp_of(x._data).zeros(_keep_shape(x._data.shape, dims), x._data.dtype))
+    m = where(constant(xp_of(m._data).isfinite(m._data)), m, 0.0)
     out = log(sum(exp(x - m), dims, keepdim=True)) + m
     return out if keepdim else reshape(out, tuple(s for i, s in enumerate(out.shape) if i not in dims))
 
@@ -336,14 +336,14 @@ def norm(x, p="fro", dim=None, keepdim=False):
 
 def all(x, dim=None, keepdim=False):  # noqa: A001
     dims = norm_dims(dim, x.ndim, "all")
-    return constant(x.data.astype(bool).all(axis=dims, keepdims=keepdim))
+    return constant(x._data.astype(bool).all(axis=dims, keepdims=keepdim))
 
 
 def any(x, dim=None, keepdim=False):  # noqa: A001
     dims = norm_dims(dim, x.ndim, "any")
-    return constant(x.data.astype(bool).any(axis=dims, keepdims=keepdim))
+    return constant(x._data.astype(bool).any(axis=dims, keepdims=keepdim))
 
 
 def count_nonzero(x, dim=None):
     dims = norm_dims(_all_if_empty(dim), x.ndim, "count_nonzero")
-    return constant(xp_of(x.data).asarray((x.data != 0).sum(axis=dims)).astype(np.int64))
+    return constant(xp_of(x._data).asarray((x._data != 0).sum(axis=dims)).astype(np.int64))

@@ -21,7 +21,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     place (a a b b), unlike `repeat` (a b a b). Without `dim` the input is flattened first.
     `repeat_interleave(counts)` (one int tensor) repeats 0, 1, 2, ... by the counts."""
     if repeats is None:  # torch.repeat_interleave(repeats): the indices, repeated
-        counts = input.data if isinstance(input, Tensor) else np.asarray(input)
+        counts = input._data if isinstance(input, Tensor) else np.asarray(input)
         index = np.repeat(np.arange(counts.shape[0]), backend.to_numpy(counts))
         return constant(backend.to_device(index, backend.device_of(counts)))
     x = input if dim is not None else reshape(input, -1)
@@ -29,7 +29,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     n = x.shape[d]
     # the counts decide the output's shape, so they are read on the host (an explicit copy when
     # they live on a GPU); the index is then built there and moved to x's device
-    reps = backend.to_numpy(repeats.data) if isinstance(repeats, Tensor) else np.asarray(repeats)
+    reps = backend.to_numpy(repeats._data) if isinstance(repeats, Tensor) else np.asarray(repeats)
     if reps.ndim > 1 or (reps.ndim == 1 and reps.shape[0] not in (1, n)):
         raise ShapeError(f"repeat_interleave: repeats must have the same size as input along dim "
                          f"({n}), got shape {tuple(reps.shape)}")

@@ -126,7 +126,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode == "area":
         return (adaptive_avg_pool1d if n == 1 else adaptive_avg_pool2d)(input, out)
     y = input
-    xp, dt = xp_of(input.data), input.data.dtype
+    xp, dt = xp_of(input._data), input._data.dtype
     for axis in range(n):  # one spatial dim at a time (separable)
         dim = 2 + axis
         n_in, n_out = input.shape[dim], out[axis]
@@ -162,7 +162,7 @@ class UnfoldFn(Function):
     @staticmethod
     def forward(ctx, x, kh, kw, geo):
         ctx.save(args=(kh, kw, geo))
-        cols = K.conv.im2col(x.data, kh, kw, geo)
+        cols = K.conv.im2col(x._data, kh, kw, geo)
         n, c = cols.shape[:2]
         return cols.reshape(n, c * kh * kw, cols.shape[-2] * cols.shape[-1])
 
@@ -177,7 +177,7 @@ class FoldFn(Function):
         ctx.save(args=(kh, kw, geo))
         ho, wo = K.conv.out_hw(geo, x_shape[2], x_shape[3], kh, kw)
         n = cols.shape[0]
-        c6 = cols.data.reshape(n, x_shape[1], kh, kw, ho, wo)
+        c6 = cols._data.reshape(n, x_shape[1], kh, kw, ho, wo)
         return K.conv.col2im(c6, x_shape, geo)
 
     @staticmethod

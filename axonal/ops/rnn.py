@@ -53,7 +53,7 @@ class Recurrence(Function):
 
     @staticmethod
     def forward(ctx, gx, h0, c0, w_hh, b_hh, *, mode, batch_sizes, reverse):
-        x = gx.data
+        x = gx._data
         xp, dt = xp_of(x), x.dtype
         k_rnn, k_gru = K.rnn, K.gru
         x = xp.ascontiguousarray(x)
@@ -62,16 +62,16 @@ class Recurrence(Function):
         offs = np.concatenate([[0], np.cumsum(batch_sizes)]).tolist()
         sizes = [int(s) for s in batch_sizes]
         steps = range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes))
-        h = xp.array(h0.data, dtype=dt) if h0 is not None else xp.zeros((b0, hid), dt)
-        w = w_hh.data
+        h = xp.array(h0._data, dtype=dt) if h0 is not None else xp.zeros((b0, hid), dt)
+        w = w_hh._data
         gemm = _RowGemm(xp, xp.ascontiguousarray(w), b0)  # gh = h_{t-1} W_hh^T
-        b = xp.ascontiguousarray(b_hh.data) if b_hh is not None else xp.zeros(g, dt)
+        b = xp.ascontiguousarray(b_hh._data) if b_hh is not None else xp.zeros(g, dt)
         out = xp.empty((n_rows, hid), dt)
         hprev = xp.empty((n_rows, hid), dt)
         gh = xp.empty((b0, g), dt)
         saved = {"hprev": hprev, "out": out}
         if mode == "lstm":
-            c = xp.array(c0.data, dtype=dt) if c0 is not None else xp.zeros((b0, hid), dt)
+            c = xp.array(c0._data, dtype=dt) if c0 is not None else xp.zeros((b0, hid), dt)
             gates, cprev, tc = xp.empty((n_rows, g), dt), xp.empty((n_rows, hid), dt), \
                 xp.empty((n_rows, hid), dt)
             saved.update(gates=gates, cprev=cprev, tc=tc)
@@ -119,7 +119,7 @@ class Recurrence(Function):
     @staticmethod
     def backward_arrays(ctx, dout, dhn, dcn=None):
         """First-order BPTT on the saved gate activations, with the fused cell kernels."""
-        w, s = ctx.saved_tensors[3].data, ctx.arrays
+        w, s = ctx.saved_tensors[3]._data, ctx.arrays
         mode, offs, sizes = ctx.mode, ctx.offs, ctx.sizes
         k_rnn, k_gru = K.rnn, K.gru
         xp, dt = xp_of(w), w.dtype
@@ -214,8 +214,8 @@ def _backward_graph(ctx, dout, dhn, dcn):
     gx, h0, c0, w, b = ctx.saved_tensors
     mode, offs, sizes = ctx.mode, ctx.offs, ctx.sizes
     hid, b0 = w.shape[1], sizes[0]
-    xp = xp_of(w.data)
-    zeros = constant(xp.zeros((b0, hid), w.data.dtype))
+    xp = xp_of(w._data)
+    zeros = constant(xp.zeros((b0, hid), w._data.dtype))
     h = h0 if h0 is not None else zeros
     c = (c0 if c0 is not None else zeros) if mode == "lstm" else None
     steps = list(range(len(sizes) - 1, -1, -1) if ctx.reverse else range(len(sizes)))

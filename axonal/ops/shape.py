@@ -34,7 +34,7 @@ def _resolve_shape(op, shape, numel):
 class Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape):
-        return x.data.reshape(shape)
+        return x._data.reshape(shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -45,7 +45,7 @@ class Permute(Function):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.save(dims=dims)
-        return x.data.transpose(dims)
+        return x._data.transpose(dims)
 
     @staticmethod
     def backward(ctx, g):
@@ -57,7 +57,7 @@ class Expand(Function):
 
     @staticmethod
     def forward(ctx, x, shape):
-        return xp_of(x.data).broadcast_to(x.data, shape)
+        return xp_of(x._data).broadcast_to(x._data, shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -69,11 +69,11 @@ class SumTo(Function):
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.save(shape_in=x.data.shape)
-        lead = x.data.ndim - len(shape)
+        ctx.save(shape_in=x._data.shape)
+        lead = x._data.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
-                                          if s == 1 and x.data.shape[i + lead] != 1)
-        out = x.data.sum(axis=axes, keepdims=True) if axes else x.data
+                                          if s == 1 and x._data.shape[i + lead] != 1)
+        out = x._data.sum(axis=axes, keepdims=True) if axes else x._data
         return out.reshape(shape)
 
     @staticmethod
@@ -87,7 +87,7 @@ class Repeat(Function):
     @staticmethod
     def forward(ctx, x, reps):
         ctx.save(reps=reps)
-        return xp_of(x.data).tile(x.data, reps)
+        return xp_of(x._data).tile(x._data, reps)
 
     @staticmethod
     def backward(ctx, g):
@@ -103,8 +103,8 @@ class Repeat(Function):
 class Cat(Function):
     @staticmethod
     def forward(ctx, dim, *xs):
-        ctx.save(sizes=[x.data.shape[dim] for x in xs], dim=dim)
-        return xp_of(*[x.data for x in xs]).concatenate([x.data for x in xs], axis=dim)
+        ctx.save(sizes=[x._data.shape[dim] for x in xs], dim=dim)
+        return xp_of(*[x._data for x in xs]).concatenate([x._data for x in xs], axis=dim)
 
     @staticmethod
     def backward(ctx, g):
@@ -118,7 +118,7 @@ class Split(Function):
     def forward(ctx, x, sizes, dim):
         ctx.save(dim=dim)
         bounds = np.cumsum(sizes)[:-1].tolist()  # host ints (a NumPy array would mix devices)
-        return tuple(xp_of(x.data).split(x.data, bounds, axis=dim))
+        return tuple(xp_of(x._data).split(x._data, bounds, axis=dim))
 
     @staticmethod
     def backward(ctx, *gs):
@@ -129,7 +129,7 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.save(dims=dims)
-        return xp_of(x.data).flip(x.data, dims) if dims else x.data
+        return xp_of(x._data).flip(x._data, dims) if dims else x._data
 
     @staticmethod
     def backward(ctx, g):
@@ -141,9 +141,9 @@ class Pad(Function):
 
     @staticmethod
     def forward(ctx, x, widths, value):
-        xp = xp_of(x.data)
+        xp = xp_of(x._data)
         pos = [(max(a, 0), max(b, 0)) for a, b in widths]
-        out = xp.pad(x.data, pos, mode="constant", constant_values=value)
+        out = xp.pad(x._data, pos, mode="constant", constant_values=value)
         crop = tuple(slice(-min(a, 0), out.shape[i] + min(b, 0)) for i, (a, b) in enumerate(widths))
         ctx.save(widths=widths)
         return out[crop]
@@ -156,7 +156,7 @@ class Pad(Function):
 class Clone(Function):
     @staticmethod
     def forward(ctx, x, contiguous_only=False):
-        return xp_of(x.data).ascontiguousarray(x.data) if contiguous_only else x.data.copy()
+        return xp_of(x._data).ascontiguousarray(x._data) if contiguous_only else x._data.copy()
 
     @staticmethod
     def backward(ctx, g):
@@ -165,8 +165,8 @@ class Clone(Function):
 
 # -- public functions --------------------------------------------------------------------------
 def reshape(x, *shape):
-    shape = _resolve_shape("reshape", shape_arg(shape), x.data.size)
-    if shape == x.data.shape:
+    shape = _resolve_shape("reshape", shape_arg(shape), x._data.size)
+    if shape == x._data.shape:
         return x
     return Reshape.apply(x, shape)
 
@@ -174,10 +174,10 @@ def reshape(x, *shape):
 def view(x, *shape):
     """reshape that never copies: like PyTorch, a shape that the strides of x cannot express (e.g. a
     flattening view of a transposed tensor) is an error that points to reshape."""
-    target = _resolve_shape("view", shape_arg(shape), x.data.size)
-    if isinstance(x.data, np.ndarray) and target != x.data.shape:
+    target = _resolve_shape("view", shape_arg(shape), x._data.size)
+    if isinstance(x._data, np.ndarray) and target != x._data.shape:
         try:
-            np.reshape(x.data, target, copy=False)
+            np.reshape(x._data, target, copy=False)
         except ValueError:
             raise ShapeError(f"view: shape {target} is not compatible with the strides of the "
                              f"input of shape {tuple(x.shape)} (it would need a copy); use "
@@ -186,23 +186,23 @@ def view(x, *shape):
 
 
 def flatten(x, start_dim=0, end_dim=-1):
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return reshape(x, 1)
     s = norm_dim(start_dim, x.ndim, "flatten")
     e = norm_dim(end_dim, x.ndim, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shp = x.data.shape
+    shp = x._data.shape
     return reshape(x, shp[:s] + (-1 if 0 not in shp[s:e + 1] else 0,) + shp[e + 1:])
 
 
 def unflatten(x, dim, sizes):
     d = norm_dim(dim, x.ndim, "unflatten")
-    return reshape(x, x.data.shape[:d] + tuple(sizes) + x.data.shape[d + 1:])
+    return reshape(x, x._data.shape[:d] + tuple(sizes) + x._data.shape[d + 1:])
 
 
 def squeeze(x, dim=None):
-    shp = x.data.shape
+    shp = x._data.shape
     if dim is None:
         return reshape(x, tuple(s for s in shp if s != 1))
     dims = norm_dims(dim, x.ndim, "squeeze")
@@ -211,7 +211,7 @@ def squeeze(x, dim=None):
 
 def unsqueeze(x, dim):
     d = norm_dim(dim, x.ndim + 1, "unsqueeze")
-    return reshape(x, x.data.shape[:d] + (1,) + x.data.shape[d:])
+    return reshape(x, x._data.shape[:d] + (1,) + x._data.shape[d:])
 
 
 def permute(x, *dims):
@@ -248,13 +248,13 @@ def expand(x, *sizes):
         raise ShapeError(f"expand: the number of sizes {len(sizes)} must be >= the tensor's "
                          f"{x.ndim} dims (shape {tuple(x.shape)})")
     lead = len(sizes) - x.ndim
-    shape = tuple(x.data.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    shape = tuple(x._data.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     for i in range(x.ndim):
-        if x.data.shape[i] not in (1, shape[i + lead]):
+        if x._data.shape[i] not in (1, shape[i + lead]):
             raise ShapeError(f"expand: the size {x.data.shape[i]} of dim {i} must match the "
                              f"expanded size {shape[i + lead]} (or be 1); shape {tuple(x.shape)} "
                              f"to {shape}")
-    if shape == x.data.shape:
+    if shape == x._data.shape:
         return x
     return Expand.apply(x, shape)
 
@@ -274,7 +274,7 @@ def broadcast_tensors(*xs):
 
 def sum_to(x, shape):
     shape = tuple(shape)
-    if x.data.shape == shape:
+    if x._data.shape == shape:
         return x
     return SumTo.apply(x, shape)
 
@@ -299,7 +299,7 @@ def cat(tensors, dim=0):
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
     ref = max(tensors, key=lambda t: t.ndim)
-    tensors = [t for t in tensors if not (t.ndim == 1 and t.data.shape[0] == 0)] or tensors[:1]
+    tensors = [t for t in tensors if not (t.ndim == 1 and t._data.shape[0] == 0)] or tensors[:1]
     d = norm_dim(dim, ref.ndim, "cat")
     for t in tensors:
         if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape))
@@ -334,7 +334,7 @@ def stack(tensors, dim=0):
 
 def split(x, split_size_or_sections, dim=0):
     d = norm_dim(dim, x.ndim, "split")
-    n = x.data.shape[d]
+    n = x._data.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0:
@@ -353,7 +353,7 @@ def split(x, split_size_or_sections, dim=0):
 def chunk(x, chunks, dim=0):
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-    n = x.data.shape[norm_dim(dim, x.ndim, "chunk")]
+    n = x._data.shape[norm_dim(dim, x.ndim, "chunk")]
     return split(x, max(-(-n // chunks), 1), dim)
 
 
@@ -389,7 +389,7 @@ def clone(x):
 
 
 def contiguous(x):
-    return x if x.data.flags.c_contiguous else Clone.apply(x, True)
+    return x if x._data.flags.c_contiguous else Clone.apply(x, True)
 
 
 def movedim(x, source, destination):

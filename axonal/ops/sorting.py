@@ -26,7 +26,7 @@ def _order(x, dim, descending, op):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     d = norm_dim(dim, x.ndim, op)
-    a = x.data
+    a = x._data
     xp = xp_of(a)
     if a.dtype == np.bool_:
         a = a.astype(np.int8)
@@ -41,14 +41,14 @@ def _order(x, dim, descending, op):
 def argsort(input, dim=-1, descending=False, stable=False):
     """Indices that sort `input` along `dim` (int64, not differentiable)."""
     if input.ndim == 0:
-        return constant(xp_of(input.data).zeros((), np.int64))
+        return constant(xp_of(input._data).zeros((), np.int64))
     return constant(_order(input, dim, descending, "argsort"))
 
 
 def sort(input, dim=-1, descending=False, stable=False):
     """(values, indices) of `input` sorted along `dim`; the values are differentiable."""
     if input.ndim == 0:
-        return SortResult(input, constant(xp_of(input.data).zeros((), np.int64)))
+        return SortResult(input, constant(xp_of(input._data).zeros((), np.int64)))
     idx = constant(_order(input, dim, descending, "sort"))
     return SortResult(gather(input, dim, idx), idx)
 
@@ -65,7 +65,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     if input.ndim == 0:
         if k not in (0, 1):
             raise ShapeError(f"topk: k ({k}) out of range for a 0-d tensor")
-        return TopkResult(input, constant(xp_of(input.data).zeros((), np.int64)))
+        return TopkResult(input, constant(xp_of(input._data).zeros((), np.int64)))
     d = norm_dim(dim, input.ndim, "topk")
     n = input.shape[d]
     if not 0 <= k <= n:
@@ -81,7 +81,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     `dim`), in ascending order, and optionally where each element went (`inverse`, shaped like the
     input, or like dim) and how often each value occurs (`counts`). Not differentiable, as in
     PyTorch (the values are a selection; their positions are piecewise constant)."""
-    a = input.data
+    a = input._data
     xp = xp_of(a)
     if dim is None:
         values, inverse, counts = xp.unique(a, return_inverse=True, return_counts=True)

@@ -102,7 +102,7 @@ class SparseCOOTensor:
 def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, requires_grad=False):
     """A (rows, cols) sparse matrix with `values[k]` at `indices[:, k]` (PyTorch's constructor;
     the size defaults to one past the largest index in each dim)."""
-    idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    idx = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
     if idx.ndim != 2 or idx.shape[0] != 2 or idx.dtype.kind not in "iu":
         raise ShapeError(f"sparse_coo_tensor: indices must be an integer (2, nnz) array, got "
                          f"shape {idx.shape} and dtype {idx.dtype}")
@@ -133,7 +133,7 @@ def mm(sparse, dense):
                          "multiplied")
     rows, cols = sparse._idx
     picked = index_select(dense, 0, cols) * reshape(sparse._vals.to(dense.dtype), (-1, 1))
-    index = xp_of(dense.data).broadcast_to(rows[:, None], picked.shape)
+    index = xp_of(dense._data).broadcast_to(rows[:, None], picked.shape)
     return scatter_add_zeros(picked, 0, index, (sparse.shape[0], dense.shape[1]))
 
 

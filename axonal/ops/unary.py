@@ -24,10 +24,10 @@ def _unary(name, fwd, bwd, save_output=False, bwd_arrays=None):
     Integer and bool inputs are computed in the default float dtype, as in PyTorch."""
 
     def forward(ctx, x):
-        if x.data.dtype.kind != "f":
-            return fwd(xp_of(x.data), x.data.astype(_dt.get_default_dtype().np))
+        if x._data.dtype.kind != "f":
+            return fwd(xp_of(x._data), x._data.astype(_dt.get_default_dtype().np))
         ctx.save_for_backward(x)
-        return fwd(xp_of(x.data), x.data)
+        return fwd(xp_of(x._data), x._data)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
@@ -38,7 +38,7 @@ def _unary(name, fwd, bwd, save_output=False, bwd_arrays=None):
     if bwd_arrays is not None:
         def backward_arrays(ctx, g):
             (x,) = ctx.saved_tensors
-            return bwd_arrays(g, x.data, ctx._out_data[0] if save_output else None)
+            return bwd_arrays(g, x._data, ctx._out_data[0] if save_output else None)
 
         body["backward_arrays"] = staticmethod(backward_arrays)
     return type(name.capitalize(), (Function,), body)
@@ -66,23 +66,23 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return K.relu(x.data)
+        return K.relu(x._data)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * constant((x.data > 0).astype(x.data.dtype))
+        return g * constant((x._data > 0).astype(x._data.dtype))
 
     @staticmethod
     def backward_arrays(ctx, g):  # one fused select, no graph
         (x,) = ctx.saved_tensors
-        return K.relu_backward(g, x.data)
+        return K.relu_backward(g, x._data)
 
 
 class Cast(Function):
     @staticmethod
     def forward(ctx, x, npd):
-        return x.data.astype(npd)
+        return x._data.astype(npd)
 
     @staticmethod
     def backward(ctx, g):
@@ -94,7 +94,7 @@ class ZeroGrad(Function):
 
     @staticmethod
     def forward(ctx, x, fn):
-        return fn(x.data)
+        return fn(x._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -142,7 +142,7 @@ def sigmoid(x):
 
 
 def abs(x):  # noqa: A001
-    return Abs.apply(x) if x.data.dtype.kind == "f" else constant(xp_of(x.data).abs(x.data))
+    return Abs.apply(x) if x._data.dtype.kind == "f" else constant(xp_of(x._data).abs(x._data))
 
 
 def relu(x):
@@ -151,8 +151,8 @@ def relu(x):
 
 def _zero_grad_op(fn):
     def op(x):
-        if x.data.dtype.kind != "f":
-            return constant(fn(x.data))
+        if x._data.dtype.kind != "f":
+            return constant(fn(x._data))
         return ZeroGrad.apply(x, fn)
 
     return op

@@ -46,7 +46,7 @@ class Adadelta(Optimizer):
             state["step"] = self._step_tensor()
             state["square_avg"] = self._state_buffer(param)
             state["acc_delta"] = self._state_buffer(param)
-        state["step"].data += 1
-        adadelta_update(param.data, grad, state["square_avg"].data, state["acc_delta"].data,
+        state["step"]._data += 1
+        adadelta_update(param._data, grad, state["square_avg"]._data, state["acc_delta"]._data,
                         lr=group["lr"], rho=group["rho"], eps=group["eps"],
                         weight_decay=group["weight_decay"], maximize=group["maximize"])

@@ -56,8 +56,8 @@ class Adagrad(Optimizer):
         state = self.state[param]
         if len(state) == 0:  # a group added after construction
             state = self._init_state(param, group)
-        state["step"].data += 1
-        adagrad_update(param.data, grad, state["sum"].data, float(state["step"].data),
+        state["step"]._data += 1
+        adagrad_update(param._data, grad, state["sum"]._data, float(state["step"]._data),
                        lr=group["lr"], lr_decay=group["lr_decay"],
                        weight_decay=group["weight_decay"], eps=group["eps"],
                        maximize=group["maximize"])

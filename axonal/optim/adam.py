@@ -64,11 +64,11 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = self._state_buffer(param)
         if group["amsgrad"] and "max_exp_avg_sq" not in state:
             state["max_exp_avg_sq"] = self._state_buffer(param)
-        state["step"].data += 1
+        state["step"]._data += 1
         beta1, beta2 = group["betas"]
         max_sq = state.get("max_exp_avg_sq") if group["amsgrad"] else None
-        adam_update(param.data, grad, state["exp_avg"].data, state["exp_avg_sq"].data,
-                    None if max_sq is None else max_sq.data, float(state["step"].data),
+        adam_update(param._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                    None if max_sq is None else max_sq._data, float(state["step"]._data),
                     lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
                     weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
                     maximize=group["maximize"],

@@ -132,24 +132,24 @@ class LBFGS(Optimizer):
 
     # -- the flat vector view of the parameters -------------------------------------------------
     def _gather_flat_grad(self):
-        xp = xp_of(self._params[0].data)
-        return xp.concatenate([xp.zeros(p.data.size, p.data.dtype) if p.grad is None
-                               else p.grad.data.reshape(-1) for p in self._params])
+        xp = xp_of(self._params[0]._data)
+        return xp.concatenate([xp.zeros(p._data.size, p._data.dtype) if p.grad is None
+                               else p.grad._data.reshape(-1) for p in self._params])
 
     def _add_grad(self, step_size, update):
         offset = 0
         for p in self._params:
-            n = p.data.size
-            p.data += (step_size * update[offset:offset + n]).reshape(p.data.shape).astype(
-                p.data.dtype, copy=False)
+            n = p._data.size
+            p._data += (step_size * update[offset:offset + n]).reshape(p._data.shape).astype(
+                p._data.dtype, copy=False)
             offset += n
 
     def _clone_param(self):
-        return [p.data.copy() for p in self._params]
+        return [p._data.copy() for p in self._params]
 
     def _set_param(self, values):
         for p, v in zip(self._params, values):
-            p.data[...] = v
+            p._data[...] = v
 
     def _directional_evaluate(self, closure, x, t, d):
         self._add_grad(t, d)
@@ -263,7 +263,7 @@ class _StateArrays:
 
     def load(self):
         def arr(v):  # 0-d state comes back as a NumPy scalar, which keeps float32 math float32
-            return (v.data[()] if v.data.ndim == 0 else v.data) if isinstance(v, Tensor) else v
+            return (v._data[()] if v._data.ndim == 0 else v._data) if isinstance(v, Tensor) else v
 
         return [[arr(x) for x in v] if isinstance(v, list) else arr(v)
                 for v in (self.state.get(k) for k in self.KEYS)]

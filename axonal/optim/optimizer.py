@@ -182,7 +182,7 @@ class Optimizer:
                         p.grad.detach_()
                     else:
                         p.grad.requires_grad_(False)
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient.
@@ -210,11 +210,11 @@ class Optimizer:
         return loss
 
     def _grad_of(self, p):
-        grad = p.grad.data
-        if grad.shape != p.data.shape:
+        grad = p.grad._data
+        if grad.shape != p._data.shape:
             raise ShapeError(f"{type(self).__name__}.step: a parameter of shape "
                              f"{tuple(p.data.shape)} has a gradient of shape {tuple(grad.shape)}")
-        if backend.device_of(grad) != backend.device_of(p.data):
+        if backend.device_of(grad) != backend.device_of(p._data):
             raise RuntimeError(f"{type(self).__name__}.step: a parameter on "
                                f"{backend.device_of(p.data)} has a gradient on "
                                f"{backend.device_of(grad)}")
@@ -222,8 +222,8 @@ class Optimizer:
 
     def _state_buffer(self, p, fill=0.0):
         """A new state Tensor shaped like `p` (same dtype and device), filled with `fill`."""
-        xp = backend.xp_of(p.data)
-        return constant(xp.full_like(p.data, fill))
+        xp = backend.xp_of(p._data)
+        return constant(xp.full_like(p._data, fill))
 
     @staticmethod
     def _step_tensor():
@@ -302,16 +302,16 @@ def _cast_state(owner, param, key, value):
     """A private copy of one loaded state value. Arrays and Tensors become Tensors; buffers other
     than the step count move to the parameter's device, and floating ones take its dtype."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if not isinstance(value, ARRAY_TYPES):
         return copy.deepcopy(value)
     if key == "step":
         return constant(backend.to_numpy(value).copy())
-    if value.ndim != 0 and value.shape != param.data.shape:
+    if value.ndim != 0 and value.shape != param._data.shape:
         raise ShapeError(f"{owner}.load_state_dict: state '{key}' has shape "
                          f"{tuple(value.shape)} but its parameter has shape "
                          f"{tuple(param.data.shape)}")
-    device = backend.device_of(param.data)
-    dtype = param.data.dtype if value.dtype.kind == "f" else value.dtype
+    device = backend.device_of(param._data)
+    dtype = param._data.dtype if value.dtype.kind == "f" else value.dtype
     arr = backend.to_device(value, device)
     return constant(backend.xp_for(device).array(arr, dtype=dtype, copy=True))

@@ -54,7 +54,7 @@ class RMSprop(Optimizer):
                 state["momentum_buffer"] = self._state_buffer(param)
             if group["centered"]:
                 state["grad_avg"] = self._state_buffer(param)
-        state["step"].data += 1
+        state["step"]._data += 1
         # a schedule may switch momentum on (OneCycleLR) or a group be re-centered after the
         # state was created: create the missing buffer at zero, as a fresh start would
         if group["momentum"] > 0 and "momentum_buffer" not in state:
@@ -63,9 +63,9 @@ class RMSprop(Optimizer):
             state["grad_avg"] = self._state_buffer(param)
         buf = state.get("momentum_buffer")
         grad_avg = state.get("grad_avg")
-        rmsprop_update(param.data, grad, state["square_avg"].data,
-                       None if grad_avg is None else grad_avg.data,
-                       None if buf is None else buf.data,
+        rmsprop_update(param._data, grad, state["square_avg"]._data,
+                       None if grad_avg is None else grad_avg._data,
+                       None if buf is None else buf._data,
                        lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
                        weight_decay=group["weight_decay"], momentum=group["momentum"],
                        centered=group["centered"], maximize=group["maximize"])

@@ -48,7 +48,7 @@ class SGD(Optimizer):
         momentum = group["momentum"]
         state = self.state[param] if momentum != 0 else None
         buf = state.get("momentum_buffer") if state is not None else None
-        new_buf = sgd_update(param.data, grad, None if buf is None else buf.data,
+        new_buf = sgd_update(param._data, grad, None if buf is None else buf._data,
                              lr=group["lr"], momentum=momentum, dampening=group["dampening"],
                              weight_decay=group["weight_decay"], nesterov=group["nesterov"],
                              maximize=group["maximize"])

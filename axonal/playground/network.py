@@ -72,8 +72,8 @@ class Network:
         # the Playground's init: weights U(-0.5, 0.5) (0 with initZero), biases 0.1
         for lin in self.linears:
             w = np.zeros(lin.weight.shape) if zero else rng.uniform(-0.5, 0.5, lin.weight.shape)
-            lin.weight.data[...] = w.astype(np.float32)
-            lin.bias.data[...] = np.float32(0.1)
+            lin.weight._data[...] = w.astype(np.float32)
+            lin.bias._data[...] = np.float32(0.1)
 
     def set_live(self, config):
         """Apply the settings that change without a rebuild (learning rate, regularization, batch)."""
@@ -122,7 +122,7 @@ class Network:
             self.optimizer.zero_grad()
             self._criterion(self.model(xb), yb).backward(seed)
             for i, lin in enumerate(self.linears):
-                g, gb = lin.weight.grad.data, lin.bias.grad.data
+                g, gb = lin.weight.grad._data, lin.bias.grad._data
                 norms[i] += math.sqrt(float(np.vdot(g, g)) + float(np.vdot(gb, gb)))
             self._step()
         self.grad_norms = norms / len(batches)
@@ -132,15 +132,15 @@ class Network:
         before = None
         if reg != "none" and rate > 0:
             for lin in self.linears:
-                w = lin.weight.data
-                lin.weight.grad.data += rate * (np.sign(w) if reg == "L1" else w)
+                w = lin.weight._data
+                lin.weight.grad._data += rate * (np.sign(w) if reg == "L1" else w)
             if reg == "L1":
-                before = [np.sign(lin.weight.data) for lin in self.linears]
+                before = [np.sign(lin.weight._data) for lin in self.linears]
         self.optimizer.step()
         if before is None and not self.any_dead:
             return  # the common case: nothing to clamp
         for i, lin in enumerate(self.linears):
-            w = lin.weight.data
+            w = lin.weight._data
             if before is not None:
                 crossed = before[i] * np.sign(w) < 0  # moved through zero: the Playground kills it
                 self.dead[i] |= crossed
@@ -180,15 +180,15 @@ class Network:
 
     def weights(self):
         """Per layer: weights (out, in) and biases, rounded for the wire (4 significant digits)."""
-        return ([_round(lin.weight.data) for lin in self.linears],
-                [_round(lin.bias.data) for lin in self.linears])
+        return ([_round(lin.weight._data) for lin in self.linears],
+                [_round(lin.bias._data) for lin in self.linears])
 
     def set_weight(self, layer, to, frm, value):
         lin = self.linears[layer]
         if frm == "bias":
-            lin.bias.data[to] = np.float32(value)
+            lin.bias._data[to] = np.float32(value)
         else:
-            lin.weight.data[to, frm] = np.float32(value)
+            lin.weight._data[to, frm] = np.float32(value)
             self.dead[layer][to, frm] = False  # an edited link lives again
             self.any_dead = any(d.any() for d in self.dead)
 

@@ -29,7 +29,7 @@ class CharAccuracy:
     name = "accuracy"
 
     def __call__(self, outputs, targets):
-        return float((outputs.data.argmax(-1) == targets.data).mean())
+        return float((outputs._data.argmax(-1) == targets._data).mean())
 
 
 @recipe("char-lstm")

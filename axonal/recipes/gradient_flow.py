@@ -39,7 +39,7 @@ def gradient_norms(cell, steps=100, batch=32, hidden=128, inputs=8, seed=0):
         rnn = LSTMCell(inputs, hidden)
         if cell == "lstm-fb3":
             with axonal.no_grad():
-                rnn.bias_ih.data[hidden:2 * hidden] = 3.0
+                rnn.bias_ih._data[hidden:2 * hidden] = 3.0
     else:
         rnn = RNNCell(inputs, hidden, nonlinearity="relu" if cell == "irnn" else "tanh")
         if cell == "irnn":

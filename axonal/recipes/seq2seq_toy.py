@@ -34,14 +34,14 @@ class TokenAccuracy:
     name = "accuracy"
 
     def __call__(self, outputs, targets):
-        return float((outputs.data.argmax(-1) == targets.data).mean())
+        return float((outputs._data.argmax(-1) == targets._data).mean())
 
 
 class SequenceAccuracy:
     name = "sequence_accuracy"
 
     def __call__(self, outputs, targets):
-        return float((outputs.data.argmax(-1) == targets.data).all(-1).mean())
+        return float((outputs._data.argmax(-1) == targets._data).all(-1).mean())
 
 
 @recipe("seq2seq-toy")

@@ -140,7 +140,7 @@ class EarlyStopping(Callback):
             self._m.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 # copies: the live arrays are updated in place by the optimizer
-                self.best_weights = {k: v.data.copy()
+                self.best_weights = {k: v._data.copy()
                                      for k, v in self.trainer.model.state_dict().items()}
             return
         self.wait += 1

@@ -19,7 +19,7 @@ from ..tensor import Tensor
 
 
 def _array(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 class Metric:

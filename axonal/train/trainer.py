@@ -308,7 +308,7 @@ class Trainer:
             if not isinstance(out, Tensor):
                 raise TypeError(f"predict: the model returned {type(out).__name__}; predict "
                                 "concatenates Tensors")
-            chunks.append(out.data)
+            chunks.append(out._data)
 
         self._eval_mode_loop(loader, verbose, "Predict", body)
         xp = backend.xp_of(*chunks)

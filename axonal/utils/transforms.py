@@ -58,7 +58,7 @@ class Transform:
 
     def __call__(self, x):
         tensor = _bridge.is_tensor(x)
-        arr = x.data if tensor else x
+        arr = x._data if tensor else x
         if not hasattr(arr, "ndim") or arr.ndim not in (3, 4):
             shape = getattr(arr, "shape", None)
             raise ShapeError(f"{type(self).__name__}: expected an image (C, H, W) or a batch "
@@ -118,7 +118,7 @@ class ToTensor:
             # torchvision refuses tensors (they are already CHW); reading one as HWC would silently
             # scramble the channels, so raise its error; an explicit layout= reads a tensor as said
             raise TypeError(f"pic should be PIL Image or ndarray. Got {type(pic)}")
-        arr = pic.data if _bridge.is_tensor(pic) else pic
+        arr = pic._data if _bridge.is_tensor(pic) else pic
         if not hasattr(arr, "ndim"):
             arr = np.asarray(arr)
         layout = self.layout or self._DEFAULT.get(arr.ndim)
@@ -358,7 +358,7 @@ class AugmentedDataset(Dataset):
         images = self.images[indices]
         if self.transform is not None:
             out = self.transform(_bridge.wrap(images))
-            images = out.data if _bridge.is_tensor(out) else out
+            images = out._data if _bridge.is_tensor(out) else out
         return [_bridge.wrap(np.ascontiguousarray(images) if isinstance(images, np.ndarray)
                              else images), _bridge.wrap(self.targets[indices])]
 

@@ -29,7 +29,7 @@ __all__ = ["feature_maps", "make_grid", "png_size", "save_feature_maps", "save_f
 
 
 def _numpy(x):
-    return to_numpy(x.data if _bridge.is_tensor(x) else x)
+    return to_numpy(x._data if _bridge.is_tensor(x) else x)
 
 
 def write_png(path, image):

@@ -276,11 +276,11 @@ def test_leaf_grads_do_not_alias_each_other():
     a = axonal.ones(3, requires_grad=True)
     b = axonal.ones(3, requires_grad=True)
     (a + b).sum().backward()  # both leaves receive the same upstream gradient
-    a.grad.data += 10  # an optimizer may update .grad in place
+    a.grad._data += 10  # an optimizer may update .grad in place
     np.testing.assert_allclose(b.grad.numpy(), np.ones(3))
     x = axonal.ones(2, 3, requires_grad=True)
     x.sum().backward()  # the gradient is a broadcast view: it must be materialized
-    x.grad.data[0, 0] = 5
+    x.grad._data[0, 0] = 5
     assert x.grad.numpy().sum() == 10
 
 
@@ -313,7 +313,7 @@ def test_requires_grad_and_detach():
     assert y.requires_grad and not y.is_leaf and y.grad_fn is not None
     d = y.detach()
     assert not d.requires_grad and d.is_leaf and d.grad_fn is None
-    assert np.shares_memory(d.numpy(), y.data)  # detach shares storage, like PyTorch
+    assert np.shares_memory(d.numpy(), y._data)  # detach shares storage, like PyTorch
     with pytest.raises(GraphError):
         y.requires_grad_(False)  # only leaves can stop requiring grad
     x.requires_grad_(False)
@@ -431,7 +431,7 @@ class MulCube(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return x.data ** 3 * y.data
+        return x._data ** 3 * y._data
 
     @staticmethod
     def backward(ctx, g):
@@ -469,7 +469,7 @@ class SplitScale(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x.data * 2, x.data * 3
+        return x._data * 2, x._data * 3
 
     @staticmethod
     def backward(ctx, g2, g3):
@@ -488,7 +488,7 @@ def test_custom_function_wrong_gradient_count_or_shape_raises():
     class Bad(Function):
         @staticmethod
         def forward(ctx, x, y):
-            return x.data + y.data
+            return x._data + y._data
 
         @staticmethod
         def backward(ctx, g):
@@ -497,7 +497,7 @@ def test_custom_function_wrong_gradient_count_or_shape_raises():
     class BadShape(Function):
         @staticmethod
         def forward(ctx, x):
-            return x.data.sum()
+            return x._data.sum()
 
         @staticmethod
         def backward(ctx, g):
@@ -517,7 +517,7 @@ def test_once_differentiable():
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
-            return x.data ** 2
+            return x._data ** 2
 
         @staticmethod
         @once_differentiable
@@ -582,7 +582,7 @@ def test_inplace_on_graph_tensors_is_refused():
         y.zero_()
     with axonal.no_grad():
         x[0] = 5.0  # allowed outside autograd
-    assert x.data[0] == 5.0
+    assert x._data[0] == 5.0
 
 
 # -- Tensor API basics, against PyTorch where it defines the answer ----------------------------
@@ -694,7 +694,7 @@ def test_scalar_conversions_and_properties():
 
 def test_float16_storage():
     x = axonal.tensor([1.0, 2.0, 65504.0], dtype=axonal.float16)
-    assert x.data.dtype == np.float16 and x.element_size() == 2 and x.data.nbytes == 6
+    assert x._data.dtype == np.float16 and x.element_size() == 2 and x._data.nbytes == 6
     assert x.half().dtype is axonal.float16
     y = axonal.randn(4).half()
     assert y.dtype is axonal.float16

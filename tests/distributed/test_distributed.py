@@ -93,7 +93,7 @@ def test_sampler_errors():
 def test_post_accumulate_grad_hook_sees_each_contribution():
     w = axonal.tensor([1.0, 2.0], requires_grad=True)
     seen = []
-    handle = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.data.copy()))
+    handle = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad._data.copy()))
     (w * 3 + w * w).sum().backward()  # three graph edges into w: 3, w and w
     assert len(seen) == 3 and np.allclose(seen[-1], [5.0, 7.0])
     handle.remove()
@@ -303,7 +303,7 @@ def test_ddp_training_equals_one_process_with_the_global_batch(nproc, global_bat
 def _initial_weights():
     import ddp_train
 
-    return [v.data.copy() for v in ddp_train.mlp().state_dict().values()]
+    return [v._data.copy() for v in ddp_train.mlp().state_dict().values()]
 
 
 def test_a_rank_that_raises_mid_epoch_ends_the_job():

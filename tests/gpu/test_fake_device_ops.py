@@ -62,7 +62,7 @@ def test_op_on_fake_device(spec, case):
     args, diff, kwargs = ax_inputs(spec, case, np.float32)
     outs = as_list(spec.ax(*args, **kwargs))
     rng = np.random.default_rng(0)
-    ups = [rng.standard_normal(tuple(o.shape)).astype(o.data.dtype) if o.requires_grad else None
+    ups = [rng.standard_normal(tuple(o.shape)).astype(o._data.dtype) if o.requires_grad else None
            for o in outs]
     grads = []
     if spec.differentiable and diff and any(u is not None for u in ups):
@@ -99,14 +99,14 @@ def test_device_exceptions_stay_few():
 def test_fake_device_is_strict():
     with fake_device() as cp:
         x = axonal.ones(3).to("cuda")
-        assert x.is_cuda and x.device == axonal.device("cuda") and isinstance(x.data, cp.ndarray)
+        assert x.is_cuda and x.device == axonal.device("cuda") and isinstance(x._data, cp.ndarray)
         with pytest.raises(TypeError):
-            np.asarray(x.data)
+            np.asarray(x._data)
         with pytest.raises(TypeError):
-            np.sum(x.data)
+            np.sum(x._data)
         with pytest.raises(TypeError):
-            float(x.data.sum())
+            float(x._data.sum())
         with pytest.raises(TypeError):
-            x.data + np.ones(3)
+            x._data + np.ones(3)
         assert x.sum().item() == 3.0 and x.cpu().numpy().tolist() == [1.0, 1.0, 1.0]
     assert not axonal.ones(1).is_cuda

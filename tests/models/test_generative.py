@@ -40,7 +40,7 @@ def scramble(module, std=0.3, seed=0):
     """Random weights everywhere (the couplings start as the identity, which would test nothing)."""
     rng = np.random.default_rng(seed)
     for p in module.parameters():
-        p.data = rng.normal(scale=std, size=p.shape).astype(p.data.dtype)
+        p._data = rng.normal(scale=std, size=p.shape).astype(p._data.dtype)
     return module
 
 
@@ -102,8 +102,8 @@ def test_planar_flow_log_det_matches_numerical_jacobian():
 def test_planar_flow_stays_invertible_and_fits_a_target():
     axonal.manual_seed(0)
     pf = PlanarFlow(3, n_layers=2).double()
-    pf.w.data = np.array([[1.0, 2.0, -1.0], [0.5, 0.0, 0.3]])
-    pf.u.data = -5 * pf.w.data  # w^T u << -1: the raw layer would not be invertible
+    pf.w._data = np.array([[1.0, 2.0, -1.0], [0.5, 0.0, 0.3]])
+    pf.u._data = -5 * pf.w._data  # w^T u << -1: the raw layer would not be invertible
     for k in range(2):
         assert float((pf.w[k] * pf.u_hat(k)).sum().item()) >= -1 - 1e-12
     # reverse KL to a Gaussian N((1, -1), 0.5^2 I) with a 2-D flow

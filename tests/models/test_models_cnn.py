@@ -107,8 +107,8 @@ def test_lenet5_matches_torch_with_copied_weights():
     pairs = [(ref[0], ours.conv1), (ref[3], ours.conv2), (ref[7], ours.fc1), (ref[9], ours.fc2),
              (ref[11], ours.fc3)]
     for t, a in pairs:
-        a.weight.data[...] = t.weight.detach().numpy()
-        a.bias.data[...] = t.bias.detach().numpy()
+        a.weight._data[...] = t.weight.detach().numpy()
+        a.bias._data[...] = t.bias.detach().numpy()
     x = np.random.default_rng(0).standard_normal((4, 1, 28, 28)).astype(np.float32)
     expected = ref(torch.tensor(x)).detach().numpy()
     got = ours(axonal.from_numpy(x)).detach().numpy()

@@ -28,14 +28,14 @@ def t64(a):
 def tiny_rbm(visible="bernoulli", scale=1.0, seed=0, **kw):
     rng = np.random.default_rng(seed)
     rbm = RBM(D, H, visible=visible, **kw).double()
-    rbm.weight.data = rng.normal(scale=scale, size=(H, D))
-    rbm.v_bias.data = rng.normal(scale=scale, size=D)
-    rbm.h_bias.data = rng.normal(scale=scale, size=H)
+    rbm.weight._data = rng.normal(scale=scale, size=(H, D))
+    rbm.v_bias._data = rng.normal(scale=scale, size=D)
+    rbm.h_bias._data = rng.normal(scale=scale, size=H)
     return rbm
 
 
 def params(rbm):
-    return rbm.weight.data, rbm.v_bias.data, rbm.h_bias.data
+    return rbm.weight._data, rbm.v_bias._data, rbm.h_bias._data
 
 
 def neg_energy(rbm, v, h):
@@ -145,14 +145,14 @@ def test_long_chains_approach_the_exact_likelihood_gradient():
     data = TOY
     exact = []
     for p in (rbm.weight, rbm.v_bias, rbm.h_bias):                     # finite differences
-        g = np.zeros_like(p.data)
-        for idx in np.ndindex(p.data.shape):
-            orig = p.data[idx]
-            p.data[idx] = orig + 1e-6
+        g = np.zeros_like(p._data)
+        for idx in np.ndindex(p._data.shape):
+            orig = p._data[idx]
+            p._data[idx] = orig + 1e-6
             up = exact_nll(rbm, data)
-            p.data[idx] = orig - 1e-6
+            p._data[idx] = orig - 1e-6
             down = exact_nll(rbm, data)
-            p.data[idx] = orig
+            p._data[idx] = orig
             g[idx] = (up - down) / 2e-6
         exact.append(g)
     axonal.manual_seed(0)
@@ -162,7 +162,7 @@ def test_long_chains_approach_the_exact_likelihood_gradient():
     # and the sign: the negative gradient lowers the exact NLL
     before = exact_nll(rbm, data)
     for p in (rbm.weight, rbm.v_bias, rbm.h_bias):
-        p.data -= 0.05 * p.grad.detach().numpy()
+        p._data -= 0.05 * p.grad.detach().numpy()
     assert exact_nll(rbm, data) < before
 
 

@@ -20,8 +20,8 @@ DATA = None  # the data dir conftest sets: generated files (Tiny Shakespeare, ..
 def test_leaky_rnn_alpha_zero_is_elman_rnn():
     leaky = LeakyRNN(3, 4, alpha=0.0)
     rnn = RNN(3, 4)
-    rnn.load_state_dict({"weight_ih_l0": leaky.weight_ih.data, "weight_hh_l0": leaky.weight_hh.data,
-                         "bias_ih_l0": leaky.bias.data, "bias_hh_l0": np.zeros(4, np.float32)})
+    rnn.load_state_dict({"weight_ih_l0": leaky.weight_ih._data, "weight_hh_l0": leaky.weight_hh._data,
+                         "bias_ih_l0": leaky.bias._data, "bias_hh_l0": np.zeros(4, np.float32)})
     x = axonal.randn(6, 2, 3)
     np.testing.assert_allclose(leaky(x)[0].detach().numpy(), rnn(x)[0].detach().numpy(),
                                rtol=1e-5, atol=1e-6)
@@ -34,9 +34,9 @@ def test_leaky_rnn_integrates_and_learns_alpha():
     x = axonal.randn(2, 5, 2, dtype=axonal.float64)
     h0 = axonal.randn(2, 3, dtype=axonal.float64)
     out, _h = leaky(x, h0)
-    first = a * h0.numpy() + (1 - a) * np.tanh(x.numpy()[:, 0] @ leaky.weight_ih.data.T
-                                             + h0.numpy() @ leaky.weight_hh.data.T
-                                             + leaky.bias.data)
+    first = a * h0.numpy() + (1 - a) * np.tanh(x.numpy()[:, 0] @ leaky.weight_ih._data.T
+                                             + h0.numpy() @ leaky.weight_hh._data.T
+                                             + leaky.bias._data)
     np.testing.assert_allclose(out.detach().numpy()[:, 0], first, rtol=1e-12)
     assert gradcheck(lambda a, w: leaky(x, h0)[0], (leaky.alpha_logit, leaky.weight_hh))
     with pytest.raises(ValueError, match="alpha"):
@@ -74,7 +74,7 @@ def _tanh_rnn(seed=0, T=6, B=3, H=4, n_in=2):
 def test_omega_value_and_double_backprop_gradient_against_numpy():
     cell, x, hs, loss = _tanh_rnn()
     om = bptt.omega(loss, hs, lambda k, h: cell(x[k], h))
-    w_ih, b = cell.weight_ih.data, cell.bias_ih.data + cell.bias_hh.data
+    w_ih, b = cell.weight_ih._data, cell.bias_ih._data + cell.bias_hh._data
     gs = [g.numpy() for g in axonal.autograd.grad(loss, hs[1:], retain_graph=True)]
     hk = [h.detach().numpy() for h in hs]
 
@@ -87,7 +87,7 @@ def test_omega_value_and_double_backprop_gradient_against_numpy():
             total += np.mean((ratio - 1) ** 2)
         return total
 
-    w = cell.weight_hh.data.copy()
+    w = cell.weight_hh._data.copy()
     np.testing.assert_allclose(om.item(), omega_np(w), rtol=1e-10)
     cell.weight_hh.grad = None
     om.backward()

@@ -237,7 +237,7 @@ def test_embedding_errors_name_index_and_size():
 def test_embedding_from_pretrained_freezes():
     w = axonal.randn(4, 3)
     e = nn.Embedding.from_pretrained(w)
-    assert not e.weight.requires_grad and e.weight.data is w.data
+    assert not e.weight.requires_grad and e.weight._data is w._data
     assert nn.Embedding.from_pretrained(w, freeze=False).weight.requires_grad
 
 

@@ -230,8 +230,8 @@ def test_gradgradcheck_float64_packed_reverse(mode):
     b = axonal.tensor(rng.standard_normal(g * 2), requires_grad=True)
     h0 = axonal.tensor(rng.standard_normal((3, 2)), requires_grad=True)
     if mode == "rnn_relu":  # keep pre-activations away from the kink for finite differences
-        gx = axonal.tensor(np.abs(gx.data) + 0.5, requires_grad=True)
-        w = axonal.tensor(np.abs(w.data) * 0.3, requires_grad=True)
+        gx = axonal.tensor(np.abs(gx._data) + 0.5, requires_grad=True)
+        w = axonal.tensor(np.abs(w._data) * 0.3, requires_grad=True)
     for reverse in (False, True):
         def f(gx, w, b, h0, reverse=reverse):
             out, h, c = recurrence(mode, gx, w, b, h0, h0 * 0.3, batch_sizes=[3, 2, 1],
@@ -254,8 +254,8 @@ def test_bptt_formulas_by_hand_tanh_rnn():
     x = rng.standard_normal((T, n_in))
     v = rng.standard_normal((T, H))
     layer = RNN(n_in, H, bias=True).double()
-    w_ih, w_hh = layer.weight_ih_l0.data, layer.weight_hh_l0.data
-    b = layer.bias_ih_l0.data + layer.bias_hh_l0.data
+    w_ih, w_hh = layer.weight_ih_l0._data, layer.weight_hh_l0._data
+    b = layer.bias_ih_l0._data + layer.bias_hh_l0._data
     hs = [np.zeros(H)]
     for t in range(T):
         hs.append(np.tanh(w_ih @ x[t] + w_hh @ hs[-1] + b))

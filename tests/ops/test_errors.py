@@ -173,7 +173,7 @@ def test_saved_tensors_access_after_release_is_clear():
         def forward(ctx, x):
             ctx.save_for_backward(x)
             seen["ctx"] = ctx
-            return x.data * 2
+            return x._data * 2
 
         @staticmethod
         def backward(ctx, g):

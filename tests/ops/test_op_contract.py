@@ -73,7 +73,7 @@ def _arrays_in(value, found):
     if isinstance(value, np.ndarray):
         found.append(value)
     elif isinstance(value, axonal.Tensor):
-        found.append(value.data)
+        found.append(value._data)
     elif isinstance(value, (tuple, list)):
         for v in value:
             _arrays_in(v, found)
@@ -116,7 +116,7 @@ def assert_released(run, inputs, static=()):
     nodes = _nodes(outs)
     owned = {id(a) for a in _arrays_in([list(inputs), list(static)], [])}
     refs = _weakrefs(nodes, owned)
-    seeds = [axonal.tensor(np.ones(tuple(o.shape), o.data.dtype)) for o in outs]
+    seeds = [axonal.tensor(np.ones(tuple(o.shape), o._data.dtype)) for o in outs]
     axonal.autograd.grad(outs, list(inputs), seeds, allow_unused=True)
     del outs, seeds
     if any(r() is not None for _, _, r in refs):
@@ -216,12 +216,12 @@ def test_the_checker_catches_state_outside_the_contract():
     class Rogue(Function):
         @staticmethod
         def forward(ctx, x):
-            ctx.__dict__["mask"] = x.data > 0  # what `ctx.mask = ...` would do: never released
-            return x.data * ctx.mask
+            ctx.__dict__["mask"] = x._data > 0  # what `ctx.mask = ...` would do: never released
+            return x._data * ctx.mask
 
         @staticmethod
         def backward(ctx, g):
-            return g * axonal.tensor(ctx.mask.astype(g.data.dtype))
+            return g * axonal.tensor(ctx.mask.astype(g._data.dtype))
 
     x = _leaf(3, 4)
     with pytest.raises(AssertionError, match=r"Rogue\.mask"):

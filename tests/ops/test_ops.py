@@ -187,7 +187,7 @@ def test_gradcheck_can_fail():
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
-            return x.data * x.data
+            return x._data * x._data
 
         @staticmethod
         def backward(ctx, g):

@@ -289,7 +289,7 @@ def test_custom_optimizer_step_counts_for_the_order_warning():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
-                        p.data -= group["lr"] * p.grad.data
+                        p._data -= group["lr"] * p.grad._data
 
     p = axonal.ones(2, requires_grad=True)
     opt = Plain([p])
@@ -299,4 +299,4 @@ def test_custom_optimizer_step_counts_for_the_order_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sched.step()
-    assert opt.param_groups[0]["lr"] == 0.05 and p.data.tolist() == pytest.approx([0.9, 0.9])
+    assert opt.param_groups[0]["lr"] == 0.05 and p._data.tolist() == pytest.approx([0.9, 0.9])

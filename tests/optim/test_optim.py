@@ -92,7 +92,7 @@ class _Pair:
 
     def assert_close(self, dtype, step):
         for i, (a, t) in enumerate(zip(self.ax, self.th)):
-            np.testing.assert_allclose(a.data, t.detach().numpy(), rtol=RTOL[dtype],
+            np.testing.assert_allclose(a._data, t.detach().numpy(), rtol=RTOL[dtype],
                                        atol=ATOL[dtype], err_msg=f"param {i} after step {step}")
 
 
@@ -104,7 +104,7 @@ def test_trajectory_matches_torch(name, kwargs, dtype):
     for step in range(1, 21):
         pair.step()
         pair.assert_close(dtype, step)
-    assert all(a.data.dtype == dtype for a in pair.ax)
+    assert all(a._data.dtype == dtype for a in pair.ax)
 
 
 KERNEL_CONFIGS = [("SGD", {"lr": 0.1}), ("SGD", {"lr": 0.01, "weight_decay": 0.01, "maximize": True}),
@@ -147,7 +147,7 @@ def test_fused_kernel_path_matches_torch(name, kwargs, monkeypatch):
         oa.step()
         ot.step()
         for a, t in zip(ax, th):
-            np.testing.assert_allclose(a.data, t.detach().numpy(), rtol=1e-4, atol=1e-5,
+            np.testing.assert_allclose(a._data, t.detach().numpy(), rtol=1e-4, atol=1e-5,
                                        err_msg=f"step {step}")
     assert 64 * 48 in calls
 
@@ -199,13 +199,13 @@ def test_state_dict_round_trip_mid_trajectory(name, kwargs):
     for idx, th_state in th_sd["state"].items():
         assert set(saved["state"][idx]) == set(th_state), (idx, th_state.keys())
         for key, value in th_state.items():
-            np.testing.assert_allclose(np.asarray(saved["state"][idx][key].data),
+            np.testing.assert_allclose(np.asarray(saved["state"][idx][key]._data),
                                        value.numpy(), rtol=1e-6, atol=1e-12, err_msg=key)
     for ours, theirs in zip(saved["param_groups"], th_sd["param_groups"]):
         for key in ours:
             assert ours[key] == theirs[key], key
     # a fresh optimizer on copies of the weights continues exactly like the uninterrupted one
-    fresh = [axonal.tensor(p.data.copy(), requires_grad=True) for p in pair.ax]
+    fresh = [axonal.tensor(p._data.copy(), requires_grad=True) for p in pair.ax]
     resumed = getattr(optim, name)(fresh, **kwargs)
     resumed.load_state_dict(saved)
     for step in range(10):
@@ -215,7 +215,7 @@ def test_state_dict_round_trip_mid_trajectory(name, kwargs):
         ((pair.xa @ w1.T).tanh() @ w2.T - pair.ya).pow(2).mean().backward()
         resumed.step()
         for a, b in zip(pair.ax, fresh):
-            np.testing.assert_array_equal(a.data, b.data, err_msg=f"step {11 + step}")
+            np.testing.assert_array_equal(a._data, b._data, err_msg=f"step {11 + step}")
         pair.assert_close(np.float64, 11 + step)
 
 
@@ -269,7 +269,7 @@ def test_load_state_dict_copies_and_casts():
     other.load_state_dict(sd)
     assert other.state[q]["exp_avg"].dtype == axonal.float64
     assert other.state[q]["step"].dtype == axonal.float32  # the step count keeps its dtype
-    assert other.state[q]["exp_avg"].data is not opt.state[p]["exp_avg"].data
+    assert other.state[q]["exp_avg"]._data is not opt.state[p]["exp_avg"]._data
     other.param_groups[0]["lr"] = 0.5  # groups are copies too
     assert opt.param_groups[0]["lr"] == 0.1
 
@@ -285,22 +285,22 @@ def test_zero_grad_semantics():
     (p * 2).sum().backward()
     grad = p.grad
     opt.zero_grad(set_to_none=False)
-    assert p.grad is grad and np.all(p.grad.data == 0)
+    assert p.grad is grad and np.all(p.grad._data == 0)
     assert q.grad is None  # no gradient was ever created for q
     (p * 3).sum().backward()  # accumulates into the zeroed gradient
-    np.testing.assert_array_equal(p.grad.data, 3.0)
+    np.testing.assert_array_equal(p.grad._data, 3.0)
 
 
 def test_params_without_grad_are_skipped_and_updates_are_in_place():
     p = axonal.ones(3, requires_grad=True)
     q = axonal.ones(2, requires_grad=True)
     opt = optim.Adam([p, q], lr=0.1)
-    buffer = p.data
+    buffer = p._data
     (p * p).sum().backward()
     opt.step()
-    assert p.data is buffer, "the update must write .data in place"
+    assert p._data is buffer, "the update must write .data in place"
     assert p.is_leaf and p.grad_fn is None and p.requires_grad
-    np.testing.assert_array_equal(q.data, 1.0)
+    np.testing.assert_array_equal(q._data, 1.0)
     assert q not in opt.state and len(opt.state) == 1
 
 
@@ -328,7 +328,7 @@ def test_step_with_closure_returns_loss_and_enables_grad():
             la = oa.step(closure_a)
         lt = ot.step(closure_t)
         assert la.item() == pytest.approx(lt.item(), rel=1e-10)
-    np.testing.assert_allclose(pa.data, pt.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(pa._data, pt.detach().numpy(), rtol=1e-10)
 
 
 BAD = [("SGD", {"lr": -0.1}), ("SGD", {"momentum": -0.5}), ("SGD", {"weight_decay": -1.0}),
@@ -387,7 +387,7 @@ def test_add_param_group_named_params_and_repr():
     assert opt.param_groups[1]["lr"] == 0.01 and opt.param_groups[1]["lr_decay"] == 0
     b.grad = axonal.ones(3)
     opt.step()  # state for a group added later is created on its first step
-    assert float(opt.state[b]["step"].data) == 1.0
+    assert float(opt.state[b]["step"]._data) == 1.0
     named = optim.SGD([("w", a), ("b", b)], lr=0.1)
     assert named.param_groups[0]["param_names"] == ["w", "b"]
     text = repr(opt)
@@ -401,7 +401,7 @@ def test_adagrad_state_exists_before_first_step_like_torch():
                                  initial_accumulator_value=0.3).state_dict()["state"][0]
     ours = opt.state_dict()["state"][0]
     assert set(ours) == set(theirs)
-    np.testing.assert_allclose(ours["sum"].data, theirs["sum"].numpy())
+    np.testing.assert_allclose(ours["sum"]._data, theirs["sum"].numpy())
 
 
 def test_functional_update_is_pure_in_grad():
@@ -428,7 +428,7 @@ def test_l1_l2_penalties_match_torch_values_and_gradients():
     assert l1.item() == pytest.approx(t1.item()) and l2.item() == pytest.approx(t2.item())
     assert l1.ndim == 0 and l2.ndim == 0
     for a, t in zip(ax, th):
-        np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(a.grad._data, t.grad.numpy(), rtol=1e-12)
 
 
 def test_l2_penalty_equals_sgd_weight_decay():
@@ -446,7 +446,7 @@ def test_l2_penalty_equals_sgd_weight_decay():
                 loss = loss + 0.05 * optim.l2_penalty(ps)
             loss.backward()
             opt.step()
-        runs.append([p.data.copy() for p in ps])
+        runs.append([p._data.copy() for p in ps])
     for a, b in zip(*runs):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
@@ -471,4 +471,4 @@ def test_adam_on_cuda_matches_cpu():
             opt.zero_grad()
             (p.tanh() * p).sum().backward()
             opt.step()
-    np.testing.assert_allclose(gpu.data.get(), cpu.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gpu._data.get(), cpu._data, rtol=1e-5, atol=1e-6)

@@ -144,13 +144,13 @@ def test_l1_kills_weights_and_l2_shrinks_them():
     for _ in range(20):
         s.train_epoch()
     assert sum(d.sum() for d in s.net.dead) > 0
-    assert all(np.all(lin.weight.data[d] == 0) for lin, d in zip(s.net.linears, s.net.dead))
+    assert all(np.all(lin.weight._data[d] == 0) for lin, d in zip(s.net.linears, s.net.dead))
     plain, l2 = Session({"dataset": "gauss"}), Session({"dataset": "gauss", "regularization": "L2",
                                                         "regularizationRate": 0.3})
     for _ in range(20):
         plain.train_epoch()
         l2.train_epoch()
-    norm = lambda s: sum(float((lin.weight.data ** 2).sum()) for lin in s.net.linears)
+    norm = lambda s: sum(float((lin.weight._data ** 2).sum()) for lin in s.net.linears)
     assert norm(l2) < 0.5 * norm(plain)
 
 

@@ -321,7 +321,7 @@ def test_lr_scheduler_epoch_step_and_plateau():
 def test_terminate_on_nan():
     trainer = make_trainer(lr=1e6, callbacks=[TerminateOnNaN()])
     ds = blobs()
-    ds.tensors[0].data[5] = np.nan
+    ds.tensors[0]._data[5] = np.nan
     hist = trainer.fit(DataLoader(ds, batch_size=8), 3, verbose=0)
     assert trainer.stop_training and len(hist) == 1 and trainer.global_step == 1
 

@@ -49,13 +49,13 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 class LeakyRelu(Function):
     @staticmethod
     def forward(ctx, x, slope):
-        pos = x.data > 0
+        pos = x._data > 0
         ctx.save(pos=pos, slope=slope)
-        return xp_of(x.data).where(pos, x.data, x.data * x.data.dtype.type(slope))
+        return xp_of(x._data).where(pos, x._data, x._data * x._data.dtype.type(slope))
 
     @staticmethod
     def backward(ctx, g):
-        return g * constant(ctx.pos.astype(g.data.dtype) * (1 - ctx.slope) + ctx.slope), None
+        return g * constant(ctx.pos.astype(g._data.dtype) * (1 - ctx.slope) + ctx.slope), None
 
 
 class Elu(Function):
@@ -65,12 +65,12 @@ class Elu(Function):
 
     @staticmethod
     def forward(ctx, x, alpha, scale):
-        xp = xp_of(x.data)
-        d = x.data.dtype.type
-        pos = x.data > 0
+        xp = xp_of(x._data)
+        d = x._data.dtype.type
+        pos = x._data > 0
         ctx.save(pos=pos, alpha=alpha, scale=scale)
-        neg = xp.expm1(xp.minimum(x.data, 0)) * d(alpha)  # min(): no overflow in the unused branch
-        out = xp.where(pos, x.data, neg)
+        neg = xp.expm1(xp.minimum(x._data, 0)) * d(alpha)  # min(): no overflow in the unused branch
+        out = xp.where(pos, x._data, neg)
         return out * d(scale) if scale != 1 else out
 
     @staticmethod
@@ -83,12 +83,12 @@ class Elu(Function):
 class Hardtanh(Function):
     @staticmethod
     def forward(ctx, x, lo, hi):
-        ctx.save(inside=(x.data > lo) & (x.data < hi))
-        return xp_of(x.data).clip(x.data, lo, hi).astype(x.data.dtype, copy=False)
+        ctx.save(inside=(x._data > lo) & (x._data < hi))
+        return xp_of(x._data).clip(x._data, lo, hi).astype(x._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        return g * constant(ctx.inside.astype(g.data.dtype)), None, None
+        return g * constant(ctx.inside.astype(g._data.dtype)), None, None
 
 
 class Hardsigmoid(Function):
@@ -98,12 +98,12 @@ class Hardsigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save(inside=(x.data > -3) & (x.data < 3))
-        return xp_of(x.data).clip(x.data / 6 + 0.5, 0, 1).astype(x.data.dtype, copy=False)
+        ctx.save(inside=(x._data > -3) & (x._data < 3))
+        return xp_of(x._data).clip(x._data / 6 + 0.5, 0, 1).astype(x._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        return g * constant(ctx.inside.astype(g.data.dtype) * Hardsigmoid._SIXTH)
+        return g * constant(ctx.inside.astype(g._data.dtype) * Hardsigmoid._SIXTH)
 
 
 class Hardswish(Function):
@@ -112,29 +112,29 @@ class Hardswish(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        xd = x.data
+        xd = x._data
         return xd * xp_of(xd).clip(xd / 6 + 0.5, 0, 1).astype(xd.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        mid = constant(((x.data >= -3) & (x.data <= 3)).astype(x.data.dtype))
-        high = constant((x.data > 3).astype(x.data.dtype))
+        mid = constant(((x._data >= -3) & (x._data <= 3)).astype(x._data.dtype))
+        high = constant((x._data > 3).astype(x._data.dtype))
         return g * (mid * (x / 3 + 0.5) + high)
 
 
 class Softplus(Function):
     @staticmethod
     def forward(ctx, x, beta, threshold):
-        xp = xp_of(x.data)
-        d = x.data.dtype.type
-        bx = x.data * d(beta)
+        xp = xp_of(x._data)
+        d = x._data.dtype.type
+        bx = x._data * d(beta)
         linear = bx > threshold
         ctx.save_for_backward(x)
         ctx.save(beta=beta, linear=linear)
         # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): exact for both tails
         soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / d(beta)
-        return xp.where(linear, x.data, soft)
+        return xp.where(linear, x._data, soft)
 
     @staticmethod
     def backward(ctx, g):
@@ -146,10 +146,10 @@ class Silu(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        xp = xp_of(x.data)
-        e = xp.exp(-xp.abs(x.data))  # overflow-free logistic
-        s = xp.where(x.data >= 0, 1 / (1 + e), e / (1 + e))
-        return (x.data * s).astype(x.data.dtype, copy=False)
+        xp = xp_of(x._data)
+        e = xp.exp(-xp.abs(x._data))  # overflow-free logistic
+        s = xp.where(x._data >= 0, 1 / (1 + e), e / (1 + e))
+        return (x._data * s).astype(x._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -164,8 +164,8 @@ class Gelu(Function):
         use_tanh = approximate == "tanh"
         ctx.save_for_backward(x)
         ctx.save(tanh=use_tanh)
-        xp = xp_of(x.data)
-        a = x.data
+        xp = xp_of(x._data)
+        a = x._data
         d = a.dtype.type
         if not use_tanh:
             return kernels.gelu(a)
@@ -177,7 +177,7 @@ class Gelu(Function):
         if ctx.tanh:
             return NotImplemented
         (x,) = ctx.saved_tensors
-        return kernels.gelu_backward(g, x.data), None
+        return kernels.gelu_backward(g, x._data), None
 
     @staticmethod
     def backward(ctx, g):
@@ -214,7 +214,7 @@ def prelu(input, weight):
                          f"{tuple(input.shape)} has {channels} channels (dim 1); expected 1 or "
                          f"{channels}")
     w = reshape(weight, (1, n) + (1,) * (input.ndim - 2)) if n > 1 else reshape(weight, ())
-    return where(constant(input.data > 0), input, w * input)
+    return where(constant(input._data > 0), input, w * input)
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -230,7 +230,7 @@ def celu(input, alpha=1.0, inplace=False):
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
     floating_tensor("celu", input)
-    return where(constant(input.data > 0), input, elu(input / alpha) * alpha)
+    return where(constant(input._data > 0), input, elu(input / alpha) * alpha)
 
 
 def gelu(input, approximate="none"):

@@ -45,7 +45,7 @@ def causal_mask(size, dtype=None, device=None):
 def additive_mask(mask, dtype, name):
     """A MultiheadAttention mask as the array to add to the scores: bool True -> -inf (blocked),
     float as is."""
-    arr = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    arr = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     xp = backend.xp_of(arr)
     if arr.dtype == np.bool_:
         return xp.where(arr, dtype.type(-np.inf), dtype.type(0))
@@ -71,13 +71,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     scores = matmul(query * scale, transpose(key, -2, -1))
-    dt = scores.data.dtype
+    dt = scores._data.dtype
     if is_causal:
-        xp = backend.xp_of(scores.data)
-        with on_device_of(xp, scores.data):
+        xp = backend.xp_of(scores._data)
+        with on_device_of(xp, scores._data):
             scores = scores + constant(_causal(xp, L, S, dt))
     if attn_mask is not None:
-        arr = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        arr = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         if arr.dtype == np.bool_:
             scores = scores + constant(backend.xp_of(arr).where(arr, dt.type(0), dt.type(-np.inf)))
         else:

@@ -34,7 +34,7 @@ class SoftmaxCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, x, t, row_w, q, reduction, denom):
-        xd = x.data
+        xd = x._data
         xp = xp_of(xd)
         ctx.save(reduction=reduction, denom=denom)
         if q is None and row_w is None and reduction == "mean":
@@ -84,11 +84,11 @@ class SoftmaxCrossEntropy(Function):
             scale = g / denom if denom else g * 0.0
         else:
             scale = g
-        xp = xp_of(x.data)
+        xp = xp_of(x._data)
         if q is None:
-            m = x.data.shape[0]
-            w = xp.ones(m, x.data.dtype) if row_w is None else row_w.astype(x.data.dtype)
-            q = xp.zeros(x.data.shape, x.data.dtype)
+            m = x._data.shape[0]
+            w = xp.ones(m, x._data.dtype) if row_w is None else row_w.astype(x._data.dtype)
+            q = xp.zeros(x._data.shape, x._data.dtype)
             q[xp.arange(m), t] = w
         s = constant(q.sum(axis=1, keepdims=True))
         return (softmax(x, 1) * s - constant(q)) * scale, None, None, None, None, None
@@ -117,14 +117,14 @@ def class_weight(op, weight, n_classes, like):
     """The per-class weight as an array of the input's dtype (or None)."""
     if weight is None:
         return None
-    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
     if w.ndim != 1 or w.shape[0] != n_classes:
         raise ShapeError(f"{op}: weight should have one entry per class ({n_classes},) but has "
                          f"shape {tuple(w.shape)}")
     if isinstance(weight, Tensor) and weight.requires_grad and _config.is_grad_enabled():
         raise GraphError(f"{op}: not differentiable with respect to weight (as in PyTorch); "
                          "pass weight.detach()")
-    return xp_of(like.data).asarray(w, dtype=like.data.dtype)
+    return xp_of(like._data).asarray(w, dtype=like._data.dtype)
 
 
 def flatten_classes(op, input, target):
@@ -132,7 +132,7 @@ def flatten_classes(op, input, target):
     that target is input's shape without the class dim. Returns (x2d, t, out_shape)."""
     if input.ndim == 0:
         raise ShapeError(f"{op}: input must have a class dimension, got a 0-d tensor")
-    t = target.data
+    t = target._data
     if t.dtype.kind not in "iu":
         raise DTypeError(f"{op}: class-index target must be an integer tensor, got {target.dtype} "
                          f"(a floating target must have the input's shape {tuple(input.shape)} "
@@ -197,7 +197,7 @@ def smoothed_mass(t, row_w, valid, w, eps, n_classes, dtype):
 def nll_rows(x2d, t, row_w):
     """-x[i, t_i] * w_i as a differentiable (M,) tensor (gather's adjoint scatters back)."""
     per = -reshape(gather(x2d, 1, constant(t[:, None])), (-1,))
-    return per if row_w is None else per * constant(row_w.astype(x2d.data.dtype, copy=False))
+    return per if row_w is None else per * constant(row_w.astype(x2d._data.dtype, copy=False))
 
 
 # -- public functions ------------------------------------------------------------------------------
@@ -216,17 +216,17 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ShapeError(f"{op}: input must have a class dimension, got a 0-d tensor")
     cdim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[cdim]
-    if target.data.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
+    if target._data.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
         if ignore_index >= 0:
             raise ValueError(f"{op}: ignore_index={ignore_index} is not supported for class "
                              "probability targets")
         return _prob_cross_entropy(input, target, weight, reduction, label_smoothing, cdim)
     w = class_weight(op, weight, n_classes, input)
     x2d, t, out_shape = flatten_classes(op, input, target)
-    t, row_w, denom, valid = index_targets(op, t, n_classes, ignore_index, w, input.data.dtype)
+    t, row_w, denom, valid = index_targets(op, t, n_classes, ignore_index, w, input._data.dtype)
     q = None
     if label_smoothing > 0:
-        q = smoothed_mass(t, row_w, valid, w, label_smoothing, n_classes, input.data.dtype)
+        q = smoothed_mass(t, row_w, valid, w, label_smoothing, n_classes, input._data.dtype)
     out = SoftmaxCrossEntropy.apply(x2d, t, row_w, q, reduction, denom)
     return reshape(out, out_shape) if reduction == "none" else out
 
@@ -254,9 +254,9 @@ def _prob_cross_entropy(input, target, weight, reduction, eps, cdim):
             return total
         n = input.numel() // n_classes if n_classes else 0
         return total / n if n else total * float("nan")
-    q = target.data if weight is None else target.data * \
-        weight.data.reshape((n_classes,) + (1,) * (input.ndim - cdim - 1))
-    q = q.astype(input.data.dtype, copy=False)
+    q = target._data if weight is None else target._data * \
+        weight._data.reshape((n_classes,) + (1,) * (input.ndim - cdim - 1))
+    q = q.astype(input._data.dtype, copy=False)
     x2d = input
     if input.ndim != 2:
         x2d = reshape(input, (1, n_classes)) if input.ndim == 1 else \
@@ -281,7 +281,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     n_classes = input.shape[0 if input.ndim == 1 else 1]
     w = class_weight(op, weight, n_classes, input)
     x2d, t, out_shape = flatten_classes(op, input, target)
-    t, row_w, denom, _ = index_targets(op, t, n_classes, ignore_index, w, input.data.dtype)
+    t, row_w, denom, _ = index_targets(op, t, n_classes, ignore_index, w, input._data.dtype)
     per = nll_rows(x2d, t, row_w)
     if reduction == "none":
         return reshape(per, out_shape)

@@ -52,7 +52,7 @@ def _masked(op, input, p, training, mask_shape, generator=None, input_dtype_draw
     floating_tensor(op, input)
     if p == 1.0:
         return input * 0.0
-    a = input.data
+    a = input._data
     draw = a.dtype if input_dtype_draw and a.dtype in (np.float32, np.float64) else np.float64
     shape = tuple(input.shape) if mask_shape is None else mask_shape
     keep = _uniform(a, shape, draw, generator) >= p

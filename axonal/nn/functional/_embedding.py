@@ -21,13 +21,13 @@ class _Embedding(Function):
     @staticmethod
     def forward(ctx, weight, idx, row_scale):
         ctx.save(idx=idx, row_scale=row_scale)
-        return xp_take(weight.data, idx)
+        return xp_take(weight._data, idx)
 
     @staticmethod
     def backward(ctx, g):
         dim = ctx._in_meta[0][0][1]
         if ctx.row_scale is not None:
-            g = g * constant(ctx.row_scale.astype(g.data.dtype))
+            g = g * constant(ctx.row_scale.astype(g._data.dtype))
         g = reshape(g, -1, dim)
         return IndexAddZeros.apply(g, (ctx.idx.reshape(-1),), False, ctx._in_meta[0][0]), None, None
 
@@ -57,7 +57,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         raise ShapeError(f"{_who}: weight must be 2-D (num_embeddings, embedding_dim), got "
                          f"{tuple(weight.shape)}")
     num = weight.shape[0]
-    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    idx = input._data if isinstance(input, Tensor) else np.asarray(input)
     _check_indices(idx, num, _who)
     idx = idx.astype(np.int64, copy=False)
     if padding_idx is not None:
@@ -66,11 +66,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
                              f"{num}")
         padding_idx = padding_idx % num
     if max_norm is not None:  # renormalize the looked-up rows in place (outside the graph)
-        xp = backend.xp_of(weight.data)
+        xp = backend.xp_of(weight._data)
         rows = xp.unique(idx.reshape(-1))
-        norms = xp.linalg.norm(weight.data[rows].astype(np.float64), ord=norm_type, axis=1)
+        norms = xp.linalg.norm(weight._data[rows].astype(np.float64), ord=norm_type, axis=1)
         scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-        weight.data[rows] *= scale[:, None].astype(weight.data.dtype)
+        weight._data[rows] *= scale[:, None].astype(weight._data.dtype)
     row_scale = None
     if padding_idx is not None or scale_grad_by_freq:
         xp = backend.xp_of(idx)
@@ -86,7 +86,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 
 def one_hot(tensor, num_classes=-1):
     """int64 tensor of shape tensor.shape + (num_classes,) with a 1 at each index."""
-    idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    idx = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"one_hot: expected an integer tensor, got dtype {idx.dtype}")
     xp = backend.xp_of(idx)

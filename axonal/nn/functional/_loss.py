@@ -39,7 +39,7 @@ def _softplus(z):
     """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): finite for any z. The branches are chosen by a
     constant mask so that the gradient is exactly sigmoid(z), also at z = 0 (abs or relu would
     give 0 or 1 there)."""
-    pos = constant(z.data > 0)
+    pos = constant(z._data > 0)
     return where(pos, z, 0.0) + log1p(exp(where(pos, -z, z)))
 
 
@@ -92,11 +92,11 @@ class BinaryCrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        xp = xp_of(x.data)
+        xp = xp_of(x._data)
         with np.errstate(divide="ignore"):
-            lx = xp.maximum(xp.log(x.data), -100)
-            l1x = xp.maximum(xp.log1p(-x.data), -100)
-        return -(y.data * lx + (1 - y.data) * l1x)
+            lx = xp.maximum(xp.log(x._data), -100)
+            l1x = xp.maximum(xp.log1p(-x._data), -100)
+        return -(y._data * lx + (1 - y._data) * l1x)
 
     @staticmethod
     def backward(ctx, g):
@@ -114,12 +114,12 @@ class BCEWithLogits(Function):
     @staticmethod
     def forward(ctx, x, y, pw):
         ctx.save_for_backward(x, y, pw)
-        xp = xp_of(x.data)
-        xd, yd = x.data, y.data
+        xp = xp_of(x._data)
+        xd, yd = x._data, y._data
         sp = xp.maximum(-xd, 0) + xp.log1p(xp.exp(-xp.abs(xd)))
         if pw is None:
             return (1 - yd) * xd + sp
-        return (1 - yd) * xd + (1 + (pw.data - 1) * yd) * sp
+        return (1 - yd) * xd + (1 + (pw._data - 1) * yd) * sp
 
     @staticmethod
     def backward(ctx, g):
@@ -153,7 +153,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     target = tensor_arg(target, like=input)
     same_shape(op, input, target)
     for name, t in (("input", input), ("target", target)):
-        d = t.data
+        d = t._data
         if d.size and bool(((d < 0) | (d > 1)).any()):
             raise ValueError(f"{op}: all elements of {name} should be between 0 and 1, got values "
                              f"in [{d.min().item()}, {d.max().item()}]")
@@ -196,7 +196,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if log_target:
         loss = exp(target) * (target - input)
     else:   # xlogy(t, t): the where on the log's argument keeps its gradient finite at t = 0
-        pos = constant(target.data > 0)
+        pos = constant(target._data > 0)
         loss = where(pos, target * log(where(pos, target, 1.0)), 0.0) - target * input
     if reduction == "batchmean":
         total = loss.sum()
@@ -227,7 +227,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
             raise ShapeError(f"{op}: var of shape {vshape} is of incorrect size for input "
                              f"{ishape} (expected {ishape}, {ishape[:-1]}, or a shape with one "
                              "dimension of size 1 where input's differs)")
-    vd = var.data
+    vd = var._data
     if vd.size and bool((vd < 0).any()):
         raise ValueError(f"{op}: var has negative entries (min {vd.min().item()})")
     var = var + constant(xp_of(vd).maximum(vd, eps) - vd)
@@ -247,7 +247,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     input, target = broadcast_pair(op, input, target, warn=False)
     loss = exp(input) - target * input if log_input else input - target * log(input + eps)
     if full:
-        big = constant(target.data > 1)
+        big = constant(target._data > 1)
         t = where(big, target, 1.0)
         stirling = t * log(t) - t + 0.5 * log(t * (2 * math.pi))
         loss = loss + where(big, stirling, 0.0)
@@ -275,8 +275,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     op = "hinge_embedding_loss"
     reduction = reduction_arg(op, size_average, reduce, reduction)
     input, target = broadcast_pair(op, input, target, warn=False)
-    margin_term = where(constant(target.data != 1), clamp(margin - input, min=0.0), 0.0)
-    self_term = where(constant(target.data != -1), input, 0.0)
+    margin_term = where(constant(target._data != 1), clamp(margin - input, min=0.0), 0.0)
+    self_term = where(constant(target._data != -1), input, 0.0)
     return reduce_loss(margin_term + self_term, reduction)
 
 
@@ -306,6 +306,6 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     dim = input1.ndim - 1
     dot = (input1 * input2).sum(dim)
     cos = dot / sqrt(((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12))
-    pos = where(constant(target.data == 1), 1 - cos, 0.0)
-    neg = where(constant(target.data == -1), clamp(cos - margin, min=0.0), 0.0)
+    pos = where(constant(target._data == 1), 1 - cos, 0.0)
+    neg = where(constant(target._data == -1), clamp(cos - margin, min=0.0), 0.0)
     return reduce_loss(pos + neg, reduction)

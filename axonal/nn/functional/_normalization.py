@@ -46,20 +46,20 @@ class Normalize(Function):
     def forward(ctx, x, w, b, mean, invstd, dims, param_dims, eps):
         ctx.save_for_backward(x, w)
         ctx.save(dims=dims, param_dims=param_dims, eps=eps)
-        channels = _channel_view(x.data, dims)
+        channels = _channel_view(x._data, dims)
         if channels is not None:  # batch norm of conv activations: the per-channel kernels
-            c = x.data.shape[1]
+            c = x._data.shape[1]
             r = invstd.reshape(c)
-            s = r * w.data.reshape(c) if w is not None else r
-            t = -mean.reshape(c) * s + (b.data.reshape(c) if b is not None else 0)
+            s = r * w._data.reshape(c) if w is not None else r
+            t = -mean.reshape(c) * s + (b._data.reshape(c) if b is not None else 0)
             ctx.save(channels=channels, xh=None, mean=mean.reshape(c), invstd=r, scale=s)
             y = kernels.norm.channel_affine(channels, s, t.astype(s.dtype, copy=False))
-            return y.reshape(x.data.shape)
-        xh = (x.data - mean) * invstd
+            return y.reshape(x._data.shape)
+        xh = (x._data - mean) * invstd
         ctx.save(channels=None, xh=xh, invstd=invstd)
-        y = xh * w.data if w is not None else xh
+        y = xh * w._data if w is not None else xh
         if b is not None:
-            y = y + b.data
+            y = y + b._data
         return y
 
     @staticmethod
@@ -73,7 +73,7 @@ class Normalize(Function):
             dims, xh, r = ctx.dims, ctx.xh, ctx.invstd
             gx = gw = gb = None
             if need[0]:
-                gh = g * w.data if w is not None else g
+                gh = g * w._data if w is not None else g
                 gx = r * (gh - gh.mean(axis=dims, keepdims=True)
                           - xh * (gh * xh).mean(axis=dims, keepdims=True))
             if need[1]:
@@ -127,17 +127,17 @@ def _channel_backward(ctx, g, x):
 
 def moments(x, dims, eps):
     """(mean, biased var, invstd) arrays over dims with keepdims, in x's dtype."""
-    xp = xp_of(x.data)
-    x3 = _channel_view(x.data, dims)
+    xp = xp_of(x._data)
+    x3 = _channel_view(x._data, dims)
     if x3 is not None:
         mean, var = kernels.norm.channel_moments(x3)
         shape = (1, -1) + (1,) * (x.ndim - 2)
         invstd = 1 / np.sqrt(var + np.float32(eps))
         return mean.reshape(shape), var.reshape(shape), invstd.reshape(shape)
-    mean = x.data.mean(axis=dims, keepdims=True)
-    xc = x.data - mean
+    mean = x._data.mean(axis=dims, keepdims=True)
+    xc = x._data - mean
     var = (xc * xc).mean(axis=dims, keepdims=True)
-    invstd = 1 / xp.sqrt(var + x.data.dtype.type(eps))
+    invstd = 1 / xp.sqrt(var + x._data.dtype.type(eps))
     return mean, var, invstd
 
 
@@ -169,10 +169,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError("batch_norm: running_mean and running_var must be given in "
                              "evaluation mode (training=False)")
         # constant statistics: an affine map, (x - mean) * (w / sqrt(var + eps)) + b
-        xp, dt = xp_of(input.data), input.data.dtype
-        scale = constant(1 / xp.sqrt(running_var.data.astype(dt) + dt.type(eps)))
+        xp, dt = xp_of(input._data), input._data.dtype
+        scale = constant(1 / xp.sqrt(running_var._data.astype(dt) + dt.type(eps)))
         scale = weight * scale if weight is not None else scale
-        mean = reshape(constant(running_mean.data.astype(dt)), bshape)
+        mean = reshape(constant(running_mean._data.astype(dt)), bshape)
         out = (input - mean) * reshape(scale, bshape)
         return out + reshape(bias, bshape) if bias is not None else out
     n = input.numel() // c
@@ -186,11 +186,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         with no_grad():
             m = 0.0 if momentum is None else float(momentum)
             if running_mean is not None:
-                new = (1 - m) * running_mean.data + m * mean.reshape(c)
-                running_mean.data[...] = new.astype(running_mean.data.dtype, copy=False)
+                new = (1 - m) * running_mean._data + m * mean.reshape(c)
+                running_mean._data[...] = new.astype(running_mean._data.dtype, copy=False)
             if running_var is not None:
-                new = (1 - m) * running_var.data + m * var.reshape(c) * (n / (n - 1))
-                running_var.data[...] = new.astype(running_var.data.dtype, copy=False)
+                new = (1 - m) * running_var._data + m * var.reshape(c) * (n / (n - 1))
+                running_var._data[...] = new.astype(running_var._data.dtype, copy=False)
     return out
 
 

@@ -136,7 +136,7 @@ class MultiheadAttention(Module):
                               f"have the same (sequence, batch) dims as each other and batch {n}")
         q, k, v = self._project(q_in, k_in, v_in)
         q, k, v = self._heads(q, n), self._heads(k, n), self._heads(v, n)  # (N, h, T, d)
-        dt = q.data.dtype
+        dt = q._data.dtype
         mask = None
         if is_causal and attn_mask is None:
             attn_mask = causal_mask(L, dtype=q.dtype, device=q.device)

@@ -53,7 +53,7 @@ def _pad_nonzero(x, pads, mode, who):
         if max(before, after) > limit:
             raise shape_error(who, f"{mode} padding ({before}, {after}) must be at most "
                               f"{limit} for dim {dim} of input {tuple(x.shape)}")
-        idx = xp_of(x.data).asarray(_border_index(size, before, after, mode))  # on x's device
+        idx = xp_of(x._data).asarray(_border_index(size, before, after, mode))  # on x's device
         key = (slice(None),) * dim + (idx,)
         y = getitem(y, key)
     return y

@@ -77,7 +77,7 @@ class LeakyRNN(Module):
         x = input.transpose(0, 1) if self.batch_first else input
         t_len, batch = x.shape[0], x.shape[1]
         gx = _linear(x, self.weight_ih, self.bias)  # the input drive of every step: one GEMM
-        h = h0 if h0 is not None else constant(backend.xp_of(x.data).zeros((batch, self.hidden_size), x.data.dtype))
+        h = h0 if h0 is not None else constant(backend.xp_of(x._data).zeros((batch, self.hidden_size), x._data.dtype))
         if tuple(h.shape) != (batch, self.hidden_size):
             raise shape_error(self, f"expected h0 of shape {(batch, self.hidden_size)}, got "
                               f"{tuple(h.shape)}")
@@ -131,7 +131,7 @@ class EchoStateNetwork(Module):
                                                          1 + self.input_size + n))))
 
     def _check(self, u):
-        arr = np.asarray(u.data if isinstance(u, Tensor) else u, dtype=np.float64)
+        arr = np.asarray(u._data if isinstance(u, Tensor) else u, dtype=np.float64)
         if arr.ndim == 1 and self.input_size == 1:
             arr = arr[:, None]
         if arr.ndim not in (2, 3) or arr.shape[-1] != self.input_size:
@@ -143,7 +143,7 @@ class EchoStateNetwork(Module):
     def states(self, u, x0=None):
         """Reservoir states (T, [B,] N) driven by u, from x0 (default zeros)."""
         u = self._check(u)
-        w, w_in, a = self.weight_res.data, self.weight_in.data, self.leak_rate
+        w, w_in, a = self.weight_res._data, self.weight_in._data, self.leak_rate
         x = np.zeros(u.shape[1:-1] + (self.reservoir_size,)) if x0 is None else np.array(x0)
         out = np.empty(u.shape[:-1] + (self.reservoir_size,))
         drive = u @ w_in[:, 1:].T + w_in[:, 0]  # the input part of every step at once
@@ -160,7 +160,7 @@ class EchoStateNetwork(Module):
         """Ridge-regression readout from the states after `washout` steps; returns the training
         NRMSE (root mean squared error / std of y)."""
         u = self._check(u)
-        y = np.asarray(y.data if isinstance(y, Tensor) else y, dtype=np.float64)
+        y = np.asarray(y._data if isinstance(y, Tensor) else y, dtype=np.float64)
         y = y[:, None] if y.ndim == 1 else y
         if y.shape[:-1] != u.shape[:-1] or y.shape[-1] != self.output_size:
             raise ShapeError(f"EchoStateNetwork.fit: targets {y.shape} do not match inputs "
@@ -169,13 +169,13 @@ class EchoStateNetwork(Module):
         yt = y[washout:].reshape(-1, self.output_size)
         gram = z.T @ z + self.ridge * np.eye(z.shape[1])
         w_out = np.linalg.solve(gram, z.T @ yt).T  # = Y Z^T (Z Z^T + beta I)^-1
-        self.readout.data[...] = w_out
+        self.readout._data[...] = w_out
         pred = z @ w_out.T
         return float(np.sqrt(np.mean((pred - yt) ** 2)) / (yt.std() + 1e-12))
 
     def forward(self, u):
         u = self._check(u)
-        y = self._features(u, self.states(u)) @ self.readout.data.T
+        y = self._features(u, self.states(u)) @ self.readout._data.T
         return Tensor(y.astype(np.float32 if isinstance(u, np.ndarray) else y.dtype))
 
     def generate(self, n_steps, u_warmup):
@@ -184,8 +184,8 @@ class EchoStateNetwork(Module):
             raise ValueError("EchoStateNetwork.generate needs output_size == input_size")
         u = self._check(u_warmup)
         x = self.states(u)[-1]
-        w, w_in, a, w_out = self.weight_res.data, self.weight_in.data, self.leak_rate, \
-            self.readout.data
+        w, w_in, a, w_out = self.weight_res._data, self.weight_in._data, self.leak_rate, \
+            self.readout._data
         y = self._features(u[-1], x) @ w_out.T
         out = np.empty((n_steps, self.output_size))
         for t in range(n_steps):

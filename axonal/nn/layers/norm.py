@@ -68,9 +68,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def reset_parameters(self):
         self.reset_running_stats()
@@ -83,7 +83,7 @@ class _BatchNorm(Module):
                               f"got shape {tuple(input.shape)}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             if self.momentum is None:  # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked.item())
         # without running statistics the batch statistics are used in eval mode too
@@ -97,7 +97,7 @@ class _BatchNorm(Module):
         # checkpoints from before num_batches_tracked existed: keep the current count
         key = prefix + "num_batches_tracked"
         if self.track_running_stats and key not in state_dict:
-            state_dict[key] = self.num_batches_tracked.data.copy()
+            state_dict[key] = self.num_batches_tracked._data.copy()
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -156,18 +156,18 @@ class RNNBase(Module):
         if lstm and hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise TypeError(f"{who(self)}: hx must be a tuple (h_0, c_0) for an LSTM")
         if isinstance(input, PackedSequence):
-            data, sizes = input.data, np.asarray(input.batch_sizes.data, dtype=np.int64)
+            data, sizes = input.data, np.asarray(input.batch_sizes._data, dtype=np.int64)
             self._check_input(data, batched=False)
             batch = int(sizes[0])
             for name, h in (("h_0", h0), ("c_0", c0)):
                 self._check_state(h, batch, name)
             if input.sorted_indices is not None:  # states come in the caller's batch order
-                order = input.sorted_indices.data
+                order = input.sorted_indices._data
                 h0 = index_select(h0, 1, order) if h0 is not None else None
                 c0 = index_select(c0, 1, order) if c0 is not None else None
             out, hn, cn = self._run(data, sizes, h0, c0)
             if input.unsorted_indices is not None:
-                inv = input.unsorted_indices.data
+                inv = input.unsorted_indices._data
                 hn = index_select(hn, 1, inv)
                 cn = index_select(cn, 1, inv) if cn is not None else None
             output = PackedSequence(out, input.batch_sizes, input.sorted_indices,

@@ -241,9 +241,9 @@ class PositionalEncoding(Module):
             from ._util import shape_error
             raise shape_error(self, f"expected input (..., {self.d_model}) with at most "
                               f"{self.max_len} positions, got {tuple(x.shape)}")
-        pe = self.pe.data[:t].astype(x.data.dtype, copy=False)
+        pe = self.pe._data[:t].astype(x._data.dtype, copy=False)
         pe = pe[None] if self.batch_first else pe[:, None]
-        return self.dropout(x + constant(backend.xp_of(x.data).asarray(pe)))
+        return self.dropout(x + constant(backend.xp_of(x._data).asarray(pe)))
 
     def extra_repr(self):
         return f"d_model={self.d_model}, max_len={self.max_len}"

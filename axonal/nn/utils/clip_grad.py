@@ -32,7 +32,7 @@ def _norm_of(arr, norm_type):
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """The p-norm of all the given tensors together, as a 0-d Tensor."""
     norm_type = float(norm_type)
-    arrays = [t.data for t in ([tensors] if isinstance(tensors, Tensor) else tensors)]
+    arrays = [t._data for t in ([tensors] if isinstance(tensors, Tensor) else tensors)]
     if not arrays:
         return Tensor(0.0)
     xp = backend.xp_of(arrays[0])
@@ -54,17 +54,17 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not grads:
         return Tensor(0.0)
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
-    if backend.is_cupy_array(total.data):  # on a GPU the coefficient stays there: no host sync
-        coef = backend.xp_of(total.data).minimum(float(max_norm) / (total.data + 1e-6), 1.0)
+    if backend.is_cupy_array(total._data):  # on a GPU the coefficient stays there: no host sync
+        coef = backend.xp_of(total._data).minimum(float(max_norm) / (total._data + 1e-6), 1.0)
         with no_grad():
             for g in grads:
-                g.data *= coef.astype(g.data.dtype)
+                g._data *= coef.astype(g._data.dtype)
         return total
     coef = min(float(max_norm) / (float(total.item()) + 1e-6), 1.0)
     if coef < 1.0 or math.isnan(coef):
         with no_grad():
             for g in grads:
-                g.data *= g.data.dtype.type(coef)
+                g._data *= g._data.dtype.type(coef)
     return total
 
 
@@ -73,5 +73,5 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     c = float(clip_value)
     with no_grad():
         for g in _grads(parameters):
-            xp = backend.xp_of(g.data)
-            xp.clip(g.data, -c, c, out=g.data)
+            xp = backend.xp_of(g._data)
+            xp.clip(g._data, -c, c, out=g._data)

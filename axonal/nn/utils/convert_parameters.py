@@ -30,5 +30,5 @@ def vector_to_parameters(vec, parameters):
     offset = 0
     for p in params:
         n = p.numel()
-        p.data[...] = vec.data[offset:offset + n].reshape(p.data.shape).astype(p.data.dtype)
+        p._data[...] = vec._data[offset:offset + n].reshape(p._data.shape).astype(p._data.dtype)
         offset += n

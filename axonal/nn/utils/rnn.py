@@ -52,7 +52,7 @@ class PackedSequence(namedtuple("PackedSequence",
 
 
 def _np(x):
-    return np.asarray(x.data if isinstance(x, Tensor) else x)
+    return np.asarray(x._data if isinstance(x, Tensor) else x)
 
 
 def _invert(perm):
@@ -117,7 +117,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     feat = tuple(data.shape[1:])
     out = IndexAddZeros.apply(data, (rows,), False, (t_max * batch,) + feat)
     if padding_value != 0:
-        pad = np.full((t_max * batch,) + (1,) * len(feat), padding_value, dtype=data.data.dtype)
+        pad = np.full((t_max * batch,) + (1,) * len(feat), padding_value, dtype=data._data.dtype)
         pad[rows] = 0
         out = out + constant(pad)
     out = reshape(out, (t_max, batch) + feat)

@@ -47,7 +47,7 @@ def stack_tensors(tensors):
         from ...ops import stack
 
         return stack(list(tensors), 0)
-    arrays = [t.data for t in tensors]
+    arrays = [t._data for t in tensors]
     return wrap(xp_of(*arrays).stack(arrays, 0))
 
 

@@ -86,7 +86,7 @@ class TensorDataset(Dataset):
         if any(getattr(t, "requires_grad", False) for t in self.tensors):
             return tuple(t[index] for t in self.tensors)  # keep the graph, as torch's indexing does
         # `asarray` turns the NumPy scalar that indexing a 1-d array gives back into a 0-d array
-        return tuple(_bridge.wrap(xp_of(t.data).asarray(t.data[index])) for t in self.tensors)
+        return tuple(_bridge.wrap(xp_of(t._data).asarray(t._data[index])) for t in self.tensors)
 
     def __len__(self):
         return _row_count(self.tensors[0]) if self.tensors else 0
@@ -95,7 +95,7 @@ class TensorDataset(Dataset):
         if any(getattr(t, "requires_grad", False) for t in self.tensors):
             return NotImplemented
         # default_collate turns a batch of tuples into a *list* (PyTorch's backwards-compatible choice)
-        return [_bridge.wrap(_index_on(t.data, indices)) for t in self.tensors]
+        return [_bridge.wrap(_index_on(t._data, indices)) for t in self.tensors]
 
 
 class Subset(Dataset):

@@ -42,7 +42,7 @@ def as_tensor(arr, layout):
         base[..., ::2] = arr
         return axonal.Tensor._make(base[..., ::2], False, None, 0), lambda: base[..., ::2].copy()
     t = axonal.Tensor._make(arr.copy(), False, None, 0)
-    return t, lambda: t.data.copy()
+    return t, lambda: t._data.copy()
 
 
 def check(name, got, want, exact=True):
@@ -108,10 +108,10 @@ def run_all(p, r):
             if layout is None and shape:
                 cat = axonal.Tensor._make(np.zeros((p * shape[0],) + shape[1:], dtype), False, None, 0)
                 dist.all_gather_into_tensor(cat, axonal.Tensor._make(inputs[r].copy(), False, None, 0))
-                check(f"all_gather_into_tensor {tag}", cat.data, np.concatenate(inputs))
+                check(f"all_gather_into_tensor {tag}", cat._data, np.concatenate(inputs))
                 stk = axonal.Tensor._make(np.zeros((p,) + shape, dtype), False, None, 0)
                 dist.all_gather_into_tensor(stk, axonal.Tensor._make(inputs[r].copy(), False, None, 0))
-                check(f"all_gather_into_tensor stacked {tag}", stk.data, np.stack(inputs))
+                check(f"all_gather_into_tensor stacked {tag}", stk._data, np.stack(inputs))
             for op in ("SUM", "MAX") + (("AVG",) if dtype != "bool" else ()):
                 lists = [[values(dtype, shape, q, salt=f"rs{j}") for j in range(p)] for q in range(p)]
                 out, read = as_tensor(np.zeros(shape, dtype), layout)
@@ -124,7 +124,7 @@ def run_all(p, r):
                                                   False, None, 0)
                     out2 = axonal.Tensor._make(np.zeros(shape, dtype), False, None, 0)
                     dist.reduce_scatter_tensor(out2, flat_in, op=getattr(ReduceOp, op))
-                    check(f"reduce_scatter_tensor {op} {tag}", out2.data, want)
+                    check(f"reduce_scatter_tensor {op} {tag}", out2._data, want)
 
 
 def run_misc(p, r):
@@ -134,10 +134,10 @@ def run_misc(p, r):
     allx = [np.random.default_rng(q).standard_normal((64, 33)).astype(np.float32) for q in range(p)]
     t = axonal.from_numpy(x.copy())
     dist.all_reduce(t, ReduceOp.AVG)
-    check("all_reduce AVG float32 normal", t.data, np.mean(allx, 0).astype(np.float32), exact=False)
+    check("all_reduce AVG float32 normal", t._data, np.mean(allx, 0).astype(np.float32), exact=False)
     big = axonal.Tensor._make(np.full(3 * 2**20, r + 1, np.float32), False, None, 0)  # 12 MB
     dist.all_reduce(big)
-    check("all_reduce 12 MB", big.data[::4096], np.full(768, p * (p + 1) / 2, np.float32))
+    check("all_reduce 12 MB", big._data[::4096], np.full(768, p * (p + 1) / 2, np.float32))
     objs = [None] * p
     dist.all_gather_object(objs, {"rank": r, "name": f"r{r}"})
     check("all_gather_object", [o["rank"] for o in objs], list(range(p)))
@@ -151,7 +151,7 @@ def run_misc(p, r):
           sum(2.0 * (q + 1) for q in range(p)) / sum(q + 1 for q in range(p)))
     check("average_logs only0", means["only0"], 2.5)
     dist.barrier()
-    check("same tensor object after all_reduce", t.data.flags.c_contiguous, True)
+    check("same tensor object after all_reduce", t._data.flags.c_contiguous, True)
     for bad in (lambda: dist.all_gather([axonal.zeros(2)], axonal.zeros(2)),
                 lambda: dist.all_reduce(np.zeros(3)),
                 lambda: dist.broadcast(axonal.zeros(2), src=p),

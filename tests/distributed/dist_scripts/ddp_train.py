@@ -63,11 +63,11 @@ def train(model, loader, steps, sampler=None):
 def accuracy(model, evalset):
     with axonal.no_grad():
         out = model(axonal.from_numpy(evalset[0]))
-    return float((out.data.argmax(1) == evalset[1]).mean())
+    return float((out._data.argmax(1) == evalset[1]).mean())
 
 
 def weights(model):
-    return {k: v.data.copy() for k, v in dist.unwrap_model(model).state_dict().items()}
+    return {k: v._data.copy() for k, v in dist.unwrap_model(model).state_dict().items()}
 
 
 def reference(global_batch, steps):
@@ -110,7 +110,7 @@ class Branchy(nn.Module):
 
     def forward(self, x):
         h = self.a(x)
-        return self.extra(h) if float(x.data[0, 0]) > 0 else h
+        return self.extra(h) if float(x._data[0, 0]) > 0 else h
 
 
 def averaged_local_grads(make, x, y):
@@ -121,9 +121,9 @@ def averaged_local_grads(make, x, y):
     out = {}
     for name, prm in model.named_parameters():
         if prm.grad is not None:
-            g = axonal.Tensor(prm.grad.data.copy())
+            g = axonal.Tensor(prm.grad._data.copy())
             dist.all_reduce(g, dist.ReduceOp.AVG)
-            out[name] = g.data
+            out[name] = g._data
     return out
 
 
@@ -142,10 +142,10 @@ def behaviour_checks(fails):
     dist.all_gather_object(got, weights(ddp))
     expect(all(np.array_equal(got[0][k], got[q][k]) for q in range(p) for k in got[0]),
            "weights differ across ranks after wrapping")
-    tied.scale.data[...] = 1.0 + r  # rank 0 keeps ones
+    tied.scale._data[...] = 1.0 + r  # rank 0 keeps ones
     x = axonal.randn(8, 6)
     ddp(x)
-    expect(np.array_equal(tied.scale.data, np.ones(6, np.float32)), "buffer not broadcast in forward")
+    expect(np.array_equal(tied.scale._data, np.ones(6, np.float32)), "buffer not broadcast in forward")
     expect(sorted(ddp.state_dict()) == sorted("module." + k for k in tied.state_dict()),
            "state_dict keys lack the 'module.' prefix")
 
@@ -157,18 +157,18 @@ def behaviour_checks(fails):
     ddp = dist.DistributedDataParallel(Tied())
     nn.functional.cross_entropy(ddp(xb), yb).backward()
     for name, prm in ddp.module.named_parameters():
-        expect(np.allclose(prm.grad.data, want[name], atol=1e-6), f"tied model grad {name}")
+        expect(np.allclose(prm.grad._data, want[name], atol=1e-6), f"tied model grad {name}")
 
     # no_sync: two local micro-batches accumulated, one reduction == one batch of both
     axonal.manual_seed(7)
     ddp = dist.DistributedDataParallel(Tied())
     with ddp.no_sync():
         (nn.functional.cross_entropy(ddp(xb[:4]), yb[:4]) / 2).backward()
-    grads_local = {n: q.grad.data.copy() for n, q in ddp.module.named_parameters()}
+    grads_local = {n: q.grad._data.copy() for n, q in ddp.module.named_parameters()}
     (nn.functional.cross_entropy(ddp(xb[4:]), yb[4:]) / 2).backward()
     want_ns = averaged_local_grads(lambda: (axonal.manual_seed(7), Tied())[1], xb, yb)
     for name, prm in ddp.module.named_parameters():
-        expect(np.allclose(prm.grad.data, want_ns[name], atol=1e-6), f"no_sync grad {name}")
+        expect(np.allclose(prm.grad._data, want_ns[name], atol=1e-6), f"no_sync grad {name}")
     if p > 1:
         changed = any(not np.allclose(grads_local[n], want_ns[n]) for n in want_ns)
         expect(changed, "no_sync grads already equal the averaged ones (reduction not skipped?)")
@@ -193,7 +193,7 @@ def behaviour_checks(fails):
     ref = Branchy()
     ref(axonal.ones(2, 4)).sum().backward()
     if m.extra.weight.grad is not None:
-        expect(np.allclose(m.extra.weight.grad.data, ref.extra.weight.grad.data / p, atol=1e-6),
+        expect(np.allclose(m.extra.weight.grad._data, ref.extra.weight.grad._data / p, atol=1e-6),
                "a parameter used on one rank: its gradient is not that rank's / world_size")
 
 
