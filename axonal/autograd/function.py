@@ -33,6 +33,10 @@ from .. import _config
 from .._errors import GraphError, ShapeError
 from ..backend import xp_of
 from ..tensor import ARRAY_TYPES, Tensor, constant
+from . import versions as _versions
+
+_link_views = _versions.link_views
+_snapshot = _versions.snapshot
 
 _make = Tensor._make
 _NDARRAY = np.ndarray
@@ -48,6 +52,7 @@ class Function:
     backward_arrays = None  # optional first-order fast path: (ctx, *grad_arrays) -> arrays
     _non_diff = ()  # ids of outputs marked non-differentiable
     _saved_names = ()  # names stored by ctx.save(...), released after backward
+    _vsnap = None  # versions of the inputs/outputs at record time (autograd.versions)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -111,7 +116,8 @@ class Function:
         ctx = cls.__new__(cls)
         ctx.saved = ()
         if state.grad:
-            needs = [isinstance(a, Tensor) and a._rg for a in args]
+            needs = [isinstance(a, Tensor) and (a._rg if a._base is None else _view_needs(a))
+                     for a in args]
             record = True in needs
             ctx.needs_input_grad = tuple(needs) if record else _no_grads(len(args))
             state.grad = False
@@ -129,6 +135,7 @@ class Function:
             outs = (result,)
         else:
             outs = result = tuple(ctx._wrap(o, args) for o in out)
+        _link_views(outs, args)
         if record:
             ctx._record(args, needs, outs)
         return result
@@ -144,6 +151,8 @@ class Function:
         self._in_meta = [(a._data.shape, a._data.dtype) if n else None for a, n in zip(args, needs)]
         if self.save_output:
             self._out_data = tuple(o._data for o in outs)
+        if self._saved_names or self.saved or self.save_output:  # checked in backward
+            self._vsnap = _snapshot(args, outs)
         if len(outs) == 1:
             o = outs[0]
             if o._data.dtype.kind == "f" and not self._non_diff:
@@ -168,6 +177,8 @@ class Function:
     # -- called by the engine --------------------------------------------------------------------
     def _backward_apply(self, grads):
         """Run backward and check that each input gradient has the input's shape and dtype."""
+        if self._vsnap is not None:
+            _versions.check(self)  # a saved tensor written in place since raises PyTorch's error
         if len(grads) > 1 and getattr(self, "_materialize", True):
             grads = [g if g is not None else _zeros(meta) for g, meta in zip(grads, self._out_meta)]
         res = NotImplemented
@@ -201,6 +212,7 @@ class Function:
 
     def _release(self):
         self.saved = None
+        self._vsnap = None
         self._out_data = None
         self._freed = True
         names = self._saved_names
@@ -240,6 +252,14 @@ def once_differentiable(backward):
             return backward(ctx, *grads)
 
     return wrapper
+
+
+def _view_needs(t):
+    """requires_grad of view `t`, after rebuilding its grad_fn if an in-place op changed its base's
+    graph since it was made (PyTorch regenerates a view's grad_fn the same way, on use)."""
+    if _versions.stale_view(t):
+        _versions.refresh_hook[0](t)
+    return t._rg
 
 
 def _through_layers(cls, args, kwargs):

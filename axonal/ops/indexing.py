@@ -46,6 +46,8 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, x, key, basic):
         ctx.save(key=key, basic=basic)
+        if basic and Ellipsis not in key:  # all-int keys: a 0-d view (NumPy would copy a scalar)
+            key = (*key, Ellipsis)
         try:
             return x._data[key]
         except IndexError as e:

@@ -13,7 +13,7 @@ from . import (
     compare,
     creation,
     indexing,
-    inplace,
+    inplace_methods,
     linalg,
     reduction,
     replicate,
@@ -149,9 +149,10 @@ _METHODS = {
         d, **{"dtype": self.dtype, "device": self.device, **k}),
 }
 
-for _name, _fn in {**_METHODS, **inplace.METHODS}.items():
+for _name, _fn in {**_METHODS, **inplace_methods.METHODS}.items():
     setattr(Tensor, _name, _fn)
 
 Tensor.is_sparse = False  # dense; sparse COO matrices are ops.sparse.SparseCOOTensor
 Tensor.T = property(lambda self: shape.permute(self, *reversed(range(self.ndim))))
 Tensor.mT = property(lambda self: shape.transpose(self, -1, -2))
+inplace_methods.install(Tensor, inplace_methods.inplace_names())
