@@ -25,6 +25,7 @@ The op contract (one way for every op):
   defer to the differentiable `backward`. Ops never test the grad mode themselves.
 * Arrays are wrapped as graph-free tensors with `axonal.tensor.constant(array)`.
 """
+import itertools
 import weakref
 
 import numpy as np
@@ -35,6 +36,7 @@ from ..backend import xp_of
 from ..tensor import ARRAY_TYPES, Tensor, constant
 from . import versions as _versions
 
+_next_seq = itertools.count().__next__
 _link_views = _versions.link_views
 _snapshot = _versions.snapshot
 
@@ -144,6 +146,7 @@ class Function:
         """Make this call a graph node: edges to the inputs, outputs pointing back here."""
         self._freed = False
         self._retained = None
+        self._seq = _next_seq()  # creation order: an in-place op finds the nodes it made
         self.n_out = len(outs)
         # one edge per forward argument: None, a leaf tensor, or (node, output index)
         self.next = [(a if a._ctx is None else (a._ctx, a._idx)) if n else None

@@ -196,6 +196,29 @@ def getitem(x, key):
     return GetItem.apply(x, key, basic)
 
 
+def narrow(x, dim, start, length):
+    """The view x[..., start:start + length, ...] along `dim` (PyTorch's narrow)."""
+    d = norm_dim(dim, x.ndim, "narrow")
+    n = x.shape[d]
+    start, length = int(start), int(length)
+    if start < 0:
+        start += n
+    if not (0 <= start <= n and 0 <= length <= n - start):
+        raise IndexError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size "
+                         f"({n}) of a tensor of shape {tuple(x.shape)}")
+    return getitem(x, (slice(None),) * d + (slice(start, start + length),))
+
+
+def select(x, dim, index):
+    """The view x[..., index, ...] along `dim`, which it removes (PyTorch's select)."""
+    d = norm_dim(dim, x.ndim, "select")
+    n, i = x.shape[d], int(index)
+    if not -n <= i < n:
+        raise IndexError(f"select(): index {i} out of range for tensor of size {list(x.shape)} "
+                         f"at dimension {dim}")
+    return getitem(x, (slice(None),) * d + (i,))
+
+
 def index_put(x, indices, values, accumulate=False):
     key, _ = _normalize_key(tuple(indices) if isinstance(indices, list) else indices, x.ndim,
                             xp_of(x._data))

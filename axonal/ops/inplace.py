@@ -21,7 +21,7 @@ import numpy as np
 from .. import backend
 from .._errors import DTypeError, GraphError, ShapeError
 from ..autograd import versions
-from ..autograd.function import Function
+from ..autograd.function import Function, _next_seq
 from ..autograd.versions import inplace_check
 from ..tensor import Tensor, constant, version_counter
 from .indexing import GetItem, IndexAddZeros
@@ -147,12 +147,15 @@ def apply_inplace(self, op, fn, *args, **kwargs):
                          "tensor refers to a single memory location. Please clone() the tensor "
                          "before performing the operation.")
     record = inplace_check(self, op, args, kwargs)
+    first = _next_seq()
     out = fn(self, *args, **kwargs)
     if not isinstance(out, Tensor):
         out = constant(backend.xp_of(self._data).asarray(out))
     node = out._ctx if record else None
-    if node is not None:
-        versions.shield(node, backend.root(self._data))
+    if node is not None:  # every node fn made (fn may be a composite of several ops)
+        storage = backend.root(self._data)
+        for made in _made_since(node, first):
+            versions.shield(made, storage)
     write(self, out._data, op)
     vc = version_counter(self)
     vc.v += 1
@@ -179,6 +182,19 @@ def apply_inplace(self, op, fn, *args, **kwargs):
     vc.g += 1
     refresh(self)
     return self
+
+
+def _made_since(node, first):
+    """The nodes recorded after sequence number `first` that lead to `node` (all of them made by
+    the one op call being turned in place)."""
+    seen, stack = {node}, [node]
+    while stack:
+        n = stack.pop()
+        for e in n.next:
+            if type(e) is tuple and e[0] not in seen and getattr(e[0], "_seq", -1) > first:
+                seen.add(e[0])
+                stack.append(e[0])
+    return seen
 
 
 def _values(self, value):
