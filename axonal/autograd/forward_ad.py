@@ -284,6 +284,8 @@ def _run_rule(cls, ctx, args, kwargs, tangents, result, level):
         if t._data.dtype != o._data.dtype:
             t = t.to(o.dtype)
         _set_tangent(o, level, t)
+    if ctx.save_output and "_out_data" in d:  # ctx.output() in a recorded backward: same tangents
+        d["_fw_out"] = [o.__dict__.get(_KEY) if isinstance(o, Tensor) else None for o in outs]
 
 
 # -- helpers for the jvp rules of Axonal's ops ----------------------------------------------------

@@ -96,9 +96,11 @@ class Function:
         if self._freed:
             raise GraphError(f"{type(self).__name__}: saved output was freed by an earlier backward()")
         data = self._out_data[index]
-        if _config.is_grad_enabled():
-            return Tensor._make(data, True, self, index)
-        return constant(data)
+        out = Tensor._make(data, True, self, index) if _config.is_grad_enabled() else constant(data)
+        fw = self.__dict__.get("_fw_out")
+        if fw is not None:  # forward AD: the output's tangents, so a recorded backward carries them
+            out.__dict__["_fw_grads"] = fw[index]
+        return out
 
     def mark_non_differentiable(self, *tensors):
         self._non_diff = {id(t) for t in tensors}
