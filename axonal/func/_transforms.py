@@ -87,7 +87,7 @@ def _argnums(argnums, nargs, fn):
         raise RuntimeError(f"{fn}: argnums must be int or Tuple[int, ...], got: {argnums}")
     for n in nums:
         if not -nargs <= n < nargs:
-            raise RuntimeError(f"Got argnums={argnums}, but only {nargs} positional inputs")
+            raise RuntimeError(f"Got argnum={n}, but only {nargs} positional inputs")
     return tuple(n % nargs for n in nums)
 
 
