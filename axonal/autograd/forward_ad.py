@@ -166,15 +166,12 @@ def _make_dual(tensor, tangent, level):
         raise TypeError(f"make_dual: expected Tensors, got {type(tensor).__name__} and "
                         f"{type(tangent).__name__}")
     if tensor._data.dtype.kind != "f":
-        raise ValueError(f"make_dual: expected the primal to be floating point, got {tensor.dtype}")
+        raise ValueError(f"Expected primal to be floating point or complex, but got: {tensor.dtype}")
     if tuple(tangent.shape) != tuple(tensor.shape):
         raise RuntimeError("Trying to set a forward gradient that has a different size than that "
                            f"of the original Tensor, this is not supported. Tensor is of size "
                            f"{list(tensor.shape)} while the given forward gradient is of size "
                            f"{list(tangent.shape)}.")
-    if tangent.dtype is not tensor.dtype:
-        raise RuntimeError(f"make_dual: the tangent has dtype {tangent.dtype} but the primal "
-                           f"has dtype {tensor.dtype}; they must match")
     dual = _Alias.apply(tensor)
     _set_tangent(dual, level, tangent)
     return dual
@@ -236,6 +233,8 @@ def _make_layer(level):
             _local.ctx = None
             result = cls.apply(*args, **kwargs)  # the levels below run it and report the ctx
             ctx = _local.ctx
+            if ctx is None and any_t:
+                raise RuntimeError(f"forward AD: {cls.__name__} ran without reporting its ctx")
         elif any_t:
             raise NotImplementedError(f"forward AD: {cls.__name__} under another transform "
                                       "(vmap) inside a dual level is not supported")

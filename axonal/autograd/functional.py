@@ -18,7 +18,7 @@ from . import forward_ad as fwAD
 from ._grad import grad as _grad
 from .function import Function
 
-__all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
+__all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 
 class _Stack(Function):
@@ -201,7 +201,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v): the Jacobian-vector product, by the double-backward trick."""
     with enable_grad():
-        is_in, inputs, is_out, outputs, v = _prepare(func, inputs, v, create_graph, "jvp", False)
+        _, inputs, is_out, outputs, v = _prepare(func, inputs, v, create_graph, "jvp", False)
         _check_requires_grad(outputs, "outputs", strict=strict)
         grad_outputs = tuple(_zeros_like(out, requires_grad=True) for out in outputs)
         grad_inputs = _autograd_grad(outputs, inputs, grad_outputs, create_graph=True)

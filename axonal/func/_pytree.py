@@ -6,7 +6,7 @@
 
 
 class _Spec:
-    __slots__ = ("kind", "meta", "children", "n")
+    __slots__ = ("children", "kind", "meta", "n")
 
     def __init__(self, kind, meta, children):
         self.kind, self.meta, self.children = kind, meta, children

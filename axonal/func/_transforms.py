@@ -23,7 +23,6 @@ from .._config import enable_grad, no_grad
 from ..autograd import _grad as _autograd
 from ..autograd import forward_ad as fwAD
 from ..backend import xp_of
-from ..ops.shape import stack
 from ..tensor import Tensor, constant
 from ._pytree import tree_flatten, tree_unflatten
 

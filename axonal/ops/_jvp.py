@@ -20,12 +20,32 @@ from ._util import is_scalar
 from .activation import LogSoftmax, Softmax
 from .arith import Add, Div, Mul, Neg, Pow, Sub
 from .compare import Clamp, Maximum, Where, where
-from .indexing import (Gather, GetItem, IndexAddZeros, IndexPut, Scatter, ScatterAddZeros)
+from .indexing import Gather, GetItem, IndexAddZeros, IndexPut, Scatter, ScatterAddZeros
 from .linalg import Linear, MatMul, _DiagEmbed, _DiagTake, _Triangle, matmul
 from .reduction import AMax, Cumsum, MaxDim, Norm2, Prod, Sum, _keep_shape, _leave_one_out, _restore
 from .shape import Cat, Clone, Expand, Flip, Pad, Permute, Repeat, Reshape, Split, SumTo
-from .unary import (Abs, Cast, Cos, Erf, Exp, Log, Log1p, Relu, Rsqrt, Sigmoid, Sin, Sqrt, Tanh,
-                    ZeroGrad, _TWO_OVER_SQRT_PI, cos, exp, log, sign, sin)
+from .unary import (
+    _TWO_OVER_SQRT_PI,
+    Abs,
+    Cast,
+    Cos,
+    Erf,
+    Exp,
+    Log,
+    Log1p,
+    Relu,
+    Rsqrt,
+    Sigmoid,
+    Sin,
+    Sqrt,
+    Tanh,
+    ZeroGrad,
+    cos,
+    exp,
+    log,
+    sign,
+    sin,
+)
 
 
 def _sum_parts(parts):

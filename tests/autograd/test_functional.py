@@ -118,7 +118,7 @@ def test_vhp_hvp(name, fn, shapes):
 
 def test_v_none_for_a_scalar_and_errors_as_pytorch():
     x = ax.tensor(np.array([0.3]))
-    out, g = AF.vjp(lambda x: (x * x).sum(), x)
+    _, g = AF.vjp(lambda x: (x * x).sum(), x)
     np.testing.assert_allclose(g.numpy(), [0.6])
     with pytest.raises(RuntimeError, match="The vector v can only be None"):
         AF.vjp(lambda x: x * 2, ax.randn(3, dtype=ax.float64))

@@ -84,6 +84,6 @@ def test_strict_tied_weights_and_restore_on_error():
     np.testing.assert_allclose(out.detach().numpy(), expected)
 
     before = m[0].weight
-    with pytest.raises(Exception):
+    with pytest.raises(ax.ShapeError, match="linear"):
         AFn.functional_call(m, {"0.weight": ax.zeros(7, 7, dtype=ax.float64)}, (x,))
     assert m[0].weight is before
