@@ -20,9 +20,14 @@ from ._util import is_scalar
 from .activation import LogSoftmax, Softmax
 from .arith import Add, Div, Mul, Neg, Pow, Sub
 from .compare import Clamp, Maximum, Where, where
+from .conv import ConvFn, ConvTFn, ConvWFn
+from .einsum import Einsum
 from .indexing import Gather, GetItem, IndexAddZeros, IndexPut, Scatter, ScatterAddZeros
 from .linalg import Linear, MatMul, _DiagEmbed, _DiagTake, _Triangle, matmul
+from .methods import _ToDevice
+from .pool import AvgPoolFn, AvgPoolTFn, PlaneGather, PlaneScatter
 from .reduction import AMax, Cumsum, MaxDim, Norm2, Prod, Sum, _keep_shape, _leave_one_out, _restore
+from .resample import FoldFn, UnfoldFn
 from .shape import Cat, Clone, Expand, Flip, Pad, Permute, Repeat, Reshape, Split, SumTo
 from .unary import (
     _TWO_OVER_SQRT_PI,
@@ -294,3 +299,35 @@ for _cls in (GetItem, IndexAddZeros, Gather, ScatterAddZeros):
     _cls.jvp = linear_jvp
 IndexPut.jvp = staticmethod(_index_put_jvp)
 Scatter.jvp = staticmethod(_scatter_jvp)
+
+
+# -- multilinear ops: convolutions, einsum, pooling and unfold -------------------------------------
+def multilinear_jvp(ctx, *tangents):
+    """The jvp of an op linear in each floating tensor argument separately (a product): the sum
+    over the arguments with a tangent of the op with that argument replaced by its tangent."""
+    args, parts = jvp_inputs(ctx), []
+    for k, t in enumerate(tangents):
+        if t is not None:
+            parts.append(type(ctx).apply(*args[:k], t, *args[k + 1:]))
+    return _sum_parts(parts)
+
+
+def _conv_jvp(ctx, tx, tw, tb, *_):  # conv(x, w) + b is bilinear in (x, w), affine in b
+    x, w, _b, geo, groups = jvp_inputs(ctx)
+    parts = ([ConvFn.apply(tx, w, None, geo, groups)] if tx is not None else []) + \
+        ([ConvFn.apply(x, tw, None, geo, groups)] if tw is not None else [])
+    if tb is not None:
+        parts.append(tb.reshape(1, -1, 1, 1).expand(*jvp_output(ctx)._data.shape))
+    return _sum_parts(parts)
+
+
+def _plane_gather_jvp(ctx, t, *_):  # max pooling's read: the tangent at the same positions
+    return None if t is None else PlaneGather.apply(t, jvp_inputs(ctx)[1])
+
+
+ConvFn.jvp = staticmethod(_conv_jvp)
+PlaneGather.jvp = staticmethod(_plane_gather_jvp)
+for _cls in (ConvTFn, ConvWFn, Einsum):
+    _cls.jvp = staticmethod(multilinear_jvp)
+for _cls in (PlaneScatter, AvgPoolFn, AvgPoolTFn, UnfoldFn, FoldFn, _ToDevice):
+    _cls.jvp = linear_jvp
