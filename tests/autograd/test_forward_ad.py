@@ -93,6 +93,24 @@ CASES = [
     ("unfold_fold", lambda L, F, x: F.fold(F.unfold(x, 2) * 2, (4, 4), 2), [(_any, (1, 2, 4, 4))]),
     ("einsum", lambda L, F, a, b: L.einsum("ij,jk->ik", a, b) + L.einsum("ij->j", a).sum(),
      [(_any, (3, 4)), (_any, (4, 2))]),
+    ("activations", lambda L, F, x: F.leaky_relu(x, 0.1) + F.elu(x) + F.selu(x) + F.gelu(x) +
+     F.gelu(x, approximate="tanh") + F.silu(x) + F.softplus(x) + F.hardtanh(x) +
+     F.hardsigmoid(x) + F.hardswish(x), [(_any, (3, 5))]),
+    ("layer_norm", lambda L, F, x, w, b: F.layer_norm(x, (4,), w, b), [(_any, (3, 4)),
+                                                                       (_any, (4,)), (_any, (4,))]),
+    ("batch_norm", lambda L, F, x: F.batch_norm(x, None, None, training=True),
+     [(_any, (4, 3, 2, 2))]),
+    ("group_norm", lambda L, F, x: F.group_norm(x, 2), [(_any, (2, 4, 3))]),
+    ("cross_entropy", lambda L, F, x: F.cross_entropy(x, L.tensor([0, 2, 1])), [(_any, (3, 4))]),
+    ("cross_entropy_opts", lambda L, F, x: F.cross_entropy(x, L.tensor([0, 2, 1]),
+                                                           reduction="none", label_smoothing=0.1)
+     + F.cross_entropy(x, L.tensor([0, 2, 1]), weight=L.tensor([1.0, 2.0, 0.5, 1.0],
+                                                               dtype=L.float64)),
+     [(_any, (3, 4))]),
+    ("bce", lambda L, F, x, y: F.binary_cross_entropy(x.sigmoid(), y.sigmoid(), reduction="sum")
+     + F.binary_cross_entropy_with_logits(x, y.sigmoid(), pos_weight=L.ones(4, dtype=L.float64) * 2),
+     [(_any, (3, 4)), (_any, (3, 4))]),
+    ("embedding", lambda L, F, w: F.embedding(L.tensor([[0, 2], [2, 1]]), w), [(_any, (3, 4))]),
     ("mlp", lambda L, F, x, w1, w2: (F.linear(x, w1).tanh() @ w2).log_softmax(1),
      [(_any, (4, 3)), (_any, (5, 3)), (_any, (5, 2))]),
 ]

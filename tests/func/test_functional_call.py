@@ -87,3 +87,32 @@ def test_strict_tied_weights_and_restore_on_error():
     with pytest.raises(ax.ShapeError, match="linear"):
         AFn.functional_call(m, {"0.weight": ax.zeros(7, 7, dtype=ax.float64)}, (x,))
     assert m[0].weight is before
+
+
+def test_hessian_and_jacfwd_over_module_parameters_match_torch():
+    """Forward over reverse through a whole model: linear, layer_norm, gelu, cross_entropy."""
+    xn, target = RNG.standard_normal((4, 3)), [0, 2, 1, 2]
+    m = ax.nn.Sequential(ax.nn.Linear(3, 4), ax.nn.LayerNorm(4), ax.nn.GELU(),
+                         ax.nn.Linear(4, 3)).double()
+    t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LayerNorm(4), torch.nn.GELU(),
+                            torch.nn.Linear(4, 3)).double()
+    pn = {k: RNG.standard_normal(tuple(v.shape)) for k, v in t.named_parameters()}
+    pa, pt = {k: ax.tensor(v) for k, v in pn.items()}, {k: torch.tensor(v) for k, v in pn.items()}
+
+    def loss_a(w):
+        p = dict(pa, **{"3.weight": w})
+        return ax.nn.functional.cross_entropy(AFn.functional_call(m, p, ax.tensor(xn)),
+                                              ax.tensor(target))
+
+    def loss_t(w):
+        p = dict(pt, **{"3.weight": w})
+        return torch.nn.functional.cross_entropy(torch.func.functional_call(t, p, torch.tensor(xn)),
+                                                 torch.tensor(target))
+
+    h_a, h_t = AFn.hessian(loss_a)(pa["3.weight"]), torch.func.hessian(loss_t)(pt["3.weight"])
+    np.testing.assert_allclose(h_a.numpy(), h_t.numpy(), rtol=1e-8, atol=1e-12)
+    j_a = AFn.jacfwd(lambda p: AFn.functional_call(m, p, ax.tensor(xn)))(pa)
+    j_t = torch.func.jacfwd(lambda p: torch.func.functional_call(t, p, torch.tensor(xn)))(pt)
+    for k in pn:
+        np.testing.assert_allclose(j_a[k].numpy(), j_t[k].numpy(), rtol=1e-8, atol=1e-12,
+                                   err_msg=k)
