@@ -72,8 +72,13 @@ def _finish(t, internal):
     return t
 
 
-def _create_graph():
-    return _config.is_grad_enabled() or bool(_config._state.layers)
+def _create_graph(outs, internal):
+    """Record the backward only when something can differentiate the result again: an active
+    forward level (its tangents flow through the backward's ops), or, with grad mode on, outputs
+    that depend on tensors outside this transform (the caller's, or an enclosing transform's)."""
+    if _config._state.layers:
+        return True
+    return _config.is_grad_enabled() and any(_reaches_outside(o, internal) for o in outs)
 
 
 def _zeros_like(t):
@@ -122,9 +127,9 @@ def grad_and_value(func, argnums=0, has_aux=False):
                                    f"Tensor, got tensor with {out.ndim} dims. Maybe you wanted to "
                                    "use the vjp or jacrev APIs instead?")
             flat = [x for lifted, _ in groups for x in lifted]
-            grads = _autograd.grad(out, flat, create_graph=_create_graph(), allow_unused=True) \
-                if out._rg else (None,) * len(flat)
-        internal = {id(x) for x in flat}
+            internal = {id(x) for x in flat}
+            grads = _autograd.grad(out, flat, create_graph=_create_graph([out], internal),
+                                   allow_unused=True) if out._rg else (None,) * len(flat)
         grads = [_finish(g, internal) if g is not None else _zeros_like(x)
                  for g, x in zip(grads, flat)]
         res, k = [], 0
@@ -187,7 +192,9 @@ def vjp(func, *primals, has_aux=False):
         with enable_grad():
             grads = _autograd.grad([o for o, _ in pairs], flat, [c for _, c in pairs],
                                    retain_graph=True, allow_unused=True,
-                                   create_graph=_create_graph() if create_graph is None
+                                   create_graph=_create_graph([*out_leaves, *ct_leaves],
+                                                              internal)
+                                   if create_graph is None
                                    else create_graph) if pairs else (None,) * len(flat)
         grads = [_finish(g, internal) if g is not None else _zeros_like(x)
                  for g, x in zip(grads, flat)]

@@ -173,3 +173,19 @@ def test_errors_as_pytorch():
         AFn.jvp(lambda x: x, x, (x,))
     with pytest.raises(RuntimeError, match="output of function f should be a tuple"):
         AFn.grad(lambda x: x.sum(), has_aux=True)(x)
+
+
+def test_vjp_is_differentiable_in_its_cotangent_and_primal():
+    """The double-vjp trick: d/du <vjp(f)(u), v> = J v, with reverse mode alone."""
+    xn, vn = RNG.standard_normal(3), RNG.standard_normal(3)
+
+    def f(x):
+        return x.sin() * x.exp()
+
+    x = ax.tensor(xn)
+    _, jv = AFn.jvp(f, (x,), (ax.tensor(vn),))
+    u = ax.zeros(3, dtype=ax.float64, requires_grad=True)
+    _, fn = AFn.vjp(f, x)
+    (g,) = fn(u)
+    (jv_rev,) = ax.autograd.grad((g * ax.tensor(vn)).sum(), u)
+    np.testing.assert_allclose(jv_rev.numpy(), jv.numpy(), rtol=1e-10)
