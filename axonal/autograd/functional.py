@@ -292,8 +292,9 @@ def _jacfwd(func, inputs, strict, vectorize):
             row.append(mat.permute(*dims).reshape(tuple(out.shape) + tuple(x.shape)).detach())
             start += n
         start = 0
-        jac.append(tuple(row))
-    return _tuple_postprocess(tuple(jac), (is_out, is_in))
+        jac.append(row)
+    # lists, not tuples, where PyTorch's forward-mode jacobian returns lists
+    return _tuple_postprocess(jac, (is_out, is_in))
 
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,

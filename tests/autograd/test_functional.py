@@ -27,7 +27,7 @@ def _same(mine, theirs, rtol=1e-9):
         np.testing.assert_allclose(mine.detach().numpy(), theirs.detach().numpy(), rtol=rtol,
                                    atol=1e-11)
         return
-    assert isinstance(mine, tuple) and len(mine) == len(theirs), (type(mine), len(theirs))
+    assert type(mine) is type(theirs) and len(mine) == len(theirs), (type(mine), type(theirs))
     for m, t in zip(mine, theirs):
         _same(m, t, rtol)
 
