@@ -261,3 +261,22 @@ def test_reverse_mode_through_a_tangent_matches_torch():
         (tt * tt).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9)
     np.testing.assert_allclose(v.grad.numpy(), tv.grad.numpy(), rtol=1e-9)
+
+
+def test_apply_with_ctx_does_every_step_of_apply():
+    """`Function._apply_with_ctx` (forward AD runs the op through it to get the ctx) repeats the
+    steps of `Function.apply`; every name apply uses after the layer hand-off must appear in it too,
+    so that a step added to apply (view tracking, version snapshots ...) is not skipped silently
+    under forward AD."""
+    import ast
+    import inspect
+    import textwrap
+
+    def names(fn, skip=()):
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        return {n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(tree)
+                if isinstance(n, (ast.Name, ast.Attribute))} - set(skip)
+
+    used_by_apply = names(Function.apply.__func__, skip=("layers", "_through_layers", "kwargs"))
+    missing = used_by_apply - names(Function._apply_with_ctx.__func__)
+    assert not missing, f"Function._apply_with_ctx lacks steps of apply: {sorted(missing)}"
