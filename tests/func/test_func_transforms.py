@@ -82,6 +82,10 @@ def test_vjp(shapes):
     _same(fn_a(tuple(ax.tensor(c) for c in cts)), fn_t(tuple(torch.tensor(c) for c in cts)))
     with pytest.raises(RuntimeError, match="pytree structure of cotangents"):
         fn_a(ax.tensor(cts[0]))
+    out_a, fn_a, aux_a = AFn.vjp(lambda x: (x.exp(), {"s": x.sum()}), a[0], has_aux=True)
+    out_t, fn_t, aux_t = TFn.vjp(lambda x: (x.exp(), {"s": x.sum()}), t[0], has_aux=True)
+    _same((out_a, aux_a), (out_t, aux_t))
+    _same(fn_a(ax.ones_like(out_a)), fn_t(torch.ones_like(out_t)))
 
 
 @pytest.mark.parametrize("shapes", SHAPES)
