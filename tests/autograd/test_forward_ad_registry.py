@@ -7,10 +7,10 @@ import warnings
 
 import numpy as np
 import pytest
+from op_specs import SPECS, In, as_list, ax_inputs, convert_static
 
 import axonal as ax
 import axonal.autograd.forward_ad as fwAD
-from op_specs import SPECS, In, as_list, ax_inputs, convert_static
 
 torch = pytest.importorskip("torch")
 tfwAD = torch.autograd.forward_ad
