@@ -13,7 +13,7 @@ to the tangents (`linear_jvp`); products follow the product rule. An op with no 
 """
 import numpy as np
 
-from ..autograd.forward_ad import jvp_inputs, jvp_output, linear_jvp
+from ..autograd.forward_ad import jvp_by_ops, jvp_inputs, jvp_output, linear_jvp
 from ..backend import xp_of
 from ..tensor import Tensor, constant
 from ._util import is_scalar
@@ -28,6 +28,7 @@ from .methods import _ToDevice
 from .pool import AvgPoolFn, AvgPoolTFn, PlaneGather, PlaneScatter
 from .reduction import AMax, Cumsum, MaxDim, Norm2, Prod, Sum, _keep_shape, _leave_one_out, _restore
 from .resample import FoldFn, UnfoldFn
+from .rnn import Recurrence, _merge, _rows
 from .shape import Cat, Clone, Expand, Flip, Pad, Permute, Repeat, Reshape, Split, SumTo
 from .unary import (
     _TWO_OVER_SQRT_PI,
@@ -331,3 +332,45 @@ for _cls in (ConvTFn, ConvWFn, Einsum):
     _cls.jvp = staticmethod(multilinear_jvp)
 for _cls in (PlaneScatter, AvgPoolFn, AvgPoolTFn, UnfoldFn, FoldFn, _ToDevice):
     _cls.jvp = linear_jvp
+
+
+# -- the recurrence: its forward is a fused kernel; the tangent comes from the same loop as ops -----
+def _recurrence_ops(gx, h0, c0, w, b, mode, offs, sizes, reverse):
+    """(out, h_n[, c_n]) of `Recurrence`, recomputed step by step with differentiable ops (the
+    forward half of rnn._backward_graph)."""
+    hid, b0 = w.shape[1], sizes[0]
+    zeros = constant(xp_of(w._data).zeros((b0, hid), w._data.dtype))
+    h = h0 if h0 is not None else zeros
+    c = (c0 if c0 is not None else zeros) if mode == "lstm" else None
+    wt, rows = w.t(), {}
+    for t in (range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes))):
+        o, n = offs[t], sizes[t]
+        hp, xt = _rows(h, n, b0), gx[o:o + n]
+        gh = hp @ wt
+        gh = gh + b if b is not None else gh
+        if mode == "lstm":
+            a = xt + gh
+            i, f = a[:, :hid].sigmoid(), a[:, hid:2 * hid].sigmoid()
+            g, og = a[:, 2 * hid:3 * hid].tanh(), a[:, 3 * hid:].sigmoid()
+            cn = f * _rows(c, n, b0) + i * g
+            hn = og * cn.tanh()
+            c = _merge(cn, c, n, b0)
+        elif mode == "gru":
+            r = (xt[:, :hid] + gh[:, :hid]).sigmoid()
+            z = (xt[:, hid:2 * hid] + gh[:, hid:2 * hid]).sigmoid()
+            nn = (xt[:, 2 * hid:] + r * gh[:, 2 * hid:]).tanh()
+            hn = nn + z * (hp - nn)
+        else:
+            hn = (xt + gh).relu() if mode == "rnn_relu" else (xt + gh).tanh()
+        rows[t] = hn
+        h = _merge(hn, h, n, b0)
+    out = Cat.apply(0, *[rows[t] for t in range(len(sizes))]) if len(sizes) > 1 else rows[0]
+    return (out, h, c) if mode == "lstm" else (out, h)
+
+
+def _recurrence_jvp(ctx, *tangents):
+    return jvp_by_ops(lambda *a: _recurrence_ops(*a, ctx.mode, ctx.offs, ctx.sizes, ctx.reverse),
+                      jvp_inputs(ctx), tangents)
+
+
+Recurrence.jvp = staticmethod(_recurrence_jvp)

@@ -217,8 +217,6 @@ def test_missing_jvp_names_the_op():
         d = fwAD.make_dual(x, ax.ones_like(x))
         with pytest.raises(NotImplementedError, match="forward AD: Twice has no jvp rule"):
             Twice.apply(d)
-        with pytest.raises(NotImplementedError, match="forward AD: Recurrence has no jvp rule"):
-            ax.nn.RNN(5, 4)(d.reshape(2, 5, 5))
         Twice.apply(x)  # a plain input needs no rule
 
 
@@ -280,3 +278,25 @@ def test_apply_with_ctx_does_every_step_of_apply():
     used_by_apply = names(Function.apply.__func__, skip=("layers", "_through_layers", "kwargs"))
     missing = used_by_apply - names(Function._apply_with_ctx.__func__)
     assert not missing, f"Function._apply_with_ctx lacks steps of apply: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_recurrent_layers_match_torch(kind):
+    """The fused recurrence kernel's tangent (recomputed as ops at a private level) for x and h0."""
+    t_mod = getattr(torch.nn, kind)(3, 4, batch_first=True).double()
+    a_mod = getattr(ax.nn, kind)(3, 4, batch_first=True).double()
+    a_mod.load_state_dict({k: ax.tensor(v.detach().numpy()) for k, v in t_mod.state_dict().items()})
+    xn, vn = RNG.standard_normal((2, 5, 3)), RNG.standard_normal((2, 5, 3))
+    hn, un = RNG.standard_normal((1, 2, 4)), RNG.standard_normal((1, 2, 4))
+    h_a = (ax.tensor(hn),) * 2 if kind == "LSTM" else ax.tensor(hn)
+    with fwAD.dual_level():
+        h = fwAD.make_dual(ax.tensor(hn), ax.tensor(un))
+        out, _ = a_mod(fwAD.make_dual(ax.tensor(xn), ax.tensor(vn)),
+                       (h, h_a[1]) if kind == "LSTM" else h)
+        mine = fwAD.unpack_dual(out).tangent.detach().numpy()
+    with tfwAD.dual_level():
+        h = tfwAD.make_dual(torch.tensor(hn), torch.tensor(un))
+        out, _ = t_mod(tfwAD.make_dual(torch.tensor(xn), torch.tensor(vn)),
+                       (h, torch.tensor(hn)) if kind == "LSTM" else h)
+        theirs = tfwAD.unpack_dual(out).tangent.detach().numpy()
+    np.testing.assert_allclose(mine, theirs, rtol=1e-8, atol=1e-10)
