@@ -86,7 +86,8 @@ def _cross_entropy_jvp(ctx, tx, *_):
     if q is None:  # index targets: q is the (weighted) one-hot of t
         m = x._data.shape[0]
         q = xp.zeros(x._data.shape, x._data.dtype)
-        q[xp.arange(m), ctx.t] = 1 if ctx.row_w is None else ctx.row_w.astype(x._data.dtype)
+        rows, cols = xp.arange(m), ctx.t
+        q[rows, cols] = 1 if ctx.row_w is None else ctx.row_w.astype(x._data.dtype)
     q = constant(q)
     per = (softmax(x, 1) * tx).sum(1) * q.sum(1) - (q * tx).sum(1)
     if ctx.reduction == "none":
