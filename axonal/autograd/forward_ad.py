@@ -22,7 +22,13 @@ forward argument and returns one tangent per output. User-defined Functions rece
 inputs without a tangent (and None for non-tensors), as in PyTorch, and read `ctx.saved_tensors` as
 saved by `ctx.save_for_forward`. Axonal's own ops (modules `axonal.*`) receive None for a missing
 tangent and may read the forward's arguments and outputs with `jvp_inputs` / `jvp_output`; an op
-linear in its tensor arguments uses `linear_jvp` (the op applied to the tangents).
+linear in its tensor arguments uses `linear_jvp` (the op applied to the tangents), an op whose
+kernel can be recomputed with ops uses `jvp_by_ops`. The rules live beside the ops' families, in
+`ops/_jvp.py` and `nn/functional/_jvp.py` (this module may not import ops).
+
+Limits: a transform layer that is not forward AD (vmap) below a dual level is refused when a
+tangent reaches an op; in-place writes bypass `Function.apply`, so they must hand the result's
+tangent to the written tensor with `after_inplace` (and, for a view, the base's tangent must follow).
 """
 import threading
 import weakref
@@ -310,6 +316,22 @@ def linear_jvp(ctx, *tangents):
 
 
 linear_jvp = staticmethod(linear_jvp)
+
+
+def after_inplace(target, result):
+    """For in-place ops (which write `result`'s values into `target` outside `Function.apply`):
+    `target` takes `result`'s tangents at every active level (and loses those `result` lacks), as
+    its value did. Call it right after the write; a no-op when no level is active."""
+    if not _local.levels:
+        return
+    grads = result.__dict__.get(_KEY) or {}
+    mine = target.__dict__.get(_KEY)
+    for level in _local.levels:
+        t = grads.get(level)
+        if t is not None:
+            _set_tangent(target, level, t)
+        elif mine:
+            mine.pop(level, None)
 
 
 def jvp_by_ops(fn, primals, tangents):

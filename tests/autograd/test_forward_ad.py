@@ -300,3 +300,19 @@ def test_recurrent_layers_match_torch(kind):
                        (h, torch.tensor(hn)) if kind == "LSTM" else h)
         theirs = tfwAD.unpack_dual(out).tangent.detach().numpy()
     np.testing.assert_allclose(mine, theirs, rtol=1e-8, atol=1e-10)
+
+
+def test_after_inplace_hands_the_tangent_to_the_written_tensor():
+    """The contract in-place ops use: after writing op(y) into y, y carries op(y)'s tangent."""
+    x, v = ax.randn(3, dtype=ax.float64), ax.randn(3, dtype=ax.float64)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, v)
+        y = d * 1
+        out = (y * 2).exp()
+        y._data[...] = out._data
+        fwAD.after_inplace(y, out)
+        np.testing.assert_allclose(fwAD.unpack_dual(y).tangent.numpy(),
+                                   (2 * v * (2 * x).exp()).numpy())
+        fwAD.after_inplace(y, ax.zeros(3, dtype=ax.float64))  # a constant result: no tangent
+        assert fwAD.unpack_dual(y).tangent is None
+    fwAD.after_inplace(y, out)  # no level: nothing to do
