@@ -251,3 +251,23 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     res = (tree_unflatten(prim, o_spec), tree_unflatten(tang, o_spec))
     return (*res, aux) if has_aux else res
 
+
+
+def linearize(func, *primals):
+    """(func(*primals), jvp_fn): jvp_fn(*tangents) is J tangents at `primals` (torch.func's).
+    PyTorch traces the linearized graph once; here each call runs a forward-mode pass."""
+    out = func(*primals)
+    p_leaves, p_spec = tree_flatten(primals)
+
+    def jvp_fn(*tangents):
+        t_leaves, t_spec = tree_flatten(tangents)
+        if t_spec != p_spec:
+            raise RuntimeError("linearize: expected the tangents to have the structure of the "
+                               "primals")
+        for k, (p, t) in enumerate(zip(p_leaves, t_leaves)):
+            if tuple(t.shape) != tuple(p.shape):
+                raise RuntimeError(f"tangent:{k} with shape {t.shape} in flattened pytree doesn't "
+                                   f"match the shape {p.shape} of the corresponding primal.")
+        return jvp(func, primals, tangents)[1]
+
+    return out, jvp_fn

@@ -205,3 +205,14 @@ def test_hessian_through_a_recurrent_layer_matches_torch():
     theirs = TFn.hessian(lambda x: (t_mod(x)[0] ** 2).sum())(torch.tensor(xn))
     np.testing.assert_allclose(mine.detach().numpy(), theirs.detach().numpy(), rtol=1e-8,
                                atol=1e-12)
+
+
+def test_linearize():
+    a, t = _both((3,), (3,))
+    out_a, fn_a = AFn.linearize(lambda x, y: (x * y.sin(), x + y), *a)
+    out_t, fn_t = TFn.linearize(lambda x, y: (x * y.sin(), x + y), *t)
+    _same(out_a, out_t)
+    vs = [RNG.standard_normal(3) for _ in range(2)]
+    _same(fn_a(*[ax.tensor(v) for v in vs]), fn_t(*[torch.tensor(v) for v in vs]))
+    with pytest.raises(RuntimeError, match="doesn't match the shape"):
+        fn_a(ax.zeros(4, dtype=ax.float64), ax.zeros(3, dtype=ax.float64))
