@@ -50,7 +50,7 @@ class _Level:
     """One active forward-AD level: its layer and the tensors given a tangent at it (weakly), so
     that leaving the level strips those tangents (a dual tensor is plain again after the level)."""
 
-    __slots__ = ("index", "public", "tensors", "layer")
+    __slots__ = ("index", "layer", "public", "tensors")
 
     def __init__(self, index, public):
         self.index, self.public, self.tensors = index, public, []
