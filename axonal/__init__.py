@@ -16,6 +16,7 @@ from . import (  # noqa: E402  (PyTorch's namespaces; distributed imports MPI on
     datasets,
     distributed,
     distributions,
+    func,
     nn,
     optim,
     random,
