@@ -1,0 +1,2 @@
+"""Function transforms, as PyTorch's `torch.func` (vmap here; grad, jacrev ... in their module)."""
+from ._vmap import vmap

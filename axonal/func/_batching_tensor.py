@@ -1,0 +1,229 @@
+"""The batched representation used by `vmap`.
+
+A batched tensor is an ordinary `Tensor` whose raw array `_data` is a `_Guard`: a NumPy view of the
+first sample of the physical array, so that every wrapper in `axonal/ops` that reads `x._data.shape`,
+`.ndim`, `.dtype` or `.size` to normalise dims or check shapes sees the *logical* (per-sample)
+metadata, exactly as the function body written for one sample expects. The guard carries
+
+* `phys`  - the physical Tensor, batch dimension in front (dim 0), graph-free;
+* `level` - the vmap level (`_vmap._Level`) that owns the batch dimension.
+
+Values never flow through the guard silently: element-wise NumPy ufunc calls and `astype` are
+computed on the physical arrays (so the comparisons, masks and casts that some wrappers do on raw
+arrays stay batched); every other computation on the guard raises `Unbatchable`, which makes the
+owning `vmap` rerun the function once per sample (the correct loop fallback). Ops themselves never
+see a guard: the vmap level intercepts `Function.apply` and hands the physical arrays to a batching
+rule (`_batching.py`).
+
+The graph of a batched tensor (`_rg`, `_ctx`) is the *logical* graph: its nodes are `_vmap._Lift`
+nodes whose backward differentiates the physical computation of one op (see `_vmap.py`).
+"""
+import numpy as np
+
+from ..tensor import Tensor, constant
+
+
+class Unbatchable(Exception):
+    """Raised when a computation reads the values of a batched tensor outside a batching rule.
+
+    The vmap call that owns `level` catches it and falls back to running the function per sample.
+    """
+
+    def __init__(self, level, what):
+        self.level = level
+        super().__init__(f"vmap: {what} on a batched tensor has no batching rule (and the tensor "
+                         "is used outside the vmap that created it)")
+
+
+# NumPy functions that only read metadata: run on the plain sample view (their result is unbatched
+# and does not depend on the values, e.g. zeros_like, or is a view check as in Tensor.view).
+_META_FUNCTIONS = {np.shape, np.ndim, np.size, np.result_type, np.zeros_like, np.ones_like,
+                   np.empty_like, np.full_like, np.reshape, np.may_share_memory, np.shares_memory,
+                   np.iscomplexobj, np.isrealobj, np.can_cast, np.min_scalar_type}
+
+
+class _Guard(np.ndarray):
+    """A logical-shape view of sample 0 that refuses to be computed with (see the module doc)."""
+
+    phys = None
+    level = None
+
+    def __array_finalize__(self, obj):
+        if obj is not None:
+            self.phys = getattr(obj, "phys", None)
+            self.level = getattr(obj, "level", None)
+
+    def _refuse(self, what):
+        raise Unbatchable(self.level, what)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or kwargs.get("out") is not None or ufunc.signature is not None:
+            guard = _innermost(inputs)
+            raise Unbatchable(guard.level, f"numpy.{ufunc.__name__}.{method}")
+        return _batched_ufunc(ufunc, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func in _META_FUNCTIONS:
+            return func(*_plain(args), **_plain(kwargs))
+        guard = _innermost(args) or self
+        raise Unbatchable(guard.level, f"numpy.{func.__name__}")
+
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        phys = self.phys._data
+        if type(phys) is not np.ndarray:
+            self._refuse("astype")
+        return make_guard(constant(phys.astype(dtype, copy=copy)), self.level)
+
+    def __getitem__(self, key):
+        self._refuse("indexing the raw array")
+
+    def __setitem__(self, key, value):
+        self._refuse("writing into the raw array")
+
+    def __iter__(self):
+        self._refuse("iterating")
+
+    def __bool__(self):
+        self._refuse("bool()")
+
+    def __float__(self):
+        self._refuse("float()")
+
+    def __int__(self):
+        self._refuse("int()")
+
+    def __index__(self):
+        self._refuse("index()")
+
+    def __reduce__(self):
+        self._refuse("pickling")
+
+    def item(self, *args):
+        self._refuse(".item()")
+
+    def tolist(self):
+        self._refuse(".tolist()")
+
+    def tobytes(self, order="C"):
+        self._refuse(".tobytes()")
+
+    def _method(name):  # noqa: N805 - a factory run in the class body
+        def refuse(self, *args, **kwargs):
+            self._refuse(f"ndarray.{name}")
+        refuse.__name__ = name
+        return refuse
+
+    for _name in ("reshape", "transpose", "swapaxes", "copy", "flatten", "ravel", "squeeze",
+                  "take", "put", "repeat", "fill", "sort", "argsort", "argmax", "argmin",
+                  "nonzero", "searchsorted", "diagonal", "trace", "dot", "view", "choose",
+                  "compress", "partition", "argpartition", "resize", "round", "clip", "cumsum",
+                  "cumprod", "sum", "prod", "mean", "std", "var", "max", "min", "any", "all",
+                  "ptp", "conj", "byteswap", "tofile", "dump", "dumps", "getfield", "setfield"):
+        locals()[_name] = _method(_name)
+    del _name, _method
+
+    @property
+    def T(self):  # noqa: N802 - NumPy's name
+        self._refuse("ndarray.T")
+
+
+def _plain(obj):
+    """Replace guards by plain ndarray views of their sample (for metadata-only functions)."""
+    if isinstance(obj, _Guard):
+        return np.ndarray.view(obj, np.ndarray)
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_plain(o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    return obj
+
+
+def _innermost(objs):
+    """The guard of the innermost vmap level among `objs` (nested in lists/tuples), or None."""
+    best = None
+    for o in objs:
+        if isinstance(o, (list, tuple)):
+            o = _innermost(o)
+        if isinstance(o, _Guard) and (best is None or o.level.depth > best.level.depth):
+            best = o
+    return best
+
+
+def _batched_ufunc(ufunc, inputs, kwargs):
+    """An element-wise ufunc on guards: computed on the physical arrays of the innermost level,
+    each operand's logical dims right-aligned (1s inserted after the batch dim), then re-guarded."""
+    guard = _innermost(inputs)
+    level = guard.level
+    ours = [isinstance(x, _Guard) and x.level is level for x in inputs]
+    raws = [x.phys._data if o else x for x, o in zip(inputs, ours)]
+    if any(o and type(r) is not np.ndarray for r, o in zip(raws, ours)):
+        raise Unbatchable(level, f"numpy.{ufunc.__name__} (nested vmap on raw arrays)")
+    n = max(np.ndim(x) for x in inputs)  # logical ndims: the guards report them
+    raws = [r.reshape(r.shape[:1] + (1,) * (n - r.ndim + 1) + r.shape[1:]) if o else r
+            for r, o in zip(raws, ours)]
+    out = ufunc(*raws, **kwargs)
+    if isinstance(out, tuple):
+        return tuple(make_guard(constant(o), level) for o in out)
+    return make_guard(constant(np.asarray(out)), level)
+
+
+def _sample(base, i):
+    """Sample i of a plain array as a 0-d-safe view (an int index would give a NumPy scalar)."""
+    base = np.ndarray.view(base, np.ndarray)
+    return np.ndarray.__getitem__(base, slice(i, i + 1)).reshape(base.shape[1:])
+
+
+def make_guard(phys, level):
+    """The guard of the physical Tensor `phys` (batch dim 0) at `level`."""
+    raw = phys._data
+    if not isinstance(raw, np.ndarray):
+        raise NotImplementedError("vmap: only NumPy (CPU) tensors are supported so far, got a "
+                                  f"{type(raw).__module__}.{type(raw).__name__} array")
+    base = np.ndarray.view(raw, np.ndarray) if isinstance(raw, _Guard) else raw
+    if base.ndim == 0:
+        raise ValueError("vmap: internal error: a physical value without a batch dimension")
+    sample = _sample(base, 0) if base.shape[0] else np.zeros(base.shape[1:], base.dtype)
+    g = np.ndarray.view(sample, _Guard)
+    g.phys = phys
+    g.level = level
+    return g
+
+
+def batched(phys, level):
+    """A graph-free batched Tensor whose physical value is `phys` (batch dim 0)."""
+    return constant(make_guard(phys, level))
+
+
+def level_of(t):
+    """The vmap level owning `t`'s batch dim (the innermost one), or None for an unbatched value."""
+    if isinstance(t, Tensor):
+        raw = t._data
+        if type(raw) is _Guard:
+            return raw.level
+    return None
+
+
+def has_guard(obj, level):
+    """Whether a non-Tensor argument (an index key, a nested tuple) holds a raw guard of `level`."""
+    if isinstance(obj, _Guard):
+        return obj.level is level
+    if isinstance(obj, (list, tuple)):
+        return any(has_guard(o, level) for o in obj)
+    return False
+
+
+def select_raw(obj, i, level):
+    """`obj` with each raw guard of `level` replaced by its sample i (for the per-op loop)."""
+    if isinstance(obj, _Guard) and obj.level is level:
+        raw = obj.phys._data
+        return _sample(raw, i) if not isinstance(raw, _Guard) else make_guard_sample(raw, i)
+    if isinstance(obj, (list, tuple)) and has_guard(obj, level):
+        return type(obj)(select_raw(o, i, level) for o in obj)
+    return obj
+
+
+def make_guard_sample(raw, i):
+    """Sample i of a raw array that is itself an outer level's guard: an outer guard again."""
+    phys = raw.phys
+    return make_guard(constant(np.ndarray.__getitem__(np.ndarray.view(phys._data, np.ndarray),
+                                                      (slice(None), i))), raw.level)
