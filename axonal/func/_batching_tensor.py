@@ -117,10 +117,30 @@ class _Guard(np.ndarray):
                   "take", "put", "repeat", "fill", "sort", "argsort", "argmax", "argmin",
                   "nonzero", "searchsorted", "diagonal", "trace", "dot", "view", "choose",
                   "compress", "partition", "argpartition", "resize", "round", "clip", "cumsum",
-                  "cumprod", "sum", "prod", "mean", "std", "var", "max", "min", "any", "all",
-                  "ptp", "conj", "byteswap", "tofile", "dump", "dumps", "getfield", "setfield"):
+                  "cumprod", "ptp", "conj", "byteswap", "tofile", "dump", "dumps", "getfield",
+                  "setfield"):
         locals()[_name] = _method(_name)
-    del _name, _method
+
+    def _reduction(name):  # noqa: N805
+        def reduce(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+            """The reduction per sample: logical axes shifted past the batch dim."""
+            phys = self.phys._data
+            if out is not None or type(phys) is not np.ndarray:
+                self._refuse(f"ndarray.{name}")
+            nd = self.ndim
+            axes = tuple(range(nd)) if axis is None else \
+                (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+            axes = tuple(int(a) % max(nd, 1) + 1 for a in axes)
+            if dtype is not None:
+                kwargs["dtype"] = dtype
+            res = getattr(np.ndarray, name)(phys, axis=axes, keepdims=keepdims, **kwargs)
+            return make_guard(constant(np.asarray(res)), self.level)
+        reduce.__name__ = name
+        return reduce
+
+    for _name in ("sum", "prod", "mean", "std", "var", "max", "min", "any", "all"):
+        locals()[_name] = _reduction(_name)
+    del _name, _method, _reduction
 
     @property
     def T(self):  # noqa: N802 - NumPy's name
