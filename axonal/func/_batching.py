@@ -12,7 +12,7 @@ results are stacked: correct, only slower.
 """
 from ..nn.functional import _activation as _act
 from ..nn.functional import _loss
-from ..ops import activation, arith, compare, conv, linalg, reduction, shape, unary
+from ..ops import activation, arith, compare, conv, linalg, pool, reduction, shape, unary
 from ..ops.indexing import GetItem, _is_array
 from ..ops.shape import expand, movedim, reshape, stack
 from ..tensor import Tensor
@@ -204,7 +204,19 @@ def _conv(cls, args, kwargs, bat, B):
     return movedim(y, 1, 0)
 
 
-RULES.update({linalg.MatMul: _matmul, linalg.Linear: _linear, conv.ConvFn: _conv})
+def _fold_batch(cls, args, kwargs, bat, B):
+    """Ops on (N, ...) inputs whose other arguments do not depend on N (AvgPoolFn: x, geo, div):
+    the batch folds into N."""
+    x, *rest = args
+    if not bat[0] or True in bat[1:]:
+        return loop_rule(cls, args, kwargs, bat, B)
+    s = tuple(x.shape)
+    y = cls.apply(reshape(x, (B * s[1],) + s[2:]), *rest, **kwargs)
+    return reshape(y, (B, s[1]) + tuple(y.shape[1:]))
+
+
+RULES.update({linalg.MatMul: _matmul, linalg.Linear: _linear, conv.ConvFn: _conv,
+              pool.AvgPoolFn: _fold_batch})
 
 
 # -- the fallback ----------------------------------------------------------------------------------

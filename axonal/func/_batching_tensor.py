@@ -65,6 +65,10 @@ class _Guard(np.ndarray):
     def __array_function__(self, func, types, args, kwargs):
         if func in _META_FUNCTIONS:
             return func(*_plain(args), **_plain(kwargs))
+        if func is np.where and len(args) == 3 and not kwargs:
+            return _batched_ufunc(np.where, args, {})
+        if func in _AXIS_FUNCTIONS:
+            return _batched_axis_function(func, args, kwargs)
         guard = _innermost(args) or self
         raise Unbatchable(guard.level, f"numpy.{func.__name__}")
 
@@ -75,7 +79,13 @@ class _Guard(np.ndarray):
         return make_guard(constant(phys.astype(dtype, copy=copy)), self.level)
 
     def __getitem__(self, key):
-        self._refuse("indexing the raw array")
+        """Basic indexing (ints, slices, None, ...) per sample; index arrays refuse."""
+        parts = key if isinstance(key, tuple) else (key,)
+        if not all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))
+                   and not isinstance(k, (bool, np.bool_)) for k in parts):
+            self._refuse("indexing the raw array with arrays")
+        phys = self._phys("indexing the raw array")
+        return make_guard(constant(np.asarray(phys[(slice(None),) + parts])), self.level)
 
     def __setitem__(self, key, value):
         self._refuse("writing into the raw array")
@@ -83,23 +93,39 @@ class _Guard(np.ndarray):
     def __iter__(self):
         self._refuse("iterating")
 
+    def _common(self, what):
+        """The one value of a single-element guard when every sample has it (a check that passes
+        for the whole batch, a constant): the per-sample program would see that same value. When
+        the samples differ, the control flow depends on the sample: refuse (loop fallback)."""
+        phys = self.phys._data
+        if self.size != 1 or type(phys) is not np.ndarray or phys.shape[0] == 0:
+            self._refuse(what)
+        flat = phys.reshape(phys.shape[0])
+        if not (flat == flat[0]).all():
+            self._refuse(what)
+        return flat[0].item()
+
     def __bool__(self):
-        self._refuse("bool()")
+        return bool(self._common("bool()"))
 
     def __float__(self):
-        self._refuse("float()")
+        return float(self._common("float()"))
 
     def __int__(self):
-        self._refuse("int()")
+        return int(self._common("int()"))
 
     def __index__(self):
-        self._refuse("index()")
+        if self.dtype.kind not in "iu":
+            raise TypeError("only integer arrays can be used as an index")
+        return int(self._common("index()"))
 
     def __reduce__(self):
         self._refuse("pickling")
 
     def item(self, *args):
-        self._refuse(".item()")
+        if args:
+            self._refuse(".item(index)")
+        return self._common(".item()")
 
     def tolist(self):
         self._refuse(".tolist()")
@@ -113,7 +139,39 @@ class _Guard(np.ndarray):
         refuse.__name__ = name
         return refuse
 
-    for _name in ("reshape", "transpose", "swapaxes", "copy", "flatten", "ravel", "squeeze",
+    def _phys(self, what):
+        phys = self.phys._data
+        if type(phys) is not np.ndarray:
+            self._refuse(what)
+        return phys
+
+    def reshape(self, *shape, order="C"):
+        """Per-sample reshape (-1 resolved per sample)."""
+        phys = self._phys("ndarray.reshape")
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = shape[0]
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        return make_guard(constant(phys.reshape((phys.shape[0],) + shape, order=order)),
+                          self.level)
+
+    def ravel(self, order="C"):
+        return self.reshape(-1, order=order)
+
+    def flatten(self, order="C"):
+        return self.reshape(-1, order=order).copy()
+
+    def copy(self, order="C"):
+        return make_guard(constant(self._phys("ndarray.copy").copy(order=order)), self.level)
+
+    def transpose(self, *axes):
+        phys = self._phys("ndarray.transpose")
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        axes = tuple(range(self.ndim))[::-1] if not axes else tuple(axes)
+        perm = (0,) + tuple(int(a) % self.ndim + 1 for a in axes)
+        return make_guard(constant(phys.transpose(perm)), self.level)
+
+    for _name in ("swapaxes", "squeeze",
                   "take", "put", "repeat", "fill", "sort", "argsort", "argmax", "argmin",
                   "nonzero", "searchsorted", "diagonal", "trace", "dot", "view", "choose",
                   "compress", "partition", "argpartition", "resize", "round", "clip", "cumsum",
@@ -191,6 +249,40 @@ def _sample(base, i):
     """Sample i of a plain array as a 0-d-safe view (an int index would give a NumPy scalar)."""
     base = np.ndarray.view(base, np.ndarray)
     return np.ndarray.__getitem__(base, slice(i, i + 1)).reshape(base.shape[1:])
+
+
+# NumPy functions along one `axis` (positional index of the axis argument): batched by shifting the
+# axis past the batch dim (axis=None, "flattened", flattens each sample).
+_AXIS_FUNCTIONS = {np.argmax: 1, np.argmin: 1, np.argsort: 1, np.sort: 1, np.cumsum: 1,
+                   np.cumprod: 1, np.take_along_axis: 2}
+
+
+def _batched_axis_function(func, args, kwargs):
+    guard = _innermost(args)
+    level, pos = guard.level, _AXIS_FUNCTIONS[func]
+    args = list(args)
+    if len(args) > pos:
+        axis = args.pop(pos)
+    else:
+        axis = kwargs.pop("axis", -1 if func in (np.argsort, np.sort) else None)
+    n_arrays = 2 if func is np.take_along_axis else 1
+    raws = []
+    for a in args[:n_arrays]:
+        if isinstance(a, _Guard) and a.level is level and type(a.phys._data) is np.ndarray:
+            raws.append(a.phys._data)
+        elif isinstance(a, _Guard):
+            raise Unbatchable(level, f"numpy.{func.__name__} (nested vmap on raw arrays)")
+        else:  # an unbatched operand: the same for every sample
+            a = np.asarray(a)
+            raws.append(np.broadcast_to(a, (level.size,) + a.shape))
+    nd = guard.ndim
+    if axis is None:
+        raws = [r.reshape(r.shape[0], -1) for r in raws]
+        axis = 1
+    else:
+        axis = int(axis) % max(nd, 1) + 1
+    out = func(*raws, *args[n_arrays:], axis=axis, **kwargs)
+    return make_guard(constant(np.asarray(out)), level)
 
 
 def make_guard(phys, level):

@@ -152,6 +152,46 @@ def test_unbatched_output_is_broadcast():
     run_both(f, f, [rnd(3, 2), rnd(2)], in_dims=(0, None))
 
 
+def no_whole_loop(monkeypatch):
+    """Make the whole-function loop fallback fail the test (the batched path must serve)."""
+    from axonal.func import _vmap
+
+    def refuse(*args):
+        raise AssertionError("vmap fell back to running the function per sample")
+    monkeypatch.setattr(_vmap, "_run_loop", refuse)
+
+
+@pytest.mark.parametrize("name", ["argmax", "sort", "gather", "avg_pool", "var", "where",
+                                  "layer_norm", "adaptive", "masked", "index"])
+def test_raw_array_wrappers_stay_batched(name, monkeypatch):
+    # wrappers that compute on raw arrays (argmax, sort order, gather's bounds check, moments,
+    # comparisons) run batched on the guarded views, without the whole-function loop
+    no_whole_loop(monkeypatch)
+    fns = {
+        "argmax": lambda x, lib, fn: (x.argmax(-1), x.argmin(1, keepdim=True)),
+        "sort": lambda x, lib, fn: (x.sort(-1)[0], x.sort(0, descending=True)[1], x.argsort(1)),
+        "gather": lambda x, lib, fn: x.gather(1, (x * 2).long().clamp(0, 1)),
+        "avg_pool": lambda x, lib, fn: fn.avg_pool2d(x, 2, stride=1),
+        "var": lambda x, lib, fn: (x.var(-1), x.std(), x.logsumexp(1), x.norm()),
+        "where": lambda x, lib, fn: lib.where(x > 0, x, 0.5 * x) + x.clamp(-0.2, 0.3),
+        "layer_norm": lambda x, lib, fn: fn.layer_norm(x, (6,)),
+        "adaptive": lambda x, lib, fn: fn.adaptive_avg_pool2d(x, (2, 3)),
+        "masked": lambda x, lib, fn: x.masked_fill(x > 0.5, 0.0).cumsum(0),
+        "index": lambda x, lib, fn: (x[0, [1, 0]], x[:, 1, ::2, None], x[..., 2:4].split(1, -1)),
+    }
+    f = fns[name]
+    run_both(lambda x: f(x, ax, F), lambda x: f(x, torch, TF), [rnd(3, 2, 4, 6)], 1e-5)
+
+
+def test_checks_that_pass_for_every_sample_do_not_loop(monkeypatch):
+    no_whole_loop(monkeypatch)
+
+    def f(x):
+        assert bool((x.abs() >= 0).all())  # the same answer for every sample: no loop
+        return x * int(x.shape[0])
+    check(vmap(f)(ax.tensor(rnd(4, 3))), torch.tensor(rnd(4, 3) * 3))
+
+
 # -- the body runs once -----------------------------------------------------------------------------
 def test_body_runs_once_with_rules():
     calls = []
@@ -268,7 +308,8 @@ def mlp_loss(lib, lin):
     return loss
 
 
-def test_per_sample_gradients_mlp():
+def test_per_sample_gradients_mlp(monkeypatch):
+    no_whole_loop(monkeypatch)
     P = [rnd(5, 3), rnd(5, seed=1), rnd(2, 5, seed=2), rnd(2, seed=3)]
     X, Y = rnd(6, 3, seed=4), rnd(6, 2, seed=5)
     a = vmap(local_grad(mlp_loss(ax, F.linear)), in_dims=(None, 0, 0))(
@@ -278,11 +319,13 @@ def test_per_sample_gradients_mlp():
     check(a, t, 1e-5)
 
 
-def test_per_sample_gradients_conv_net():
+def test_per_sample_gradients_conv_net(monkeypatch):
+    no_whole_loop(monkeypatch)
+
     def net(lib, fn):
         def loss(p, x, y):
             h = fn.conv2d(x.unsqueeze(0), p[0], p[1], padding=1).relu()
-            h = fn.max_pool2d(h, 2) if fn is TF else F.max_pool2d(h, 2)
+            h = fn.avg_pool2d(h, 2)
             logits = fn.linear(h.flatten(1), p[2], p[3])
             return -(fn.log_softmax(logits, -1)[0] * y).sum()
         return loss
@@ -352,3 +395,20 @@ def test_output_errors_match_torch():
         assert _message(lambda: vmap(fn, **kw)(ax.tensor(x))) == \
             _message(lambda: torch.func.vmap(fn, **kw)(torch.tensor(x)))
     assert _message(vmap(f_sum)) == _message(torch.func.vmap(f_sum))
+
+
+def test_per_sample_gradients_cross_entropy_max_pool():
+    # cross_entropy checks its targets' range and max_pool2d runs a kernel on the raw array: both
+    # make vmap run per sample, and the result is still torch's
+    def net(fn):
+        def loss(p, x, t):
+            h = fn.max_pool2d(fn.conv2d(x.unsqueeze(0), p[0], p[1]).relu(), 2)
+            return fn.cross_entropy(fn.linear(h.flatten(1), p[2]), t.unsqueeze(0))
+        return loss
+    P = [rnd(3, 1, 3, 3), rnd(3, seed=1), rnd(4, 27, seed=2) * 0.3]
+    X, T = rnd(4, 1, 8, 8, seed=3), np.array([0, 3, 1, 3])
+    a = vmap(local_grad(net(F)), in_dims=(None, 0, 0))(
+        [ax.tensor(p) for p in P], ax.tensor(X), ax.tensor(T))
+    t = torch.func.vmap(torch.func.grad(net(TF)), in_dims=(None, 0, 0))(
+        [torch.tensor(p) for p in P], torch.tensor(X), torch.tensor(T))
+    check(a, t, 1e-4)
