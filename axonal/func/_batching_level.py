@@ -8,13 +8,15 @@ loop) computes the physical result once, and the output is wrapped as a batched 
 Gradients. Autograd inside vmap (the per-sample-gradient pattern `vmap(grad(f))`) must see one graph
 per sample: the gradient of an unbatched weight is different for every sample. So the graph is
 recorded at the *logical* level: when grad mode is on and an argument requires grad, the level runs
-the rule on fresh physical leaves - an unbatched argument that requires grad is first broadcast to
-the batch (a view), so that its physical gradient is per sample - and records one `_Lift` node whose
-inputs are the logical arguments. `_Lift.backward` differentiates that small physical graph with
-`autograd.grad` and returns batched gradients; for an unbatched input it returns the per-sample
-gradients while the level is active (inside the vmapped function) and their sum over the batch after
-vmap has returned (a backward through a vmap output, from outside). `_Wrap` and `_Unwrap` connect the
-logical graph to the tensors entering and leaving vmap.
+the rule on fresh physical leaves and records one `_Lift` node whose inputs are the logical
+arguments. `_Lift.backward` differentiates that small physical graph with `autograd.grad` and
+returns batched gradients. For an unbatched input (a weight shared by the samples) the physical
+gradient is the sum over the batch: what a backward from outside vmap needs (after vmap returned,
+`loss.backward()` on its output). Inside the vmapped function - the level still active - the
+per-sample gradients are needed instead: the op is recomputed once with that input broadcast to the
+batch (a view), whose physical gradient is one gradient per sample. The forward thus keeps the
+shared-weight form (one GEMM for `linear`), and only `vmap(grad(f))` pays the per-sample form.
+`_Wrap` and `_Unwrap` connect the logical graph to the tensors entering and leaving vmap.
 
 Higher-order gradients through a vmapped op (create_graph=True inside vmap) are not supported yet and
 raise.
@@ -22,6 +24,7 @@ raise.
 import numpy as np
 
 from .. import _config
+from .._config import enable_grad
 from .. import random as _random
 from ..autograd.function import Function
 from ..autograd.functional import grad as _autograd_grad
@@ -60,9 +63,8 @@ class _Level:
             if b:
                 p = a._data.phys
                 phys.append(p.detach().requires_grad_() if n else p)
-            elif n:
-                phys.append(expand_front(a.detach(), B).requires_grad_())
-                bat[k] = True
+            elif n:  # its physical gradient is the sum over the batch (see _Lift.backward)
+                phys.append(a.detach().requires_grad_())
                 unbatched.append(k)
             else:
                 phys.append(a)
@@ -73,7 +75,7 @@ class _Level:
         node.saved = ()
         node.needs_input_grad = tuple(needs)
         node.save(phys_in=phys, phys_out=outs, level=self, unbatched=tuple(unbatched),
-                  op=cls.__name__)
+                  op=cls, bat=tuple(bat), kwargs=kwargs)
         node._record(args, needs, logical)
         return logical if type(out) is tuple else logical[0]
 
@@ -99,28 +101,42 @@ class _Lift(Function):
         if _config._state.grad:
             raise NotImplementedError(
                 f"vmap: higher-order gradients (create_graph=True) through the batched op "
-                f"{ctx.op} are not supported yet")
+                f"{ctx.op.__name__} are not supported yet")
         level = ctx.level
+        want = [k for k, n in enumerate(ctx.needs_input_grad) if n]
+        phys_in, phys_out = ctx.phys_in, ctx.phys_out
+        per_sample = level.active() and any(k in ctx.unbatched for k in want)
+        if per_sample:
+            phys_in, phys_out = _recompute_per_sample(ctx)
         outs, seeds = [], []
-        for o, g in zip(ctx.phys_out, grads):
+        for o, g in zip(phys_out, grads):
             if g is not None and o._rg:
                 outs.append(o)
                 seeds.append(_to_phys(g, level))
-        want = [k for k, n in enumerate(ctx.needs_input_grad) if n]
         if not outs:
             return (None,) * len(ctx.needs_input_grad)
-        res = _autograd_grad(outs, [ctx.phys_in[k] for k in want], seeds, retain_graph=True,
+        res = _autograd_grad(outs, [phys_in[k] for k in want], seeds, retain_graph=True,
                              allow_unused=True)
         result = [None] * len(ctx.needs_input_grad)
-        active = level.active()
         for k, r in zip(want, res):
-            if r is None:
-                continue
-            if k in ctx.unbatched and not active:  # the total over the batch, seen from outside
-                result[k] = r.sum(0)
-            else:
-                result[k] = batched(r, level)
+            if r is not None:
+                # an unbatched input's gradient is summed over the batch unless recomputed
+                result[k] = r if k in ctx.unbatched and not per_sample else batched(r, level)
         return tuple(result)
+
+
+def _recompute_per_sample(ctx):
+    """The op again, with each unbatched input that needs a gradient broadcast to the batch (a
+    view), so that its physical gradient is one gradient per sample: what autograd inside the
+    vmapped function (vmap(grad(f))) must see. The forward keeps the cheap shared-weight form."""
+    B, bat, phys = ctx.level.size, list(ctx.bat), list(ctx.phys_in)
+    for k in ctx.unbatched:
+        if ctx.needs_input_grad[k]:
+            phys[k] = expand_front(phys[k].detach(), B).requires_grad_()
+            bat[k] = True
+    with enable_grad():
+        out = run_rule(ctx.op, phys, ctx.kwargs, bat, B, ctx.level)
+    return phys, out if type(out) is tuple else (out,)
 
 
 class _Wrap(Function):
