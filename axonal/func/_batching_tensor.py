@@ -81,14 +81,25 @@ class _Guard(np.ndarray):
     def __getitem__(self, key):
         """Basic indexing (ints, slices, None, ...) per sample; index arrays refuse."""
         parts = key if isinstance(key, tuple) else (key,)
-        if not all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))
-                   and not isinstance(k, (bool, np.bool_)) for k in parts):
+        if not _is_basic(parts):
             self._refuse("indexing the raw array with arrays")
         phys = self._phys("indexing the raw array")
         return make_guard(constant(np.asarray(phys[(slice(None),) + parts])), self.level)
 
     def __setitem__(self, key, value):
-        self._refuse("writing into the raw array")
+        """Basic-index writes per sample into the physical array (an in-place op on a batched
+        tensor writes its physical storage, as in PyTorch); the value broadcasts per sample."""
+        parts = key if isinstance(key, tuple) else (key,)
+        if not _is_basic(parts):
+            self._refuse("writing into the raw array with index arrays")
+        phys = self._phys("writing into the raw array")
+        if isinstance(value, _Guard):
+            if value.level is not self.level or type(value.phys._data) is not np.ndarray:
+                self._refuse("writing a batched value of another vmap level")
+            v = value.phys._data
+            target_nd = phys[(slice(None),) + parts].ndim - 1
+            value = v.reshape(v.shape[:1] + (1,) * (target_nd - v.ndim + 1) + v.shape[1:])
+        phys[(slice(None),) + parts] = value
 
     def __iter__(self):
         self._refuse("iterating")
@@ -203,6 +214,12 @@ class _Guard(np.ndarray):
     @property
     def T(self):  # noqa: N802 - NumPy's name
         self._refuse("ndarray.T")
+
+
+def _is_basic(parts):
+    """Whether an index key (a tuple) is basic: ints, slices, None and Ellipsis only."""
+    return all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))
+               and not isinstance(k, (bool, np.bool_)) for k in parts)
 
 
 def _plain(obj):

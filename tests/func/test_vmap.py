@@ -412,3 +412,42 @@ def test_per_sample_gradients_cross_entropy_max_pool():
     t = torch.func.vmap(torch.func.grad(net(TF)), in_dims=(None, 0, 0))(
         [torch.tensor(p) for p in P], torch.tensor(X), torch.tensor(T))
     check(a, t, 1e-4)
+
+
+def test_nested_vmap_of_grad_and_module_backward_from_outside():
+    def f(w, x):
+        return ((x @ w).tanh() ** 2).sum()
+    W, X = rnd(3, 2), rnd(4, 5, 3, seed=1)
+    grad_w = local_grad(lambda p, x: f(p[0], x))
+    a = vmap(vmap(grad_w, in_dims=(None, 0)), in_dims=(None, 0))([ax.tensor(W)], ax.tensor(X))
+    t = torch.func.vmap(torch.func.vmap(torch.func.grad(lambda p, x: f(p[0], x)), in_dims=(None, 0)),
+                        in_dims=(None, 0))([torch.tensor(W)], torch.tensor(X))
+    check(a, t, 1e-5)
+    # an nn.Module mapped over the samples; the parameters' gradients from a backward outside
+    lin, tlin = ax.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        tlin.weight.copy_(torch.tensor(lin.weight.detach().numpy()))
+        tlin.bias.copy_(torch.tensor(lin.bias.detach().numpy()))
+    ya, yt = vmap(lin)(ax.tensor(X[0])), torch.func.vmap(tlin)(torch.tensor(X[0]))
+    check(ya, yt)
+    (ya ** 2).sum().backward()
+    (yt ** 2).sum().backward()
+    check(lin.weight.grad, tlin.weight.grad)
+    check(lin.bias.grad, tlin.bias.grad)
+
+
+def test_in_place_writes_and_integer_inputs(monkeypatch):
+    no_whole_loop(monkeypatch)
+
+    def f(x):
+        y = x * 1
+        y[0] = 5.0
+        y[1, :1] = x[2, 1:]
+        z = x.clone()
+        z.zero_()
+        z[..., 0] = x[:, 1]
+        return y, z
+    run_both(f, f, [rnd(4, 3, 2)])
+    run_both(lambda i: (i * 2 + 1, i.sum()), lambda i: (i * 2 + 1, i.sum()),
+             [np.arange(12).reshape(4, 3)])
+    run_both(lambda x: x * 2, lambda x: x * 2, [np.zeros((0, 3), np.float32)])
