@@ -233,7 +233,10 @@ class _DifferentRng:
 
 
 class random_mode:
-    """Context: the default generator's NumPy generator replaced as `randomness` asks."""
+    """Context: the default generator's NumPy generator replaced as `randomness` asks.
+
+    The default generator is shared by all threads: a random op in another thread while a vmap
+    runs sees the stand-in too (vmap in several threads at once is not supported)."""
 
     def __init__(self, randomness, level):
         self.randomness, self.level = randomness, level

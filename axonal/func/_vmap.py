@@ -269,7 +269,11 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         if chunk_size is None or chunk_size >= B:
             return _run(func, B, flat, dims, spec, kwargs, out_dims, randomness)
         chunks = []
+        gen = _random.default_generator
+        rng_state = gen.get_state() if randomness == "same" else None
         for start in range(0, B, chunk_size):
+            if rng_state is not None:  # 'same' across chunks too, as PyTorch
+                gen.set_state(rng_state)
             n = min(chunk_size, B - start)
             part = [a if d is None else a[(slice(None),) * d + (slice(start, start + n),)]
                     for a, d in zip(flat, dims)]

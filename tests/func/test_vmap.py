@@ -451,3 +451,21 @@ def test_in_place_writes_and_integer_inputs(monkeypatch):
     run_both(lambda i: (i * 2 + 1, i.sum()), lambda i: (i * 2 + 1, i.sum()),
              [np.arange(12).reshape(4, 3)])
     run_both(lambda x: x * 2, lambda x: x * 2, [np.zeros((0, 3), np.float32)])
+
+
+def test_randomness_with_chunks_and_the_loop():
+    x = ax.zeros(6, 4)
+    same = vmap(lambda x: x + ax.randn(4), randomness="same", chunk_size=4)(x).numpy()
+    assert np.allclose(same, same[0])
+    diff = vmap(lambda x: x + ax.randn(4), randomness="different", chunk_size=4)(x).numpy()
+    assert len({r.tobytes() for r in diff}) == 6
+
+    def branchy(x):  # the samples take different branches: the whole-function loop
+        return x + ax.randn(4) if float(x.sum()) == 0 else x
+    x = ax.tensor(np.array([[0.0] * 4, [1.0] * 4] * 3, np.float32))
+    same = vmap(branchy, randomness="same")(x).numpy()
+    assert np.allclose(same[::2], same[0]) and same[0].std() > 0 and np.all(same[1::2] == 1)
+    diff = vmap(branchy, randomness="different")(x).numpy()
+    assert len({r.tobytes() for r in diff[::2]}) == 3
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        vmap(branchy)(x)
