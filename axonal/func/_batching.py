@@ -12,6 +12,8 @@ results are stacked: correct, only slower.
 """
 from ..nn.functional import _activation as _act
 from ..nn.functional import _loss
+from ..nn.functional._normalization import Normalize
+from ..ops.einsum import Einsum
 from ..ops import activation, arith, compare, conv, linalg, pool, reduction, shape, unary
 from ..ops.indexing import GetItem, _is_array
 from ..ops.shape import expand, movedim, reshape, stack
@@ -215,8 +217,45 @@ def _fold_batch(cls, args, kwargs, bat, B):
     return reshape(y, (B, s[1]) + tuple(y.shape[1:]))
 
 
+def _einsum(cls, args, kwargs, bat, B):
+    """A fresh subscript letter for the batch, in front of each batched operand and the output."""
+    ins, out, *xs = args
+    used = set("".join(ins) + out)
+    letter = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA"
+                  if c not in used)
+    ins = [letter + s if b else s for s, b in zip(ins, bat[2:])]
+    return cls.apply(ins, letter + out, *xs)
+
+
+def _normalize(cls, args, kwargs, bat, B):
+    """Normalize (x, w, b, mean, invstd, dims, param_dims, eps): mean/invstd arrive as raw guards
+    (keepdims shape); dims shift past the batch dim. A shared w/b is summed over the batch too in
+    its gradient (param_dims gains dim 0); a per-sample one is padded to x's logical rank."""
+    x, w, b, mean, invstd, dims, param_dims, eps = args
+    affine = [k for k in (1, 2) if args[k] is not None]
+    if not bat[0] or len({bat[k] for k in affine}) > 1:
+        return loop_rule(cls, args, kwargs, bat, B, _level_of_raw(mean))
+    mean, invstd = mean.phys._data, invstd.phys._data
+    n = _lnd(x, True)
+    if affine and bat[affine[0]]:
+        w = _pad(w, n - _lnd(w, True)) if w is not None else None
+        b = _pad(b, n - _lnd(b, True)) if b is not None else None
+        pdims = _shift(param_dims)
+    else:  # shared: one more leading 1 so that the gradient (keepdims) has w's physical rank
+        w = reshape(w, (1,) + tuple(w.shape)) if w is not None else None
+        b = reshape(b, (1,) + tuple(b.shape)) if b is not None else None
+        pdims = (0,) + _shift(param_dims)
+    return cls.apply(x, w, b, mean, invstd, _shift(dims), pdims, eps)
+
+
+def _level_of_raw(a):
+    return getattr(a, "level", None)
+
+
 RULES.update({linalg.MatMul: _matmul, linalg.Linear: _linear, conv.ConvFn: _conv,
-              pool.AvgPoolFn: _fold_batch})
+              pool.AvgPoolFn: _fold_batch, Einsum: _einsum, Normalize: _normalize})
+# rules that take raw guards in their non-Tensor arguments (the others loop on those)
+RAW_GUARD_RULES = {Normalize}
 
 
 # -- the fallback ----------------------------------------------------------------------------------
@@ -236,8 +275,9 @@ def loop_rule(cls, args, kwargs, bat, B, level=None):
 
 def run_rule(cls, args, kwargs, bat, B, level):
     """Apply the rule of `cls` (or the loop); raw guards inside non-Tensor args force the loop."""
-    if any(not b and has_guard(a, level) for a, b in zip(args, bat)) or \
-            any(has_guard(v, level) for v in kwargs.values()):
+    if cls not in RAW_GUARD_RULES and (any(not b and has_guard(a, level)
+                                           for a, b in zip(args, bat))
+                                       or any(has_guard(v, level) for v in kwargs.values())):
         return loop_rule(cls, args, kwargs, bat, B, level)
     rule = RULES.get(cls)
     if rule is None:

@@ -220,7 +220,7 @@ def test_body_runs_once_with_rules():
 
 
 def test_op_without_rule_loops_per_op():
-    # tril, einsum and layer_norm have no rule: each op runs per sample, the body still once
+    # tril has no rule: it runs per sample, the body still once (einsum, layer_norm have rules)
     calls, n_loop = [], []
     real_loop = _batching.loop_rule
 
@@ -239,7 +239,7 @@ def test_op_without_rule_loops_per_op():
         out = vmap(lambda x, w: f(x, w, ax, F))(ax.tensor(x), ax.tensor(w))
     finally:
         _batching.loop_rule = real_loop
-    assert len(calls) == 1 and len(n_loop) >= 3
+    assert len(calls) == 1 and n_loop == ["_Triangle"]
     ref = torch.func.vmap(lambda x, w: f(x, w, torch, TF))(torch.tensor(x), torch.tensor(w))
     check(out, ref, 1e-5)
 
@@ -469,3 +469,36 @@ def test_randomness_with_chunks_and_the_loop():
     assert len({r.tobytes() for r in diff[::2]}) == 3
     with pytest.raises(RuntimeError, match="randomness error mode"):
         vmap(branchy)(x)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_per_sample_gradients_through_rules_and_the_per_op_loop(affine, monkeypatch):
+    # layer_norm and einsum (rules) and tril (per-op loop), with shared parameters
+    no_whole_loop(monkeypatch)
+
+    def loss(fn, lib):
+        def f(p, x):
+            h = fn.layer_norm(x, (4,), p[0] if affine else None, p[1] if affine else None)
+            h = lib.einsum("ij,kj->ik", h, p[-2])
+            return (h.softmax(-1) * lib.tril(p[-1])).sum() + fn.gelu(h).var()
+        return f
+    P = [rnd(4), rnd(4, seed=1), rnd(3, 4, seed=2), rnd(3, 3, seed=3)][0 if affine else 2:]
+    X = rnd(5, 3, 4, seed=4)
+    a = vmap(local_grad(loss(F, ax)), in_dims=(None, 0))([ax.tensor(p) for p in P], ax.tensor(X))
+    t = torch.func.vmap(torch.func.grad(loss(TF, torch)), in_dims=(None, 0))(
+        [torch.tensor(p) for p in P], torch.tensor(X))
+    check(a, t, 1e-5)
+
+
+def test_layer_norm_per_sample_affine_and_backward_from_outside():
+    X, W, B = rnd(5, 3, 4), rnd(5, 4, seed=1), rnd(4, seed=2)
+    for in_dims, b in [((0, 0, None), B), ((0, 0, 0), np.tile(B, (5, 1)))]:
+        run_both(lambda x, w, b: F.layer_norm(x, (4,), w, b),
+                 lambda x, w, b: TF.layer_norm(x, (4,), w, b), [X, W, b], 1e-5, in_dims=in_dims)
+    ln, tln = ax.nn.LayerNorm(4), torch.nn.LayerNorm(4)
+    xa, xt = ax.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    (vmap(ln)(xa) ** 3).sum().backward()
+    (torch.func.vmap(tln)(xt) ** 3).sum().backward()
+    check(xa.grad, xt.grad, 1e-4)
+    check(ln.weight.grad, tln.weight.grad, 1e-4)
+    check(ln.bias.grad, tln.bias.grad, 1e-4)
