@@ -502,3 +502,14 @@ def test_layer_norm_per_sample_affine_and_backward_from_outside():
     check(xa.grad, xt.grad, 1e-4)
     check(ln.weight.grad, tln.weight.grad, 1e-4)
     check(ln.bias.grad, tln.bias.grad, 1e-4)
+
+
+def test_printing_and_python_values_inside_vmap_run_per_sample(capsys):
+    # printing or converting a batched tensor needs the values of each sample: the loop fallback
+    # shows each sample (never the first one as if it were the whole batch)
+    def f(x):
+        print(x.tolist())
+        return x * 2
+    out = vmap(f)(ax.tensor(np.arange(6.0).reshape(2, 3)))
+    assert capsys.readouterr().out.split("\n")[:2] == ["[0.0, 1.0, 2.0]", "[3.0, 4.0, 5.0]"]
+    np.testing.assert_array_equal(out.numpy(), np.arange(6.0).reshape(2, 3) * 2)
