@@ -18,8 +18,10 @@ batch (a view), whose physical gradient is one gradient per sample. The forward 
 shared-weight form (one GEMM for `linear`), and only `vmap(grad(f))` pays the per-sample form.
 `_Wrap` and `_Unwrap` connect the logical graph to the tensors entering and leaving vmap.
 
-Higher-order gradients through a vmapped op (create_graph=True inside vmap) are not supported yet and
-raise.
+Higher-order gradients (create_graph=True inside vmap, as `axonal.func.grad` does there) record the
+backward of a `_Lift` as one more lifted call (`_VJPCompute`: the op's forward re-run and
+differentiated with create_graph), so gradients of gradients are exact to any order. A recorded
+backward from outside the vmap (a Hessian of a vmapped function) is not supported yet and raises.
 """
 import numpy as np
 
@@ -50,40 +52,55 @@ class _Level:
         if True not in bat and not any(level_of(v) is self for v in kwargs.values()):
             if not any(has_guard(a, self) for a in args):
                 return cls.apply(*args, **kwargs)
-        B = self.size
         if kwargs and any(level_of(v) is self for v in kwargs.values()):
             raise NotImplementedError(f"vmap: {cls.__name__} with a batched keyword argument")
+        compute = _RuleCompute(cls, kwargs, self)
         needs = [isinstance(a, Tensor) and a._rg for a in args] if _config._state.grad else None
         if not needs or True not in needs:
             phys = [a._data.phys if b else a for a, b in zip(args, bat)]
-            return _wrap_out(run_rule(cls, phys, kwargs, bat, B, self), self)
-        # a recorded call: the rule runs on fresh physical leaves, the node is logical
-        phys, unbatched = [], []
-        for k, (a, b, n) in enumerate(zip(args, bat, needs)):
-            if b:
-                p = a._data.phys
-                phys.append(p.detach().requires_grad_() if n else p)
-            elif n:  # its physical gradient is the sum over the batch (see _Lift.backward)
-                phys.append(a.detach().requires_grad_())
-                unbatched.append(k)
-            else:
-                phys.append(a)
-        out = run_rule(cls, phys, kwargs, bat, B, self)
-        outs = out if type(out) is tuple else (out,)
-        logical = tuple(batched(o.detach(), self) for o in outs)
-        node = _Lift.__new__(_Lift)
-        node.saved = ()
-        node.needs_input_grad = tuple(needs)
-        node.save(phys_in=phys, phys_out=outs, level=self, unbatched=tuple(unbatched),
-                  op=cls, bat=tuple(bat), kwargs=kwargs)
-        node._record(args, needs, logical)
-        return logical if type(out) is tuple else logical[0]
+            out = compute(phys, bat)
+            return tuple(batched(o, self) for o in out) if type(out) is tuple else \
+                batched(out, self)
+        out = _lift(self, compute, args, bat, needs)
+        return out if len(out) > 1 or compute.tuple_out else out[0]
 
 
-def _wrap_out(out, level):
-    if type(out) is tuple:
-        return tuple(batched(o, level) for o in out)
-    return batched(out, level)
+class _RuleCompute:
+    """The physical computation of one op call: its batching rule (or the per-op loop)."""
+
+    def __init__(self, cls, kwargs, level):
+        self.cls, self.kwargs, self.level, self.tuple_out = cls, kwargs, level, False
+        self.name = cls.__name__
+
+    def __call__(self, phys, bat):
+        out = run_rule(self.cls, phys, self.kwargs, list(bat), self.level.size, self.level)
+        self.tuple_out = type(out) is tuple
+        return out
+
+
+def _lift(level, compute, args, bat, needs):
+    """Run `compute` on fresh physical leaves and record one logical `_Lift` node over `args`;
+    returns the batched outputs (a tuple)."""
+    phys, unbatched = [], []
+    for k, (a, b, n) in enumerate(zip(args, bat, needs)):
+        if b:
+            p = a._data.phys
+            phys.append(p.detach().requires_grad_() if n else p)
+        elif n:  # its physical gradient is the sum over the batch (see _Lift.backward)
+            phys.append(a.detach().requires_grad_())
+            unbatched.append(k)
+        else:
+            phys.append(a)
+    out = compute(phys, bat)
+    outs = out if type(out) is tuple else (out,)
+    logical = tuple(batched(o.detach(), level) for o in outs)
+    node = _Lift.__new__(_Lift)
+    node.saved = ()
+    node.needs_input_grad = tuple(needs)
+    node.save(phys_in=phys, phys_out=outs, level=level, unbatched=tuple(unbatched),
+              compute=compute, bat=tuple(bat), args=tuple(args))
+    node._record(args, needs, logical)
+    return logical
 
 
 def _to_phys(g, level):
@@ -98,12 +115,10 @@ class _Lift(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        if _config._state.grad:
-            raise NotImplementedError(
-                f"vmap: higher-order gradients (create_graph=True) through the batched op "
-                f"{ctx.op.__name__} are not supported yet")
         level = ctx.level
         want = [k for k, n in enumerate(ctx.needs_input_grad) if n]
+        if _config._state.grad:  # create_graph: the backward is a batched op of its own
+            return _recorded_backward(ctx, grads, want)
         phys_in, phys_out = ctx.phys_in, ctx.phys_out
         per_sample = level.active() and any(k in ctx.unbatched for k in want)
         if per_sample:
@@ -135,8 +150,70 @@ def _recompute_per_sample(ctx):
             phys[k] = expand_front(phys[k].detach(), B).requires_grad_()
             bat[k] = True
     with enable_grad():
-        out = run_rule(ctx.op, phys, ctx.kwargs, bat, B, ctx.level)
+        out = ctx.compute(phys, bat)
     return phys, out if type(out) is tuple else (out,)
+
+
+def _recorded_backward(ctx, grads, want):
+    """create_graph=True (a gradient to be differentiated again, or `axonal.func.grad` inside
+    vmap): the vector-Jacobian product is recorded as one more lifted call, a function of the op's
+    logical inputs and of the output gradients, so that its own backward is exact to any order."""
+    level = ctx.level
+    if not level.active():
+        raise NotImplementedError(
+            f"vmap: higher-order gradients (create_graph=True) through the batched op "
+            f"{ctx.compute.name} from outside the vmap are not supported yet")
+    pairs = [(i, g) for i, (o, g) in enumerate(zip(ctx.phys_out, grads))
+             if g is not None and o._rg]
+    if not pairs:
+        return (None,) * len(ctx.needs_input_grad)
+    args = list(ctx.args) + [g for _, g in pairs]
+    bat = [level_of(a) is level for a in args]
+    needs = [isinstance(a, Tensor) and a._rg for a in args]
+    compute = _VJPCompute(ctx.compute, len(ctx.args), [i for i, _ in pairs], want, level)
+    if True in needs:
+        outs = _lift(level, compute, args, bat, needs)
+    else:
+        phys = [a._data.phys if b else a for a, b in zip(args, bat)]
+        outs = tuple(batched(o, level) for o in compute(phys, bat))
+    result = [None] * len(ctx.needs_input_grad)
+    for k, r in zip(want, outs):
+        result[k] = r
+    return tuple(result)
+
+
+class _VJPCompute:
+    """Physical computation of a recorded backward: (op inputs, output gradients) -> per-sample
+    input gradients, by re-running the op's forward and differentiating it with create_graph."""
+
+    tuple_out = True
+
+    def __init__(self, forward, n_in, out_idx, want, level):
+        self.forward, self.n_in, self.out_idx, self.want, self.level = \
+            forward, n_in, out_idx, want, level
+        self.name = f"{forward.name}Backward"
+
+    def __call__(self, phys, bat):
+        B, n = self.level.size, self.n_in
+        ins, bat_in = list(phys[:n]), list(bat[:n])
+        for k in self.want:
+            if not bat_in[k]:  # a shared input: its gradient per sample (the level is active)
+                ins[k] = expand_front(ins[k], B)
+                bat_in[k] = True
+            if not ins[k]._rg:
+                ins[k] = ins[k].detach().requires_grad_()
+        seeds = [s if b else expand_front(s, B) for s, b in zip(phys[n:], bat[n:])]
+        with enable_grad():
+            out = self.forward(ins, bat_in)
+            outs = out if type(out) is tuple else (out,)
+            res = _autograd_grad([outs[i] for i in self.out_idx], [ins[k] for k in self.want],
+                                 seeds, create_graph=True, allow_unused=True)
+        return tuple(r if r is not None else _zeros_like(ins[k])
+                     for k, r in zip(self.want, res))
+
+
+def _zeros_like(t):
+    return constant(np.zeros(t.shape, t._data.dtype)) if level_of(t) is None else t * 0
 
 
 class _Wrap(Function):

@@ -513,3 +513,48 @@ def test_printing_and_python_values_inside_vmap_run_per_sample(capsys):
     out = vmap(f)(ax.tensor(np.arange(6.0).reshape(2, 3)))
     assert capsys.readouterr().out.split("\n")[:2] == ["[0.0, 1.0, 2.0]", "[3.0, 4.0, 5.0]"]
     np.testing.assert_array_equal(out.numpy(), np.arange(6.0).reshape(2, 3) * 2)
+
+
+def grad_cg(f):
+    """A grad with create_graph=True (as axonal.func.grad runs inside vmap), w.r.t. argument 0."""
+    def g(p, *args):
+        p = p if p.requires_grad else p.detach().requires_grad_()
+        with ax.enable_grad():
+            return ax.autograd.grad(f(p, *args), p, create_graph=True)[0]
+    return g
+
+
+def test_higher_order_gradients_inside_vmap(monkeypatch):
+    no_whole_loop(monkeypatch)
+
+    def f(lib):
+        return lambda w, x: (lib.tanh(x @ w) ** 2).sum() + (w * w * x.sum()).sum()
+    W, X = ax.tensor(rnd(3, 2)), ax.tensor(rnd(4, 5, 3, seed=1))
+    Wt, Xt = torch.tensor(rnd(3, 2)), torch.tensor(rnd(4, 5, 3, seed=1))
+    tgrad = torch.func.grad
+    cases = [  # per-sample gradient recorded with create_graph; second order w.r.t. w and x
+        (grad_cg(f(ax)), tgrad(f(torch)), (None, 0), (W, X), (Wt, Xt)),
+        (grad_cg(lambda w, x: grad_cg(f(ax))(w, x).sum()),
+         tgrad(lambda w, x: tgrad(f(torch))(w, x).sum()), (None, 0), (W, X), (Wt, Xt)),
+        (grad_cg(lambda x, w: grad_cg(lambda x, w: f(ax)(w, x))(x, w).sum()),
+         tgrad(lambda x, w: tgrad(lambda x, w: f(torch)(w, x))(x, w).sum()), (0, None), (X, W),
+         (Xt, Wt)),
+    ]
+    for fa, ft, in_dims, args_a, args_t in cases:
+        check(vmap(fa, in_dims=in_dims)(*args_a), torch.func.vmap(ft, in_dims=in_dims)(*args_t),
+              1e-5)
+    conv = lambda fn: lambda p, x: (fn.conv2d(x.unsqueeze(0), p, padding=1).relu() ** 2).mean()
+    P, XC = rnd(4, 2, 3, 3, seed=2), rnd(3, 2, 5, 5, seed=3)
+    check(vmap(grad_cg(conv(F)), in_dims=(None, 0))(ax.tensor(P), ax.tensor(XC)),
+          torch.func.vmap(tgrad(conv(TF)), in_dims=(None, 0))(torch.tensor(P), torch.tensor(XC)),
+          1e-5)
+
+
+def test_hessian_of_a_vmapped_function_from_outside_raises():
+    x = ax.tensor(rnd(3, 2), requires_grad=True)
+    y = (vmap(lambda v: v.sin())(x) ** 2).sum()
+    (g,) = ax.autograd.grad(y, x, create_graph=False)
+    np.testing.assert_allclose(g.numpy(), 2 * np.sin(rnd(3, 2)) * np.cos(rnd(3, 2)), rtol=1e-5)
+    y = (vmap(lambda v: v.sin())(x) ** 2).sum()
+    with pytest.raises(NotImplementedError, match="from outside the vmap"):
+        ax.autograd.grad(y, x, create_graph=True)
