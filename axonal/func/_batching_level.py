@@ -28,6 +28,7 @@ import numpy as np
 from .. import _config
 from .._config import enable_grad
 from .. import random as _random
+from ..autograd import function as _function
 from ..autograd.function import Function
 from ..autograd.functional import grad as _autograd_grad
 from ..ops.shape import movedim
@@ -55,14 +56,31 @@ class _Level:
         if kwargs and any(level_of(v) is self for v in kwargs.values()):
             raise NotImplementedError(f"vmap: {cls.__name__} with a batched keyword argument")
         compute = _RuleCompute(cls, kwargs, self)
-        needs = [isinstance(a, Tensor) and a._rg for a in args] if _config._state.grad else None
+        needs = [_needs(a) for a in args] if _config._state.grad else None
         if not needs or True not in needs:
             phys = [a._data.phys if b else a for a, b in zip(args, bat)]
             out = compute(phys, bat)
-            return tuple(batched(o, self) for o in out) if type(out) is tuple else \
-                batched(out, self)
-        out = _lift(self, compute, args, bat, needs)
+            out = tuple(batched(o, self) for o in out) if type(out) is tuple else \
+                (batched(out, self),)
+        else:
+            out = _lift(self, compute, args, bat, needs)
+        if _LINK_VIEWS is not None:  # as Function.apply does: outputs sharing memory are views
+            _LINK_VIEWS(out, args)
         return out if len(out) > 1 or compute.tuple_out else out[0]
+
+
+# Function.apply's view bookkeeping, where the autograd has it (views and version counters): the
+# guards share their storage as the physical arrays do, so the same memory test applies.
+_LINK_VIEWS = getattr(_function, "_link_views", None)
+_VIEW_NEEDS = getattr(_function, "_view_needs", None)
+
+
+def _needs(a):
+    if not isinstance(a, Tensor):
+        return False
+    if _VIEW_NEEDS is not None and getattr(a, "_base", None) is not None:
+        return _VIEW_NEEDS(a)
+    return a._rg
 
 
 class _RuleCompute:
@@ -94,6 +112,8 @@ def _lift(level, compute, args, bat, needs):
     out = compute(phys, bat)
     outs = out if type(out) is tuple else (out,)
     logical = tuple(batched(o.detach(), level) for o in outs)
+    for t in logical:
+        t._data.recorded = True
     node = _Lift.__new__(_Lift)
     node.saved = ()
     node.needs_input_grad = tuple(needs)

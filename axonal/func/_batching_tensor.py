@@ -47,17 +47,22 @@ class _Guard(np.ndarray):
 
     phys = None
     level = None
+    # an output of a recorded (logical-graph) call: writing into it in place needs the autograd's
+    # in-place machinery to see through the lifted node, which it cannot: such writes refuse
+    # (the whole function then runs per sample, where in-place ops are exact)
+    recorded = False
 
     def __array_finalize__(self, obj):
         if obj is not None:
             self.phys = getattr(obj, "phys", None)
             self.level = getattr(obj, "level", None)
+            self.recorded = getattr(obj, "recorded", False)
 
     def _refuse(self, what):
         raise Unbatchable(self.level, what)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method != "__call__" or kwargs.get("out") is not None or ufunc.signature is not None:
+        if method != "__call__" or ufunc.signature is not None:
             guard = _innermost(inputs)
             raise Unbatchable(guard.level, f"numpy.{ufunc.__name__}.{method}")
         return _batched_ufunc(ufunc, inputs, kwargs)
@@ -90,8 +95,8 @@ class _Guard(np.ndarray):
         """Basic-index writes per sample into the physical array (an in-place op on a batched
         tensor writes its physical storage, as in PyTorch); the value broadcasts per sample."""
         parts = key if isinstance(key, tuple) else (key,)
-        if not _is_basic(parts):
-            self._refuse("writing into the raw array with index arrays")
+        if not _is_basic(parts) or self.recorded:
+            self._refuse("writing into the raw array (index arrays, or a tensor in the graph)")
         phys = self._phys("writing into the raw array")
         if isinstance(value, _Guard):
             if value.level is not self.level or type(value.phys._data) is not np.ndarray:
@@ -247,19 +252,45 @@ def _innermost(objs):
 def _batched_ufunc(ufunc, inputs, kwargs):
     """An element-wise ufunc on guards: computed on the physical arrays of the innermost level,
     each operand's logical dims right-aligned (1s inserted after the batch dim), then re-guarded."""
-    guard = _innermost(inputs)
+    out_guards = kwargs.pop("out", None)
+    out_guards = (out_guards,) if isinstance(out_guards, np.ndarray) else out_guards
+    guard = _innermost(tuple(inputs) + tuple(out_guards or ()))
     level = guard.level
     ours = [isinstance(x, _Guard) and x.level is level for x in inputs]
     raws = [x.phys._data if o else x for x, o in zip(inputs, ours)]
     if any(o and type(r) is not np.ndarray for r, o in zip(raws, ours)):
         raise Unbatchable(level, f"numpy.{ufunc.__name__} (nested vmap on raw arrays)")
     n = max(np.ndim(x) for x in inputs)  # logical ndims: the guards report them
+    if out_guards is not None:  # in place (x.add_(y)): into the physical storage of the output
+        if not all(isinstance(o, _Guard) and o.level is level and not o.recorded and
+                   type(o.phys._data) is np.ndarray for o in out_guards):
+            raise Unbatchable(level, f"numpy.{ufunc.__name__} into an unbatched array")
+        n = max(n, *(o.ndim for o in out_guards))
+        kwargs["out"] = tuple(o.phys._data for o in out_guards)
     raws = [r.reshape(r.shape[:1] + (1,) * (n - r.ndim + 1) + r.shape[1:]) if o else r
             for r, o in zip(raws, ours)]
     out = ufunc(*raws, **kwargs)
+    if out_guards is not None:
+        return out_guards if len(out_guards) > 1 else out_guards[0]
     if isinstance(out, tuple):
         return tuple(make_guard(constant(o), level) for o in out)
     return make_guard(constant(np.asarray(out)), level)
+
+
+def _on_root(a):
+    """The guard of sample 0 of `a`, made directly on the array that owns a's memory, so that its
+    `.base` is that owner - the storage identity that views and version counters go by (a view
+    of a subclass view would keep the intermediate array as its base). None when a's memory is not
+    owned by an ndarray."""
+    root = a if a.base is None else a.base
+    if type(root) is not np.ndarray or not (root.flags.c_contiguous or root.flags.f_contiguous):
+        return None
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    try:
+        return np.ndarray.__new__(_Guard, a.shape[1:], a.dtype, buffer=root, offset=offset,
+                                  strides=a.strides[1:])
+    except (TypeError, ValueError):
+        return None
 
 
 def _sample(base, i):
@@ -311,8 +342,10 @@ def make_guard(phys, level):
     base = np.ndarray.view(raw, np.ndarray) if isinstance(raw, _Guard) else raw
     if base.ndim == 0:
         raise ValueError("vmap: internal error: a physical value without a batch dimension")
-    sample = _sample(base, 0) if base.shape[0] else np.zeros(base.shape[1:], base.dtype)
-    g = np.ndarray.view(sample, _Guard)
+    g = _on_root(base) if base.shape[0] and not isinstance(raw, _Guard) else None
+    if g is None:
+        sample = _sample(base, 0) if base.shape[0] else np.zeros(base.shape[1:], base.dtype)
+        g = np.ndarray.view(sample, _Guard)
     g.phys = phys
     g.level = level
     return g
