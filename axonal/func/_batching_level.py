@@ -30,7 +30,7 @@ from .._config import enable_grad
 from .. import random as _random
 from ..autograd import function as _function
 from ..autograd.function import Function
-from ..autograd.functional import grad as _autograd_grad
+from ..autograd import grad as _autograd_grad
 from ..ops.shape import movedim
 from ..tensor import Tensor, constant
 from ._batching import expand_front, run_rule
@@ -75,6 +75,9 @@ _LINK_VIEWS = getattr(_function, "_link_views", None)
 _VIEW_NEEDS = getattr(_function, "_view_needs", None)
 
 
+_TANGENTS = "_fw_grads"  # where forward-mode AD keeps a tensor's tangents (its instance dict)
+
+
 def _needs(a):
     if not isinstance(a, Tensor):
         return False
@@ -103,6 +106,11 @@ def _lift(level, compute, args, bat, needs):
     for k, (a, b, n) in enumerate(zip(args, bat, needs)):
         if b:
             p = a._data.phys
+            if n and p.__dict__.get(_TANGENTS):
+                raise NotImplementedError(
+                    "vmap: forward-mode tangents through a batched op that also records a reverse "
+                    "graph (jvp/jacfwd over vmap of a function using tensors that require grad) "
+                    "are not supported yet")
             phys.append(p.detach().requires_grad_() if n else p)
         elif n:  # its physical gradient is the sum over the batch (see _Lift.backward)
             phys.append(a.detach().requires_grad_())
@@ -261,8 +269,10 @@ def _node(cls, inp, out, **state):
 
 
 def add_batch_dim(x, in_dim, level):
-    """The batched tensor for input x mapped along in_dim (graph kept through a `_Wrap` node)."""
-    out = batched(movedim(x.detach(), in_dim, 0), level)
+    """The batched tensor for input x mapped along in_dim (graph kept through a `_Wrap` node).
+    A graph-free x is moved as it is, so that what the transforms below vmap keep on the tensor
+    itself (forward-mode tangents) stays on its physical value."""
+    out = batched(movedim(x.detach() if x._rg else x, in_dim, 0), level)
     if x._rg and _config._state.grad:
         _node(_Wrap, x, out, level=level, in_dim=in_dim)
     return out
@@ -272,8 +282,9 @@ def remove_batch_dim(y, out_dim, level):
     """The physical result for output y at out_dim; unbatched outputs are broadcast."""
     if level_of(y) is not level:
         return movedim(expand_front(y, level.size), 0, out_dim)
-    out = movedim(y._data.phys, 0, out_dim).detach()  # a fresh tensor: the node's output
+    out = movedim(y._data.phys, 0, out_dim)
     if y._rg and _config._state.grad:
+        out = out.detach()  # a fresh tensor: the node's output
         _node(_Unwrap, y, out, level=level, out_dim=out_dim)
     return out
 

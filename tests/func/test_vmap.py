@@ -584,3 +584,16 @@ def test_in_place_ops_on_recorded_tensors_inside_vmap():
     check(vmap(grad_w(fa), in_dims=(None, 0))(ax.tensor(W), ax.tensor(X)),
           torch.func.vmap(torch.func.grad(ft), in_dims=(None, 0))(torch.tensor(W), torch.tensor(X)),
           1e-5)
+
+
+def test_forward_mode_tangents_survive_vmap():
+    # jacfwd(vmap(f)) where the forward-mode AD exists: its tangents live on the tensors, so
+    # vmap keeps a graph-free input's tangent on its physical value
+    func = pytest.importorskip("axonal.func")
+    if not hasattr(func, "jacfwd"):
+        pytest.skip("no axonal.func.jacfwd here")
+    f = lambda x: (x.sin() * x).sum()  # noqa: E731
+    X = rnd(4, 3)
+    check(func.jacfwd(vmap(f))(ax.tensor(X)), torch.func.jacfwd(torch.func.vmap(f))(torch.tensor(X)))
+    check(func.jacrev(vmap(f))(ax.tensor(X)), torch.func.jacrev(torch.func.vmap(f))(torch.tensor(X)))
+    check(vmap(func.grad(f))(ax.tensor(X)), torch.func.vmap(torch.func.grad(f))(torch.tensor(X)))
