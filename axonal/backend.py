@@ -58,7 +58,7 @@ def cuda_available() -> bool:
 class Device:
     """A device name like PyTorch's: `Device("cpu")`, `Device("cuda")`, `Device("cuda:1")`."""
 
-    __slots__ = ("type", "index")
+    __slots__ = ("index", "type")
 
     def __init__(self, spec="cpu", index=None):
         if isinstance(spec, Device):

@@ -13,8 +13,8 @@ results are stacked: correct, only slower.
 from ..nn.functional import _activation as _act
 from ..nn.functional import _loss
 from ..nn.functional._normalization import Normalize
-from ..ops.einsum import Einsum
 from ..ops import activation, arith, compare, conv, linalg, pool, reduction, shape, unary
+from ..ops.einsum import Einsum
 from ..ops.indexing import GetItem, _is_array
 from ..ops.shape import expand, movedim, reshape, stack
 from ..tensor import Tensor
@@ -285,4 +285,4 @@ def run_rule(cls, args, kwargs, bat, B, level):
     return rule(cls, args, kwargs, bat, B)
 
 
-__all__ = ["RULES", "run_rule", "loop_rule", "expand_front"]
+__all__ = ["RULES", "expand_front", "loop_rule", "run_rule"]

@@ -26,11 +26,11 @@ backward from outside the vmap (a Hessian of a vmapped function) is not supporte
 import numpy as np
 
 from .. import _config
-from .._config import enable_grad
 from .. import random as _random
+from .._config import enable_grad
 from ..autograd import function as _function
-from ..autograd.function import Function
 from ..autograd import grad as _autograd_grad
+from ..autograd.function import Function
 from ..ops.shape import movedim
 from ..tensor import Tensor, constant
 from ._batching import expand_front, run_rule
@@ -50,9 +50,9 @@ class _Level:
 
     def __call__(self, cls, args, kwargs):
         bat = [level_of(a) is self for a in args]
-        if True not in bat and not any(level_of(v) is self for v in kwargs.values()):
-            if not any(has_guard(a, self) for a in args):
-                return cls.apply(*args, **kwargs)
+        if True not in bat and not any(level_of(v) is self for v in kwargs.values()) \
+                and not any(has_guard(a, self) for a in args):
+            return cls.apply(*args, **kwargs)
         if kwargs and any(level_of(v) is self for v in kwargs.values()):
             raise NotImplementedError(f"vmap: {cls.__name__} with a batched keyword argument")
         compute = _RuleCompute(cls, kwargs, self)

@@ -149,7 +149,7 @@ class _Guard(np.ndarray):
     def tobytes(self, order="C"):
         self._refuse(".tobytes()")
 
-    def _method(name):  # noqa: N805 - a factory run in the class body
+    def _method(name):
         def refuse(self, *args, **kwargs):
             self._refuse(f"ndarray.{name}")
         refuse.__name__ = name
@@ -195,7 +195,7 @@ class _Guard(np.ndarray):
                   "setfield"):
         locals()[_name] = _method(_name)
 
-    def _reduction(name):  # noqa: N805
+    def _reduction(name):
         def reduce(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
             """The reduction per sample: logical axes shifted past the batch dim."""
             phys = self.phys._data
@@ -217,7 +217,7 @@ class _Guard(np.ndarray):
     del _name, _method, _reduction
 
     @property
-    def T(self):  # noqa: N802 - NumPy's name
+    def T(self):
         self._refuse("ndarray.T")
 
 

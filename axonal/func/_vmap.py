@@ -118,8 +118,8 @@ def _name(func):
 # -- argument processing (PyTorch's checks and messages) ---------------------------------------------
 def _process_inputs(func, in_dims, args):
     head = f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>): "
-    if not isinstance(in_dims, (int, tuple)) or isinstance(in_dims, bool):
-        raise ValueError(head + "expected `in_dims` to be int or a (potentially nested) tuple "
+    if not isinstance(in_dims, (int, tuple)):
+        raise ValueError(head + "expected `in_dims` to be int or a (potentially nested) tuple "  # noqa: TRY004 - PyTorch's type
                          f"matching the structure of inputs, got: {type(in_dims)}.")
     if len(args) == 0:
         raise ValueError(f"vmap({_name(func)})(<inputs>): got no inputs. Maybe you forgot to add "
@@ -132,7 +132,7 @@ def _process_inputs(func, in_dims, args):
                          f"in_dims has structure {_spec_str(_flatten(in_dims)[1])} but inputs "
                          f"has structure {_spec_str(spec)}.")
     for i, (arg, d) in enumerate(zip(flat, dims)):
-        if d is not None and (not isinstance(d, int) or isinstance(d, bool)):
+        if d is not None and not isinstance(d, int):
             raise ValueError(head + f"Got in_dim={d} for an input but in_dim must be either an "
                              "integer dimension or None.")
         if d is not None and not isinstance(arg, Tensor):
@@ -157,7 +157,7 @@ def _process_inputs(func, in_dims, args):
 def _check_out_dims(func, out_dims):
     leaves = _flatten(out_dims)[0] if _is_node(out_dims) else [out_dims]
     for d in leaves:
-        if d is not None and (not isinstance(d, int) or isinstance(d, bool)):
+        if d is not None and not isinstance(d, int):
             raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims}): `out_dims` must be an "
                              "int, None or a python collection of ints representing where in the "
                              "outputs the vmapped dimension should appear.")
@@ -187,7 +187,7 @@ def _check_output(func, out, d, batched):
                              "out_dim is None")
         return
     if not isinstance(out, Tensor):
-        raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type "
+        raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type "  # noqa: TRY004
                          f"{type(out)}. Did you mean to set out_dims= to None for output?")
 
 
