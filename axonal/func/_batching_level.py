@@ -104,17 +104,16 @@ def _lift(level, compute, args, bat, needs):
     returns the batched outputs (a tuple)."""
     phys, unbatched = [], []
     for k, (a, b, n) in enumerate(zip(args, bat, needs)):
-        if b:
-            p = a._data.phys
+        if b or n:
+            p = a._data.phys if b else a
             if n and p.__dict__.get(_TANGENTS):
                 raise NotImplementedError(
                     "vmap: forward-mode tangents through a batched op that also records a reverse "
                     "graph (jvp/jacfwd over vmap of a function using tensors that require grad) "
                     "are not supported yet")
             phys.append(p.detach().requires_grad_() if n else p)
-        elif n:  # its physical gradient is the sum over the batch (see _Lift.backward)
-            phys.append(a.detach().requires_grad_())
-            unbatched.append(k)
+            if not b:  # its physical gradient is the sum over the batch (see _Lift.backward)
+                unbatched.append(k)
         else:
             phys.append(a)
     out = compute(phys, bat)
