@@ -281,8 +281,37 @@ def run_rule(cls, args, kwargs, bat, B, level):
         return loop_rule(cls, args, kwargs, bat, B, level)
     rule = RULES.get(cls)
     if rule is None:
+        if getattr(cls, "vmap", None) is not None:
+            return _user_rule(cls, args, kwargs, bat, B, level)
         return loop_rule(cls, args, kwargs, bat, B)
     return rule(cls, args, kwargs, bat, B)
+
+
+class VmapInfo:
+    """What a custom Function's `vmap` staticmethod is told (PyTorch's `info`)."""
+
+    def __init__(self, batch_size, randomness):
+        self.batch_size, self.randomness = batch_size, randomness
+
+
+def _user_rule(cls, args, kwargs, bat, B, level):
+    """A custom Function's own rule, PyTorch's contract: `vmap(info, in_dims, *args)` gets the
+    physical arguments with in_dims (0 or None) and returns (outputs, out_dims)."""
+    in_dims = tuple(0 if b else None for b in bat)
+    res = cls.vmap(VmapInfo(B, level.randomness if level is not None else "error"), in_dims,
+                   *args, **kwargs)
+    if not (isinstance(res, tuple) and len(res) == 2):
+        raise RuntimeError(f"{cls.__name__}.vmap: expected the vmap staticmethod to return a "
+                           f"tuple (output, out_dims), got {type(res).__name__}")
+    out, out_dims = res
+    outs = out if isinstance(out, tuple) else (out,)
+    dims = out_dims if isinstance(out_dims, tuple) else (out_dims,) * len(outs)
+    if len(dims) != len(outs):
+        raise RuntimeError(f"{cls.__name__}.vmap: returned {len(outs)} outputs but out_dims "
+                           f"{out_dims}")
+    moved = tuple(expand_front(o, B) if d is None else movedim(o, d, 0)
+                  for o, d in zip(outs, dims))
+    return moved if isinstance(out, tuple) else moved[0]
 
 
 __all__ = ["RULES", "expand_front", "loop_rule", "run_rule"]

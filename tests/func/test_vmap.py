@@ -595,3 +595,51 @@ def test_forward_mode_tangents_survive_vmap():
     check(func.jacfwd(vmap(f))(ax.tensor(X)), torch.func.jacfwd(torch.func.vmap(f))(torch.tensor(X)))
     check(func.jacrev(vmap(f))(ax.tensor(X)), torch.func.jacrev(torch.func.vmap(f))(torch.tensor(X)))
     check(vmap(func.grad(f))(ax.tensor(X)), torch.func.vmap(torch.func.grad(f))(torch.tensor(X)))
+
+
+def test_custom_function_with_its_own_vmap_rule():
+    # PyTorch's contract: vmap(info, in_dims, *args) -> (output, out_dims); without one, the op
+    # runs per sample
+    calls = []
+
+    class TCube(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x ** 3
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x ** 2
+
+        @staticmethod
+        def vmap(info, in_dims, x):
+            return TCube.apply(x), in_dims[0]
+
+    class AxCube(ax.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x._data ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x ** 2
+
+        @staticmethod
+        def vmap(info, in_dims, x):
+            calls.append(info.batch_size)
+            return AxCube.apply(x.transpose(0, 1)), 1
+
+    x = rnd(4, 3)
+    check(vmap(lambda v: AxCube.apply(v) + 1)(ax.tensor(x)),
+          torch.func.vmap(lambda v: TCube.apply(v) + 1)(torch.tensor(x)))
+    assert calls == [4]
+    xa = ax.tensor(x, requires_grad=True)
+    vmap(lambda v: AxCube.apply(v).sum())(xa).sum().backward()
+    np.testing.assert_allclose(xa.grad.numpy(), 3 * x ** 2, rtol=1e-5)
