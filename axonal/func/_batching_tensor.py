@@ -38,7 +38,7 @@ class Unbatchable(Exception):
 # NumPy functions that only read metadata: run on the plain sample view (their result is unbatched
 # and does not depend on the values, e.g. zeros_like, or is a view check as in Tensor.view).
 _META_FUNCTIONS = {np.shape, np.ndim, np.size, np.result_type, np.zeros_like, np.ones_like,
-                   np.empty_like, np.full_like, np.reshape, np.may_share_memory, np.shares_memory,
+                   np.empty_like, np.full_like, np.may_share_memory, np.shares_memory,
                    np.iscomplexobj, np.isrealobj, np.can_cast, np.min_scalar_type}
 
 
@@ -70,6 +70,12 @@ class _Guard(np.ndarray):
     def __array_function__(self, func, types, args, kwargs):
         if func in _META_FUNCTIONS:
             return func(*_plain(args), **_plain(kwargs))
+        if func is np.reshape and isinstance(args[0], _Guard):  # per sample (a view check too)
+            a, shape = args[0], args[1] if len(args) > 1 else kwargs.pop("shape")
+            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            phys = a._phys("numpy.reshape")
+            return make_guard(constant(np.reshape(phys, (phys.shape[0],) + shape, *args[2:],
+                                                  **kwargs)), a.level)
         if func is np.where and len(args) == 3 and not kwargs:
             return _batched_ufunc(np.where, args, {})
         if func in _AXIS_FUNCTIONS:
