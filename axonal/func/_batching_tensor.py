@@ -76,6 +76,12 @@ class _Guard(np.ndarray):
             phys = a._phys("numpy.reshape")
             return make_guard(constant(np.reshape(phys, (phys.shape[0],) + shape, *args[2:],
                                                   **kwargs)), a.level)
+        if func is np.broadcast_to and isinstance(args[0], _Guard):
+            a, shape = args[0], args[1] if len(args) > 1 else kwargs.pop("shape")
+            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            phys = a._phys("numpy.broadcast_to")
+            phys = phys.reshape(phys.shape[:1] + (1,) * (len(shape) - a.ndim) + phys.shape[1:])
+            return make_guard(constant(np.broadcast_to(phys, (phys.shape[0],) + shape)), a.level)
         if func is np.where and len(args) == 3 and not kwargs:
             return _batched_ufunc(np.where, args, {})
         if func in _AXIS_FUNCTIONS:

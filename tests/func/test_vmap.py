@@ -643,3 +643,25 @@ def test_custom_function_with_its_own_vmap_rule():
     xa = ax.tensor(x, requires_grad=True)
     vmap(lambda v: AxCube.apply(v).sum())(xa).sum().backward()
     np.testing.assert_allclose(xa.grad.numpy(), 3 * x ** 2, rtol=1e-5)
+
+
+def test_numpy_on_the_raw_array_is_per_sample():
+    # a function that drops to NumPy on x.numpy(): element-wise ufuncs, reshape, broadcast_to,
+    # astype, reductions along axes and sorting stay batched; anything else (np.linalg here) runs
+    # per sample - never on the first sample only
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        a = x.numpy()
+        b = np.broadcast_to(np.sin(a).reshape(-1), (2, 6)).astype(np.float64)
+        return ax.from_numpy(b * a.max(axis=1).sum() + np.sort(a, axis=0)[0, 0])
+
+    x = rnd(4, 3, 2)
+    out = vmap(f)(ax.tensor(x))
+    ref = np.stack([np.broadcast_to(np.sin(s).reshape(-1), (2, 6)) * s.max(axis=1).sum()
+                    + np.sort(s, axis=0)[0, 0] for s in x.astype(np.float64)])
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-6)
+    assert len(calls) == 1
+    out = vmap(lambda x: ax.from_numpy(np.linalg.norm(x.numpy(), axis=1)))(ax.tensor(x))
+    np.testing.assert_allclose(out.numpy(), np.linalg.norm(x, axis=2), rtol=1e-6)
