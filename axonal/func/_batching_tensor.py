@@ -118,9 +118,6 @@ class _Guard(np.ndarray):
             value = v.reshape(v.shape[:1] + (1,) * (target_nd - v.ndim + 1) + v.shape[1:])
         phys[(slice(None),) + parts] = value
 
-    def __iter__(self):
-        self._refuse("iterating")
-
     def _common(self, what):
         """The one value of a single-element guard when every sample has it (a check that passes
         for the whole batch, a constant): the per-sample program would see that same value. When
@@ -147,19 +144,10 @@ class _Guard(np.ndarray):
             raise TypeError("only integer arrays can be used as an index")
         return int(self._common("index()"))
 
-    def __reduce__(self):
-        self._refuse("pickling")
-
     def item(self, *args):
         if args:
             self._refuse(".item(index)")
         return self._common(".item()")
-
-    def tolist(self):
-        self._refuse(".tolist()")
-
-    def tobytes(self, order="C"):
-        self._refuse(".tobytes()")
 
     def _method(name):
         def refuse(self, *args, **kwargs):
@@ -199,7 +187,7 @@ class _Guard(np.ndarray):
         perm = (0,) + tuple(int(a) % self.ndim + 1 for a in axes)
         return make_guard(constant(phys.transpose(perm)), self.level)
 
-    for _name in ("swapaxes", "squeeze",
+    for _name in ("__iter__", "__reduce__", "tolist", "tobytes", "swapaxes", "squeeze",
                   "take", "put", "repeat", "fill", "sort", "argsort", "argmax", "argmin",
                   "nonzero", "searchsorted", "diagonal", "trace", "dot", "view", "choose",
                   "compress", "partition", "argpartition", "resize", "round", "clip", "cumsum",
