@@ -23,8 +23,6 @@ from .compare import Clamp, Maximum, Where, where
 from .conv import ConvFn, ConvTFn, ConvWFn
 from .einsum import Einsum
 from .indexing import Gather, GetItem, IndexAddZeros, IndexPut, Scatter, ScatterAddZeros
-from .inplace import CopySlices, ViewOf
-from .inplace_methods import Overwrite
 from .linalg import Linear, MatMul, _DiagEmbed, _DiagTake, _Triangle, matmul
 from .methods import _ToDevice
 from .pool import AvgPoolFn, AvgPoolTFn, PlaneGather, PlaneScatter
@@ -165,7 +163,7 @@ def _where_jvp(ctx, _tc, ta, tb):
     if ta is None and tb is None:
         return None
     out = jvp_output(ctx)
-    t = where(constant(ctx.cond), 0.0 if ta is None else ta, 0.0 if tb is None else tb)
+    t = where(ctx.saved[0], 0.0 if ta is None else ta, 0.0 if tb is None else tb)
     t = t.to(out.dtype)
     return t if t._data.shape == out._data.shape else t.expand(*out._data.shape)
 
@@ -377,39 +375,3 @@ def _recurrence_jvp(ctx, *tangents):
 
 Recurrence.jvp = staticmethod(_recurrence_jvp)
 
-
-# -- in-place writes (ops/inplace.py): a view's region replaced in its base, a view read back -------
-def _copy_slices_jvp(ctx, tb, tr, *_):
-    """The base after the write: its tangent outside the region, the region's tangent inside."""
-    if tb is None and tr is None:
-        return None
-    base, region, pos, _ = jvp_inputs(ctx)
-    flat = (_zeros_of(base) if tb is None else tb).reshape(-1)
-    tr = _zeros_of(region) if tr is None else tr
-    return IndexPut.apply(flat, tr.reshape(-1), (pos.reshape(-1),), False).reshape(base.shape)
-
-
-def _view_of_jvp(ctx, tb, *_):
-    if tb is None:
-        return None
-    _, pos, _ = jvp_inputs(ctx)
-    return GetItem.apply(tb.reshape(-1), (pos.reshape(-1),), False).reshape(pos.shape)
-
-
-CopySlices.jvp = staticmethod(_copy_slices_jvp)
-ViewOf.jvp = staticmethod(_view_of_jvp)
-
-
-def _overwrite_jvp(ctx, told, tsrc):
-    """fill_/copy_/random fills: the old values (and their tangent) are gone; src's tangent,
-    broadcast to the tensor's shape, replaces it."""
-    if told is None and tsrc is None:
-        return None
-    old, src = jvp_inputs(ctx)
-    if tsrc is None:
-        return _zeros_of(old)
-    return Expand.apply(tsrc.to(old.dtype), tuple(old.shape)) if tuple(tsrc.shape) != \
-        tuple(old.shape) else tsrc.to(old.dtype)
-
-
-Overwrite.jvp = staticmethod(_overwrite_jvp)
