@@ -12,8 +12,14 @@ import numpy as np
 import pytest
 
 import axonal
-from axonal.utils.data import (DataLoader, Dataset, IterableDataset, TensorDataset, WorkerInfo,
-                               get_worker_info)
+from axonal.utils.data import (
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    TensorDataset,
+    WorkerInfo,
+    get_worker_info,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

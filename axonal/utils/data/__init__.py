@@ -4,8 +4,8 @@ Layer 5. Datasets hold samples, samplers decide the order, `DataLoader` batches 
 function, in the calling process or in `num_workers` worker processes (`get_worker_info()` inside
 one); see `dataloader.py` for the fast path that batches array-backed datasets by fancy indexing.
 """
-from .collate import default_collate, default_convert
 from ._worker import WorkerInfo, get_worker_info
+from .collate import default_collate, default_convert
 from .dataloader import DataLoader
 from .dataset import (
                       ChainDataset,
