@@ -28,13 +28,17 @@ def _output_size(h, w, size, max_size):
 
 
 def _per_channel(a, fn):
-    """Run `fn` (PIL Image -> PIL Image) on every 2-D plane of (..., H, W) through Pillow."""
+    """Run `fn` (PIL Image -> PIL Image) on every 2-D plane of (..., H, W) through Pillow, in
+    float32 (mode "F"); integer images are rounded back (half to even) and clipped to their
+    range, as torchvision's float round trip (`_cast_squeeze_out`) does."""
     a = backend.to_numpy(a)
-    mode, work = ("L", a) if a.dtype == np.uint8 else ("F", a.astype(np.float32))
-    planes = work.reshape(-1, *a.shape[-2:])
-    out = [np.asarray(fn(Image.fromarray(np.ascontiguousarray(p), mode))) for p in planes]
+    planes = a.astype(np.float32).reshape(-1, *a.shape[-2:])
+    out = [np.asarray(fn(Image.fromarray(np.ascontiguousarray(p), "F"))) for p in planes]
     out = np.stack(out).reshape(*a.shape[:-2], *out[0].shape)
-    return out.astype(a.dtype) if a.dtype != out.dtype else out
+    if a.dtype.kind in "iu":
+        info = np.iinfo(a.dtype)
+        out = np.clip(np.round(out), info.min, info.max)
+    return out.astype(a.dtype)
 
 
 def _linear_indices(n_in, n_out):

@@ -2,9 +2,10 @@
 
 PIL inputs go through Pillow exactly as torchvision's `_functional_pil` does (so the pixels are the
 same). Tensor inputs follow `_functional_tensor`'s formulas on the raw array (dtype kept, channel
-order C, H, W). Resizing and rotating a tensor run Pillow's resampler channel by channel (mode "F"
-for floats, "L" for uint8), which is the algorithm PyTorch's antialiased `interpolate` copies from
-Pillow; `antialias=False` bilinear and nearest are computed here with PyTorch's index rule.
+order C, H, W). Resizing and rotating a tensor run Pillow's resampler channel by channel in float32
+(mode "F"; integer images are rounded back, as torchvision's float round trip does): that is the
+algorithm PyTorch's antialiased `interpolate` copies from Pillow. `antialias=False` bilinear and
+nearest are computed here with PyTorch's index rule.
 """
 from ._base import InterpolationMode, get_dimensions, get_image_num_channels, get_image_size
 from ._base import _is_pil, _mode  # noqa: F401  (transforms.py's helpers)
