@@ -1,4 +1,6 @@
 """`FakeData`: random images, the same for the same index, as torchvision's (no files)."""
+import numpy as np
+
 from ... import random as _random
 from ...utils.data import _bridge
 from .. import transforms
@@ -22,7 +24,7 @@ class FakeData(VisionDataset):
             raise IndexError(f"{type(self).__name__} index out of range")
         rng = _random.Generator().manual_seed(index + self.random_offset).np
         img = rng.standard_normal(self.image_size).astype(_bridge.default_float())
-        target = _bridge.wrap(rng.integers(0, self.num_classes, size=(1,))[0].astype("int64"))
+        target = _bridge.wrap(np.asarray(rng.integers(0, self.num_classes), dtype=np.int64))
         img = transforms.ToPILImage()(_bridge.wrap(img))
         if self.transform is not None:
             img = self.transform(img)
