@@ -87,7 +87,9 @@ def test_batches_come_from_worker_processes_in_order():
     assert [b[:, 0].tolist() for b in batches] == serial
     pids = {int(p) for b in batches for p in b[:, 1].tolist()}
     assert len(pids) == 2 and os.getpid() not in pids
+    # the workers' base seed is drawn first, then the permutation (PyTorch's order of draws)
     g1, g2 = axonal.Generator().manual_seed(5), axonal.Generator().manual_seed(5)
+    g1.np.integers(0, 2**63 - 1)
     shuffled = [b[:, 0].tolist() for b in DataLoader(ds, 4, shuffle=True, generator=g1)]
     assert [b[:, 0].tolist() for b in DataLoader(ds, 4, shuffle=True, generator=g2,
                                                  num_workers=3, prefetch_factor=1)] == shuffled

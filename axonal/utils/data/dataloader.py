@@ -153,10 +153,12 @@ class DataLoader:
                 and not self._iterator._shutdown:
             self._iterator._reset()  # persistent workers keep their base seed
             return self._iterator
-        # PyTorch draws the workers' base seed for every new iterator, workers or not, before the
-        # sampler draws: a shuffled order is then the same whatever num_workers is
-        base_seed = int(numpy_rng(self.generator).integers(0, 2**63 - 1))
         if self.num_workers > 0:
+            # the workers' base seed, one draw per new iterator before the sampler draws, as in
+            # PyTorch. PyTorch draws it with num_workers=0 too; axonal does not (runs without
+            # workers keep the streams they always had), so a shuffle with the same generator
+            # orders the data alike for every num_workers > 0, not for 0 (docs/data.md)
+            base_seed = int(numpy_rng(self.generator).integers(0, 2**63 - 1))
             it = MultiProcessIter(self, base_seed)
             if self.persistent_workers:
                 self._iterator = it
