@@ -188,7 +188,13 @@ def _fds():
 
 
 def _shm():
-    return sorted(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else []
+    """This process's /dev/shm: what it maps, and the entries Python's multiprocessing names
+    (psm_* shared memory, sem.mp-* semaphores). Other processes on the machine (MPI tests...)
+    create and remove their own entries meanwhile, so the whole folder cannot be compared."""
+    names = os.listdir("/dev/shm") if os.path.isdir("/dev/shm") else []
+    with open("/proc/self/maps") as f:
+        mapped = {line.split()[-1] for line in f if "/dev/shm/" in line}
+    return sorted(n for n in names if n.startswith(("psm_", "sem.mp", "mp-"))) + sorted(mapped)
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc (Linux)")
@@ -230,3 +236,17 @@ def test_spawn_context_and_pin_memory_warning():
         got = list(DataLoader(ds, batch_size=4, num_workers=1, multiprocessing_context="spawn",
                               pin_memory=True))
     assert [b[1].tolist() for b in got] == [[0, 1, 2, 3], [4, 5]]
+
+
+def failing_init(worker_id):
+    raise OSError(f"cannot open the shard of worker {worker_id}")
+
+
+def test_bad_context_and_a_failing_worker_init_fn():
+    with pytest.raises(ValueError, match="should specify a valid start method"):
+        DataLoader(Pids(4), num_workers=1, multiprocessing_context="teleport")
+    with pytest.raises(TypeError, match="valid context object"):
+        DataLoader(Pids(4), num_workers=1, multiprocessing_context=3)
+    it = iter(DataLoader(Pids(4), batch_size=2, num_workers=1, worker_init_fn=failing_init))
+    with pytest.raises(OSError, match=r"(?s)worker process 0.*cannot open the shard of worker 0"):
+        next(it)

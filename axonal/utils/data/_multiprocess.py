@@ -120,7 +120,12 @@ class MultiProcessIter:
                 break
         else:
             return  # every worker's stream has ended
-        self._index_conns[worker].send((self._send, index))
+        try:
+            self._index_conns[worker].send((self._send, index))
+        except OSError:  # its pipe is broken: the worker died
+            message = _death(worker, self._workers[worker])
+            self._shutdown_workers()
+            raise RuntimeError(message) from None
         self._task_info[self._send] = (worker,)
         self._outstanding += 1
         self._send += 1
