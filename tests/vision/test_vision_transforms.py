@@ -89,7 +89,8 @@ def test_normalize_and_compose(tv):
 @pytest.mark.parametrize("kind", ["pil", "pil_l", "float", "uint8"])
 @pytest.mark.parametrize("size, interp, antialias", [
     (10, "bilinear", True), ((9, 31), "bilinear", True), (40, "bicubic", True),
-    ((8, 12), "nearest", True), ((30, 11), "bilinear", False), (12, "bilinear", True)])
+    ((8, 12), "nearest", True), ((30, 11), "bilinear", False), (12, "bilinear", True),
+    ((9, 40), "bicubic", False)])
 def test_resize(tv, kind, size, interp, antialias):
     if kind.startswith("pil") and not antialias:
         pytest.skip("PIL always antialiases")

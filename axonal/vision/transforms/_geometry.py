@@ -48,6 +48,31 @@ def _linear_indices(n_in, n_out):
     return lo, np.minimum(lo + 1, n_in - 1), (x - lo).astype(np.float32)
 
 
+def _cubic_axis(x, n_in, n_out, axis):
+    """PyTorch's bicubic (a = -0.75, align_corners=False) along one axis: source position
+    (i + 0.5) * in / out - 0.5, four taps, indices clamped at the border."""
+    half = np.float32(0.5)  # in float32, as PyTorch computes it
+    pos = np.float32(n_in / n_out) * (np.arange(n_out, dtype=np.float32) + half) - half
+    base = np.floor(pos).astype(np.int64)
+    t = pos - base.astype(np.float32)
+    A = np.float32(-0.75)
+
+    def near(d):  # |d| <= 1
+        return ((A + 2) * d - (A + 3)) * d * d + 1
+
+    def far(d):  # 1 < |d| < 2
+        return ((A * d - 5 * A) * d + 8 * A) * d - 4 * A
+
+    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    out = 0
+    for k, wk in enumerate(weights):
+        idx = np.clip(base - 1 + k, 0, n_in - 1)
+        shape = [1] * x.ndim
+        shape[axis] = n_out
+        out = out + np.take(x, idx, axis=axis) * wk.reshape(shape)
+    return out
+
+
 def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
     mode = _mode(interpolation)
     c, h, w = get_dimensions(img)
@@ -73,8 +98,11 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, a
     if mode not in (InterpolationMode.BILINEAR, InterpolationMode.BICUBIC):
         raise ValueError(f"resize: {mode} is not supported for tensors (use a PIL Image)")
     if mode == InterpolationMode.BICUBIC and not antialias:
-        raise NotImplementedError("resize: bicubic without antialias on a tensor is not "
-                                  "implemented (PyTorch's kernel uses a = -0.75)")
+        x = backend.to_numpy(a).astype(np.float32)
+        x = _cubic_axis(_cubic_axis(x, w, ow, -1), h, oh, -2)  # rows first, as PyTorch
+        if a.dtype.kind != "f":
+            x = np.clip(np.round(x), 0, _MAX.get(a.dtype.name, 255))
+        return _like(img, x.astype(a.dtype))
     if a.dtype.kind not in "fu" or (a.dtype.kind == "u" and a.dtype != np.uint8):
         raise TypeError(f"resize: tensor dtype {a.dtype} is not supported")
     return _like(img, _per_channel(a, lambda p: p.resize((ow, oh), _PIL_MODE[mode])))
