@@ -19,6 +19,8 @@ import traceback
 
 import numpy as np
 
+from .collate import default_collate
+
 _INFO = None  # this process's WorkerInfo
 
 
@@ -118,7 +120,6 @@ class _MapFetcher:
     def __init__(self, dataset, collate_fn, auto_collation, drop_last):
         self.dataset, self.collate_fn, self.auto = dataset, collate_fn, auto_collation
         getter = getattr(dataset, "_get_batch", None)
-        from .collate import default_collate
         self.fast = getter if callable(getter) and collate_fn is default_collate else None
 
     def fetch(self, index):
@@ -192,14 +193,14 @@ def worker_loop(iterable, dataset, index_conn, result_conn, collate_fn, auto_col
             number, index = task
             if isinstance(number, _Resume):
                 if init_error is None and iterable:
-                    fetcher = kind(dataset, collate_fn, auto_collation, drop_last)
+                    try:
+                        fetcher = kind(dataset, collate_fn, auto_collation, drop_last)
+                    except Exception:
+                        init_error = ExceptionWrapper(sys.exc_info(), where)
                 result_conn.send((number, None))
                 continue
-            if init_error is not None:
-                data, init_error = init_error, None  # reported once, then the worker stops
-                fetcher = None
-            elif fetcher is None:
-                data = _StreamEnd(worker_id)
+            if init_error is not None:  # every batch of this worker reports it, none is skipped
+                data = init_error
             else:
                 try:
                     data = fetcher.fetch(index)
