@@ -16,7 +16,7 @@ from . import _compat, _config, backend
 from . import _dtype as _dt
 from . import _engine as engine
 from ._errors import DTypeError, GraphError
-from ._hooks import HookHandle as _HookHandle
+from . import _hooks
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
 
@@ -294,9 +294,12 @@ class Tensor:
         if not callable(hook):
             raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
                             f"{type(hook).__name__}")
-        if self._post_acc_hooks is None:
-            self.__dict__["_post_acc_hooks"] = {}
-        return _HookHandle(self._post_acc_hooks, hook)
+        return _hooks.add_leaf_hook(_hooks._leaf_table(self, "_post_acc_hooks"), hook)
+
+    def register_hook(self, hook):
+        """`hook(grad)` each time this tensor's gradient is computed; a returned tensor replaces
+        it (on a leaf: before accumulation into `.grad`). Returns a removable handle."""
+        return _hooks.add_tensor_hook(self, hook)
 
     # -- printing --------------------------------------------------------------------------------
     def __format__(self, spec):
@@ -316,7 +319,7 @@ class Tensor:
         if self.is_cuda:
             extras.append(f"device='{self.device}'")
         if self._ctx is not None:
-            extras.append(f"grad_fn={self._ctx!r}")
+            extras.append(f"grad_fn=<{self._ctx.name()}>")
         elif self._rg:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
