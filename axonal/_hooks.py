@@ -81,7 +81,7 @@ class NodeHooks:
     on the tuple of output gradients), the backward itself, then `post`
     (`node.register_hook(fn(grad_inputs, grad_outputs))`)."""
 
-    __slots__ = ("tensor_pre", "retain", "pre", "post")
+    __slots__ = ("post", "pre", "retain", "tensor_pre")
 
     def __init__(self):
         self.tensor_pre = None  # {output index: OrderedDict id -> hook}
@@ -177,7 +177,7 @@ class AccumulateGrad:
     """The node PyTorch puts in `next_functions` for a leaf that requires grad: `variable` is the
     leaf. One per leaf (cached weakly on the leaf, so it lives while someone holds it)."""
 
-    __slots__ = ("variable", "_metadata", "__weakref__", "__dict__")
+    __slots__ = ("__dict__", "__weakref__", "_metadata", "variable")
     next_functions = ()
 
     def __init__(self, variable):

@@ -12,11 +12,10 @@ bound in `axonal/ops/methods.py`, the one place that resolves the tensor <-> ops
 """
 import numpy as np
 
-from . import _compat, _config, backend
+from . import _compat, _config, _hooks, backend
 from . import _dtype as _dt
 from . import _engine as engine
 from ._errors import DTypeError, GraphError
-from . import _hooks
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
 

@@ -12,9 +12,9 @@ from collections import OrderedDict
 from .. import _config, backend
 from .. import _dtype as _dt
 from ..tensor import Tensor, constant
+from . import _module_hooks as _mh
 from ._state import IncompatibleKeys, addindent
 from ._state import load_state_dict as _load_state_dict
-from . import _module_hooks as _mh
 from .parameter import Buffer, Parameter
 
 __all__ = ["Buffer", "IncompatibleKeys", "Module", "Parameter"]
