@@ -248,9 +248,12 @@ def node_name(cls):
     return cls.__name__ + "Backward"
 
 
-def n_edges(cls):
+def n_edges(node):
     """Which forward arguments are tensor inputs, i.e. PyTorch's `next_functions` entries (the
     rest are options: dims, shapes, flags): a count of leading ones, a slice, or None (all)."""
+    if type(node).__name__ == "MmBackward0":  # F.linear without bias
+        return 2
+    cls = node._fn_cls
     entry = TORCH_NAMES.get(cls.__name__) if (cls.__module__ or "").startswith("axonal.") else None
     return entry[1] if entry else None
 
@@ -272,7 +275,7 @@ TORCH_NAMES = {
     "Norm2": ("LinalgVectorNormBackward0", 1), "SumTo": ("SumBackward1", 1),
     "Clamp": ("ClampBackward1", 1), "Maximum": ("MaximumBackward0", 2),
     "Where": ("WhereBackward0", slice(1, 3)),
-    "Reshape": ("ViewBackward0", 1), "Permute": ("PermuteBackward0", 1),
+    "Reshape": ("ViewBackward0", 1), "Permute": ("PermuteBackward0", 1), "Cat": ("CatBackward0", slice(1, None)),
     "Expand": ("ExpandBackward0", 1), "Repeat": ("RepeatBackward0", 1),
     "Flip": ("FlipBackward0", 1), "Pad": ("ConstantPadNdBackward0", 1),
     "Clone": ("CloneBackward0", 1), "Split": ("SplitBackward0", 1),
@@ -295,3 +298,92 @@ TORCH_NAMES = {
     "Softplus": ("SoftplusBackward0", 1), "Hardsigmoid": ("HardsigmoidBackward0", 1),
     "Hardswish": ("HardswishBackward0", 1),
 }
+
+
+# -- one Axonal op, several PyTorch ops: the node's name from the call's arguments --------------
+# (an op class listed here records its nodes through `autograd.function._record_variant`, which
+# re-types the node; the other ops pay nothing)
+
+def _ndim(t):
+    return t._data.ndim
+
+
+def _sum_name(args):
+    x, dims, keepdim = args[:3]
+    full = dims is None or (len(tuple(dims)) == _ndim(x) and not keepdim)
+    return "SumBackward0" if full else "SumBackward1"
+
+
+def _amax_name(args):
+    x, dims, keepdim, take_max = args[:4]
+    full = dims is None or (len(tuple(dims)) == _ndim(x) and not keepdim)
+    if full:
+        return "MaxBackward1" if take_max else "MinBackward1"
+    return "AmaxBackward0" if take_max else "AminBackward0"
+
+
+def _reshape_name(args):
+    """view/reshape/flatten are one op here; a shape that only gains or loses one size-1 dim is
+    unsqueeze / squeeze(dim)."""
+    old, new = tuple(args[0]._data.shape), tuple(args[1]) if isinstance(args[1], (tuple, list)) \
+        else None
+    if new is not None and -1 not in new:
+        if len(new) == len(old) + 1 and any(new[:i] + new[i + 1:] == old and new[i] == 1
+                                            for i in range(len(new))):
+            return "UnsqueezeBackward0"
+        if len(new) + 1 == len(old) and any(old[:i] + old[i + 1:] == new and old[i] == 1
+                                            for i in range(len(old))):
+            return "SqueezeBackward1"
+    return "ViewBackward0"
+
+
+def _permute_name(args):
+    """transpose (two of three or more axes swapped) or permute (on a matrix, `.T` and
+    `permute(1, 0)` are PermuteBackward0 in PyTorch, `t()` TBackward0: the first is kept)."""
+    dims = tuple(args[1])
+    moved = [i for i, d in enumerate(dims) if i != d]
+    return "TransposeBackward0" if len(moved) == 2 and len(dims) > 2 else "PermuteBackward0"
+
+
+def _getitem_name(args):
+    """The last step of the indexing, as PyTorch applies it: select (int), slice (a non-full
+    slice), unsqueeze (None), index (tensors, lists, masks)."""
+    x, key, basic = args[:3]
+    if not basic:
+        return "IndexBackward0"
+    name, dim = "SliceBackward0", 0  # x[:] is a slice
+    shape = x._data.shape
+    for k in key if isinstance(key, tuple) else (key,):
+        if k is None:
+            name = "UnsqueezeBackward0"
+        elif k is Ellipsis:
+            dim = len(shape) - sum(1 for j in key if j is not None and j is not Ellipsis)
+            continue
+        elif isinstance(k, slice):
+            n = shape[dim] if dim < len(shape) else 0
+            if k.indices(n) != (0, n, 1):  # full slices make no node after another step
+                name = "SliceBackward0"
+            dim += 1
+        else:
+            name = "SelectBackward0"
+            dim += 1
+    return name
+
+
+def _linear_name(args):
+    return "MmBackward0" if args[2] is None else "AddmmBackward0"
+
+
+def _normalize_name(args):
+    return "NativeBatchNormBackward0" if 0 in tuple(args[5]) else "NativeLayerNormBackward0"
+
+
+VARIANTS = {"Sum": _sum_name, "AMax": _amax_name, "Reshape": _reshape_name,
+            "Permute": _permute_name, "GetItem": _getitem_name, "Linear": _linear_name,
+            "Normalize": _normalize_name}
+
+
+def variant_rule(cls):
+    if (cls.__module__ or "").startswith("axonal."):
+        return VARIANTS.get(cls.__name__)
+    return None

@@ -62,8 +62,10 @@ class Function:
             return
         cls._fn_name, cls._fn_cls = cls.__name__, cls
         name = _hooks.node_name(cls)
-        cls._node = type(cls)(name, (cls,), {"_is_node": True, "__module__": cls.__module__,
-                                             "__qualname__": name})
+        cls._node = _node_class(cls, name)
+        rule = _hooks.variant_rule(cls)
+        if rule is not None:  # one op class, several PyTorch ops: name the node per call
+            cls._record = _record_variant(rule)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -241,7 +243,7 @@ class Function:
         edges = self.__dict__.get("next")
         if edges is None:
             return ()
-        n = _hooks.n_edges(type(self)._fn_cls)
+        n = _hooks.n_edges(self)
         return tuple((None, 0) if e is None else e if type(e) is tuple else
                      (_hooks.accumulate_grad(e), 0)
                      for e in (edges[n] if type(n) is slice else edges[:n]))
@@ -266,6 +268,29 @@ class Function:
 
 
 FunctionCtx = Function  # PyTorch exposes the ctx type under this name
+
+
+def _node_class(cls, name):
+    """The node class `name` of op class `cls` (cached: one class per name)."""
+    table = cls.__dict__.get("_node_classes")
+    if table is None:
+        table = {}
+        type.__setattr__(cls, "_node_classes", table)
+    node = table.get(name)
+    if node is None:
+        node = table[name] = type(cls)(name, (cls,), {"_is_node": True, "__module__": cls.__module__,
+                                                      "__qualname__": name})
+    return node
+
+
+def _record_variant(rule):
+    def _record(self, args, needs, outs):
+        Function._record(self, args, needs, outs)
+        name = rule(args)
+        if name != type(self).__name__:
+            self.__class__ = _node_class(self._fn_cls, name)
+
+    return _record
 
 
 def once_differentiable(backward):
