@@ -28,15 +28,18 @@ from ._errors import GraphError
 from .backend import xp_of
 
 
-def _collect_dependencies(root_nodes, leaf_deps=None):
+def _collect_dependencies(root_nodes, leaf_deps=None, run=None):
     """Count the edges into each node from the nodes reachable from the roots. With `leaf_deps`
     (a dict), also count the edges into each leaf that has gradient hooks: such a leaf is run as
-    PyTorch's AccumulateGrad node, once, on the sum of its contributions."""
+    PyTorch's AccumulateGrad node, once, on the sum of its contributions. With `run` (see
+    `_prune`), only the edges out of the nodes that will run count."""
     deps = {}
     seen = set(root_nodes)
     stack = list(seen)
     while stack:
         node = stack.pop()
+        if run is not None and node not in run:
+            continue
         for entry in node.next:
             if type(entry) is tuple:
                 parent = entry[0]
@@ -47,6 +50,32 @@ def _collect_dependencies(root_nodes, leaf_deps=None):
             elif entry is not None and leaf_deps is not None and _hooked(entry):
                 leaf_deps[id(entry)] = leaf_deps.get(id(entry), 0) + 1
     return deps
+
+
+def _prune(root_nodes, slots):
+    """With `inputs` given, the nodes worth visiting: those with a path to an input. Returns
+    (run, reach): `run` the nodes whose backward must run (an edge leads to an input), `reach` those
+    plus the nodes whose outputs are inputs (visited to capture, not run). As PyTorch, a node past
+    every input is not executed (its saved tensors may already be freed)."""
+    run, reach, done = set(), set(), set()
+    stack = [(n, False) for n in root_nodes]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            for e in node.next:
+                if (type(e) is tuple and e[0] in reach) or (e is not None and type(e) is not tuple
+                                                            and id(e) in slots):
+                    run.add(node)
+                    break
+            if node in run or any((node, i) in slots for i in range(node.n_out)):
+                reach.add(node)
+            continue
+        if node in done:
+            continue
+        done.add(node)
+        stack.append((node, True))
+        stack.extend((e[0], False) for e in node.next if type(e) is tuple and e[0] not in done)
+    return run, reach
 
 
 def _hooked(leaf):
@@ -161,7 +190,11 @@ def _run_backward(roots, seeds, *, retain_graph=False, create_graph=False, input
                 finish_leaf(tensor, total)
 
     root_nodes = list(dict.fromkeys(r._ctx for r in roots if r._ctx is not None))
-    deps = _collect_dependencies(root_nodes, leaf_deps)
+    run = None
+    if inputs is not None:
+        run, reach = _prune(root_nodes, slots)
+        root_nodes = [n for n in root_nodes if n in reach]
+    deps = _collect_dependencies(root_nodes, leaf_deps, run)
     buffers = {}
     for root, seed in zip(roots, seeds):
         if root._ctx is None:
@@ -183,7 +216,7 @@ def _run_backward(roots, seeds, *, retain_graph=False, create_graph=False, input
         while ready:
             node = ready.pop()
             grads = buffers.pop(node)
-            if node._freed:
+            if node._freed and (run is None or node in run):
                 raise GraphError(
                     f"backward through the graph a second time ({node._fn_name}): its saved "
                     "tensors were freed after the first backward. Pass retain_graph=True to the "
@@ -196,6 +229,8 @@ def _run_backward(roots, seeds, *, retain_graph=False, create_graph=False, input
                     slot = slots.get((node, idx))
                     if slot is not None and grads[idx] is not None:
                         results[slot] = grads[idx]
+            if run is not None and node not in run:  # visited only to capture its outputs
+                continue
             if check:
                 in_grads = _checked_apply(node, grads, hooks)
             else:
@@ -210,6 +245,8 @@ def _run_backward(roots, seeds, *, retain_graph=False, create_graph=False, input
                 g = in_grads[k] if in_grads is not None else None
                 if type(entry) is tuple:
                     parent, idx = entry
+                    if run is not None and parent not in reach:
+                        continue
                     buf = buffers.get(parent)
                     if buf is None:  # created even without a gradient: the parent must still run
                         buf = buffers[parent] = [None] * parent.n_out

@@ -132,7 +132,7 @@ def run_pre(node, hooks, grads, retain_fn):
     Returns the (maybe replaced) list."""
     if hooks.tensor_pre:
         for idx, table in hooks.tensor_pre.items():
-            if table and grads[idx] is not None:
+            if table:  # called even without a gradient (with None), as PyTorch does
                 grads[idx] = run_tensor_hooks(table, grads[idx])
     if hooks.retain:
         for idx, ref in hooks.retain.items():
