@@ -15,7 +15,8 @@ import warnings
 from .. import _config
 from .._hooks import RemovableHandle
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..backend import xp_of
+from ..tensor import Tensor, constant
 
 _global_buffer_registration_hooks = collections.OrderedDict()
 _global_module_registration_hooks = collections.OrderedDict()
@@ -212,7 +213,11 @@ class BackwardHook:
         def hook(grad_input, _):
             if self.grad_outputs is None:  # gradient reached the inputs without the outputs
                 return None
-            res = self._pack_with_none(self.input_tensors_index, grad_input, self.n_inputs)
+            res = self._pack_with_none(self.input_grad_index, grad_input, self.n_inputs)
+            # tensor inputs without grad: zeros, as PyTorch's identity node materializes them
+            zeros = self._zeros
+            res = tuple(g if i not in zeros else constant(zeros[i][0].zeros(*zeros[i][1:]))
+                        for i, g in enumerate(res))
             for user_hook in self.user_hooks:
                 out = user_hook(self.module, res, self.grad_outputs)
                 if out is None:
@@ -222,7 +227,7 @@ class BackwardHook:
                                        f"got {len(out)}, but expected {len(res)}")
                 res = out
             self.grad_outputs = None
-            return tuple(res[i] for i in self.input_tensors_index)
+            return tuple(res[i] for i in self.input_grad_index)
 
         grad_fn.register_hook(hook)
 
@@ -246,8 +251,10 @@ class BackwardHook:
         if res[1] is None:
             self.input_tensors_index = None
             return res[0]
-        # the node's gradients are for the inputs that require grad: index those
-        self.input_tensors_index = res[2]
+        # the node's gradients are for the inputs that require grad
+        self.input_tensors_index, self.input_grad_index = res[1], res[2]
+        self._zeros = {i: (xp_of(args[i]._data), args[i]._data.shape, args[i]._data.dtype)
+                       for i in res[1] if i not in res[2]}
         return res[0]
 
     def setup_output_hook(self, args):
