@@ -239,3 +239,29 @@ def test_autograd_grad_runs_no_node_past_its_inputs():
         return calls, gy, x.grad
 
     assert both(run)[0] == ["|", "exp", "x"]
+
+
+def test_hooks_with_retain_graph_roots_and_backward_inputs():
+    def run(m):
+        log = []
+        x = leaf(m, (1.0, 2.0))
+        y = (x * x).sum()
+        h = x.register_hook(lambda g: log.append(("x", g.clone())))
+        y.backward(retain_graph=True)
+        y.backward()  # the hook runs again on the retained graph
+        h.remove()
+        x.grad = None
+        z = x * 3
+        z.register_hook(lambda g: g * 0 + 1)  # replaces the seed given to backward
+        z.backward(m.tensor([5.0, 5.0], dtype=m.float64))
+        a, b = leaf(m, (1.0,)), leaf(m, (2.0,))
+        a.register_hook(lambda g: log.append("a"))  # not an input: its node does not run
+        b.register_hook(lambda g: log.append("b"))
+        (a * b).sum().backward(inputs=[b])
+        c = leaf(m, (1.0, 1.0))
+        c.register_hook(lambda g: log.append(("c", g.clone())))
+        c.backward(m.tensor([2.0, 3.0], dtype=m.float64))  # a leaf as the root
+        return log, x.grad, a.grad, b.grad, c.grad
+
+    log, xg, ag, bg, cg = both(run)
+    assert xg == [3.0, 3.0] and ag is None and "a" not in log

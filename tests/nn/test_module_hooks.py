@@ -307,3 +307,15 @@ def test_no_hook_tables_touched_on_the_fast_path():
     assert axonal.nn._module_hooks.active.n == 0
     assert not (lin._forward_hooks or lin._forward_pre_hooks or lin._backward_hooks
                 or lin._backward_pre_hooks)
+
+
+def test_backward_hooks_in_a_double_backward():
+    def run(m):
+        lin, log = linear(m, 2, 1), []
+        lin.register_full_backward_hook(lambda mod, gi, go: log.append((gi, go)))
+        x = inputs(m, 1, 2)
+        (g,) = m.autograd.grad(lin(x).pow(2).sum(), x, create_graph=True)
+        g.sum().backward()  # the module's nodes are reached again, now from the input side
+        return log, x.grad, lin.weight.grad
+
+    assert len(both(run)[0]) == 2
