@@ -297,6 +297,10 @@ TORCH_NAMES = {
     "Hardtanh": ("HardtanhBackward0", 1), "LeakyRelu": ("LeakyReluBackward0", 1),
     "Softplus": ("SoftplusBackward0", 1), "Hardsigmoid": ("HardsigmoidBackward0", 1),
     "Hardswish": ("HardswishBackward0", 1),
+    # in-place writes (ops/inplace*.py): the base after a write into a view, a view re-read from
+    # its base, new values written over a tensor (copy_; PyTorch names fill_ FillBackward*)
+    "CopySlices": ("CopySlices", 2), "ViewOf": ("AsStridedBackward0", 1),
+    "Overwrite": ("CopyBackwards", 2),
 }
 
 
