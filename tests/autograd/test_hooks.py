@@ -265,3 +265,15 @@ def test_hooks_with_retain_graph_roots_and_backward_inputs():
 
     log, xg, ag, bg, cg = both(run)
     assert xg == [3.0, 3.0] and ag is None and "a" not in log
+
+
+def test_no_hook_machinery_runs_when_no_hook_is_registered(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("hook machinery called without hooks")
+
+    for name in ("run_pre", "run_post", "run_tensor_hooks", "record_stack", "node_hooks"):
+        monkeypatch.setattr(axonal._hooks, name, boom)
+    monkeypatch.setattr(axonal.nn._module_hooks, "call_impl", boom)
+    net = axonal.nn.Sequential(axonal.nn.Linear(3, 4), axonal.nn.ReLU(), axonal.nn.Linear(4, 1))
+    net(axonal.randn(2, 3)).sum().backward()
+    assert net[0].weight.grad is not None
