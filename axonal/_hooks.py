@@ -123,6 +123,9 @@ def run_tensor_hooks(table, grad):
     for hook in tuple(table.values()):
         res = hook(grad)
         if res is not None:
+            if grad is not None and getattr(res, "shape", None) != grad.shape:
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has changed the "
+                                   "size of value")
             grad = res
     return grad
 

@@ -277,3 +277,18 @@ def test_no_hook_machinery_runs_when_no_hook_is_registered(monkeypatch):
     net = axonal.nn.Sequential(axonal.nn.Linear(3, 4), axonal.nn.ReLU(), axonal.nn.Linear(4, 1))
     net(axonal.randn(2, 3)).sum().backward()
     assert net[0].weight.grad is not None
+
+
+def test_a_hook_that_changes_the_shape_is_an_error():
+    def halve(g):
+        return g[:2]
+
+    for m in (axonal, torch):
+        x = leaf(m)
+        y = x * 2
+        y.register_hook(halve)
+        with pytest.raises(RuntimeError, match="hook 'halve' has changed the size of value"):
+            y.sum().backward()
+        x.register_hook(lambda g: g[:1])
+        with pytest.raises(RuntimeError, match="hook '<lambda>' has changed the size of value"):
+            (x * 2).sum().backward()
