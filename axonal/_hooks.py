@@ -198,17 +198,17 @@ class AccumulateGrad:
         def hook(grad):
             res = fn((grad,))
             return None if res is None else res[0]
-        return add_leaf_hook(_leaf_table(self.variable, "_grad_hooks"), hook)
+        return add_leaf_hook(leaf_table(self.variable, "_grad_hooks"), hook)
 
     def register_hook(self, fn):
         """`fn((), (grad,))` after the gradient is accumulated (its return value is ignored)."""
-        return add_leaf_hook(_leaf_table(self.variable, "_acc_post_hooks"), fn)
+        return add_leaf_hook(leaf_table(self.variable, "_acc_post_hooks"), fn)
 
     def __repr__(self):
         return f"<AccumulateGrad object at {id(self):#x}>"
 
 
-def _leaf_table(tensor, key):
+def leaf_table(tensor, key):
     table = tensor.__dict__.get(key)
     if table is None:
         table = tensor.__dict__[key] = collections.OrderedDict()

@@ -284,16 +284,16 @@ class Tensor:
 
     def register_post_accumulate_grad_hook(self, hook):
         """Call `hook(self)` each time backward has added a gradient into this leaf's `.grad`
-        (PyTorch's name). A leaf used k times in a graph receives k contributions, so the hook runs
-        k times. DistributedDataParallel uses it to start reducing gradients while the rest of the
-        backward pass runs. Returns a handle; `handle.remove()` unregisters the hook."""
+        (PyTorch's name): once per backward, after the leaf's contributions are summed and
+        accumulated. DistributedDataParallel uses it to start reducing gradients while the rest of
+        the backward pass runs. Returns a handle; `handle.remove()` unregisters the hook."""
         if self._ctx is not None:
             raise GraphError("register_post_accumulate_grad_hook: only leaf tensors accumulate "
                              "gradients; this tensor is the output of an op")
         if not callable(hook):
             raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
                             f"{type(hook).__name__}")
-        return _hooks.add_leaf_hook(_hooks._leaf_table(self, "_post_acc_hooks"), hook)
+        return _hooks.add_leaf_hook(_hooks.leaf_table(self, "_post_acc_hooks"), hook)
 
     def register_hook(self, hook):
         """`hook(grad)` each time this tensor's gradient is computed; a returned tensor replaces

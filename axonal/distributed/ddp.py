@@ -13,7 +13,7 @@ Layer 6. Synchronous data parallelism as in PyTorch (and ChainerMN's `flat` comm
     tensor; see docs/distributed.md for the cost model.
   * Overlap: buckets are filled in reverse parameter order, roughly the order in which backward
     produces gradients. When the last gradient of a bucket has been accumulated (a post-accumulate-grad
-    hook on each parameter counts the contributions the forward graph promised), the bucket's
+    hook on each parameter fires once its summed gradient is accumulated), the bucket's
     non-blocking MPI_Iallreduce starts while backward goes on with earlier layers. Buckets start in
     index order on every rank, whatever the local timing, because MPI matches collectives by order.
     A callback queued on the autograd engine runs when backward ends: it starts any bucket not yet
