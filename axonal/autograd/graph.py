@@ -43,10 +43,9 @@ class Node(abc.ABC):
 
     @classmethod
     def __subclasshook__(cls, C):
-        if cls is Node:
-            if issubclass(C, AccumulateGrad) or (issubclass(C, Function) and
-                                                 C.__dict__.get("_is_node", False)):
-                return True
+        if cls is Node and (issubclass(C, AccumulateGrad) or (
+                issubclass(C, Function) and C.__dict__.get("_is_node", False))):
+            return True
         return NotImplemented
 
 

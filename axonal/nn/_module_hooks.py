@@ -172,7 +172,7 @@ def _run_always_called(module, args, kwargs, result, called):
                     hook(module, args, result)
                 if res is not None:
                     result = res
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - PyTorch silences it (with a warning)
                 warnings.warn(f"{what} with ``always_call=True`` raised an exception that was "
                               f"silenced as a result of a failed forward. Error: {e}")
 
@@ -358,7 +358,7 @@ class HookMethods:
                 raise AttributeError(mod._get_name() + " has no attribute `" + item + "`")
             mod = getattr(mod, item)
             if not isinstance(mod, HookMethods):
-                raise AttributeError("`" + item + "` is not an nn.Module")
+                raise AttributeError("`" + item + "` is not an nn.Module")  # noqa: TRY004 (PyTorch's)
         return mod
 
     def _get_member(self, target, kind):

@@ -22,7 +22,7 @@ def _sqrt_nan(m):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with m.autograd.detect_anomaly():
-            y = x.sqrt(); line = _forward_line()  # noqa: E702 (the forward's own line)
+            y = x.sqrt(); line = _forward_line()  # the forward's own line
             with pytest.raises(RuntimeError) as err:
                 y.sum().backward()
     return str(err.value), [str(w.message) for w in caught], line

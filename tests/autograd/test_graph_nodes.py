@@ -3,7 +3,6 @@
 `autograd.graph.Node`, `metadata`, `get_gradient_edge`; and the op class names kept for messages."""
 import warnings
 
-import numpy as np
 import pytest
 import torch
 

@@ -11,7 +11,7 @@ import axonal
 def _np(t):
     if t is None:
         return None
-    return np.asarray(t.detach().numpy() if isinstance(t, torch.Tensor) else t.detach().numpy())
+    return np.asarray(t.detach().numpy())
 
 
 def _plain(v):
@@ -198,7 +198,7 @@ def test_node_prehook_and_hook_see_and_replace_gradients():
         y.sum().backward()
         return log, x.grad, w.grad
 
-    log, xg, wg = both(run)
+    log, _xg, _wg = both(run)
     assert [e[0] for e in log] == ["pre", "post", "pre"]
 
 
@@ -263,7 +263,7 @@ def test_hooks_with_retain_graph_roots_and_backward_inputs():
         c.backward(m.tensor([2.0, 3.0], dtype=m.float64))  # a leaf as the root
         return log, x.grad, a.grad, b.grad, c.grad
 
-    log, xg, ag, bg, cg = both(run)
+    log, xg, ag, _bg, _cg = both(run)
     assert xg == [3.0, 3.0] and ag is None and "a" not in log
 
 

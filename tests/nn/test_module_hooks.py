@@ -87,7 +87,7 @@ def test_forward_hook_replaces_the_output_and_sees_kwargs():
         out = mod(inputs(m, 3), 2.0, k=3.0)
         return log, out
 
-    log, out = both(run)
+    log, _out = both(run)
     assert log == [["k"], 2]
 
 
@@ -173,7 +173,7 @@ def test_backward_hook_with_non_tensor_and_no_grad_inputs_and_two_outputs():
         mod, log = scale(m), []
         mod.register_full_backward_hook(lambda md, gi, go: log.append((gi, go)))
         x, y = inputs(m, 3), inputs(m, 3, requires_grad=False)
-        a, s = mod(x, 3.0, y)
+        a, _s = mod(x, 3.0, y)
         a.sum().backward()  # the second output gets no gradient
         return log, x.grad
 
