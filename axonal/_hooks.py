@@ -27,7 +27,8 @@ class RemovableHandle:
         self.id = next(_ids)
         self._tables = [hooks_dict]
         if extra_dict is not None:
-            self._tables.extend(extra_dict if isinstance(extra_dict, (list, tuple)) else [extra_dict])
+            extra = extra_dict if isinstance(extra_dict, (list, tuple)) else [extra_dict]
+            self._tables.extend(extra)
         self._on_remove = on_remove
 
     def remove(self):
@@ -271,21 +272,24 @@ TORCH_NAMES = {
     "Exp": ("ExpBackward0", 1), "Log": ("LogBackward0", 1), "Log1p": ("Log1PBackward0", 1),
     "Erf": ("ErfBackward0", 1), "Relu": ("ReluBackward0", 1), "Rsqrt": ("RsqrtBackward0", 1),
     "Sigmoid": ("SigmoidBackward0", 1), "Sqrt": ("SqrtBackward0", 1),
-    "Tanh": ("TanhBackward0", 1), "Cast": ("ToCopyBackward0", 1), "_ToDevice": ("ToCopyBackward0", 1),
+    "Tanh": ("TanhBackward0", 1), "Cast": ("ToCopyBackward0", 1),
+    "_ToDevice": ("ToCopyBackward0", 1),
     "ZeroGrad": ("SignBackward0", 1),
     "Sum": ("SumBackward0", 1), "Prod": ("ProdBackward1", 1), "AMax": ("MaxBackward1", 1),
     "MaxDim": ("MaxBackward0", 1), "Cumsum": ("CumsumBackward0", 1),
     "Norm2": ("LinalgVectorNormBackward0", 1), "SumTo": ("SumBackward1", 1),
     "Clamp": ("ClampBackward1", 1), "Maximum": ("MaximumBackward0", 2),
     "Where": ("WhereBackward0", slice(1, 3)),
-    "Reshape": ("ViewBackward0", 1), "Permute": ("PermuteBackward0", 1), "Cat": ("CatBackward0", slice(1, None)),
+    "Reshape": ("ViewBackward0", 1), "Permute": ("PermuteBackward0", 1),
+    "Cat": ("CatBackward0", slice(1, None)),
     "Expand": ("ExpandBackward0", 1), "Repeat": ("RepeatBackward0", 1),
     "Flip": ("FlipBackward0", 1), "Pad": ("ConstantPadNdBackward0", 1),
     "Clone": ("CloneBackward0", 1), "Split": ("SplitBackward0", 1),
     "GetItem": ("SelectBackward0", 1), "Gather": ("GatherBackward0", 1),
     "Scatter": ("ScatterBackward0", None), "ScatterAddZeros": ("ScatterAddBackward0", 1),
     "IndexAddZeros": ("IndexAddBackward0", 1), "IndexPut": ("IndexPutBackward0", 2),
-    "MatMul": ("MmBackward0", 2), "Linear": ("AddmmBackward0", 3), "Einsum": ("EinsumBackward0", slice(2, None)),
+    "MatMul": ("MmBackward0", 2), "Linear": ("AddmmBackward0", 3),
+    "Einsum": ("EinsumBackward0", slice(2, None)),
     "_Triangle": ("TrilBackward0", 1), "_DiagTake": ("DiagonalBackward0", 1),
     "_DiagEmbed": ("DiagEmbedBackward0", 1),
     "Softmax": ("SoftmaxBackward0", 1), "LogSoftmax": ("LogSoftmaxBackward0", 1),

@@ -256,7 +256,8 @@ class Function:
         return _hooks.metadata(self)
 
     def register_hook(self, fn):
-        """`fn(grad_inputs, grad_outputs)` after this node's backward; may return new grad_inputs."""
+        """`fn(grad_inputs, grad_outputs)` after this node's backward; may return new
+        grad_inputs."""
         return _hooks.HookHandle(_hooks.node_hooks(self).post, fn)
 
     def register_prehook(self, fn):
@@ -278,8 +279,8 @@ def _node_class(cls, name):
         type.__setattr__(cls, "_node_classes", table)
     node = table.get(name)
     if node is None:
-        node = table[name] = type(cls)(name, (cls,), {"_is_node": True, "__module__": cls.__module__,
-                                                      "__qualname__": name})
+        body = {"_is_node": True, "__module__": cls.__module__, "__qualname__": name}
+        node = table[name] = type(cls)(name, (cls,), body)
     return node
 
 

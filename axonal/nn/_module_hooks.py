@@ -358,7 +358,8 @@ class HookMethods:
                 raise AttributeError(mod._get_name() + " has no attribute `" + item + "`")
             mod = getattr(mod, item)
             if not isinstance(mod, HookMethods):
-                raise AttributeError("`" + item + "` is not an nn.Module")  # noqa: TRY004 (PyTorch's)
+                raise AttributeError(  # noqa: TRY004 - PyTorch's error type
+                    "`" + item + "` is not an nn.Module")
         return mod
 
     def _get_member(self, target, kind):
