@@ -55,6 +55,7 @@ def positions(base, view):
 class CopySlices(Function):
     """The base after a write into one of its views: old base outside the region, `region` inside.
     Forward returns the base's own array, which the write has already updated."""
+    _node_name = "CopySlices"  # PyTorch's name for this node
 
     @staticmethod
     def forward(ctx, base, region, pos, array):
@@ -76,6 +77,7 @@ class CopySlices(Function):
 
 class ViewOf(Function):
     """A view read out of its (rewritten) base: the view's array, gradient added at `pos`."""
+    _node_name = "AsStridedBackward0"  # PyTorch's name for this node
 
     @staticmethod
     def forward(ctx, base, pos, array):

@@ -154,6 +154,7 @@ def masked_scatter(self, mask, source):
 class Overwrite(Function):
     """New values for a tensor whose old values are gone (fill_, copy_, random fills): no gradient
     reaches the old tensor; `src` (broadcast to its shape) gets the summed gradient."""
+    _node_name = "FillBackward1"  # PyTorch's name for this node
 
     @staticmethod
     def forward(ctx, old, src):
