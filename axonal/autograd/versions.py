@@ -14,7 +14,7 @@ and its saved outputs (`save_output`) are checked, and one written since raises 
 """
 from .. import _config
 from .._errors import GraphError
-from .._storage import version_at
+from .._storage import fresh, version_at
 from ..backend import root
 from ..tensor import ARRAY_TYPES, Tensor, version_counter  # noqa: F401 - re-exported
 
@@ -47,11 +47,12 @@ def check(node):
         if isinstance(t, Tensor):
             vc = t._vc
             if vc is not None and vc[3] and vc[3][-1] > ep:
-                grad_fn = vc[2] or ((t._ctx, t._idx) if t._ctx is not None else None)
+                fresh(t)  # a view names its rebuilt grad_fn, as PyTorch's
+                grad_fn = (t._ctx, t._idx) if t._ctx is not None else None
                 raise GraphError(_message(vc[0], version_at(vc, ep), grad_fn, t._data))
     for j, vc in enumerate(getattr(node, "_out_vc", None) or ()):
         if vc[3] and vc[3][-1] > ep:
-            raise GraphError(_message(vc[0], version_at(vc, ep), vc[2] or (node, j),
+            raise GraphError(_message(vc[0], version_at(vc, ep), (node, j),
                                       node._out_data[j]))
 
 
