@@ -129,8 +129,7 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.save(dims=dims)
-        # a copy, as PyTorch's flip (NumPy's is a view: writes into it would reach x)
-        return (xp_of(x._data).flip(x._data, dims) if dims else x._data).copy()
+        return (xp_of(x._data).flip(x._data, dims) if dims else x._data).copy()  # not a view
 
     @staticmethod
     def backward(ctx, g):
