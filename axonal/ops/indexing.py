@@ -26,7 +26,9 @@ def _normalize_key(key, ndim, xp=np):
     out, basic = [], True
     for k in key:
         if isinstance(k, (list, np.ndarray)) or hasattr(k, "__cuda_array_interface__"):
-            k = xp.asarray(k) if isinstance(k, list) else k  # lists: x's device; arrays as they are
+            # lists: x's device; arrays copied (the key is kept for backward, and the index tensor
+            # may be written in place before it runs), except vmap's batched arrays
+            k = xp.asarray(k) if isinstance(k, list) else k.copy() if type(k) is np.ndarray else k
             basic = False
             if k.dtype == np.bool_:
                 out.extend(k.nonzero())
@@ -242,7 +244,7 @@ def _check_index(op, x, dim, index):
     if index.size and (index.min() < 0 or index.max() >= x.shape[dim]):
         raise IndexError(f"{op}: index out of range for dim {dim} of size {x.shape[dim]} "
                          f"(got values in [{index.min().item()}, {index.max().item()}])")
-    return index.astype(np.int64, copy=False)
+    return index.astype(np.int64, copy=True)  # kept for backward: not the index tensor's memory
 
 
 def gather(x, dim, index):
