@@ -68,6 +68,7 @@ def normalise(msg):
     msg = msg.split(" Hint:")[0].split("\nHint:")[0]
     msg = re.sub(r"\b(?:torch|axonal)\.(?:cuda\.)?(\w+?)Tensor\b",
                  lambda m: _TENSOR_TYPES.get(m.group(1), m.group(1)), msg)
+    msg = re.sub(r"\b(?:torch|axonal)::autograd::", "", msg)  # "torch::autograd::CopySlices"
     msg = re.sub(r"<?\b([A-Z]\w*?)Backward\d*>?", r"\1", msg)
     msg = re.sub(r"\b(?:torch|axonal)\.", "lib.", msg)
     msg = re.sub(r"^[\w.]+\(?\)?: (?=[a-z])", "", msg)  # "add_: a leaf Variable ..." -> "a leaf ..."
