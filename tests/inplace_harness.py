@@ -35,6 +35,12 @@ def libs():
     return (torch_mod(), axonal)
 
 
+def under_test():
+    """The library under test: Axonal, or PyTorch itself under INPLACE_SELFCHECK=1 (a check of
+    the test programs: they must then pass against themselves)."""
+    return torch_mod() if os.environ.get("INPLACE_SELFCHECK") == "1" else axonal
+
+
 def is_torch(lib):
     return lib.__name__ == "torch"
 
@@ -175,7 +181,7 @@ def same(program, rtol=1e-6, atol=1e-7, message=True, torch_raises=None):
     selfcheck = os.environ.get("INPLACE_SELFCHECK") == "1"
     if selfcheck and isinstance(expected, Raised):
         print(f"SELFCHECK torch raises: {expected!r:.300}", file=sys.stderr)
-    actual = run(program, torch_mod() if selfcheck else axonal)
+    actual = run(program, under_test())
     if isinstance(expected, Raised):
         check_raised(expected, actual, message)
         return expected
@@ -195,7 +201,7 @@ def grads(*tensors):
 def fd_check(loss_of, *arrays, eps=1e-6, rtol=1e-5, atol=1e-7):
     """Axonal's gradient of `loss_of(lib, *leaves)` (a scalar tensor) against central finite
     differences in float64, for every leaf (built from `arrays`, float64)."""
-    lib = torch_mod() if os.environ.get("INPLACE_SELFCHECK") == "1" else axonal
+    lib = under_test()
     leaves = [T(lib, a, requires_grad=True, dtype=np.float64) for a in arrays]
     loss_of(lib, *leaves).backward()
     for k, a in enumerate(arrays):
