@@ -105,4 +105,5 @@ pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 # a PyTorch name that Axonal lacks: "axonal does not implement torch.X yet" (PEP 562 for the
 # module; for Tensor, stand-in class attributes, installed once every method is bound)
 __getattr__ = _compat.module_getattr("torch", globals())
+ops.inplace_methods.install(Tensor, ops.inplace_methods.inplace_names())  # for methods bound late
 _compat.install_missing(Tensor, "torch.Tensor")

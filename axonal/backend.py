@@ -140,3 +140,16 @@ def asarray_on(data, dtype, device: Device):
         with xp.cuda.Device(device.index):
             return xp.asarray(data, dtype=dtype)
     return np.asarray(data, dtype=dtype)
+
+
+def data_ptr(a) -> int:
+    """Address of the array's first element (NumPy and CuPy), as `Tensor.data_ptr()`."""
+    if is_cupy_array(a):
+        return int(a.data.ptr)
+    return int(a.__array_interface__["data"][0])
+
+
+def root(a):
+    """The object that owns `a`'s memory (NumPy and CuPy collapse view chains to it)."""
+    b = a.base
+    return a if b is None else b

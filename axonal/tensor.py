@@ -17,6 +17,7 @@ from . import _dtype as _dt
 from . import _engine as engine
 from ._errors import DTypeError, GraphError
 from ._hooks import HookHandle as _HookHandle
+from ._storage import version_counter
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
 
@@ -46,9 +47,11 @@ def _infer_array(data, dtype=None, device=None):
 
 
 class Tensor:
-    __slots__ = ("_data", "grad", "_rg", "_ctx", "_idx", "_retains", "__weakref__", "__dict__")
+    __slots__ = ("_data", "grad", "_rg", "_ctx", "_idx", "_retains", "_vc", "_base", "__weakref__",
+                 "__dict__")
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
     _post_acc_hooks = None  # {id: hook} in the instance __dict__ once a hook is registered
+    _vg = 0  # a view's copy of its counter's graph generation (autograd.versions.stale_view)
 
     def __init__(self, *args, data=None, requires_grad=False, dtype=None, device=None):
         # torch.Tensor's legacy constructor: Tensor(3, 4) is a shape (zero-filled here, where
@@ -66,6 +69,7 @@ class Tensor:
         self._ctx = None
         self._idx = 0
         self._retains = False
+        self._vc = self._base = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -79,18 +83,32 @@ class Tensor:
         t._ctx = ctx
         t._idx = idx
         t._retains = False
+        t._vc = t._base = None
         return t
 
     # -- the data, as PyTorch's `.data`: the same storage, outside the graph -------------------
     @property
     def data(self):
-        """This tensor's memory outside the graph: `p.data.add_(...)` changes `p` unseen by
-        autograd. The raw array is `t.numpy()`; internal code reads `t._data`."""
-        return self.detach()
+        """This tensor's memory outside the graph, with its own version counter (as PyTorch's):
+        `p.data.add_(...)` changes `p` unseen by autograd. The raw array is `t.numpy()`."""
+        return constant(self._data)
 
     @data.setter
-    def data(self, value):  # `t.data = other`: t now uses other's array
+    def data(self, value):  # `t.data = other`: t now uses other's array (a new storage)
         self._data = value._data if isinstance(value, Tensor) else _infer_array(value)
+        self._vc = None
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's storage has seen (shared by all its views)."""
+        vc = self._vc
+        return 0 if vc is None else vc.v
+
+    def _is_view(self):
+        return self._base is not None
+
+    def data_ptr(self):
+        return backend.data_ptr(self._data)
 
     # -- properties ----------------------------------------------------------------------------
     @property
@@ -217,8 +235,10 @@ class Tensor:
     __hash__ = object.__hash__
 
     def detach(self):
-        """A new tensor sharing this one's data, cut from the graph."""
-        return constant(self._data)
+        """A new tensor sharing this one's data and version counter, cut from the graph."""
+        t = constant(self._data)
+        t._vc = version_counter(self)
+        return t
 
     def detach_(self):
         self._ctx, self._idx, self._rg = None, 0, False
@@ -332,6 +352,7 @@ def constant(array):
     t._ctx = None
     t._idx = 0
     t._retains = False
+    t._vc = t._base = None
     return t
 
 
@@ -346,21 +367,6 @@ class Size(tuple):
 
     def __repr__(self):
         return f"axonal.Size({list(self)})"
-
-
-def check_inplace(self, op):
-    """Refuse in-place writes to tensors in the graph (until views and versions land)."""
-    if _config.is_grad_enabled() and (self._rg or self._ctx is not None):
-        if self._ctx is None:
-            raise GraphError(f"{op}: a leaf tensor that requires grad is being used in an "
-                             "in-place operation; wrap it in `with axonal.no_grad():` or "
-                             "modify `.data`")
-        raise GraphError(f"{op}: in-place modification of a tensor that is part of the "
-                         "autograd graph is not supported; use an out-of-place op "
-                         "(index_put, where, masked_fill)")
-
-
-check_inplace.grad_enabled = _config.is_grad_enabled
 
 
 def _index_key(index):

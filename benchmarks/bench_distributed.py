@@ -112,7 +112,7 @@ def worker_epoch(out, samples):
     distributed = bool(os.environ.get("PMI_SIZE"))
     if distributed:
         dist.init_process_group("mpi")
-    trainset, _ = d._data(samples)
+    trainset, _ = d.data(samples)
     model = d.mlp()
     if distributed:
         model = dist.DistributedDataParallel(model)

@@ -59,7 +59,7 @@ def mlp_step(lib):
         loss.backward()
         with lib.no_grad():
             for p in params:
-                p._data -= 0.01 * p.grad._data
+                p.data -= 0.01 * p.grad.data
                 p.grad = None
     return step
 

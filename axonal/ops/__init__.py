@@ -55,7 +55,8 @@ from .creation import (
                        zeros,
                        zeros_like,
 )
-from .indexing import gather, index_put, index_select, masked_fill, nonzero, scatter, scatter_add
+from .indexing import (gather, index_put, index_select, masked_fill, narrow, nonzero, scatter,
+                       scatter_add, select)
 from .einsum import einsum
 from .linalg import bmm, diag, dot, linear, matmul, mm, mv, outer, tril, triu
 from .reduction import (

@@ -47,7 +47,8 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad  # as PyTorch: each factor is kept only for the other's grad
+        ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
         try:
             return data(a) * data(b)
         except ValueError:

@@ -46,6 +46,8 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, x, key, basic):
         ctx.save(key=key, basic=basic)
+        if basic and Ellipsis not in key:  # all-int keys: a 0-d view (NumPy would copy a scalar)
+            key = (*key, Ellipsis)
         try:
             return x._data[key]
         except IndexError as e:
@@ -192,6 +194,29 @@ def getitem(x, key):
         key = tuple(k if _is_array(k) or k is Ellipsis else slice(None) for k in key
                     if not _is_int(k))
     return GetItem.apply(x, key, basic)
+
+
+def narrow(x, dim, start, length):
+    """The view x[..., start:start + length, ...] along `dim` (PyTorch's narrow)."""
+    d = norm_dim(dim, x.ndim, "narrow")
+    n = x.shape[d]
+    start, length = int(start), int(length)
+    if start < 0:
+        start += n
+    if not (0 <= start <= n and 0 <= length <= n - start):
+        raise IndexError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size "
+                         f"({n}) of a tensor of shape {tuple(x.shape)}")
+    return getitem(x, (slice(None),) * d + (slice(start, start + length),))
+
+
+def select(x, dim, index):
+    """The view x[..., index, ...] along `dim`, which it removes (PyTorch's select)."""
+    d = norm_dim(dim, x.ndim, "select")
+    n, i = x.shape[d], int(index)
+    if not -n <= i < n:
+        raise IndexError(f"select(): index {i} out of range for tensor of size {list(x.shape)} "
+                         f"at dimension {dim}")
+    return getitem(x, (slice(None),) * d + (i,))
 
 
 def index_put(x, indices, values, accumulate=False):

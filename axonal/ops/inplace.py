@@ -1,58 +1,204 @@
-"""In-place operations (`x.zero_()`, `x[i] = v`, `x.copy_(y)` ...).
+"""In-place operations, differentiable and checked as PyTorch's.
 
-Work in progress: these write into the tensor's array outside the graph and refuse tensors that are
-part of it. (Moved here from tensor.py; PyTorch's differentiable in-place semantics replace them.)
+`x.op_(...)` computes `op(x, ...)` and writes the result into x's own memory (its `data_ptr()` does
+not change, and every view of x sees the new values), then x takes the result's place in the graph:
+its `grad_fn` becomes the op's node, whose input is x as it was before. Three things make that safe:
+
+* the op's node may have saved x's memory for its own backward (`x.mul_(y)` needs the old x for
+  dL/dy); before the write it gets a private copy (`autograd.versions.shield`);
+* x's version counter moves, so any other node that saved x's memory refuses to run backward
+  (PyTorch's "modified by an inplace operation" error) instead of using the new values;
+* if x is a view, the write changed its base too. The base's new value is "old base with the view's
+  region replaced" (PyTorch's CopySlices): dL/d old_base is the gradient with that region zeroed,
+  dL/d new_region is the gradient read at the region. The view then reads its grad_fn from the new
+  base, and so do the base's other views, rebuilt when next used (`versions.stale_view`).
+
+The region of a view inside its base is described by `positions`: for every element of the view, its
+flat (row-major) index in the base, found from the arrays' addresses and strides.
 """
+import numpy as np
+
 from .. import backend
-from .._errors import GraphError
-from ..random import np_generator
-from ..tensor import Tensor, _index_key
-from ..tensor import check_inplace as _check_inplace
+from .._errors import DTypeError, GraphError, ShapeError
+from ..autograd import versions
+from ..autograd.function import Function, _next_seq
+from ..autograd.versions import inplace_check
+from ..tensor import Tensor, constant, version_counter
+from .indexing import GetItem, IndexAddZeros
 
 
-def setitem(self, index, value):
-    _check_inplace(self, "__setitem__")
-    if isinstance(value, Tensor):
-        if value._rg and _check_inplace.grad_enabled():
-            raise GraphError("__setitem__: assigning a tensor that requires grad into another "
-                             "tensor is not differentiable; use index_put")
-        value = value._data
-    self._data[_index_key(index)] = value
+def positions(base, view):
+    """Flat row-major indices into `base` (an array) of each element of `view` (an array whose
+    memory lies inside base's), shaped like `view`."""
+    xp = backend.xp_of(base)
+    item = base.itemsize
+    start = (backend.data_ptr(view) - backend.data_ptr(base)) // item
+    if base.flags.c_contiguous:
+        idx = xp.full(view.shape, start, dtype=np.int64)
+        for d, (n, s) in enumerate(zip(view.shape, view.strides)):
+            shape = [1] * view.ndim
+            shape[d] = n
+            idx = idx + (xp.arange(n, dtype=np.int64) * (s // item)).reshape(shape)
+        return idx
+    # a strided base: label its memory with its logical indices, then read the labels through the
+    # view's strides (the span may start before base's first element when strides are negative)
+    lo = sum(min(0, (n - 1) * s) for n, s in zip(base.shape, base.strides)) // item
+    hi = sum(max(0, (n - 1) * s) for n, s in zip(base.shape, base.strides)) // item
+    labels = xp.full(hi - lo + 1, -1, dtype=np.int64)
+    strided = xp.lib.stride_tricks.as_strided
+    scale = labels.itemsize // item if labels.itemsize >= item else 1
+    inside = strided(labels[-lo:], base.shape, tuple(s * scale for s in base.strides))
+    inside[...] = xp.arange(base.size, dtype=np.int64).reshape(base.shape)
+    return strided(labels[start - lo:], view.shape, tuple(s * scale for s in view.strides)).copy()
 
 
-def zero_(self):
-    _check_inplace(self, "zero_")
-    self._data[...] = 0
+class CopySlices(Function):
+    """The base after a write into one of its views: old base outside the region, `region` inside.
+    Forward returns the base's own array, which the write has already updated."""
+
+    @staticmethod
+    def forward(ctx, base, region, pos, array):
+        ctx.save(pos=pos.reshape(-1), shape=region.shape)
+        return array
+
+    @staticmethod
+    def backward(ctx, g):
+        flat = g.reshape(-1)
+        g_base = g_region = None
+        if ctx.needs_input_grad[0]:
+            mask = backend.xp_of(g._data).ones(flat.shape, dtype=g._data.dtype)
+            mask[ctx.pos] = 0
+            g_base = g * constant(mask.reshape(g.shape))
+        if ctx.needs_input_grad[1]:
+            g_region = GetItem.apply(flat, (ctx.pos,), False).reshape(ctx.shape)
+        return g_base, g_region, None, None
+
+
+class ViewOf(Function):
+    """A view read out of its (rewritten) base: the view's array, gradient added at `pos`."""
+
+    @staticmethod
+    def forward(ctx, base, pos, array):
+        ctx.save(pos=pos.reshape(-1))
+        return array
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = ctx._in_meta[0][0]
+        n = int(np.prod(shape))
+        return IndexAddZeros.apply(g.reshape(-1), (ctx.pos,), False, (n,)).reshape(shape), None, None
+
+
+def refresh(view):
+    """Rebuild `view`'s grad_fn from its base's current one (after an in-place op on the base)."""
+    base = view._base
+    vc = version_counter(view)
+    if base._rg:
+        t = ViewOf.apply(base, positions(base._data, view._data), view._data)
+        view._ctx, view._idx, view._rg = t._ctx, 0, True
+    view.__dict__["_vg"] = vc.g
+
+
+versions.refresh_hook[0] = refresh
+
+_KIND = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def write(self, values, op):
+    """self's memory <- values (an array), with PyTorch's shape and dtype rules."""
+    arr = self._data
+    if values.shape != arr.shape:
+        raise ShapeError(f"{op}: output with shape {list(arr.shape)} doesn't match the broadcast "
+                         f"shape {list(np.broadcast_shapes(values.shape, arr.shape))}"
+                         if _broadcastable(values.shape, arr.shape) else
+                         f"{op}: the result of shape {tuple(values.shape)} cannot be written into "
+                         f"a tensor of shape {tuple(arr.shape)}")
+    if _KIND[values.dtype.kind] > _KIND[arr.dtype.kind]:
+        raise DTypeError(f"{op}: result type {_torch_name(values.dtype)} can't be cast to the "
+                         f"desired output type {_torch_name(arr.dtype)}")
+    if values is not arr:
+        arr[...] = values
+
+
+def _broadcastable(a, b):
+    try:
+        np.broadcast_shapes(a, b)
+        return True
+    except ValueError:
+        return False
+
+
+def _torch_name(dtype):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(str(dtype), str(dtype))
+
+
+def _overlapping(arr):
+    return any(s == 0 and n > 1 for n, s in zip(arr.shape, arr.strides))
+
+
+def apply_inplace(self, op, fn, *args, **kwargs):
+    """`self <- fn(self, *args, **kwargs)` in place; `fn` is the out-of-place op."""
+    if self._base is not None and versions.stale_view(self):
+        refresh(self)
+    if _overlapping(self._data):
+        raise GraphError(f"{op}: unsupported operation: more than one element of the written-to "
+                         "tensor refers to a single memory location. Please clone() the tensor "
+                         "before performing the operation.")
+    record = inplace_check(self, op, args, kwargs)
+    first = _next_seq()
+    out = fn(self, *args, **kwargs)
+    if not isinstance(out, Tensor):
+        out = constant(backend.xp_of(self._data).asarray(out))
+    node = out._ctx if record else None
+    if node is not None:  # every node fn made (fn may be a composite of several ops)
+        storage = backend.root(self._data)
+        for made in _made_since(node, first):
+            versions.shield(made, storage)
+    write(self, out._data, op)
+    vc = version_counter(self)
+    vc.v += 1
+    if node is None:
+        return self
+    if node.save_output and getattr(node, "_out_data", None) is not None \
+            and node._out_data[out._idx] is out._data and out._data.dtype == self._data.dtype:
+        # the node keeps self's memory as its output, as PyTorch's saved `result`: a later write
+        # into self is then caught like any other
+        outs = list(node._out_data)
+        outs[out._idx] = self._data
+        node._out_data = tuple(outs)
+        rid = id(backend.root(self._data))  # entries about self's old value are moot (shielded)
+        node._vsnap = [e for e in (node._vsnap or ()) if e[2] != rid and e[3] != -1 - out._idx] \
+            + [(vc, vc.v, rid, -1 - out._idx)]
+    base = self._base
+    if base is None:
+        self._ctx, self._idx, self._rg = node, out._idx, True
+        vc.g += 1  # the views of self read a new grad_fn
+        return self
+    pos = positions(base._data, self._data)
+    new_base = CopySlices.apply(base, out, pos, base._data)
+    base._ctx, base._idx, base._rg = new_base._ctx, 0, True
+    vc.g += 1
+    refresh(self)
     return self
 
 
-def fill_(self, value):
-    _check_inplace(self, "fill_")
-    self._data[...] = value.item() if isinstance(value, Tensor) else value
-    return self
+def _made_since(node, first):
+    """The nodes recorded after sequence number `first` that lead to `node` (all of them made by
+    the one op call being turned in place)."""
+    seen, stack = {node}, [node]
+    while stack:
+        n = stack.pop()
+        for e in n.next:
+            if type(e) is tuple and e[0] not in seen and getattr(e[0], "_seq", -1) > first:
+                seen.add(e[0])
+                stack.append(e[0])
+    return seen
 
 
-def copy_(self, src):
-    _check_inplace(self, "copy_")
-    src = src._data if isinstance(src, Tensor) else src
+def _values(self, value):
+    """`value` (a number or tensor) as an array broadcast to self's shape, in self's dtype."""
     xp = backend.xp_of(self._data)
-    self._data[...] = xp.asarray(src, dtype=self._data.dtype)
-    return self
-
-
-def uniform_(self, a=0.0, b=1.0, generator=None):
-    _check_inplace(self, "uniform_")
-    vals = np_generator(generator).uniform(a, b, self._data.shape)
-    self._data[...] = backend.to_device(vals.astype(self._data.dtype), self.device)
-    return self
-
-
-def normal_(self, mean=0.0, std=1.0, generator=None):
-    _check_inplace(self, "normal_")
-    vals = np_generator(generator).normal(mean, std, self._data.shape)
-    self._data[...] = backend.to_device(vals.astype(self._data.dtype), self.device)
-    return self
-
-
-METHODS = {"__setitem__": setitem, "zero_": zero_, "fill_": fill_, "copy_": copy_,
-           "uniform_": uniform_, "normal_": normal_}
+    v = value._data if isinstance(value, Tensor) else value
+    return xp.broadcast_to(xp.asarray(v, dtype=self._data.dtype), self._data.shape)

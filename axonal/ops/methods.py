@@ -13,7 +13,7 @@ from . import (
     compare,
     creation,
     indexing,
-    inplace,
+    inplace_methods,
     linalg,
     reduction,
     replicate,
@@ -128,7 +128,8 @@ _METHODS = {
     "__getitem__": indexing.getitem, "index_put": indexing.index_put,
     "gather": indexing.gather, "scatter": indexing.scatter, "scatter_add": indexing.scatter_add,
     "index_select": indexing.index_select, "masked_fill": indexing.masked_fill,
-    "nonzero": indexing.nonzero,
+    "nonzero": indexing.nonzero, "narrow": indexing.narrow, "select": indexing.select,
+    "swapaxes": shape.transpose, "swapdims": shape.transpose,
     "sort": sorting.sort, "argsort": sorting.argsort, "topk": sorting.topk,
     "msort": sorting.msort, "unique": sorting.unique,
     "diag": linalg.diag, "repeat_interleave": replicate.repeat_interleave,
@@ -149,9 +150,10 @@ _METHODS = {
         d, **{"dtype": self.dtype, "device": self.device, **k}),
 }
 
-for _name, _fn in {**_METHODS, **inplace.METHODS}.items():
+for _name, _fn in {**_METHODS, **inplace_methods.METHODS}.items():
     setattr(Tensor, _name, _fn)
 
 Tensor.is_sparse = False  # dense; sparse COO matrices are ops.sparse.SparseCOOTensor
 Tensor.T = property(lambda self: shape.permute(self, *reversed(range(self.ndim))))
 Tensor.mT = property(lambda self: shape.transpose(self, -1, -2))
+inplace_methods.install(Tensor, inplace_methods.inplace_names())

@@ -26,19 +26,20 @@ def _unary(name, fwd, bwd, save_output=False, bwd_arrays=None):
     def forward(ctx, x):
         if x._data.dtype.kind != "f":
             return fwd(xp_of(x._data), x._data.astype(_dt.get_default_dtype().np))
-        ctx.save_for_backward(x)
+        if not save_output:  # as PyTorch: an op whose derivative needs only its result keeps
+            ctx.save_for_backward(x)  # only that (so writing into x in place later is allowed)
         return fwd(xp_of(x._data), x._data)
 
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x = ctx.saved_tensors[0] if ctx.saved_tensors else None
         return bwd(g, x, ctx.output() if save_output else None)
 
     body = {"forward": staticmethod(forward), "backward": staticmethod(backward),
             "save_output": save_output, "__doc__": f"Element-wise {name}."}
     if bwd_arrays is not None:
         def backward_arrays(ctx, g):
-            (x,) = ctx.saved_tensors
-            return bwd_arrays(g, x._data, ctx._out_data[0] if save_output else None)
+            x = ctx.saved_tensors[0]._data if ctx.saved_tensors else None
+            return bwd_arrays(g, x, ctx._out_data[0] if save_output else None)
 
         body["backward_arrays"] = staticmethod(backward_arrays)
     return type(name.capitalize(), (Function,), body)

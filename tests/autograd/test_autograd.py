@@ -573,16 +573,19 @@ def test_integer_outputs_never_require_grad():
     assert x.grad.dtype is axonal.float32
 
 
-def test_inplace_on_graph_tensors_is_refused():
+def test_inplace_on_a_leaf_is_refused_and_on_graph_tensors_recorded():
     x = axonal.ones(3, requires_grad=True)
-    with pytest.raises(GraphError):
+    with pytest.raises(GraphError, match="a view of a leaf Variable that requires grad"):
         x[0] = 2.0
+    with pytest.raises(GraphError, match="a leaf Variable that requires grad"):
+        x.zero_()
     y = x * 2
-    with pytest.raises(GraphError):
-        y.zero_()
+    y.zero_()  # recorded, as PyTorch: the old values get no gradient
+    (y + x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1, 1, 1])
     with axonal.no_grad():
         x[0] = 5.0  # allowed outside autograd
-    assert x._data[0] == 5.0
+    assert x._data[0] == 5.0 and x._version == 1
 
 
 # -- Tensor API basics, against PyTorch where it defines the answer ----------------------------

@@ -86,11 +86,38 @@ from ._loss import (
 )
 from ._normalization import batch_norm, group_norm, layer_norm, normalize
 
+
+# PyTorch's in-place spellings of the activations (F.relu_(x) is F.relu(x, inplace=True))
+def relu_(input):
+    return relu(input, inplace=True)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
 __all__ = ["batch_norm", "bilinear", "celu", "dropout", "elu", "embedding", "gelu",
            "hardsigmoid", "hardswish", "hardtanh",
            "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "mish", "normalize",
            "one_hot", "prelu", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softmin",
-           "softplus", "softsign", "tanh",
+           "softplus", "softsign", "tanh", "relu_", "elu_", "celu_", "selu_", "leaky_relu_",
+           "hardtanh_",
            # losses
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
            "cross_entropy", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div",

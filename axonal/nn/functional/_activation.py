@@ -18,8 +18,8 @@ derivative is piecewise smooth and the mask's own derivative is zero almost ever
     hardsigmoid y = clamp(x / 6 + 1/2, 0, 1)            dy/dx = 1/6 strictly inside (-3, 3), else 0
     hardswish   y = x hardsigmoid(x)                    dy/dx = 0 (x < -3), x / 3 + 1/2 (x <= 3), 1
 
-`inplace=` arguments are accepted for compatibility but ignored: Axonal never modifies a
-differentiable tensor in place.
+`inplace=True` writes the result into the input's memory, as PyTorch's (differentiable and
+checked: see axonal/ops/inplace.py).
 """
 import math
 
@@ -28,6 +28,7 @@ import numpy as np
 from ... import kernels
 from ..._errors import ShapeError
 from ...autograd.function import Function
+from ...ops.inplace import apply_inplace
 from ...backend import xp_of
 from ...ops import erf, exp, reshape, where
 from ...ops import log_softmax as _log_softmax
@@ -193,14 +194,18 @@ class Gelu(Function):
 
 # -- the functional forms ------------------------------------------------------------------------
 def relu(input, inplace=False):
+    if inplace:
+        return apply_inplace(input, "relu_", relu)
     return _relu(floating_tensor("relu", input))
 
 
 def relu6(input, inplace=False):
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    if inplace:
+        return apply_inplace(input, "leaky_relu_", leaky_relu, negative_slope)
     return LeakyRelu.apply(floating_tensor("leaky_relu", input), float(negative_slope))
 
 
@@ -218,15 +223,21 @@ def prelu(input, weight):
 
 
 def elu(input, alpha=1.0, inplace=False):
+    if inplace:
+        return apply_inplace(input, "elu_", elu, alpha)
     return Elu.apply(floating_tensor("elu", input), float(alpha), 1.0)
 
 
 def selu(input, inplace=False):
+    if inplace:
+        return apply_inplace(input, "selu_", selu)
     return Elu.apply(floating_tensor("selu", input), _SELU_ALPHA, _SELU_SCALE)
 
 
 def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha (exp(x / alpha) - 1)) = elu(x / alpha) * alpha below zero."""
+    if inplace:
+        return apply_inplace(input, "celu_", celu, alpha)
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
     floating_tensor("celu", input)
@@ -240,10 +251,14 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
+    if inplace:
+        return apply_inplace(input, "silu_", silu)
     return Silu.apply(floating_tensor("silu", input))
 
 
 def mish(input, inplace=False):
+    if inplace:
+        return apply_inplace(input, "mish_", mish)
     return input * _tanh(softplus(input))
 
 
@@ -271,6 +286,8 @@ def softsign(input):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if inplace:
+        return apply_inplace(input, "hardtanh_", hardtanh, min_val, max_val)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                          f"({max_val})")
@@ -278,10 +295,14 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 
 def hardsigmoid(input, inplace=False):
+    if inplace:
+        return apply_inplace(input, "hardsigmoid_", hardsigmoid)
     return Hardsigmoid.apply(floating_tensor("hardsigmoid", input))
 
 
 def hardswish(input, inplace=False):
+    if inplace:
+        return apply_inplace(input, "hardswish_", hardswish)
     return Hardswish.apply(floating_tensor("hardswish", input))
 
 

@@ -41,7 +41,8 @@ def _uniform(like, shape, dtype, generator):
         return xp.random.default_rng(seed).random(shape, dtype=dtype)
 
 
-def _masked(op, input, p, training, mask_shape, generator=None, input_dtype_draw=False):
+def _masked(op, input, p, training, mask_shape, generator=None, input_dtype_draw=False,
+            inplace=False):
     """input * keep / (1 - p), keep ~ Bernoulli(1 - p) of `mask_shape` (None: input's shape;
     broadcast to input). The uniforms are float64, or the input's float32/float64 type with
     `input_dtype_draw` (dropout's long-standing draw, kept so that seeded masks do not change)."""
@@ -51,17 +52,18 @@ def _masked(op, input, p, training, mask_shape, generator=None, input_dtype_draw
         return input
     floating_tensor(op, input)
     if p == 1.0:
-        return input * 0.0
+        return input.mul_(0.0) if inplace else input * 0.0
     a = input._data
     draw = a.dtype if input_dtype_draw and a.dtype in (np.float32, np.float64) else np.float64
     shape = tuple(input.shape) if mask_shape is None else mask_shape
     keep = _uniform(a, shape, draw, generator) >= p
-    return input * constant(keep.astype(a.dtype) * a.dtype.type(1.0 / (1.0 - p)))
+    mask = constant(keep.astype(a.dtype) * a.dtype.type(1.0 / (1.0 - p)))
+    return input.mul_(mask) if inplace else input * mask
 
 
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     """Inverted dropout of every element (see the module doc)."""
-    return _masked("dropout", input, p, training, None, generator, True)
+    return _masked("dropout", input, p, training, None, generator, True, inplace)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -85,7 +87,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
                       "W). To maintain the 1D channel-wise dropout behavior, please switch to "
                       "using dropout1d instead.", UserWarning, stacklevel=2)
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
-    return _masked("dropout2d", input, p, training, shape)
+    return _masked("dropout2d", input, p, training, shape, inplace=inplace)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
@@ -93,4 +95,4 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     if input.ndim not in (2, 3):
         raise ShapeError(f"dropout1d: expected 2D or 3D input, got shape {tuple(input.shape)}")
     shape = tuple(input.shape[:-1]) + (1,)
-    return _masked("dropout1d", input, p, training, shape)
+    return _masked("dropout1d", input, p, training, shape, inplace=inplace)

@@ -1,7 +1,7 @@
 """Activation layers: thin Modules over `nn.functional`, with PyTorch's arguments and reprs.
 
-`inplace=True` is accepted (and shown in the repr) for compatibility, but the output is always a new
-tensor: Axonal has no in-place differentiable ops.
+`inplace=True` writes the result into the input's memory, as PyTorch's (differentiable and checked:
+see axonal/ops/inplace.py).
 """
 from ..._errors import DTypeError
 from ...ops import full
@@ -21,7 +21,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return F.relu(input)
+        return F.relu(input, self.inplace)
 
     def extra_repr(self):
         return _inplace_repr(self.inplace)
@@ -33,7 +33,7 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -70,7 +70,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -78,7 +78,7 @@ class ELU(Module):
 
 class CELU(ELU):
     def forward(self, input):
-        return F.celu(input, self.alpha)
+        return F.celu(input, self.alpha, self.inplace)
 
 
 class SELU(Module):
@@ -87,7 +87,7 @@ class SELU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return F.selu(input)
+        return F.selu(input, self.inplace)
 
     def extra_repr(self):
         return _inplace_repr(self.inplace)
@@ -111,12 +111,12 @@ class GELU(Module):
 
 class SiLU(ReLU):
     def forward(self, input):
-        return F.silu(input)
+        return F.silu(input, self.inplace)
 
 
 class Mish(ReLU):
     def forward(self, input):
-        return F.mish(input)
+        return F.mish(input, self.inplace)
 
 
 class Sigmoid(Module):
@@ -143,14 +143,14 @@ class Hardsigmoid(ReLU):
     """clamp(x / 6 + 1/2, 0, 1): a piecewise-linear sigmoid (MobileNetV3)."""
 
     def forward(self, input):
-        return F.hardsigmoid(input)
+        return F.hardsigmoid(input, self.inplace)
 
 
 class Hardswish(ReLU):
     """x * hardsigmoid(x): a piecewise-quadratic SiLU (MobileNetV3)."""
 
     def forward(self, input):
-        return F.hardswish(input)
+        return F.hardswish(input, self.inplace)
 
 
 class Softplus(Module):
@@ -176,7 +176,7 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input):
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}" + (

@@ -27,18 +27,18 @@ class Dropout(_DropoutNd):
     Masks come from the axonal default generator (seed it with axonal.manual_seed)."""
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
 
 class Dropout2d(_DropoutNd):
     """Channel dropout for (N, C, H, W) feature maps (identity in eval mode)."""
 
     def forward(self, input):
-        return F.dropout2d(input, self.p, self.training)
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
 class Dropout1d(_DropoutNd):
     """Channel dropout for (N, C, L) sequences of features (identity in eval mode)."""
 
     def forward(self, input):
-        return F.dropout1d(input, self.p, self.training)
+        return F.dropout1d(input, self.p, self.training, self.inplace)
