@@ -63,8 +63,8 @@ def normalise(msg):
 
     Kept: the sentence, shapes, versions, output indices and the graph node's op name. Mapped:
     `[torch.FloatTensor [3, 4]]` and `[axonal.FloatTensor [3, 4]]` -> `[float32 [3, 4]]`; a node
-    name `ReluBackward0` / `Relu` / `<ReluBackward>` -> `Relu` (PyTorch 2.13 prints the short form
-    in this message, older versions the long one); `torch.` / `axonal.` -> `lib.`. Dropped: the
+    name `ReluBackward0` / `Relu` / `<ReluBackward>` -> `Relu` and `PowBackward1` -> `Pow1`
+    (PyTorch 2.13 prints the short form in this message, older versions the long one); `torch.` / `axonal.` -> `lib.`. Dropped: the
     "Hint: ..." tail (advice naming each library's debugging switch) and a leading "op_name: "
     prefix that names the failing call.
     """
@@ -75,7 +75,9 @@ def normalise(msg):
     msg = re.sub(r"\b(?:torch|axonal)\.(?:cuda\.)?(\w+?)Tensor\b",
                  lambda m: _TENSOR_TYPES.get(m.group(1), m.group(1)), msg)
     msg = re.sub(r"\b(?:torch|axonal)::autograd::", "", msg)  # "torch::autograd::CopySlices"
-    msg = re.sub(r"<?\b([A-Z]\w*?)Backward\d*>?", r"\1", msg)
+    # PyTorch 2.13 prints node names short: ReluBackward0 -> "Relu", PowBackward1 -> "Pow1"
+    msg = re.sub(r"<?\b([A-Z]\w*?)Backward0?>?(?!\w)", r"\1", msg)
+    msg = re.sub(r"<?\b([A-Z]\w*?)Backward(\d+)>?", r"\1\2", msg)
     msg = re.sub(r"\b(?:torch|axonal)\.", "lib.", msg)
     msg = re.sub(r"^[\w.]+\(?\)?: (?=[a-z])", "", msg)  # "add_: a leaf Variable ..." -> "a leaf ..."
     return " ".join(msg.split()).rstrip(".")

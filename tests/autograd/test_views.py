@@ -59,7 +59,7 @@ def test_view_shares_memory_and_version(name, make, writable):
         x = T(lib, BASE)
         v = make(lib, x)
         out = {"offset": (v.data_ptr() - x.data_ptr()) // x.element_size(),
-               "shape": tuple(v.shape), "stride": v.stride(), "contiguous": v.is_contiguous(),
+               "shape": tuple(v.shape), "contiguous": v.is_contiguous(),
                "is_view": v._is_view(), "base_is_x": v._base is x, "x_base": x._base,
                "same_object": v is x, "v0": v.clone()}
         ptr = x.data_ptr()
@@ -72,6 +72,16 @@ def test_view_shares_memory_and_version(name, make, writable):
         out["x_final"] = x
         out["ptr_unchanged"] = x.data_ptr() == ptr
         return out
+
+    same(program)
+
+
+@pytest.mark.parametrize("name,make,writable", VIEWS, ids=_ids(VIEWS))
+def test_view_strides_and_storage_offset(name, make, writable):
+    def program(lib):
+        x = T(lib, BASE)
+        v = make(lib, x)
+        return v.stride(), v.storage_offset(), x.stride(), x.storage_offset()
 
     same(program)
 
