@@ -342,3 +342,50 @@ def test_copy_between_dtypes_and_to_a_view_sends_the_gradient_to_the_source():
         return x, x.dtype, src.grad, src.grad.dtype, leaf.grad
 
     same(program, rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (2, 0, 4)], ids=str)
+def test_in_place_on_empty_tensors(shape):
+    """Empty tensors have no elements to overlap: every in-place op is a no-op but a write."""
+    def program(lib):
+        leaf = T(lib, np.zeros(shape), requires_grad=True)
+        x = leaf * 2
+        res = []
+        for op in (lambda t: t.add_(1), lambda t: t.mul_(t), lambda t: t.exp_(),
+                   lambda t: t.fill_(3), lambda t: t.zero_(), lambda t: t.copy_(t * 2),
+                   lambda t: t.masked_fill_(t > 0, 1.0), lambda t: t.clamp_(0, 1)):
+            r = op(x)
+            res.append((r is x, x._version))
+        x.sum().backward()
+        plain = T(lib, np.zeros(shape))
+        plain.add_(1).mul_(2).uniform_()
+        return res, leaf.grad, plain, plain._version
+
+    same(program)
+
+
+def test_in_place_comparison_cuts_the_gradient():
+    """x.eq_(y) writes 0/1: the gradient through x is zero (PyTorch), not passed through."""
+    def program(lib):
+        leaf = T(lib, A, requires_grad=True)
+        x = leaf * 1.0
+        x.gt_(0.0)
+        (x * T(lib, W)).sum().backward()
+        return x, leaf.grad
+
+    same(program)
+
+
+def test_overwriting_fill_leaves_a_zero_gradient_not_none():
+    """After x.zero_() / fill_ / copy_ of a constant, PyTorch's leaf gradient is a zero tensor."""
+    def program(lib):
+        out = []
+        for op in (lambda t: t.zero_(), lambda t: t.fill_(2.0), lambda t: t.copy_(t.detach() * 3)):
+            leaf = T(lib, A, requires_grad=True)
+            x = leaf * 1.0
+            op(x)
+            (x * T(lib, W)).sum().backward()
+            out.append(leaf.grad)
+        return out
+
+    same(program)

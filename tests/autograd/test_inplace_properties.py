@@ -147,8 +147,19 @@ RAISES_IN_STEP = [("write", 0, 1, 2.0), ("write", 2, 0, 0.5), ("read", 0, 0, 0.5
                   ("write", 1, 0, 0.5), ("write", 1, 1, 0.5)]
 RAISES_IN_BACKWARD = [("read", 1, 1, 2.0), ("write", 1, 0, 0.5), ("write", 0, 1, 2.0),
                       ("view", 2, 1, 0.5), ("write", 4, 6, 0.25)]
-# programs found failing against the implementation, kept (see the report of each merge)
-FOUND = []
+# programs found failing against the implementation (main at 7f76b9d), kept
+FOUND = [
+    # copy_ of a constant into the base: PyTorch's a.grad is a zero tensor, Axonal's None
+    [("write", 0, 7, -1.5)],
+    # fill_ of an expanded view: PyTorch allows the write and raises in backward; Axonal raises
+    # at the write
+    [("view", 7, 3, 0.5), ("write", 6, 6, -1.5)],
+    # add_ to a select of a slice of an expanded view (no overlapping elements): PyTorch writes
+    # through to x, Axonal raises (NumPy's read-only broadcast array)
+    [("write", 1, 7, 2.0), ("read", 2, 0, -1.5), ("write", 9, 5, 0.25), ("view", 4, 6, 2.0),
+     ("write", 8, 2, 2.0), ("view", 1, 0, 0.5), ("read", 9, 8, 0.5), ("write", 4, 7, 0.5),
+     ("write", 8, 10, 2.0), ("view", 8, 1, 0.5), ("write", 5, 0, 0.5)],
+]
 
 
 def _examples(f):

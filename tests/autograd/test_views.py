@@ -86,6 +86,44 @@ def test_view_strides_and_storage_offset(name, make, writable):
     same(program)
 
 
+# results that PyTorch computes into new memory: writing to them leaves the input alone
+COPIES = [
+    ("flip", lambda lib, x: x.flip(0)), ("clone", lambda lib, x: x.clone()),
+    ("repeat", lambda lib, x: x.repeat(1, 1, 1)), ("int_tensor_index", lambda lib, x: x[T(lib, [1, 0])]),
+    ("list_index", lambda lib, x: x[[0, 1]]), ("bool_mask_index", lambda lib, x: x[x > -1]),
+    ("index_select", lambda lib, x: x.index_select(0, T(lib, [0, 1]))),
+    ("cat", lambda lib, x: lib.cat([x, x[:0]])), ("stack", lambda lib, x: lib.stack([x])[0]),
+    ("reshape_of_transpose", lambda lib, x: x.transpose(1, 2).reshape(-1)),
+    ("contiguous_of_transpose", lambda lib, x: x.transpose(1, 2).contiguous()),
+    ("to_float32", lambda lib, x: x.to(lib.float32)), ("add_zero", lambda lib, x: x + 0),
+    ("flatten_of_transpose", lambda lib, x: x.transpose(0, 1).flatten()),
+    ("repeat_interleave", lambda lib, x: x.repeat_interleave(1, dim=0)),
+]
+
+
+@pytest.mark.parametrize("name,make", COPIES, ids=_ids(COPIES))
+def test_copies_do_not_share_memory(name, make):
+    def program(lib):
+        x = T(lib, BASE)
+        c = make(lib, x)
+        c.mul_(-5)
+        return x, x._version, c._version
+
+    same(program)
+
+
+def test_a_select_of_an_expanded_view_is_writable():
+    """x.expand(2, 3, 4)[1] has no overlapping elements: PyTorch writes through it into x."""
+    def program(lib):
+        x = T(lib, BASE[0])
+        e = x.expand(2, 3, 4)
+        e[1].add_(1)
+        e[0, 1].mul_(2)
+        return x, x._version, e
+
+    same(program)
+
+
 def test_reshape_copies_when_it_must():
     def program(lib):
         x = T(lib, BASE)
