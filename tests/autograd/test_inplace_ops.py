@@ -351,7 +351,7 @@ def test_in_place_on_empty_tensors(shape):
         leaf = T(lib, np.zeros(shape), requires_grad=True)
         x = leaf * 2
         res = []
-        for op in (lambda t: t.add_(1), lambda t: t.mul_(t), lambda t: t.sub_(2),
+        for op in (lambda t: t.add_(1), lambda t: t.mul_(3), lambda t: t.sub_(2),
                    lambda t: t.fill_(3), lambda t: t.zero_(), lambda t: t.copy_(t * 2),
                    lambda t: t.masked_fill_(t > 0, 1.0), lambda t: t.clamp_(0, 1)):
             r = op(x)
