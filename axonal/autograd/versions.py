@@ -83,13 +83,13 @@ def _message(node, now, expected, who, arr):
     shape = ", ".join(str(s) for s in arr.shape)
     where = ""
     if who < 0:
-        where = f", which is output {-1 - who} of {node.name()}"
+        where = f", which is output {-1 - who} of {node.name()},"
     else:
         edge = node.next[who] if who < len(node.next) else None
         if type(edge) is tuple:
-            where = f", which is output {edge[1]} of {edge[0].name()}"
+            where = f", which is output {edge[1]} of {edge[0].name()},"
     return ("one of the variables needed for gradient computation has been modified by an "
-            f"inplace operation: [axonal.{_legacy(arr.dtype)} [{shape}]]{where}, is at version "
+            f"inplace operation: [axonal.{_legacy(arr.dtype)} [{shape}]]{where} is at version "
             f"{now}; expected version {expected} instead. {HINT}")
 
 

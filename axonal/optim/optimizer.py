@@ -21,7 +21,7 @@ from collections import defaultdict
 
 from .. import _config, backend
 from .._errors import ShapeError
-from ..tensor import ARRAY_TYPES, Tensor, constant
+from ..tensor import ARRAY_TYPES, Tensor, constant, version_counter
 
 
 class _RequiredParameter:
@@ -79,7 +79,12 @@ class Optimizer:
             @functools.wraps(step)
             def marked_step(self, *args, **kw):
                 self._opt_called = True
-                return step(self, *args, **kw)
+                out = step(self, *args, **kw)
+                for group in self.param_groups:  # the step wrote into the parameters
+                    for p in group["params"]:
+                        if p.grad is not None:
+                            version_counter(p).v += 1
+                return out
 
             marked_step._marks_called = True
             cls.step = marked_step
@@ -206,6 +211,7 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is not None:
                         self._update(p, self._grad_of(p), group)
+                        version_counter(p).v += 1  # an in-place write, as PyTorch counts it
         self._opt_called = True  # lets LR schedulers warn when they are stepped first
         return loss
 
