@@ -159,6 +159,9 @@ FOUND = [
     [("write", 1, 7, 2.0), ("read", 2, 0, -1.5), ("write", 9, 5, 0.25), ("view", 4, 6, 2.0),
      ("write", 8, 2, 2.0), ("view", 1, 0, 0.5), ("read", 9, 8, 0.5), ("write", 4, 7, 0.5),
      ("write", 8, 10, 2.0), ("view", 8, 1, 0.5), ("write", 5, 0, 0.5)],
+    # tanh_ then fill_ of the base: PyTorch's backward still reaches tanh_'s node and raises
+    # (its saved output was overwritten); Axonal's fill_ cuts the edge and returns
+    [("write", 8, 3, 0.25), ("write", 0, 6, 0.25)],
 ]
 
 

@@ -181,6 +181,10 @@ SAVED = [
     ("clone_is_safe", lambda lib, x, y: (lambda c: (c * y, x.add_(1))[0])(x.clone())),
     ("detach_shares_version", lambda lib, x, y: (x * y, x.detach().add_(1))[0]),
     ("data_is_unseen", lambda lib, x, y: (x * y, x.data.add_(1))[0]),
+    # fill_ overwrites everything, yet PyTorch keeps the edge to tanh_'s node (a zero gradient)
+    # and so still finds tanh_'s saved output overwritten
+    ("fill_after_tanh_", lambda lib, x, y: x.tanh_().fill_(0.25)),
+    ("zero_after_sigmoid_of_view", lambda lib, x, y: (x[1].sigmoid_(), x.zero_())[1]),
 ]
 
 
