@@ -4,7 +4,6 @@ views of it see the new values, and the gradients are PyTorch's, also when the i
 """
 import numpy as np
 import pytest
-
 from inplace_harness import T, same
 
 rng = np.random.default_rng(2)

@@ -5,7 +5,6 @@ grad_fn names and higher-order gradients against PyTorch, and finite differences
 """
 import numpy as np
 import pytest
-
 from inplace_harness import T, fd_check, is_torch, normalise, same
 
 rng = np.random.default_rng(4)

@@ -8,7 +8,6 @@ into an int tensor) raises.
 """
 import numpy as np
 import pytest
-
 from inplace_harness import T, fd_check, same
 
 rng = np.random.default_rng(0)

@@ -13,7 +13,6 @@ loss = reads + sum(x * W), and backward.
 import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-
 from inplace_harness import Raised, T, check_raised, compare, run, to_plain, torch_mod, under_test
 
 rng = np.random.default_rng(5)

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from inplace_harness import T, same
 
 import axonal
-from inplace_harness import T, same
 
 N = 20000
 

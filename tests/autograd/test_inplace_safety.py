@@ -11,7 +11,6 @@
 """
 import numpy as np
 import pytest
-
 from inplace_harness import T, same
 
 rng = np.random.default_rng(3)

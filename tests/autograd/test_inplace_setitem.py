@@ -4,13 +4,12 @@ mask, int tensor, lists, mixed) with scalar and tensor values (broadcast), value
 """
 import numpy as np
 import pytest
-
 from inplace_harness import T, fd_check, same
 
 rng = np.random.default_rng(1)
 A = rng.standard_normal((4, 5))
 A3 = rng.standard_normal((2, 4, 5))
-I = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
+I = lambda *v: np.array(v, dtype=np.int64)
 
 # (name, key builder (lib -> key), value shape for a tensor value of the indexed result's shape)
 KEYS2 = [

@@ -9,7 +9,6 @@ historical escape hatch: changes through `.data` are invisible to autograd's che
 """
 import numpy as np
 import pytest
-
 from inplace_harness import T, is_torch, normalise, same
 
 BASE = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
@@ -279,7 +278,7 @@ def test_in_place_ops_keep_data_ptr_and_identity():
         x = T(lib, BASE) + 1
         ptr, res = x.data_ptr(), []
         for op in ops:
-            r = eval(f"x.{op}", {"x": x})  # noqa: S307 - a fixed list of method calls
+            r = eval(f"x.{op}", {"x": x})
             res.append((op, r is x, x.data_ptr() == ptr, x._version))
         return res
 

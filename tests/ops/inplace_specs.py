@@ -8,7 +8,6 @@ those left out is kept explicit (`NO_TWIN`) so that a new registry op must be pl
 other (test_inplace_registry.py::test_every_registry_op_is_classified).
 """
 import numpy as np
-
 from op_specs import SPECS, In, as_list, convert_static
 
 

@@ -15,10 +15,17 @@
 """
 import numpy as np
 import pytest
-
 from inplace_harness import Raised, compare, run, same, to_plain, torch_mod, under_test
-from inplace_specs import (INPLACE, NO_TWIN, VIEW_OPS, build_args, float_outputs, inplace_specs,
-                           registry_op, weight)
+from inplace_specs import (
+    INPLACE,
+    NO_TWIN,
+    VIEW_OPS,
+    build_args,
+    float_outputs,
+    inplace_specs,
+    registry_op,
+    weight,
+)
 from op_specs import SPECS, In
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
