@@ -7,9 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from inplace_harness import T, same
-
-import axonal
+from inplace_harness import T, same, under_test
 
 N = 20000
 
@@ -81,9 +79,10 @@ def test_fill_in_the_graph_cuts_the_gradient(name, call, support):
 
 
 def _draw(call, dtype=np.float64, seed=0):
-    axonal.manual_seed(seed)
-    x = axonal.zeros(N, dtype=axonal.float64 if dtype == np.float64 else axonal.float32)
-    call(axonal, x)
+    lib = under_test()  # Axonal (PyTorch under INPLACE_SELFCHECK=1: a check of the bounds)
+    lib.manual_seed(seed)
+    x = lib.zeros(N, dtype=lib.float64 if dtype == np.float64 else lib.float32)
+    call(lib, x)
     return x.numpy().astype(np.float64)
 
 
