@@ -11,6 +11,11 @@ and `same(program)` runs it on both and compares what comes back:
 
 Programs build their inputs from NumPy arrays captured by the closure (`T(lib, array)`), so both
 libraries see the same numbers. PyTorch is imported only when a test runs.
+
+`INPLACE_SELFCHECK=1 pytest tests/autograd/test_inplace_*.py ...` runs PyTorch in Axonal's place:
+every test must then pass (the programs run, compare equal to themselves, the statistical bounds
+hold for PyTorch's fills), and each exception PyTorch raises is printed to stderr - the way to
+review what a new test asks of Axonal before Axonal is run.
 """
 import os
 import re
