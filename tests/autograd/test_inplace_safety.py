@@ -251,6 +251,28 @@ def test_modification_after_backward_is_fine():
     same(program, torch_raises=False)
 
 
+@pytest.mark.parametrize("opt", ["SGD", "Adam", "manual_no_grad", "manual_data"])
+def test_optimizer_step_is_an_in_place_write_of_the_parameters(opt):
+    """A graph that saved a parameter before step() refuses a second backward (PyTorch's
+    optimizers write under no_grad, which bumps the version; `.data` writes do not)."""
+    def program(lib):
+        w = T(lib, A, requires_grad=True)
+        loss = (w * w).sum()  # saves w
+        loss.backward(retain_graph=True)
+        if opt == "manual_no_grad":
+            with lib.no_grad():
+                w -= 0.1 * w.grad
+        elif opt == "manual_data":
+            w.data -= 0.1 * w.grad
+        else:
+            getattr(lib.optim, opt)([w], lr=0.1).step()
+        out = [w._version, w.detach().clone()]
+        loss.backward()
+        return out, w.grad
+
+    same(program)
+
+
 def test_versions_in_the_message_count_every_write():
     def program(lib):
         w = T(lib, A, requires_grad=True)

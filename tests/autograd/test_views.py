@@ -286,7 +286,7 @@ def test_in_place_ops_keep_data_ptr_and_identity():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
-def test_views_keep_dtype_and_element_size(dtype):
+def test_views_keep_dtype_element_size_and_strides(dtype):
     def program(lib):
         x = T(lib, BASE, dtype=dtype)
         v = x[1:].transpose(1, 2)
