@@ -17,7 +17,7 @@ from . import _dtype as _dt
 from . import _engine as engine
 from ._errors import DTypeError, GraphError
 from ._hooks import HookHandle as _HookHandle
-from ._storage import version_counter
+from ._storage import fresh, version_counter
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
 
@@ -102,7 +102,7 @@ class Tensor:
     def _version(self):
         """How many in-place writes this tensor's storage has seen (shared by all its views)."""
         vc = self._vc
-        return 0 if vc is None else vc.v
+        return 0 if vc is None else vc[0]
 
     def _is_view(self):
         return self._base is not None
@@ -155,7 +155,7 @@ class Tensor:
 
     @property
     def requires_grad(self):
-        return self._rg
+        return fresh(self)._rg
 
     @requires_grad.setter
     def requires_grad(self, value):
@@ -176,7 +176,7 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return self._ctx
+        return fresh(self)._ctx
 
     # -- conversion ------------------------------------------------------------------------------
     def numpy(self, *, force=False):
@@ -264,6 +264,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d self / d leaf into every leaf's `.grad` (see axonal._engine)."""
+        fresh(self)
         if not self._rg:
             raise GraphError("backward(): tensor does not require grad and has no grad_fn "
                              "(did you forget requires_grad=True, or run under no_grad?)")

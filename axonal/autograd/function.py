@@ -25,20 +25,19 @@ The op contract (one way for every op):
   defer to the differentiable `backward`. Ops never test the grad mode themselves.
 * Arrays are wrapped as graph-free tensors with `axonal.tensor.constant(array)`.
 """
-import itertools
 import weakref
 
 import numpy as np
 
-from .. import _config
+from .. import _config, _storage
 from .._errors import GraphError, ShapeError
 from ..backend import xp_of
 from ..tensor import ARRAY_TYPES, Tensor, constant
 from . import versions as _versions
 
-_next_seq = itertools.count().__next__
 _link_views = _versions.link_views
-_snapshot = _versions.snapshot
+_EPOCH = _storage.EPOCH
+version_counter = _storage.version_counter
 
 _make = Tensor._make
 _NDARRAY = np.ndarray
@@ -54,7 +53,7 @@ class Function:
     backward_arrays = None  # optional first-order fast path: (ctx, *grad_arrays) -> arrays
     _non_diff = ()  # ids of outputs marked non-differentiable
     _saved_names = ()  # names stored by ctx.save(...), released after backward
-    _vsnap = None  # versions of the inputs/outputs at record time (autograd.versions)
+    _ep = 0  # the global in-place write count when the node recorded (axonal/_storage.py)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -118,8 +117,9 @@ class Function:
         ctx = cls.__new__(cls)
         ctx.saved = ()
         if state.grad:
-            needs = [isinstance(a, Tensor) and (a._rg if a._base is None else _view_needs(a))
-                     for a in args]
+            if _versions.graph_writes[0]:  # an in-place op changed a graph: views may be stale
+                _versions.refresh_views(args)
+            needs = [isinstance(a, Tensor) and a._rg for a in args]
             record = True in needs
             ctx.needs_input_grad = tuple(needs) if record else _no_grads(len(args))
             state.grad = False
@@ -135,9 +135,11 @@ class Function:
         if type(out) is not tuple:
             result = constant(out) if type(out) is _NDARRAY else ctx._wrap(out, args)
             outs = (result,)
+            if result._data.base is not None:  # may be a view of an input (autograd/versions.py)
+                _link_views(outs, args)
         else:
             outs = result = tuple(ctx._wrap(o, args) for o in out)
-        _link_views(outs, args)
+            _link_views(outs, args)
         if record:
             ctx._record(args, needs, outs)
         return result
@@ -146,7 +148,9 @@ class Function:
         """Make this call a graph node: edges to the inputs, outputs pointing back here."""
         self._freed = False
         self._retained = None
-        self._seq = _next_seq()  # creation order: an in-place op finds the nodes it made
+        made = _versions.collecting[0]
+        if made is not None:  # an in-place op is running its out-of-place op: it wants the nodes
+            made.append(self)
         self.n_out = len(outs)
         # one edge per forward argument: None, a leaf tensor, or (node, output index)
         self.next = [(a if a._ctx is None else (a._ctx, a._idx)) if n else None
@@ -154,8 +158,15 @@ class Function:
         self._in_meta = [(a._data.shape, a._data.dtype) if n else None for a, n in zip(args, needs)]
         if self.save_output:
             self._out_data = tuple(o._data for o in outs)
-        if self._saved_names or self.saved or self.save_output:  # checked in backward
-            self._vsnap = _snapshot(args, outs)
+            if len(outs) == 1:  # the outputs' counters: a write into one is caught in backward
+                o = outs[0]
+                vc = o._vc
+                if vc is None:
+                    vc = o._vc = [0, 0, None, None]
+                self._out_vc = (vc,)
+            else:
+                self._out_vc = tuple(version_counter(o) for o in outs)
+        self._ep = _EPOCH[0]  # in-place writes so far: backward checks the saved tensors if more
         if len(outs) == 1:
             o = outs[0]
             if o._data.dtype.kind == "f" and not self._non_diff:
@@ -180,7 +191,7 @@ class Function:
     # -- called by the engine --------------------------------------------------------------------
     def _backward_apply(self, grads):
         """Run backward and check that each input gradient has the input's shape and dtype."""
-        if self._vsnap is not None:
+        if _EPOCH[0] != self._ep:
             _versions.check(self)  # a saved tensor written in place since raises PyTorch's error
         if len(grads) > 1 and getattr(self, "_materialize", True):
             grads = [g if g is not None else _zeros(meta) for g, meta in zip(grads, self._out_meta)]
@@ -215,7 +226,6 @@ class Function:
 
     def _release(self):
         self.saved = None
-        self._vsnap = None
         self._out_data = None
         self._freed = True
         names = self._saved_names
@@ -255,14 +265,6 @@ def once_differentiable(backward):
             return backward(ctx, *grads)
 
     return wrapper
-
-
-def _view_needs(t):
-    """requires_grad of view `t`, after rebuilding its grad_fn if an in-place op changed its base's
-    graph since it was made (PyTorch regenerates a view's grad_fn the same way, on use)."""
-    if _versions.stale_view(t):
-        _versions.refresh_hook[0](t)
-    return t._rg
 
 
 def _through_layers(cls, args, kwargs):

@@ -1,17 +1,20 @@
 """Views and version counters: what keeps in-place writes from corrupting a gradient.
 
 A view (slicing, reshape, transpose, expand, ...) shares its input's memory. An op whose output array
-shares memory with one of its inputs makes the output a view of that input's base: it shares the
+is a view of one of its inputs' memory makes the output a view of that input's base: it shares the
 base's version counter and remembers the base (`t._base`), as PyTorch's views do. Nothing is declared
-per op: the memory itself says which outputs are views.
+per op: the memory itself says which outputs are views. (Ops never return an input's own array: a
+no-op returns `x.view()`; and `ctx.save` keeps only arrays the op made, while an input's memory is
+kept with `ctx.save_for_backward`: tests/ops check both over the op registry.)
 
-Every in-place write bumps the storage's counter. When a node records, it notes the counter and
-version of each tensor it was given and returned (PyTorch's SavedVariable does the same). Backward
-compares them; a tensor whose version moved is an error only when the node really kept its memory
-(an array it saved shares that storage), which is decided then, so forward pays only for the note.
+Every in-place write is counted (`_storage.bump`). A node notes the global write number when it
+records; in backward, when writes happened since, the tensors it saved (`ctx.save_for_backward`)
+and its saved outputs (`save_output`) are checked, and one written since raises PyTorch's error
+("modified by an inplace operation") instead of computing with the new values.
 """
 from .. import _config
 from .._errors import GraphError
+from .._storage import version_at
 from ..backend import root
 from ..tensor import ARRAY_TYPES, Tensor, version_counter  # noqa: F401 - re-exported
 
@@ -20,12 +23,11 @@ HINT = ("Hint: enable anomaly detection to find the operation that failed to com
 
 
 def link_views(outs, args):
-    """Make each output whose memory belongs to an input's storage a view of that input's base."""
+    """Make each output whose array is a view of an input's memory a view of that input's base."""
     for o in outs:
-        od = o._data
-        r = od.base
+        r = o._data.base
         if r is None:
-            r = od
+            continue
         for a in args:
             if isinstance(a, Tensor):
                 ad = a._data
@@ -33,61 +35,29 @@ def link_views(outs, args):
                     base = a._base
                     o._base = a if base is None else base
                     vc = o._vc = version_counter(a)
-                    if vc.g:
-                        o.__dict__["_vg"] = vc.g
+                    if vc[1]:
+                        o.__dict__["_vg"] = vc[1]
                     break
 
 
-def snapshot(args, outs):
-    """(counter, version, storage id, who) for every tensor given to or returned by a node;
-    `who` is the input position, or -1 - j for output j."""
-    snap = []
-    for k, a in enumerate(args):
-        if isinstance(a, Tensor):
-            vc = version_counter(a)
-            snap.append((vc, vc.v, id(root(a._data)), k))
-    for j, o in enumerate(outs):
-        vc = version_counter(o)
-        snap.append((vc, vc.v, id(root(o._data)), -1 - j))
-    return snap
-
-
-def saved_arrays(node):
-    """Every array a node keeps for its backward (saved tensors, ctx.save values, its outputs)."""
-    arrays = [t._data for t in (node.saved or ()) if isinstance(t, Tensor)]
-    d = node.__dict__
-    for name in node._saved_names:
-        v = d.get(name)
-        for x in (v if isinstance(v, (tuple, list)) else (v,)):
-            if isinstance(x, Tensor):
-                arrays.append(x._data)
-            elif isinstance(x, ARRAY_TYPES):
-                arrays.append(x)
-    out = getattr(node, "_out_data", None)
-    if out:
-        arrays += [x for x in out if x is not None]
-    return arrays
-
-
 def check(node):
-    """Raise PyTorch's error when a tensor this node saved was written in place since."""
-    for vc, v, rid, who in node._vsnap:
-        if vc.v == v:
-            continue
-        for arr in saved_arrays(node):
-            if id(root(arr)) == rid:
-                raise GraphError(_message(node, vc.v, v, who, arr))
+    """Raise PyTorch's error when a tensor this node kept was written in place since it recorded."""
+    ep = node._ep
+    for t in node.saved or ():
+        if isinstance(t, Tensor):
+            vc = t._vc
+            if vc is not None and vc[3] and vc[3][-1] > ep:
+                grad_fn = vc[2] or ((t._ctx, t._idx) if t._ctx is not None else None)
+                raise GraphError(_message(vc[0], version_at(vc, ep), grad_fn, t._data))
+    for j, vc in enumerate(getattr(node, "_out_vc", None) or ()):
+        if vc[3] and vc[3][-1] > ep:
+            raise GraphError(_message(vc[0], version_at(vc, ep), vc[2] or (node, j),
+                                      node._out_data[j]))
 
 
-def _message(node, now, expected, who, arr):
+def _message(now, expected, grad_fn, arr):
     shape = ", ".join(str(s) for s in arr.shape)
-    where = ""
-    if who < 0:
-        where = f", which is output {-1 - who} of {node.name()},"
-    else:
-        edge = node.next[who] if who < len(node.next) else None
-        if type(edge) is tuple:
-            where = f", which is output {edge[1]} of {edge[0].name()},"
+    where = "" if grad_fn is None else f", which is output {grad_fn[1]} of {grad_fn[0].name()},"
     return ("one of the variables needed for gradient computation has been modified by an "
             f"inplace operation: [axonal.{_legacy(arr.dtype)} [{shape}]]{where} is at version "
             f"{now}; expected version {expected} instead. {HINT}")
@@ -130,12 +100,22 @@ def _private(x, storage):
 
 
 refresh_hook = [None]  # ops.inplace installs the function that rebuilds a stale view's grad_fn
+graph_writes = [0]  # in-place writes that changed a graph so far: until one, no view can be stale
+collecting = [None]  # a list while an in-place op runs its out-of-place op: the nodes it records
+
+
+def refresh_views(args):
+    """Rebuild the grad_fn of every stale view among `args` (PyTorch regenerates a view's grad_fn
+    the same way, when it is used after an in-place op on its base)."""
+    for a in args:
+        if isinstance(a, Tensor) and a._base is not None and stale_view(a):
+            refresh_hook[0](a)
 
 
 def stale_view(t):
     """Whether view `t`'s grad_fn predates an in-place op that changed its base's graph."""
     vc = t._vc
-    return vc is not None and vc.g != t._vg
+    return vc is not None and vc[1] != t._vg
 
 
 

@@ -55,7 +55,7 @@ class Maximum(Function):
 class Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):
-        ctx.save(cond=cond._data)
+        ctx.save_for_backward(cond)  # as PyTorch: writing into cond before backward is an error
         try:
             out = xp_of(cond._data, data(a), data(b)).where(cond._data, data(a), data(b))
         except ValueError:
@@ -66,7 +66,7 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, g):
-        cond = constant(ctx.cond)
+        cond = ctx.saved_tensors[0]
         ga = grad_for_input(ctx, 1, where(cond, g, 0.0)) if ctx.needs_input_grad[1] else None
         gb = grad_for_input(ctx, 2, where(cond, 0.0, g)) if ctx.needs_input_grad[2] else None
         return None, ga, gb

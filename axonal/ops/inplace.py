@@ -18,10 +18,10 @@ flat (row-major) index in the base, found from the arrays' addresses and strides
 """
 import numpy as np
 
-from .. import backend
+from .. import _storage, backend
 from .._errors import DTypeError, GraphError, ShapeError
 from ..autograd import versions
-from ..autograd.function import Function, _next_seq
+from ..autograd.function import Function
 from ..autograd.versions import inplace_check
 from ..tensor import Tensor, constant, version_counter
 from .indexing import GetItem, IndexAddZeros
@@ -96,10 +96,10 @@ def refresh(view):
     if base._rg:
         t = ViewOf.apply(base, positions(base._data, view._data), view._data)
         view._ctx, view._idx, view._rg = t._ctx, 0, True
-    view.__dict__["_vg"] = vc.g
+    view.__dict__["_vg"] = vc[1]
 
 
-versions.refresh_hook[0] = refresh
+versions.refresh_hook[0] = _storage.refresh_view[0] = refresh
 
 _KIND = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -147,18 +147,23 @@ def apply_inplace(self, op, fn, *args, **kwargs):
                          "tensor refers to a single memory location. Please clone() the tensor "
                          "before performing the operation.")
     record = inplace_check(self, op, args, kwargs)
-    first = _next_seq()
-    out = fn(self, *args, **kwargs)
+    outer, made = versions.collecting[0], []
+    versions.collecting[0] = made  # fn may be a composite: every node it records is collected
+    try:
+        out = fn(self, *args, **kwargs)
+    finally:
+        versions.collecting[0] = outer
+    if outer is not None:
+        outer.extend(made)
     if not isinstance(out, Tensor):
         out = constant(backend.xp_of(self._data).asarray(out))
     node = out._ctx if record else None
-    if node is not None:  # every node fn made (fn may be a composite of several ops)
+    if node is not None:
         storage = backend.root(self._data)
-        for made in _made_since(node, first):
-            versions.shield(made, storage)
+        for n in made:
+            versions.shield(n, storage)
     write(self, out._data, op)
-    vc = version_counter(self)
-    vc.v += 1
+    vc = _storage.bump(self)
     if node is None:
         return self
     if node.save_output and getattr(node, "_out_data", None) is not None \
@@ -168,33 +173,25 @@ def apply_inplace(self, op, fn, *args, **kwargs):
         outs = list(node._out_data)
         outs[out._idx] = self._data
         node._out_data = tuple(outs)
-        rid = id(backend.root(self._data))  # entries about self's old value are moot (shielded)
-        node._vsnap = [e for e in (node._vsnap or ()) if e[2] != rid and e[3] != -1 - out._idx] \
-            + [(vc, vc.v, rid, -1 - out._idx)]
+        counters = list(node._out_vc)
+        counters[out._idx] = vc
+        node._out_vc = tuple(counters)
+    node._ep = _storage.EPOCH[0]  # made before the write, but holds nothing it changed
     base = self._base
     if base is None:
         self._ctx, self._idx, self._rg = node, out._idx, True
-        vc.g += 1  # the views of self read a new grad_fn
+        vc[1] += 1  # the views of self read a new grad_fn
+        versions.graph_writes[0] += 1
+        vc[2] = (node, out._idx)
         return self
     pos = positions(base._data, self._data)
     new_base = CopySlices.apply(base, out, pos, base._data)
     base._ctx, base._idx, base._rg = new_base._ctx, 0, True
-    vc.g += 1
+    vc[1] += 1
+    versions.graph_writes[0] += 1
+    vc[2] = (new_base._ctx, 0)
     refresh(self)
     return self
-
-
-def _made_since(node, first):
-    """The nodes recorded after sequence number `first` that lead to `node` (all of them made by
-    the one op call being turned in place)."""
-    seen, stack = {node}, [node]
-    while stack:
-        n = stack.pop()
-        for e in n.next:
-            if type(e) is tuple and e[0] not in seen and getattr(e[0], "_seq", -1) > first:
-                seen.add(e[0])
-                stack.append(e[0])
-    return seen
 
 
 def _values(self, value):

@@ -12,7 +12,8 @@ from .._torch_names import NAMES
 from ..autograd.function import Function
 from ..autograd.versions import inplace_check
 from ..random import np_generator
-from ..tensor import Tensor, _index_key, version_counter
+from .._storage import bump
+from ..tensor import Tensor, _index_key
 from . import compare, indexing, shape
 from .inplace import _overlapping, _torch_name, _values, apply_inplace
 
@@ -36,7 +37,7 @@ def _ufunc_into(self, op, ufunc, *operands):
         shapes = [np.shape(o) for o in ops]
         raise ShapeError(f"{op}: output with shape {list(a.shape)} doesn't match the broadcast "
                          f"shape {list(np.broadcast_shapes(a.shape, *shapes))}") from None
-    version_counter(self).v += 1
+    bump(self)
     return self
 
 
@@ -85,7 +86,7 @@ def _fast_clamp(self, min=None, max=None):  # noqa: A002
     if _overlapping(a):
         return NotImplemented
     backend.xp_of(a).clip(a, min, max, out=a)
-    version_counter(self).v += 1
+    bump(self)
 
 
 # -- ops that exist only in place in Axonal's spelling, as compositions --------------------------
@@ -185,7 +186,7 @@ def copy_(self, src, non_blocking=False):
         if _overlapping(self._data):
             return _overwrite(self, "copy_", src)
         xp.copyto(self._data, xp.broadcast_to(xp.asarray(s), self._data.shape), casting="unsafe")
-        version_counter(self).v += 1
+        bump(self)
         return self
     if isinstance(src, Tensor) and src.dtype is not self.dtype:
         src = src.to(self.dtype)
@@ -232,7 +233,7 @@ def _reshape_in_place(name, fn):
         self._data = v._data
         if record:
             self._ctx, self._idx, self._rg = v._ctx, v._idx, v._rg
-        version_counter(self).v += 1
+        bump(self)
         return self
     method.__name__ = method.__qualname__ = name
     return method
@@ -251,7 +252,7 @@ def resize_(self, *sizes):
         grown[:flat.size] = flat
         self._data = grown.reshape(sizes)
         self._vc = None
-    version_counter(self).v += 1
+    bump(self)
     return self
 
 
@@ -274,7 +275,7 @@ def setitem(self, index, value):
         if isinstance(value, Tensor) and value.device != self.device:
             raise RuntimeError(f"__setitem__: value is on {value.device}, tensor on {self.device}")
         self._data[key] = v
-        version_counter(self).v += 1
+        bump(self)
         return
     if basic:
         copy_(indexing.getitem(self, index), value)

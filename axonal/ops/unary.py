@@ -31,15 +31,16 @@ def _unary(name, fwd, bwd, save_output=False, bwd_arrays=None):
         return fwd(xp_of(x._data), x._data)
 
     def backward(ctx, g):
-        x = ctx.saved_tensors[0] if ctx.saved_tensors else None
-        return bwd(g, x, ctx.output() if save_output else None)
+        saved = ctx.saved_tensors
+        return bwd(g, saved[0] if saved else None, ctx.output() if save_output else None)
 
     body = {"forward": staticmethod(forward), "backward": staticmethod(backward),
             "save_output": save_output, "__doc__": f"Element-wise {name}."}
     if bwd_arrays is not None:
         def backward_arrays(ctx, g):
-            x = ctx.saved_tensors[0]._data if ctx.saved_tensors else None
-            return bwd_arrays(g, x, ctx._out_data[0] if save_output else None)
+            saved = ctx.saved
+            return bwd_arrays(g, saved[0]._data if saved else None,
+                              ctx._out_data[0] if save_output else None)
 
         body["backward_arrays"] = staticmethod(backward_arrays)
     return type(name.capitalize(), (Function,), body)

@@ -21,7 +21,8 @@ from collections import defaultdict
 
 from .. import _config, backend
 from .._errors import ShapeError
-from ..tensor import ARRAY_TYPES, Tensor, constant, version_counter
+from .._storage import bump
+from ..tensor import ARRAY_TYPES, Tensor, constant
 
 
 class _RequiredParameter:
@@ -83,7 +84,7 @@ class Optimizer:
                 for group in self.param_groups:  # the step wrote into the parameters
                     for p in group["params"]:
                         if p.grad is not None:
-                            version_counter(p).v += 1
+                            bump(p)
                 return out
 
             marked_step._marks_called = True
@@ -211,7 +212,7 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is not None:
                         self._update(p, self._grad_of(p), group)
-                        version_counter(p).v += 1  # an in-place write, as PyTorch counts it
+                        bump(p)  # an in-place write, as PyTorch counts it
         self._opt_called = True  # lets LR schedulers warn when they are stepped first
         return loss
 
