@@ -16,6 +16,7 @@ from . import (  # noqa: E402  (PyTorch's namespaces; distributed imports MPI on
     datasets,
     distributed,
     distributions,
+    func,
     nn,
     optim,
     random,
@@ -101,6 +102,7 @@ nn.parallel.DistributedDataParallel = distributed.DistributedDataParallel
 _data_distributed.DistributedSampler = distributed.DistributedSampler
 
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+vmap = func.vmap  # torch.vmap is torch.func.vmap
 
 # a PyTorch name that Axonal lacks: "axonal does not implement torch.X yet" (PEP 562 for the
 # module; for Tensor, stand-in class attributes, installed once every method is bound)

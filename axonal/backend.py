@@ -58,7 +58,7 @@ def cuda_available() -> bool:
 class Device:
     """A device name like PyTorch's: `Device("cpu")`, `Device("cuda")`, `Device("cuda:1")`."""
 
-    __slots__ = ("type", "index")
+    __slots__ = ("index", "type")
 
     def __init__(self, spec="cpu", index=None):
         if isinstance(spec, Device):
@@ -130,6 +130,10 @@ def to_device(a, device: Device):
 
 
 def to_numpy(a) -> np.ndarray:
+    # an ndarray as it is: np.asarray would turn a subclass (vmap's guarded batched view) into a
+    # plain view of its first sample
+    if isinstance(a, np.ndarray):
+        return a
     return _cupy.asnumpy(a) if is_cupy_array(a) else np.asarray(a)
 
 

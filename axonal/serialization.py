@@ -16,6 +16,8 @@ strings only: `"format": "pt"` (what HuggingFace tools expect of PyTorch-named w
     ["i", "-0x1f"] int (hex: exact, no digit limit)   ["f", "0x1.8p+1"] float (float.hex, nan/inf)
     ["b", true] bool   ["n"] None   ["s", text] str   ["l", [NODE...]] list   ["t", [...]] tuple
     ["d", [[KEY, NODE]...]] dict, KEY being ["s", text] or ["i", hex] (optimizer states use ints)
+    ["m", ID] a Module: entry ID of the `"modules"` table (class, constructor arguments, state;
+    see nn/_saved_module.py). Never pickle: load imports only allowed classes and calls them.
 
 Tensors at top-level string keys are named by their key, so a flat state dict is a plain
 safetensors file. Dtypes: F64 F32 F16 I64 I32 I16 I8 U8 BOOL, plus U16 U32 U64 for arrays (NumPy's
@@ -40,8 +42,10 @@ import numpy as np
 from . import _dtype as _dt
 from . import backend
 from ._safe_globals import *  # noqa: F403  (PyTorch's safe_globals allow-list API)
+from .nn import _saved_module as _sm
 from .tensor import Tensor
 from .utils._atomic import atomic_write as _atomic_write
+from .utils._safetensors import _bytes_of, _padded_length, _write
 
 FORMAT, VERSION = "axonal.checkpoint", 1
 _MAX_HEADER = 100_000_000  # safetensors' limit: a longer "header" means a foreign or broken file
@@ -71,6 +75,7 @@ class _Plan:
         self.entries, self.arrays, self.offset = {}, [], 0
         self.names = {}  # id(leaf) -> tensor name: an object saved twice is stored once
         self.open = set()  # ids of the containers being walked, to reject cycles
+        self.modules = _sm.Encoder(self)  # whole modules: a table of class + arguments + state
 
     def node(self, obj, path):
         if isinstance(obj, Tensor):
@@ -83,6 +88,8 @@ class _Plan:
             return ["A", self.leaf(obj, obj, path)]
         if obj is None or isinstance(obj, bool):
             return ["n"] if obj is None else ["b", obj]
+        if isinstance(obj, _sm.Module):
+            return self.modules.module(obj, path)
         for typ, tag, encode in ((int, "i", hex), (float, "f", float.hex), (str, "s", str)):
             if isinstance(obj, typ):  # hex/float.hex: exact, and no 4300-digit int limit
                 return [tag, encode(typ(obj))]
@@ -130,38 +137,13 @@ def _where(path):
     return "obj" + "".join(f"[{k!r}]" for k in path)
 
 
-def _padded_length(n: int) -> int:
-    """Header length padded to 8 (safetensors aligns the data so). Lengths whose first byte would be
-    0x80 are skipped: 0x80 0x02..0x05 opens a pickle stream and tools sniff for it."""
-    n = (n + 7) // 8 * 8
-    while n & 0xFF == 0x80:
-        n += 8
-    return n
-
-
-def _bytes_of(arr):
-    """One array's bytes (C order, little-endian) as a memoryview, without a copy when possible."""
-    a = np.ascontiguousarray(backend.to_numpy(arr))
-    if a.dtype != a.dtype.newbyteorder("<"):
-        a = a.astype(a.dtype.newbyteorder("<"))
-    return memoryview(a.reshape(-1).view(np.uint8))
-
-
-def _write_array(fh, arr):
-    fh.write(_bytes_of(arr))
-
-
-def _write(fh, header, arrays):
-    fh.write(len(header).to_bytes(8, "little") + header)
-    for arr in arrays:
-        _write_array(fh, arr)
-
-
 def save(obj, f) -> None:
     """Save `obj` (Tensors, NumPy arrays, Python scalars, str, None in nested dicts/lists/tuples) to
     `f`, a path (written atomically) or a binary file object opened for writing."""
     plan = _Plan()
     info = {"format": FORMAT, "version": VERSION, "root": plan.node(obj, ())}
+    if plan.modules.entries:
+        info["modules"] = plan.modules.entries
     digest = hashlib.sha256()  # the header precedes the data, so the data is hashed first
     for arr in plan.arrays:
         digest.update(_bytes_of(arr))
@@ -288,14 +270,15 @@ def _no_duplicates(pairs):
 
 # each structure tag and the types of its arguments (see the module docstring)
 _NODE_ARGS = {"T": (str, bool), "A": (str,), "G": (str,), "i": (str,), "f": (str,), "s": (str,),
-              "b": (bool,), "n": (), "l": (list,), "t": (list,), "d": (list,)}
+              "b": (bool,), "n": (), "l": (list,), "t": (list,), "d": (list,), "m": (int,)}
 
 
 class _Builder:
     """Rebuilds the saved object from the structure nodes, checking each node's shape."""
 
-    def __init__(self, reader, arrays, device):
+    def __init__(self, reader, arrays, device, modules, weights_only):
         self.r, self.arrays, self.device = reader, arrays, device
+        self.modules = _sm.Decoder(self, modules, weights_only)  # refuses disallowed classes
         self.made = {}  # name -> (tag, object): one stored tensor referenced twice -> one object
 
     def build(self, node):
@@ -305,6 +288,8 @@ class _Builder:
             self.r.fail(f"malformed structure node {str(node)[:80]}")
         if tag in ("T", "A", "G"):
             return self.leaf(tag, *args)
+        if tag == "m":
+            return self.modules.module(args[0])
         if tag in ("i", "f"):
             try:
                 return int(args[0], 16) if tag == "i" else float.fromhex(args[0])
@@ -351,13 +336,14 @@ class _Builder:
 def load(f, map_location=None, *, weights_only=None, mmap=None):
     """Load what `save` wrote (or a plain safetensors file) from a path or a binary file object.
     Tensors go to the CPU, or to `map_location` ('cpu', 'cuda', 'cuda:1' or an axonal device).
-    `weights_only`/`mmap` are PyTorch's; a file here is data only, so both are accepted as is."""
+    A saved Module is rebuilt from classes of axonal and of `safe_globals`, or from any importable
+    module with `weights_only=False` (nn/_saved_module.py); `mmap` is accepted and unused."""
     device = backend.Device(map_location if map_location is not None else "cpu")
     backend.xp_for(device)  # fail now, with a clear message, when 'cuda' cannot work here
     if isinstance(f, (str, bytes, os.PathLike)):
         with open(f, "rb") as fh:
             reader = _Reader(fh, repr(os.fsdecode(f)), os.fstat(fh.fileno()).st_size, True)
-            return _load(reader, device)
+            return _load(reader, device, weights_only)
     if not hasattr(f, "read") or isinstance(f, io.TextIOBase):
         raise TypeError(f"load: f must be a path or a binary file object, got {type(f).__name__}")
     size = None
@@ -365,11 +351,13 @@ def load(f, map_location=None, *, weights_only=None, mmap=None):
         here = f.tell()
         size = f.seek(0, io.SEEK_END) - here
         f.seek(here)
-    return _load(_Reader(f, repr(getattr(f, "name", "<file object>")), size, False), device)
+    label = repr(getattr(f, "name", "<file object>"))
+    return _load(_Reader(f, label, size, False), device, weights_only)
 
 
-def _load(reader, device):
+def _load(reader, device, weights_only):
     meta, header, arrays = reader.read()
+    info = {}
     if "axonal" not in meta:  # a plain safetensors file: a flat {name: Tensor} dict
         root = ["d", [[["s", name], ["T", name, False]] for name in header]]
     else:
@@ -383,7 +371,7 @@ def _load(reader, device):
             reader.fail(f"format version {info.get('version')!r} is not supported (this axonal "
                         f"reads version {VERSION}; the file may come from a newer axonal)")
         root = info["root"]
-    builder = _Builder(reader, arrays, device)
+    builder = _Builder(reader, arrays, device, info.get("modules", []), weights_only)
     try:
         obj = builder.build(root)
     except RecursionError:

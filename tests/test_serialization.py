@@ -20,6 +20,7 @@ import pytest
 
 import axonal
 from axonal import serialization as ser
+from axonal.utils import _safetensors as _st
 from axonal.serialization import CheckpointError, load, save
 
 DTYPES = ["float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"]
@@ -326,7 +327,7 @@ def test_exception_mid_write_keeps_the_old_file_and_no_temp(tmp_path, monkeypatc
     path = tmp_path / "ckpt.axl"
     save({"v": 1, "w": T(np.arange(1000.0))}, path)
     before = path.read_bytes()
-    real, calls = ser._write_array, []
+    real, calls = _st._write_array, []
 
     def flaky(fh, arr):  # write half of an array, then fail like a full disk
         if len(calls) == fail_at:
@@ -334,12 +335,12 @@ def test_exception_mid_write_keeps_the_old_file_and_no_temp(tmp_path, monkeypatc
             raise OSError(28, "No space left on device")
         calls.append(arr)
         real(fh, arr)
-    monkeypatch.setattr(ser, "_write_array", flaky)
+    monkeypatch.setattr(_st, "_write_array", flaky)
     with pytest.raises(OSError, match="No space"):
         save({"v": 2, "a": np.ones(500_000), "b": np.ones(500_000)}, path)
     assert path.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["ckpt.axl"]
     assert load(path)["v"] == 1
-    monkeypatch.setattr(ser, "_write_array", real)
+    monkeypatch.setattr(_st, "_write_array", real)
     with pytest.raises(FileNotFoundError):  # nothing is created in a missing directory
         save(1, tmp_path / "missing" / "x.axl")
 

@@ -10,7 +10,7 @@ import numpy as np
 from .._config import enable_grad, no_grad
 from ..backend import to_numpy, xp_of
 from ..tensor import Tensor, constant
-from .functional import grad
+from ._grad import grad
 
 
 class GradcheckError(AssertionError):

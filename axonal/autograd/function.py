@@ -81,6 +81,10 @@ class Function:
         names = d.get("_saved_names")  # most ops save once: the kwargs dict itself names them
         d["_saved_names"] = state if names is None else (*names, *state)
 
+    def save_for_forward(self, *tensors):
+        """Keep Tensors for `jvp` (forward-mode AD); inside `jvp`, `ctx.saved_tensors` reads them."""
+        self.__dict__["_fw_saved"] = tensors
+
     @property
     def saved_tensors(self):
         if self._freed:
@@ -98,9 +102,11 @@ class Function:
         if self._freed:
             raise GraphError(f"{type(self).__name__}: saved output was freed by an earlier backward()")
         data = self._out_data[index]
-        if _config.is_grad_enabled():
-            return Tensor._make(data, True, self, index)
-        return constant(data)
+        out = Tensor._make(data, True, self, index) if _config.is_grad_enabled() else constant(data)
+        fw = self.__dict__.get("_fw_out")
+        if fw is not None:  # forward AD: the output's tangents, so a recorded backward carries them
+            out.__dict__["_fw_grads"] = fw[index]
+        return out
 
     def mark_non_differentiable(self, *tensors):
         self._non_diff = {id(t) for t in tensors}
@@ -143,6 +149,35 @@ class Function:
         if record:
             ctx._record(args, needs, outs)
         return result
+
+    @classmethod
+    def _apply_with_ctx(cls, *args, **kwargs):
+        """`apply` past the transform layers, returning (result, ctx): forward AD runs the op's
+        `jvp` on the very ctx its forward filled. The same steps as `apply` (keep them in step)."""
+        state = _config._state
+        ctx = cls.__new__(cls)
+        ctx.saved = ()
+        if state.grad and _versions.graph_writes[0]:
+            _versions.refresh_views(args)
+        needs = [isinstance(a, Tensor) and a._rg for a in args] if state.grad else []
+        record = True in needs
+        ctx.needs_input_grad = tuple(needs) if record else _no_grads(len(args))
+        prev, state.grad = state.grad, False
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            state.grad = prev
+        if type(out) is not tuple:
+            result = constant(out) if type(out) is _NDARRAY else ctx._wrap(out, args)
+            outs = (result,)
+            if result._data.base is not None:
+                _link_views(outs, args)
+        else:
+            outs = result = tuple(ctx._wrap(o, args) for o in out)
+            _link_views(outs, args)
+        if record:
+            ctx._record(args, needs, outs)
+        return result, ctx
 
     def _record(self, args, needs, outs):
         """Make this call a graph node: edges to the inputs, outputs pointing back here."""

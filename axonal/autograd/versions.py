@@ -122,9 +122,11 @@ def stale_view(t):
 
 def inplace_check(self, op, args=(), kwargs=None):  # noqa: ARG001 - op names the caller
     """PyTorch's rules for writing into `self` in place (ops/inplace.py); returns whether the write
-    is recorded in the graph: grad mode is on and self, its base or an argument requires grad."""
-    if not _config._state.grad:
-        return False
+    is recorded in the graph: grad mode is on and self, its base or an argument requires grad (or a
+    function transform such as forward AD is active, which must see the write)."""
+    state = _config._state
+    if not state.grad:  # no graph; but a transform (forward AD: tangents) takes the general path
+        return bool(state.layers)
     if self._rg and self._ctx is None:
         raise GraphError("a leaf Variable that requires grad is being used in an in-place "
                          "operation.")
@@ -132,7 +134,7 @@ def inplace_check(self, op, args=(), kwargs=None):  # noqa: ARG001 - op names th
     if base is not None and base._rg and base._ctx is None:
         raise GraphError("a view of a leaf Variable that requires grad is being used in an "
                          "in-place operation.")
-    if self._rg or (base is not None and base._rg):
+    if self._rg or (base is not None and base._rg) or state.layers:
         return True
     return any(isinstance(a, Tensor) and a._rg
                for a in (*args, *(kwargs.values() if kwargs else ())))

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from .. import _config, backend
 from .. import _dtype as _dt
 from ..tensor import Tensor, constant
+from ._init_record import init_subclass as _init_subclass
 from ._state import IncompatibleKeys, addindent
 from ._state import load_state_dict as _load_state_dict
 from .parameter import Buffer, Parameter
@@ -34,6 +35,7 @@ class _Handle:
 
 class Module:
     training: bool
+    __init_subclass__ = _init_subclass  # records constructor arguments (whole-module save)
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:

@@ -151,4 +151,6 @@ def nondiff(fn, a, b=None):
         out = fn(data(a), data(b))
     except ValueError:
         raise binary_error(getattr(fn, "__name__", "compare"), a, b) from None
-    return constant(xp_of(out).asarray(out))
+    # arrays as they are (an ndarray subclass such as vmap's batched view must survive); NumPy
+    # scalars (from 0-d operands) become 0-d arrays
+    return constant(out if isinstance(out, ARRAY_TYPES) else xp_of(out).asarray(out))

@@ -26,7 +26,7 @@ def _normalize_key(key, ndim, xp=np):
     out, basic = [], True
     for k in key:
         if isinstance(k, (list, np.ndarray)) or hasattr(k, "__cuda_array_interface__"):
-            k = xp.asarray(k) if isinstance(k, list) else xp_of(k).asarray(k)  # lists: x's device
+            k = xp.asarray(k) if isinstance(k, list) else k  # lists: x's device; arrays as they are
             basic = False
             if k.dtype == np.bool_:
                 out.extend(k.nonzero())

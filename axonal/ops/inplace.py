@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _storage, backend
 from .._errors import DTypeError, GraphError, ShapeError
-from ..autograd import versions
+from ..autograd import forward_ad, versions
 from ..autograd.function import Function
 from ..autograd.versions import inplace_check
 from ..tensor import Tensor, constant, version_counter
@@ -93,9 +93,11 @@ def refresh(view):
     """Rebuild `view`'s grad_fn from its base's current one (after an in-place op on the base)."""
     base = view._base
     vc = version_counter(view)
-    if base._rg:
+    if base._rg or forward_ad.has_tangent(base):
         t = ViewOf.apply(base, positions(base._data, view._data), view._data)
-        view._ctx, view._idx, view._rg = t._ctx, 0, True
+        forward_ad.after_inplace(view, t)
+        if t._ctx is not None:
+            view._ctx, view._idx, view._rg = t._ctx, 0, True
     view.__dict__["_vg"] = vc[1]
 
 
@@ -163,10 +165,11 @@ def apply_inplace(self, op, fn, *args, **kwargs):
         for n in made:
             versions.shield(n, storage)
     write(self, out._data, op)
+    forward_ad.after_inplace(self, out)  # self's tangent is now out's (a no-op without forward AD)
     vc = _storage.bump(self)
-    if node is None:
+    if node is None and not forward_ad.active():
         return self
-    if node.save_output and getattr(node, "_out_data", None) is not None \
+    if node is not None and node.save_output and getattr(node, "_out_data", None) is not None \
             and node._out_data[out._idx] is out._data and out._data.dtype == self._data.dtype:
         # the node keeps self's memory as its output, as PyTorch's saved `result`: a later write
         # into self is then caught like any other
@@ -176,20 +179,22 @@ def apply_inplace(self, op, fn, *args, **kwargs):
         counters = list(node._out_vc)
         counters[out._idx] = vc
         node._out_vc = tuple(counters)
-    node._ep = _storage.EPOCH[0]  # made before the write, but holds nothing it changed
+    if node is not None:
+        node._ep = _storage.EPOCH[0]  # made before the write, but holds nothing it changed
+    vc[1] += 1  # the views of the storage read a new grad_fn (and tangent) when next used
+    versions.graph_writes[0] += 1
     base = self._base
     if base is None:
-        self._ctx, self._idx, self._rg = node, out._idx, True
-        vc[1] += 1  # the views of self read a new grad_fn
-        versions.graph_writes[0] += 1
-        vc[2] = (node, out._idx)
+        if node is not None:
+            self._ctx, self._idx, self._rg = node, out._idx, True
+            vc[2] = (node, out._idx)
         return self
     pos = positions(base._data, self._data)
     new_base = CopySlices.apply(base, out, pos, base._data)
-    base._ctx, base._idx, base._rg = new_base._ctx, 0, True
-    vc[1] += 1
-    versions.graph_writes[0] += 1
-    vc[2] = (new_base._ctx, 0)
+    forward_ad.after_inplace(base, new_base)
+    if new_base._ctx is not None:
+        base._ctx, base._idx, base._rg = new_base._ctx, 0, True
+        vc[2] = (new_base._ctx, 0)
     refresh(self)
     return self
 

@@ -41,6 +41,15 @@ def _ufunc_into(self, op, ufunc, *operands):
     return self
 
 
+def _assign(self, op, values):
+    """self's memory <- values (an array already of self's shape and dtype), without a graph."""
+    if _overlapping(self._data):
+        apply_inplace(self, op, lambda t: t)  # raises the overlapping-memory error
+    backend.xp_of(self._data).copyto(self._data, values)
+    bump(self)
+    return self
+
+
 def _method(name, fast=None):
     """`name_` from Tensor.`name`; `fast(self, *args, **kwargs)` writes without a graph, or
     returns NotImplemented to take the general path."""
@@ -168,7 +177,7 @@ def fill_(self, value):
         raise ShapeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                          f"{value.ndim} dimensions.")
     if not inplace_check(self, "fill_", (value,)):
-        return _ufunc_into(self, "fill_", np.copyto, _values(self, value))
+        return _assign(self, "fill_", _values(self, value))
     return _overwrite(self, "fill_", value)
 
 
@@ -198,7 +207,7 @@ def _random(name, draw):
         vals = draw(np_generator(generator), self._data.shape, *args, **kwargs)
         vals = backend.to_device(np.asarray(vals).astype(self._data.dtype), self.device)
         return _overwrite(self, name, vals) if inplace_check(self, name) else \
-            _ufunc_into(self, name, np.copyto, vals)
+            _assign(self, name, vals)
     method.__name__ = method.__qualname__ = name
     return method
 

@@ -41,6 +41,7 @@ from ...ops.resample import fold, interpolate, unfold, upsample
 from ...ops.shape import pad
 from ...random import np_generator
 from ...tensor import Tensor, constant
+from . import _jvp  # the forward-mode AD rules of the fused primitives (attached on import)
 from ._activation import (
                          celu,
                          elu,

@@ -1,9 +1,10 @@
 """Data loading with PyTorch's names: `from axonal.utils.data import DataLoader, TensorDataset`.
 
 Layer 5. Datasets hold samples, samplers decide the order, `DataLoader` batches them with a collate
-function. Everything runs in the calling process; see `dataloader.py` for the fast path that batches
-array-backed datasets by fancy indexing.
+function, in the calling process or in `num_workers` worker processes (`get_worker_info()` inside
+one); see `dataloader.py` for the fast path that batches array-backed datasets by fancy indexing.
 """
+from ._worker import WorkerInfo, get_worker_info
 from .collate import default_collate, default_convert
 from .dataloader import DataLoader
 from .dataset import (
@@ -27,5 +28,6 @@ from .sampler import (
 __all__ = [
     "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
     "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
-    "WeightedRandomSampler", "default_collate", "default_convert", "random_split",
+    "WeightedRandomSampler", "WorkerInfo", "default_collate", "default_convert", "get_worker_info",
+    "random_split",
 ]

@@ -1,16 +1,21 @@
 """DataLoader: combine a dataset, a sampler and a collate function into an iterable of batches.
 
-PyTorch's constructor, argument checks and iteration semantics, run in the calling process. The one
-addition is a fast path: when the batch sampler is a built-in one and the collate function is
+PyTorch's constructor, argument checks and iteration semantics. With `num_workers=0` batches are
+built in the calling process; with `num_workers=N` in N worker processes (`_multiprocess.py`, the
+main side, and `_worker.py`, the worker side). One addition is a fast path: when the batch sampler is a built-in one and the collate function is
 `default_collate`, a dataset with `_get_batch` (TensorDataset, MNIST, their Subsets) is read with one
 fancy-indexing gather per array per batch. For a TensorDataset of MNIST that removes about 2 µs of
 Python per sample, which is the difference between feeding a small MLP at NumPy speed or not.
 """
+import multiprocessing
 import numbers
 import warnings
 
 import numpy as np
 
+from ... import accelerator as _accelerator
+from ._bridge import numpy_rng
+from ._multiprocess import MultiProcessIter
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
@@ -28,14 +33,18 @@ class DataLoader:
         shuffle: reshuffle every epoch (RandomSampler); exclusive with `sampler`.
         sampler / batch_sampler: custom index orders; `batch_sampler` excludes batch_size, shuffle,
             sampler and drop_last.
-        num_workers: accepted for compatibility; loading always runs in this process (a warning says so
-            when num_workers > 0).
+        num_workers: worker processes that build the batches (0: this process). Each worker seeds
+            `random`, axonal's and NumPy's generators from the epoch's base seed + its id, then
+            calls `worker_init_fn(id)`; `get_worker_info()` tells the dataset which worker it is.
         collate_fn: list of samples -> batch (default `default_collate`).
         drop_last: drop the last incomplete batch.
         generator: axonal.Generator for the shuffle; without it each epoch draws a seed from axonal's
             default generator, so runs repeat after `axonal.manual_seed`.
-        pin_memory, timeout, worker_init_fn, multiprocessing_context, prefetch_factor,
-            persistent_workers, pin_memory_device, in_order: checked like PyTorch, otherwise unused.
+        timeout: seconds to wait for one batch from the workers (0: forever); RuntimeError after.
+        prefetch_factor: batches in flight per worker (default 2). persistent_workers: keep the
+            workers between epochs. multiprocessing_context: 'fork', 'spawn', 'forkserver' or a
+            context (default fork on Linux, spawn elsewhere). in_order=False yields batches as
+            they come. pin_memory: warns like PyTorch without an accelerator, otherwise a no-op.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
@@ -60,9 +69,18 @@ class DataLoader:
         if multiprocessing_context is not None and num_workers == 0:
             raise ValueError("multiprocessing_context can only be used with multi-process loading "
                              f"(num_workers > 0), but got num_workers={num_workers}")
-        if num_workers > 0:
-            warnings.warn(f"axonal's DataLoader loads in the main process; num_workers={num_workers} is "
-                          "accepted for compatibility but starts no workers", stacklevel=2)
+        if isinstance(multiprocessing_context, str):
+            valid = multiprocessing.get_all_start_methods()
+            if multiprocessing_context not in valid:
+                raise ValueError(f"multiprocessing_context option should specify a valid start "
+                                 f"method in {valid!r}, but got "
+                                 f"multiprocessing_context={multiprocessing_context!r}")
+            multiprocessing_context = multiprocessing.get_context(multiprocessing_context)
+        if multiprocessing_context is not None and not isinstance(
+                multiprocessing_context, multiprocessing.context.BaseContext):
+            raise TypeError("multiprocessing_context option should be a valid context object or a "
+                            "string specifying the start method, but got "
+                            f"multiprocessing_context={multiprocessing_context}")
 
         iterable = isinstance(dataset, IterableDataset)
         if iterable:
@@ -118,6 +136,7 @@ class DataLoader:
         self.timeout, self.worker_init_fn = timeout, worker_init_fn
         self.multiprocessing_context, self.prefetch_factor = multiprocessing_context, prefetch_factor
         self.persistent_workers, self.in_order = persistent_workers, in_order
+        self._iterator = None  # the persistent workers' iterator
         self._initialized = True
 
     def __setattr__(self, name, value):
@@ -140,6 +159,23 @@ class DataLoader:
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
 
     def __iter__(self):
+        if self.pin_memory and not _accelerator.is_available():
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then "
+                          "device pinned memory won't be used.", stacklevel=2)
+        if self.num_workers > 0 and self.persistent_workers and self._iterator is not None \
+                and not self._iterator._shutdown:
+            self._iterator._reset()  # persistent workers keep their base seed
+            return self._iterator
+        if self.num_workers > 0:
+            # the workers' base seed, one draw per new iterator before the sampler draws, as in
+            # PyTorch. PyTorch draws it with num_workers=0 too; axonal does not (runs without
+            # workers keep the streams they always had), so a shuffle with the same generator
+            # orders the data alike for every num_workers > 0, not for 0 (docs/data.md)
+            base_seed = int(numpy_rng(self.generator).integers(0, 2**63 - 1))
+            it = MultiProcessIter(self, base_seed)
+            if self.persistent_workers:
+                self._iterator = it
+            return it
         if self._iterable:
             return _IterableIter(self)
         return _MapIter(self)
