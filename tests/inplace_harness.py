@@ -69,9 +69,9 @@ def normalise(msg):
     Kept: the sentence, shapes, versions, output indices and the graph node's op name. Mapped:
     `[torch.FloatTensor [3, 4]]` and `[axonal.FloatTensor [3, 4]]` -> `[float32 [3, 4]]`; a node
     name `ReluBackward0` / `Relu` / `<ReluBackward>` -> `Relu` and `PowBackward1` -> `Pow1`
-    (PyTorch 2.13 prints the short form in this message, older versions the long one); `torch.` / `axonal.` -> `lib.`. Dropped: the
-    "Hint: ..." tail (advice naming each library's debugging switch) and a leading "op_name: "
-    prefix that names the failing call.
+    (PyTorch 2.13 prints the short form in this message, older versions the long one);
+    `torch.` / `axonal.` -> `lib.`. Dropped: the "Hint: ..." tail (advice naming each library's
+    debugging switch) and a leading "op_name: " prefix that names the failing call.
     """
     msg = str(msg)
     if msg.startswith(("'", '"')) and msg.endswith(("'", '"')):  # KeyError-style quoting
@@ -84,7 +84,7 @@ def normalise(msg):
     msg = re.sub(r"<?\b([A-Z]\w*?)Backward0?>?(?!\w)", r"\1", msg)
     msg = re.sub(r"<?\b([A-Z]\w*?)Backward(\d+)>?", r"\1\2", msg)
     msg = re.sub(r"\b(?:torch|axonal)\.", "lib.", msg)
-    msg = re.sub(r"^[\w.]+\(?\)?: (?=[a-z])", "", msg)  # "add_: a leaf Variable ..." -> "a leaf ..."
+    msg = re.sub(r"^[\w.]+\(?\)?: (?=[a-z])", "", msg)  # "add_: a leaf ..." -> "a leaf ..."
     return " ".join(msg.split()).rstrip(".")
 
 

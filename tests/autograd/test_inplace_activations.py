@@ -102,7 +102,7 @@ def test_module_repr_shows_inplace():
     same(program)
 
 
-# -- dropout ----------------------------------------------------------------------------------------
+# -- dropout --------------------------------------------------------------------------------------
 
 DROPS = [
     ("dropout", lambda lib, x, tr: F(lib).dropout(x, 0.4, training=tr, inplace=True), (24, 10)),

@@ -45,7 +45,8 @@ UNARY = [
     ("div_", lambda x, o: x.div_(o.abs() + 0.5), A), ("div_scalar", lambda x, o: x.div_(4), A),
     ("div_floor", lambda x, o: x.div_(o.abs() + 0.5, rounding_mode="floor"), A * 3),
     ("divide_", lambda x, o: x.divide_(2.0), A), ("multiply_", lambda x, o: x.multiply_(o), A),
-    ("subtract_", lambda x, o: x.subtract_(o), A), ("true_divide_", lambda x, o: x.true_divide_(3), A),
+    ("subtract_", lambda x, o: x.subtract_(o), A),
+    ("true_divide_", lambda x, o: x.true_divide_(3), A),
     ("cumsum_", lambda x, o: x.cumsum_(1), A), ("tril_", lambda x, o: x.tril_(), A),
     ("triu_", lambda x, o: x.triu_(1), A),
     ("masked_fill_", lambda x, o: x.masked_fill_(o > 0, -1.0), A),
@@ -244,11 +245,12 @@ def test_chained_in_place_ops_overwrite_a_saved_output():
     same(program, torch_raises=True)
 
 
-# -- shape-changing in-place ops --------------------------------------------------------------------
+# -- shape-changing in-place ops -------------------------------------------------------------------
 
 SHAPE = [
     ("unsqueeze_", lambda x: x.unsqueeze_(1)), ("unsqueeze_neg", lambda x: x.unsqueeze_(-1)),
-    ("squeeze_", lambda x: x.unsqueeze_(0).squeeze_()), ("squeeze_dim", lambda x: x[:1].squeeze_(0)),
+    ("squeeze_", lambda x: x.unsqueeze_(0).squeeze_()),
+    ("squeeze_dim", lambda x: x[:1].squeeze_(0)),
     ("t_", lambda x: x.t_()), ("transpose_", lambda x: x.transpose_(0, 1)),
     ("swapaxes_", lambda x: x.swapaxes_(0, 1)),
     ("resize_same_numel", lambda x: x.resize_(4, 3)), ("resize_smaller", lambda x: x.resize_(2, 2)),

@@ -120,7 +120,8 @@ def check_program(steps):
         where = f"step {getattr(expected.exc, 'step', '?')}: "
         check_raised(expected, actual, message=False, where=where)
         assert getattr(actual.exc, "step", None) == expected.exc.step, \
-            f"torch raises at step {expected.exc.step}, axonal at {getattr(actual.exc, 'step', '?')}"
+            f"torch raises at step {expected.exc.step}, " \
+            f"axonal at {getattr(actual.exc, 'step', '?')}"
         return
     if isinstance(actual, Raised):
         raise AssertionError(f"torch runs the program, axonal raises at step "

@@ -88,7 +88,8 @@ def _draw(call, dtype=np.float64, seed=0):
 
 # name -> (expected mean, expected std) of the fill in FILLS (None: a different check below)
 MOMENTS = {
-    "normal_": (2.0, 3.0), "uniform_": (0.5, 3 / math.sqrt(12)), "bernoulli_": (0.3, math.sqrt(.21)),
+    "normal_": (2.0, 3.0), "uniform_": (0.5, 3 / math.sqrt(12)),
+    "bernoulli_": (0.3, math.sqrt(0.21)),
     "bernoulli_tensor_p": (0.8, math.sqrt(0.16)), "exponential_": (0.5, 0.5),
     "random_range": (2.0, math.sqrt(2.0)), "random_to": (3.0, 2.0),
     "random_negative_from": (-0.5, math.sqrt(35 / 12)),

@@ -88,7 +88,8 @@ def test_view_strides_and_storage_offset(name, make, writable):
 # results that PyTorch computes into new memory: writing to them leaves the input alone
 COPIES = [
     ("flip", lambda lib, x: x.flip(0)), ("clone", lambda lib, x: x.clone()),
-    ("repeat", lambda lib, x: x.repeat(1, 1, 1)), ("int_tensor_index", lambda lib, x: x[T(lib, [1, 0])]),
+    ("repeat", lambda lib, x: x.repeat(1, 1, 1)),
+    ("int_tensor_index", lambda lib, x: x[T(lib, [1, 0])]),
     ("list_index", lambda lib, x: x[[0, 1]]), ("bool_mask_index", lambda lib, x: x[x > -1]),
     ("index_select", lambda lib, x: x.index_select(0, T(lib, [0, 1]))),
     ("cat", lambda lib, x: lib.cat([x, x[:0]])), ("stack", lambda lib, x: lib.stack([x])[0]),

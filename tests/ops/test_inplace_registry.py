@@ -41,7 +41,8 @@ INPLACE_CASES = _cases(inplace_specs())
 
 
 def _param(pairs):
-    return pytest.mark.parametrize("spec,case", pairs, ids=[f"{s.name}-{c.label}" for s, c in pairs])
+    return pytest.mark.parametrize("spec,case", pairs,
+                                   ids=[f"{s.name}-{c.label}" for s, c in pairs])
 
 
 def _inplace_program(spec, case, where):
@@ -135,7 +136,8 @@ def _safety_cases():
                 refs = s.ref(*np_args, **c.kwargs)
             refs = list(refs) if isinstance(refs, (tuple, list)) else [refs]
             targets = [("input", i) for i in s.diff_args(c)]
-            targets += [("output", k) for k, r in enumerate(refs) if np.asarray(r).dtype.kind == "f"]
+            targets += [("output", k) for k, r in enumerate(refs)
+                        if np.asarray(r).dtype.kind == "f"]
             out += [(s, c, t) for t in targets]
     return out
 
