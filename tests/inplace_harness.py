@@ -79,6 +79,8 @@ def normalise(msg):
     msg = msg.split(" Hint:")[0].split("\nHint:")[0]
     msg = re.sub(r"\b(?:torch|axonal)\.(?:cuda\.)?(\w+?)Tensor\b",
                  lambda m: _TENSOR_TYPES.get(m.group(1), m.group(1)), msg)
+    msg = re.sub(r"\bCPU(\w+?)Type\b", lambda m: _TENSOR_TYPES.get(m.group(1), m.group(1)),
+                 msg)  # PyTorch names bool tensors "[CPUBoolType [4]]" in this message
     msg = re.sub(r"\b(?:torch|axonal)::autograd::", "", msg)  # "torch::autograd::CopySlices"
     # PyTorch 2.13 prints node names short: ReluBackward0 -> "Relu", PowBackward1 -> "Pow1"
     msg = re.sub(r"<?\b([A-Z]\w*?)Backward0?>?(?!\w)", r"\1", msg)

@@ -287,3 +287,34 @@ def test_versions_in_the_message_count_every_write():
         y.sum().backward()
 
     same(program, torch_raises=True)
+
+
+# index and mask tensors are saved for backward too: changing them after the forward would route
+# the gradient to the wrong elements, so PyTorch's backward refuses
+INDEX_SAVED = [
+    ("getitem", lambda lib, a, i, m: a[i], "i"),
+    ("gather", lambda lib, a, i, m: a.gather(0, i), "i"),
+    ("index_select", lambda lib, a, i, m: a.index_select(0, i), "i"),
+    ("scatter", lambda lib, a, i, m: a.scatter(0, i, a[:2] * 2), "i"),
+    ("index_put", lambda lib, a, i, m: a.index_put((i,), a[:2] * 3), "i"),
+    ("masked_fill", lambda lib, a, i, m: a.masked_fill(m, 0.0), "m"),
+    ("where", lambda lib, a, i, m: lib.where(m, a, a * 2), "m"),
+    ("boolean_getitem", lambda lib, a, i, m: a[m], "m"),
+]
+
+
+@pytest.mark.parametrize("name,op,which", INDEX_SAVED, ids=_ids(INDEX_SAVED))
+def test_index_or_mask_modified_before_backward(name, op, which):
+    def program(lib):
+        a = T(lib, np.arange(4.0) + 1, requires_grad=True)
+        i = T(lib, np.array([0, 1]))
+        m = T(lib, np.array([True, False, True, False]))
+        y = op(lib, a, i, m)
+        if which == "i":
+            i.add_(2)  # other, valid indices: the gradient would land elsewhere
+        else:
+            m.logical_not_()
+        (y * y).sum().backward()
+        return a.grad
+
+    same(program, torch_raises=True)

@@ -9,7 +9,8 @@
   out-of-place op (cast to `self`'s dtype);
 * `test_saved_tensor_modified` (and `..._under_no_grad`, on the first case): every
   differentiable registry op, on up to two cases: each differentiable input and each floating
-  output is modified in place (`t.mul_(1.5)`) before backward. Where PyTorch raises (the tensor
+  output is modified in place (`t.mul_(1.5)`) before backward, and each index / mask tensor is
+  rewritten with its own values (`t.copy_(t.clone())`: a new version). Where PyTorch raises (the tensor
   was saved for backward), Axonal must raise the same exception with the same normalised message
   - versions, shape, node name; where it does not, Axonal must give PyTorch's gradient of the
   modified program.
@@ -113,6 +114,15 @@ def test_inplace_matches_out_of_place(spec, case):
 
 # -- saved tensors modified in place before backward --------------------------------------------
 
+def _first_array(value):
+    """The first array (a tensor once converted) inside a keyword value, or None."""
+    if isinstance(value, np.ndarray) or hasattr(value, "_version"):
+        return value
+    if isinstance(value, tuple):
+        return next((v for v in (_first_array(x) for x in value) if v is not None), None)
+    return None
+
+
 def _safety_cases():
     """Up to two cases per differentiable op: the first with non-empty float inputs, and the first
     with a non-contiguous one. Targets: each differentiable input, each floating output."""
@@ -138,6 +148,10 @@ def _safety_cases():
             targets = [("input", i) for i in s.diff_args(c)]
             targets += [("output", k) for k, r in enumerate(refs)
                         if np.asarray(r).dtype.kind == "f"]
+            # index / mask tensors (non-differentiable inputs and keyword arrays) are saved too
+            targets += [("static", i) for i, a in enumerate(c.args)
+                        if isinstance(a, In) and i not in s.diff_args(c)]
+            targets += [("kwarg", k) for k, v in c.kwargs.items() if _first_array(v) is not None]
             out += [(s, c, t) for t in targets]
     return out
 
@@ -158,12 +172,16 @@ def _saved_program(spec, case, target, no_grad=False):
         args, leaves, kwargs = build_args(lib, spec, case)
         outs = registry_op(lib, spec)(*args, **kwargs)
         outs = list(outs) if isinstance(outs, (tuple, list)) else [outs]
-        t = args[index] if kind == "input" else outs[index]
-        if no_grad:
-            with lib.no_grad():
+        if kind in ("input", "output"):
+            t = args[index] if kind == "input" else outs[index]
+            if no_grad:
+                with lib.no_grad():
+                    t.mul_(1.5)
+            else:
                 t.mul_(1.5)
-        else:
-            t.mul_(1.5)
+        else:  # an index or mask: a write of the same values (still a new version)
+            t = args[index] if kind == "static" else _first_array(kwargs[index])
+            t.copy_(t.clone())
         terms = [(o * weight(lib, o.shape, o.dtype, k)).sum()
                  for k, o in enumerate(float_outputs(outs)) if o.requires_grad]
         if terms:
@@ -197,4 +215,4 @@ def test_the_safety_generator_covers_saved_inputs_and_outputs():
     ops = {s.name for s, _, _ in SAFETY}
     differentiable = {s.name for s in SPECS if s.differentiable}
     assert len(ops) >= len(differentiable) - 3, sorted(differentiable - ops)
-    assert {"input", "output"} == {t[0] for _, _, t in SAFETY}
+    assert {"input", "output", "static", "kwarg"} == {t[0] for _, _, t in SAFETY}
