@@ -10,10 +10,10 @@
 * `test_saved_tensor_modified` (and `..._under_no_grad`, on the first case): every
   differentiable registry op, on up to two cases: each differentiable input and each floating
   output is modified in place (`t.mul_(1.5)`) before backward, and each index / mask tensor is
-  rewritten with its own values (`t.copy_(t.clone())`: a new version). Where PyTorch raises (the tensor
-  was saved for backward), Axonal must raise the same exception with the same normalised message
-  - versions, shape, node name; where it does not, Axonal must give PyTorch's gradient of the
-  modified program.
+  rewritten with its own values (`t.copy_(t.clone())`: a new version). Where PyTorch raises (the
+  tensor was saved for backward), Axonal must raise the same exception with the same normalised
+  message - versions, shape, node name; where it does not, Axonal must give PyTorch's gradient of
+  the modified program.
 """
 import numpy as np
 import pytest
