@@ -156,3 +156,29 @@ def test_many_small_writes_in_a_loop():
         return y, y._version, a.grad
 
     same(program)
+
+
+def test_gradient_accumulation_writes_into_the_existing_grad():
+    """A second backward adds into the leaf's existing `.grad` in place (PyTorch's AccumulateGrad):
+    a reference to it - or a view of it - held between the two passes sees the sum."""
+    def program(lib):
+        w = T(lib, A, requires_grad=True)
+        (w * 2).sum().backward()
+        g = w.grad
+        v = g[0]
+        (w * w).sum().backward()
+        return g is w.grad, g, v, w.grad._version
+
+    same(program)
+
+
+def test_grad_zeroed_in_place_then_accumulated():
+    def program(lib):
+        w = T(lib, A, requires_grad=True)
+        (w * 2).sum().backward()
+        g = w.grad
+        g.zero_()
+        (w * 3).sum().backward()
+        return g is w.grad, w.grad, w.grad._version
+
+    same(program)
