@@ -14,23 +14,32 @@ node when its count drops to zero. Both passes use explicit stacks - never recur
 million ops is as safe as a graph of ten.
 
 This module does not import Tensor; it relies on a small protocol: tensors have `_ctx`, `_idx` and
-`_accumulate_grad(g, seen)`; nodes have `next`, `n_out`, `_retained`, `_freed`,
-`_backward_apply(grads)` and `_release()`.
+`_accumulate_grad(g, seen)`; nodes have `next`, `n_out`, `_hooks` (None, or the `_hooks.NodeHooks`
+run around the node's backward), `_freed`, `_fn_name`, `name()`, `_backward_apply(grads)` and
+`_release()`. A leaf with gradient hooks (`_hooks`) is treated as PyTorch's AccumulateGrad node:
+its contributions are summed, then its hooks run once, then the sum is accumulated.
 """
 import collections
 import threading
+import warnings
 
-from . import _config
+from . import _config, _hooks
 from ._errors import GraphError
+from .backend import xp_of
 
 
-def _collect_dependencies(root_nodes):
-    """Count the edges into each node from the nodes reachable from the roots."""
+def _collect_dependencies(root_nodes, leaf_deps=None, run=None):
+    """Count the edges into each node from the nodes reachable from the roots. With `leaf_deps`
+    (a dict), also count the edges into each leaf that has gradient hooks: such a leaf is run as
+    PyTorch's AccumulateGrad node, once, on the sum of its contributions. With `run` (see
+    `_prune`), only the edges out of the nodes that will run count."""
     deps = {}
     seen = set(root_nodes)
     stack = list(seen)
     while stack:
         node = stack.pop()
+        if run is not None and node not in run:
+            continue
         for entry in node.next:
             if type(entry) is tuple:
                 parent = entry[0]
@@ -38,7 +47,50 @@ def _collect_dependencies(root_nodes):
                 if parent not in seen:
                     seen.add(parent)
                     stack.append(parent)
+            elif entry is not None and leaf_deps is not None and _hooked(entry):
+                leaf_deps[id(entry)] = leaf_deps.get(id(entry), 0) + 1
     return deps
+
+
+def _prune(root_nodes, slots):
+    """With `inputs` given, the nodes worth visiting: those with a path to an input. Returns
+    (run, reach): `run` the nodes whose backward must run (an edge leads to an input), `reach` those
+    plus the nodes whose outputs are inputs (visited to capture, not run). As PyTorch, a node past
+    every input is not executed (its saved tensors may already be freed)."""
+    run, reach, done = set(), set(), set()
+    stack = [(n, False) for n in root_nodes]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            for e in node.next:
+                if (type(e) is tuple and e[0] in reach) or (e is not None and type(e) is not tuple
+                                                            and id(e) in slots):
+                    run.add(node)
+                    break
+            if node in run or any((node, i) in slots for i in range(node.n_out)):
+                reach.add(node)
+            continue
+        if node in done:
+            continue
+        done.add(node)
+        stack.append((node, True))
+        stack.extend((e[0], False) for e in node.next if type(e) is tuple and e[0] not in done)
+    return run, reach
+
+
+def _hooked(leaf):
+    d = leaf.__dict__
+    return bool(d.get("_grad_hooks") or d.get("_post_acc_hooks") or d.get("_acc_post_hooks"))
+
+
+class _Anomaly:
+    """`autograd.set_detect_anomaly` state (global, as PyTorch's): nodes record the stack of their
+    forward call, and backward checks every gradient it computes for NaN."""
+    enabled = False
+    check_nan = True
+
+
+anomaly = _Anomaly()
 
 
 # Callbacks to run once the outermost backward pass has delivered every gradient (PyTorch's
@@ -107,47 +159,94 @@ def _run_backward(roots, seeds, *, retain_graph=False, create_graph=False, input
                 return
         tensor._accumulate_grad(grad, seen_arrays)
 
+    # Leaves with hooks (only looked for while some leaf has one) take their gradients summed:
+    # tensor hooks, then accumulation, then post-accumulate hooks, once per backward.
+    leaf_deps = {} if _hooks.leaf_hooks.count else None
+    leaf_bufs = {}
+
+    def finish_leaf(tensor, grad):
+        if inputs is not None and id(tensor) not in slots:
+            return  # PyTorch does not run the AccumulateGrad node of a leaf it does not want
+        table = tensor.__dict__.get("_grad_hooks")
+        if table:
+            grad = _hooks.run_tensor_hooks(table, grad)
+        deliver(tensor, id(tensor), grad)
+        post = tensor.__dict__.get("_acc_post_hooks")
+        if post:
+            for hook in tuple(post.values()):
+                hook((), (grad,))
+
+    def leaf_grad(tensor, grad):
+        """One contribution to a hooked leaf; the last one (count 0) finishes it."""
+        key = id(tensor)
+        if grad is not None:
+            old = leaf_bufs.get(key)
+            leaf_bufs[key] = grad if old is None else old + grad
+        left = leaf_deps[key] - 1
+        leaf_deps[key] = left
+        if left == 0:
+            total = leaf_bufs.pop(key, None)
+            if total is not None:
+                finish_leaf(tensor, total)
+
+    root_nodes = list(dict.fromkeys(r._ctx for r in roots if r._ctx is not None))
+    run = None
+    if inputs is not None:
+        run, reach = _prune(root_nodes, slots)
+        root_nodes = [n for n in root_nodes if n in reach]
+    deps = _collect_dependencies(root_nodes, leaf_deps, run)
     buffers = {}
     for root, seed in zip(roots, seeds):
         if root._ctx is None:
-            deliver(root, id(root), seed)
+            if leaf_deps is not None and _hooked(root):
+                leaf_deps[id(root)] = leaf_deps.get(id(root), 0) + 1
+                leaf_grad(root, seed)
+            else:
+                deliver(root, id(root), seed)
         else:
             buf = buffers.setdefault(root._ctx, [None] * root._ctx.n_out)
             buf[root._idx] = seed if buf[root._idx] is None else buf[root._idx] + seed
 
-    deps = _collect_dependencies(list(buffers))
     ready = [node for node in buffers if deps.get(node, 0) == 0]
     capture_nonleaf = inputs is not None and not accumulate
+    check = anomaly.enabled
     prev_mode = _config.is_grad_enabled()
     _config._set_grad(create_graph)
     try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(node)
-            if node._freed:
+            if node._freed and (run is None or node in run):
                 raise GraphError(
-                    f"backward through the graph a second time ({type(node).__name__}): its saved "
+                    f"backward through the graph a second time ({node._fn_name}): its saved "
                     "tensors were freed after the first backward. Pass retain_graph=True to the "
                     "first backward() if you need to run it again.")
-            if node._retained is not None:
-                for idx, ref in node._retained.items():
-                    t = ref()
-                    if t is not None and grads[idx] is not None:
-                        deliver(t, (node, idx), grads[idx])
+            hooks = node._hooks
+            if hooks is not None:
+                grads = _hooks.run_pre(node, hooks, grads, deliver)
             if capture_nonleaf:
                 for idx in range(node.n_out):
                     slot = slots.get((node, idx))
                     if slot is not None and grads[idx] is not None:
                         results[slot] = grads[idx]
-            has_grad = grads[0] is not None if len(grads) == 1 else \
-                any(g is not None for g in grads)
-            in_grads = node._backward_apply(grads) if has_grad else None
+            if run is not None and node not in run:  # visited only to capture its outputs
+                continue
+            if check:
+                in_grads = _checked_apply(node, grads, hooks)
+            else:
+                has_grad = grads[0] is not None if len(grads) == 1 else \
+                    any(g is not None for g in grads)
+                in_grads = node._backward_apply(grads) if has_grad else None
+                if hooks is not None and hooks.post:
+                    in_grads = _hooks.run_post(node, hooks, in_grads, grads)
             for k, entry in enumerate(node.next):
                 if entry is None:
                     continue
                 g = in_grads[k] if in_grads is not None else None
                 if type(entry) is tuple:
                     parent, idx = entry
+                    if run is not None and parent not in reach:
+                        continue
                     buf = buffers.get(parent)
                     if buf is None:  # created even without a gradient: the parent must still run
                         buf = buffers[parent] = [None] * parent.n_out
@@ -158,6 +257,8 @@ def _run_backward(roots, seeds, *, retain_graph=False, create_graph=False, input
                     deps[parent] = left
                     if left == 0:
                         ready.append(parent)
+                elif leaf_deps is not None and id(entry) in leaf_deps:
+                    leaf_grad(entry, g)
                 elif g is not None:
                     deliver(entry, id(entry), g)
             if not retain_graph:
@@ -172,3 +273,29 @@ def _run_backward(roots, seeds, *, retain_graph=False, create_graph=False, input
                     f"grad: input {k} (shape {tuple(t.shape)}) was not used to compute the outputs, "
                     "or does not require grad; pass allow_unused=True to get None for it")
     return results
+
+
+def _checked_apply(node, grads, hooks):
+    """The node's backward (and post-hooks) under anomaly mode: a NaN in a computed gradient is an
+    error, and any error shows the stack of the forward call that made the node."""
+    try:
+        has_grad = any(g is not None for g in grads)
+        in_grads = node._backward_apply(grads) if has_grad else None
+        if hooks is not None and hooks.post:
+            in_grads = _hooks.run_post(node, hooks, in_grads, grads)
+        if anomaly.check_nan and in_grads is not None:
+            for k, g in enumerate(in_grads):
+                if g is not None and bool(xp_of(g._data).isnan(g._data).any()):
+                    raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
+                                       f"{k}th output.")
+        return in_grads
+    except Exception:
+        stack = node.__dict__.get("_metadata", {}).get("traceback_")
+        if stack is not None:
+            warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that "
+                          "caused the error:\n" + "".join(stack), UserWarning, stacklevel=2)
+        else:
+            warnings.warn(f"Error detected in {node.name()}. No forward pass information "
+                          "available. Enable detect anomaly during forward pass for more "
+                          "information.", UserWarning, stacklevel=2)
+        raise

@@ -12,11 +12,10 @@ bound in `axonal/ops/methods.py`, the one place that resolves the tensor <-> ops
 """
 import numpy as np
 
-from . import _compat, _config, backend
+from . import _compat, _config, _hooks, backend
 from . import _dtype as _dt
 from . import _engine as engine
 from ._errors import DTypeError, GraphError
-from ._hooks import HookHandle as _HookHandle
 from ._storage import fresh, version_counter
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
@@ -306,18 +305,21 @@ class Tensor:
 
     def register_post_accumulate_grad_hook(self, hook):
         """Call `hook(self)` each time backward has added a gradient into this leaf's `.grad`
-        (PyTorch's name). A leaf used k times in a graph receives k contributions, so the hook runs
-        k times. DistributedDataParallel uses it to start reducing gradients while the rest of the
-        backward pass runs. Returns a handle; `handle.remove()` unregisters the hook."""
+        (PyTorch's name): once per backward, after the leaf's contributions are summed and
+        accumulated. DistributedDataParallel uses it to start reducing gradients while the rest of
+        the backward pass runs. Returns a handle; `handle.remove()` unregisters the hook."""
         if self._ctx is not None:
             raise GraphError("register_post_accumulate_grad_hook: only leaf tensors accumulate "
                              "gradients; this tensor is the output of an op")
         if not callable(hook):
             raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
                             f"{type(hook).__name__}")
-        if self._post_acc_hooks is None:
-            self.__dict__["_post_acc_hooks"] = {}
-        return _HookHandle(self._post_acc_hooks, hook)
+        return _hooks.add_leaf_hook(_hooks.leaf_table(self, "_post_acc_hooks"), hook)
+
+    def register_hook(self, hook):
+        """`hook(grad)` each time this tensor's gradient is computed; a returned tensor replaces
+        it (on a leaf: before accumulation into `.grad`). Returns a removable handle."""
+        return _hooks.add_tensor_hook(self, hook)
 
     # -- printing --------------------------------------------------------------------------------
     def __format__(self, spec):
@@ -337,7 +339,7 @@ class Tensor:
         if self.is_cuda:
             extras.append(f"device='{self.device}'")
         if self._ctx is not None:
-            extras.append(f"grad_fn={self._ctx!r}")
+            extras.append(f"grad_fn=<{self._ctx.name()}>")
         elif self._rg:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"

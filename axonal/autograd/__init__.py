@@ -9,9 +9,11 @@ close a cycle); they use Tensor methods, bound by the time they run.
 from .._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from . import forward_ad, functional
 from ._grad import backward, grad
+from . import anomaly_mode, graph
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .checks import GradcheckError, gradcheck, gradgradcheck
 from .function import Function, FunctionCtx, once_differentiable
 
-__all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "enable_grad", "forward_ad",
-           "functional", "grad", "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad",
-           "once_differentiable", "set_grad_enabled"]
+__all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "detect_anomaly", "enable_grad",
+           "forward_ad", "functional", "grad", "gradcheck", "gradgradcheck", "is_grad_enabled",
+           "no_grad", "once_differentiable", "set_detect_anomaly", "set_grad_enabled"]

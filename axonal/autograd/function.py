@@ -29,7 +29,8 @@ import weakref
 
 import numpy as np
 
-from .. import _config, _storage
+from .. import _config, _hooks, _storage
+from .._engine import anomaly as _anomaly
 from .._errors import GraphError, ShapeError
 from ..backend import xp_of
 from ..tensor import ARRAY_TYPES, Tensor, constant
@@ -40,6 +41,7 @@ _EPOCH = _storage.EPOCH
 version_counter = _storage.version_counter
 
 _make = Tensor._make
+_new = object.__new__
 _NDARRAY = np.ndarray
 _NO_GRADS = [(False,) * n for n in range(8)]
 
@@ -54,6 +56,22 @@ class Function:
     _non_diff = ()  # ids of outputs marked non-differentiable
     _saved_names = ()  # names stored by ctx.save(...), released after backward
     _ep = 0  # the global in-place write count when the node recorded (axonal/_storage.py)
+    _hooks = None  # a `_hooks.NodeHooks` once a hook is registered on the node or its outputs
+    _fn_name = "Function"  # the op's class name (error messages); type(node).__name__ is PyTorch's
+
+    def __init_subclass__(cls, **kwargs):
+        """Each op class gets a node class, the type of its graph nodes: a subclass named as
+        PyTorch's node (`Mul` -> `MulBackward0`, a user's `MyFn` -> `MyFnBackward`; see
+        `_hooks.node_name`). The op class keeps its name; `_fn_name` gives it to messages."""
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("_is_node"):
+            return
+        cls._fn_name, cls._fn_cls = cls.__name__, cls
+        name = _hooks.node_name(cls)
+        cls._node = _node_class(cls, name)
+        rule = _hooks.variant_rule(cls)
+        if rule is not None:  # one op class, several PyTorch ops: name the node per call
+            cls._record = _record_variant(rule)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -61,7 +79,7 @@ class Function:
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        raise NotImplementedError(f"{type(ctx).__name__} does not define backward")
+        raise NotImplementedError(f"{ctx._fn_name} does not define backward")
 
     # -- saved state -------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
@@ -88,7 +106,7 @@ class Function:
     @property
     def saved_tensors(self):
         if self._freed:
-            raise GraphError(f"{type(self).__name__}: saved tensors were freed by an earlier "
+            raise GraphError(f"{self._fn_name}: saved tensors were freed by an earlier "
                              "backward(); pass retain_graph=True to keep them")
         return self.saved
 
@@ -100,7 +118,7 @@ class Function:
         its `grad_fn`, so derivatives of the backward flow through the forward correctly.
         """
         if self._freed:
-            raise GraphError(f"{type(self).__name__}: saved output was freed by an earlier backward()")
+            raise GraphError(f"{self._fn_name}: saved output was freed by an earlier backward()")
         data = self._out_data[index]
         out = Tensor._make(data, True, self, index) if _config.is_grad_enabled() else constant(data)
         fw = self.__dict__.get("_fw_out")
@@ -120,7 +138,7 @@ class Function:
         state = _config._state
         if state.layers:  # a transform (forward AD, vmap) is active: it sees the call first
             return _through_layers(cls, args, kwargs)
-        ctx = cls.__new__(cls)
+        ctx = _new(cls._node)
         ctx.saved = ()
         if state.grad:
             if _versions.graph_writes[0]:  # an in-place op changed a graph: views may be stale
@@ -155,7 +173,7 @@ class Function:
         """`apply` past the transform layers, returning (result, ctx): forward AD runs the op's
         `jvp` on the very ctx its forward filled. The same steps as `apply` (keep them in step)."""
         state = _config._state
-        ctx = cls.__new__(cls)
+        ctx = _new(cls._node)
         ctx.saved = ()
         if state.grad and _versions.graph_writes[0]:
             _versions.refresh_views(args)
@@ -182,10 +200,11 @@ class Function:
     def _record(self, args, needs, outs):
         """Make this call a graph node: edges to the inputs, outputs pointing back here."""
         self._freed = False
-        self._retained = None
         made = _versions.collecting[0]
         if made is not None:  # an in-place op is running its out-of-place op: it wants the nodes
             made.append(self)
+        if _anomaly.enabled:  # anomaly mode: remember where this forward was called
+            _hooks.record_stack(self)
         self.n_out = len(outs)
         # one edge per forward argument: None, a leaf tensor, or (node, output index)
         self.next = [(a if a._ctx is None else (a._ctx, a._idx)) if n else None
@@ -241,7 +260,7 @@ class Function:
         n = len(self.next)
         if len(res) != n:
             if len(res) < n or any(r is not None for r in res[n:]):
-                raise GraphError(f"{type(self).__name__}.backward returned {len(res)} gradients, "
+                raise GraphError(f"{self._fn_name}.backward returned {len(res)} gradients, "
                                  f"expected {n} (one per forward input)")
         out = [None] * n
         for k in range(n):
@@ -252,7 +271,7 @@ class Function:
                 g = g if isinstance(g, Tensor) else constant(xp_of(g).asarray(g))
             data = g._data
             if data.shape != meta[0]:
-                raise ShapeError(f"{type(self).__name__}.backward returned a gradient of shape "
+                raise ShapeError(f"{self._fn_name}.backward returned a gradient of shape "
                                  f"{tuple(data.shape)} for an input of shape {tuple(meta[0])}")
             if data.dtype != meta[1]:
                 g = g.to(dtype=_dtype_of(meta[1]))
@@ -271,23 +290,68 @@ class Function:
             self._saved_names = ()
 
     def _retain(self, index, tensor):
-        if self._retained is None:
-            self._retained = {}
-        self._retained[index] = weakref.ref(tensor)
+        h = _hooks.node_hooks(self)
+        if h.retain is None:
+            h.retain = {}
+        h.retain[index] = weakref.ref(tensor)
 
+    # -- the node as PyTorch shows it (torch.autograd.graph.Node) ----------------------------------
     @property
     def next_functions(self):
-        """PyTorch-style view of the graph edges: ((node_or_leaf, index), ...)."""
-        return tuple((None, 0) if e is None else (e if type(e) is tuple else (e, 0)) for e in self.next)
+        """((node, output index), ...) per forward input: the producing node, an `AccumulateGrad`
+        for a leaf that requires grad (one per leaf while it is alive), `(None, 0)` otherwise."""
+        edges = self.__dict__.get("next")
+        if edges is None:
+            return ()
+        n = _hooks.n_edges(self)
+        return tuple((None, 0) if e is None else e if type(e) is tuple else
+                     (_hooks.accumulate_grad(e), 0)
+                     for e in (edges[n] if type(n) is slice else edges[:n]))
 
     def name(self):
         return type(self).__name__
 
+    @property
+    def metadata(self):
+        return _hooks.metadata(self)
+
+    def register_hook(self, fn):
+        """`fn(grad_inputs, grad_outputs)` after this node's backward; may return new
+        grad_inputs."""
+        return _hooks.HookHandle(_hooks.node_hooks(self).post, fn)
+
+    def register_prehook(self, fn):
+        """`fn(grad_outputs)` before this node's backward; may return new grad_outputs."""
+        return _hooks.HookHandle(_hooks.node_hooks(self).pre, fn)
+
     def __repr__(self):
-        return f"<{type(self).__name__}Backward>"
+        return f"<{type(self).__name__} object at {id(self):#x}>"
 
 
 FunctionCtx = Function  # PyTorch exposes the ctx type under this name
+
+
+def _node_class(cls, name):
+    """The node class `name` of op class `cls` (cached: one class per name)."""
+    table = cls.__dict__.get("_node_classes")
+    if table is None:
+        table = {}
+        type.__setattr__(cls, "_node_classes", table)
+    node = table.get(name)
+    if node is None:
+        body = {"_is_node": True, "__module__": cls.__module__, "__qualname__": name}
+        node = table[name] = type(cls)(name, (cls,), body)
+    return node
+
+
+def _record_variant(rule):
+    def _record(self, args, needs, outs):
+        Function._record(self, args, needs, outs)
+        name = rule(args)
+        if name != type(self).__name__:
+            self.__class__ = _node_class(self._fn_cls, name)
+
+    return _record
 
 
 def once_differentiable(backward):

@@ -13,7 +13,7 @@ Layer 6. Synchronous data parallelism as in PyTorch (and ChainerMN's `flat` comm
     tensor; see docs/distributed.md for the cost model.
   * Overlap: buckets are filled in reverse parameter order, roughly the order in which backward
     produces gradients. When the last gradient of a bucket has been accumulated (a post-accumulate-grad
-    hook on each parameter counts the contributions the forward graph promised), the bucket's
+    hook on each parameter fires once its summed gradient is accumulated), the bucket's
     non-blocking MPI_Iallreduce starts while backward goes on with earlier layers. Buckets start in
     index order on every rank, whatever the local timing, because MPI matches collectives by order.
     A callback queued on the autograd engine runs when backward ends: it starts any bucket not yet
@@ -54,8 +54,9 @@ def _tensors_in(obj, out):
 
 
 def _count_uses(outputs, index_of):
-    """How many gradient contributions each parameter will receive in a backward from `outputs`:
-    the number of graph edges into it (a weight shared by 3 layers gets 3). Walks the graph once."""
+    """How many post-accumulate-grad hook calls each parameter will see in a backward from
+    `outputs`: 1 if the graph reaches it, else 0 (as in PyTorch, a weight shared by 3 layers has
+    its 3 contributions summed and is accumulated once). Walks the graph once."""
     counts = [0] * len(index_of)
     seen, stack = set(), []
     for t in outputs:
@@ -63,7 +64,7 @@ def _count_uses(outputs, index_of):
             seen.add(id(t._ctx))
             stack.append(t._ctx)
         elif t._ctx is None and id(t) in index_of:
-            counts[index_of[id(t)]] += 1
+            counts[index_of[id(t)]] = 1
     while stack:
         node = stack.pop()
         for entry in node.next:
@@ -74,7 +75,7 @@ def _count_uses(outputs, index_of):
                     seen.add(id(entry[0]))
                     stack.append(entry[0])
             elif id(entry) in index_of:
-                counts[index_of[id(entry)]] += 1
+                counts[index_of[id(entry)]] = 1
     return counts
 
 

@@ -260,7 +260,7 @@ class _Unwrap(Function):
 
 
 def _node(cls, inp, out, **state):
-    node = cls.__new__(cls)
+    node = object.__new__(cls._node)
     node.saved = ()
     node.needs_input_grad = (True,)
     node.save(**state)

@@ -13,6 +13,7 @@ from .. import _config, backend
 from .. import _dtype as _dt
 from ..tensor import Tensor, constant
 from ._init_record import init_subclass as _init_subclass
+from . import _module_hooks as _mh
 from ._state import IncompatibleKeys, addindent
 from ._state import load_state_dict as _load_state_dict
 from .parameter import Buffer, Parameter
@@ -20,20 +21,7 @@ from .parameter import Buffer, Parameter
 __all__ = ["Buffer", "IncompatibleKeys", "Module", "Parameter"]
 
 
-class _Handle:
-    """Returned by the hook registration methods; `remove()` unregisters the hook."""
-
-    _next_id = 0
-
-    def __init__(self, table):
-        self.table, self.id = table, _Handle._next_id
-        _Handle._next_id += 1
-
-    def remove(self):
-        self.table.pop(self.id, None)
-
-
-class Module:
+class Module(_mh.HookMethods):
     training: bool
     __init_subclass__ = _init_subclass  # records constructor arguments (whole-module save)
 
@@ -47,36 +35,17 @@ class Module:
         d["_buffers"] = OrderedDict()
         d["_non_persistent_buffers_set"] = set()
         d["_modules"] = OrderedDict()
-        d["_forward_hooks"] = OrderedDict()
-        d["_forward_pre_hooks"] = OrderedDict()
+        _mh.init_tables(d)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                   '"forward" function')
 
     def __call__(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks or _mh.active.n):
             return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks.values()):
-            res = hook(self, args)
-            if res is not None:
-                args = res if isinstance(res, tuple) else (res,)
-        out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            res = hook(self, args, out)
-            if res is not None:
-                out = res
-        return out
-
-    def register_forward_pre_hook(self, hook):
-        h = _Handle(self._forward_pre_hooks)
-        self._forward_pre_hooks[h.id] = hook
-        return h
-
-    def register_forward_hook(self, hook):
-        h = _Handle(self._forward_hooks)
-        self._forward_hooks[h.id] = hook
-        return h
+        return _mh.call_impl(self, args, kwargs)
 
     # -- registration ----------------------------------------------------------------------------
     def _check_name(self, kind, name):
@@ -95,6 +64,9 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
                             f"'{name}' (axonal.nn.Parameter or None required)")
+        if _mh._global_parameter_registration_hooks:
+            param = _mh.run_registration_hooks(_mh._global_parameter_registration_hooks, self,
+                                               name, param)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -107,6 +79,9 @@ class Module:
         if isinstance(tensor, Buffer):
             persistent = tensor.persistent
             tensor = constant(tensor._data)
+        if _mh._global_buffer_registration_hooks:
+            tensor = _mh.run_registration_hooks(_mh._global_buffer_registration_hooks, self,
+                                                name, tensor)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -119,6 +94,9 @@ class Module:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
+        if _mh._global_module_registration_hooks:
+            module = _mh.run_registration_hooks(_mh._global_module_registration_hooks, self, name,
+                                                module)
         self._modules[name] = module
 
     register_module = add_module
@@ -138,6 +116,9 @@ class Module:
         elif isinstance(value, Module):
             self._check_name("module", name)
             self._discard(name, keep="_modules")
+            if _mh._global_module_registration_hooks:
+                value = _mh.run_registration_hooks(_mh._global_module_registration_hooks, self,
+                                                   name, value)
             modules[name] = value
         elif modules is not None and name in modules:
             if value is not None:
@@ -243,22 +224,6 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def get_submodule(self, target):
-        mod = self
-        for part in filter(None, target.split(".")):
-            if part not in mod._modules:
-                raise AttributeError(f"{type(mod).__name__} has no submodule '{part}' "
-                                     f"(looking up '{target}')")
-            mod = mod._modules[part]
-        return mod
-
-    def get_parameter(self, target):
-        mod_path, _, name = target.rpartition(".")
-        mod = self.get_submodule(mod_path)
-        if name not in mod._parameters:
-            raise AttributeError(f"{type(mod).__name__} has no parameter '{name}'")
-        return mod._parameters[name]
-
     # -- state -----------------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         """Parameters and persistent buffers by qualified name (detached unless keep_vars)."""
@@ -298,15 +263,6 @@ class Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
-
-    def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad = constant(backend.xp_of(p.grad._data).zeros_like(p.grad._data))
 
     def apply(self, fn):
         """Call fn on every submodule and then on self (post-order, like PyTorch's recursion),

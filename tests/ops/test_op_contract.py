@@ -101,7 +101,7 @@ def _weakrefs(nodes, owned):
     for node in nodes:
         for name, value in vars(node).items():
             if name not in _GRAPH:
-                refs += [(type(node).__name__, name, weakref.ref(a))
+                refs += [(node._fn_name, name, weakref.ref(a))
                          for a in _arrays_in(value, []) if id(a) not in owned]
     return refs
 
