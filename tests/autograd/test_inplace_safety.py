@@ -5,9 +5,11 @@
 * an in-place op on a view of such a leaf raises ("a view of a leaf Variable ...");
 * a view created under no_grad cannot be modified in place under grad mode;
 * outputs of multi-view ops (unbind, split, chunk) cannot be modified in place;
-* a tensor saved for backward (an input or an output of an op) that is modified in place before
-  backward makes backward raise, naming the tensor, its node and both versions; where nothing
-  saved was modified, backward gives PyTorch's gradient; changes through `.data` go unseen.
+* a tensor saved for backward (an input or an output of an op, an index or a mask) that is
+  modified in place before backward makes backward raise, naming the tensor, its node and both
+  versions; where nothing saved was modified, backward gives PyTorch's gradient; changes through
+  `.data` go unseen;
+* an operand that partly overlaps the tensor written is refused.
 """
 import numpy as np
 import pytest
@@ -318,3 +320,28 @@ def test_index_or_mask_modified_before_backward(name, op, which):
         return a.grad
 
     same(program, torch_raises=True)
+
+
+# an operand that shares memory with self: the very same elements are fine, a partial or permuted
+# overlap is refused (the result would depend on the order of the writes)
+ALIASING = [
+    ("same_tensor", lambda lib, x: x.add_(x)), ("same_view", lambda lib, x: x[0].mul_(x[0])),
+    ("transpose", lambda lib, x: x.mul_(x.t())), ("shifted", lambda lib, x: x[1:].add_(x[:-1])),
+    ("copy_transpose", lambda lib, x: x.copy_(x.t())),
+    ("index_add_source", lambda lib, x: x.index_add_(0, T(lib, np.array([0, 1])), x[2:])),
+    ("masked_fill_value_from_self", lambda lib, x: x.masked_fill_(x > 3, x.sum())),
+]
+
+
+@pytest.mark.parametrize("grad", [False, True], ids=["plain", "in_graph"])
+@pytest.mark.parametrize("name,call", ALIASING, ids=_ids(ALIASING))
+def test_operand_aliasing_self(name, call, grad):
+    def program(lib):
+        leaf = T(lib, np.arange(16.0).reshape(4, 4) / 8, requires_grad=grad)
+        x = leaf * 1.0 if grad else leaf
+        call(lib, x)
+        if grad:
+            (x * x).sum().backward()
+        return x, x._version, leaf.grad
+
+    same(program)
