@@ -14,7 +14,7 @@ and its saved outputs (`save_output`) are checked, and one written since raises 
 """
 from .. import _config
 from .._errors import GraphError
-from .._storage import version_at
+from .._storage import fresh, version_at
 from ..backend import root
 from ..tensor import ARRAY_TYPES, Tensor, version_counter  # noqa: F401 - re-exported
 
@@ -23,8 +23,11 @@ HINT = ("Hint: enable anomaly detection to find the operation that failed to com
 
 
 def link_views(outs, args):
-    """Make each output whose array is a view of an input's memory a view of that input's base."""
-    for o in outs:
+    """Make each output whose array is a view of an input's memory a view of that input's base.
+    Two kinds of view may not be written in place later, as in PyTorch: one of several views
+    returned by one op (split, chunk, unbind) and one made under no_grad of a tensor that
+    requires grad; they are marked here."""
+    for j, o in enumerate(outs):
         r = o._data.base
         if r is None:
             continue
@@ -37,6 +40,11 @@ def link_views(outs, args):
                     vc = o._vc = version_counter(a)
                     if vc[1]:
                         o.__dict__["_vg"] = vc[1]
+                    marks = a.__dict__.get("_view_marks") if a._base is not None else None
+                    if len(outs) > 1 or marks or (not _config._state.grad and o._base._rg):
+                        o.__dict__["_view_marks"] = (
+                            (j if len(outs) > 1 else (marks or (None,))[0]),
+                            not _config._state.grad and o._base._rg or bool(marks and marks[1]))
                     break
 
 
@@ -47,11 +55,12 @@ def check(node):
         if isinstance(t, Tensor):
             vc = t._vc
             if vc is not None and vc[3] and vc[3][-1] > ep:
-                grad_fn = vc[2] or ((t._ctx, t._idx) if t._ctx is not None else None)
+                fresh(t)  # a view names its rebuilt grad_fn, as PyTorch's
+                grad_fn = (t._ctx, t._idx) if t._ctx is not None else None
                 raise GraphError(_message(vc[0], version_at(vc, ep), grad_fn, t._data))
     for j, vc in enumerate(getattr(node, "_out_vc", None) or ()):
         if vc[3] and vc[3][-1] > ep:
-            raise GraphError(_message(vc[0], version_at(vc, ep), vc[2] or (node, j),
+            raise GraphError(_message(vc[0], version_at(vc, ep), (node, j),
                                       node._out_data[j]))
 
 
@@ -99,6 +108,11 @@ def _private(x, storage):
     return x
 
 
+NO_GRAD_VIEW = ("A view was created in no_grad mode and is being modified inplace with grad mode "
+                "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
+                "You can clarify your code by moving both the view and the inplace either both "
+                "inside the no_grad block (if you don't want the inplace to be tracked) or both "
+                "outside (if you want the inplace to be tracked).")
 refresh_hook = [None]  # ops.inplace installs the function that rebuilds a stale view's grad_fn
 graph_writes = [0]  # in-place writes that changed a graph so far: until one, no view can be stale
 collecting = [None]  # a list while an in-place op runs its out-of-place op: the nodes it records
@@ -131,6 +145,16 @@ def inplace_check(self, op, args=(), kwargs=None):  # noqa: ARG001 - op names th
         raise GraphError("a leaf Variable that requires grad is being used in an in-place "
                          "operation.")
     base = self._base
+    marks = self.__dict__.get("_view_marks") if base is not None else None
+    if marks and (self._rg or base._rg):
+        if marks[1]:
+            raise GraphError(NO_GRAD_VIEW)
+        if marks[0] is not None:
+            raise GraphError(f"Output {marks[0]} of Split is a view and is being modified "
+                             "inplace. This view is the output of a function that returns multiple "
+                             "views. Such functions do not allow the output views to be modified "
+                             "inplace. You should replace the inplace operation by an out-of-place "
+                             "one.")
     if base is not None and base._rg and base._ctx is None:
         raise GraphError("a view of a leaf Variable that requires grad is being used in an "
                          "in-place operation.")

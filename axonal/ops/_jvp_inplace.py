@@ -5,8 +5,7 @@ from ..autograd.forward_ad import jvp_inputs
 from ..backend import xp_of
 from ..tensor import constant
 from .indexing import GetItem, IndexPut
-from .inplace import CopySlices, ViewOf
-from .inplace_methods import Overwrite
+from .inplace import CopySlices, Overwrite, ViewOf
 from .shape import Expand
 
 

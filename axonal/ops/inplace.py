@@ -25,6 +25,7 @@ from ..autograd.function import Function
 from ..autograd.versions import inplace_check
 from ..tensor import Tensor, constant, version_counter
 from .indexing import GetItem, IndexAddZeros
+from .shape import sum_to
 
 
 def positions(base, view):
@@ -55,6 +56,7 @@ def positions(base, view):
 class CopySlices(Function):
     """The base after a write into one of its views: old base outside the region, `region` inside.
     Forward returns the base's own array, which the write has already updated."""
+    _node_name = "CopySlices"  # PyTorch's name for this node
 
     @staticmethod
     def forward(ctx, base, region, pos, array):
@@ -76,6 +78,7 @@ class CopySlices(Function):
 
 class ViewOf(Function):
     """A view read out of its (rewritten) base: the view's array, gradient added at `pos`."""
+    _node_name = "AsStridedBackward0"  # PyTorch's name for this node
 
     @staticmethod
     def forward(ctx, base, pos, array):
@@ -87,6 +90,27 @@ class ViewOf(Function):
         shape = ctx._in_meta[0][0]
         n = int(np.prod(shape))
         return IndexAddZeros.apply(g.reshape(-1), (ctx.pos,), False, (n,)).reshape(shape), None, None
+
+
+class Overwrite(Function):
+    """New values for a tensor whose old values are gone (fill_, copy_, random fills): no gradient
+    reaches the old tensor; `src` (broadcast to its shape) gets the summed gradient."""
+    _node_name = "FillBackward1"  # PyTorch's name for this node
+
+    @staticmethod
+    def forward(ctx, old, src):
+        ctx.save(src_shape=np.shape(src._data) if isinstance(src, Tensor) else None)
+        return _values(old, src).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        g_old = g_src = None
+        if ctx.needs_input_grad[0]:  # zeros, as PyTorch's (not None): the old values had an effect
+            g_old = constant(backend.xp_of(g._data).zeros_like(g._data))
+        if ctx.needs_input_grad[1]:
+            g_src = sum_to(g, ctx.src_shape)
+        return g_old, g_src
+
 
 
 def refresh(view):
@@ -137,7 +161,8 @@ def _torch_name(dtype):
 
 
 def _overlapping(arr):
-    return any(s == 0 and n > 1 for n, s in zip(arr.shape, arr.strides))
+    """Whether two elements of `arr` share memory (a broadcast: a stride 0 over a size > 1)."""
+    return arr.size > 1 and any(s == 0 and n > 1 for n, s in zip(arr.shape, arr.strides))
 
 
 def apply_inplace(self, op, fn, *args, **kwargs):
@@ -159,6 +184,9 @@ def apply_inplace(self, op, fn, *args, **kwargs):
         outer.extend(made)
     if not isinstance(out, Tensor):
         out = constant(backend.xp_of(self._data).asarray(out))
+    if record and out._ctx is None and (self._rg or (self._base is not None and self._base._rg)):
+        out = Overwrite.apply(self, out)  # a result without a gradient (eq_, floor_divide_ ...):
+        made.append(out._ctx)             # the old values get zeros, as in PyTorch
     node = out._ctx if record else None
     if node is not None:
         storage = backend.root(self._data)

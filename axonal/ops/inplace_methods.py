@@ -15,7 +15,7 @@ from ..random import np_generator
 from .._storage import bump
 from ..tensor import Tensor, _index_key
 from . import compare, indexing, shape
-from .inplace import _overlapping, _torch_name, _values, apply_inplace
+from .inplace import Overwrite, _overlapping, _torch_name, _values, apply_inplace
 
 # -- the write itself, without a graph ----------------------------------------------------------
 
@@ -149,23 +149,6 @@ def masked_scatter(self, mask, source):
                          f"{source.numel()}")
     picked = indexing.getitem(source.reshape(-1), slice(0, count))
     return indexing.index_put(self, tuple(m.nonzero()), picked)
-
-
-class Overwrite(Function):
-    """New values for a tensor whose old values are gone (fill_, copy_, random fills): no gradient
-    reaches the old tensor; `src` (broadcast to its shape) gets the summed gradient."""
-
-    @staticmethod
-    def forward(ctx, old, src):
-        ctx.save(src_shape=np.shape(src._data) if isinstance(src, Tensor) else None)
-        return _values(old, src).copy()
-
-    @staticmethod
-    def backward(ctx, g):
-        g_src = None
-        if ctx.needs_input_grad[1]:
-            g_src = shape.sum_to(g, ctx.src_shape)
-        return None, g_src
 
 
 def _overwrite(self, op, values):

@@ -67,6 +67,19 @@ def _pin_memory(self, device=None):
     return shape.clone(self)
 
 
+def _stride(self, dim=None):
+    """Strides in elements, as PyTorch's (NumPy's are in bytes)."""
+    st = tuple(s // self._data.itemsize for s in self._data.strides)
+    return st if dim is None else st[dim]
+
+
+def _offset(self):
+    """Elements between the start of the storage and this tensor's first element."""
+    a = self._data
+    return (backend.data_ptr(a) - backend.data_ptr(backend.root(a))) // a.itemsize \
+        if a.base is not None and hasattr(a.base, "__array_interface__") else 0
+
+
 def _rev(fn):
     return lambda self, other: fn(other, self)
 
@@ -129,6 +142,10 @@ _METHODS = {
     "gather": indexing.gather, "scatter": indexing.scatter, "scatter_add": indexing.scatter_add,
     "index_select": indexing.index_select, "masked_fill": indexing.masked_fill,
     "nonzero": indexing.nonzero, "narrow": indexing.narrow, "select": indexing.select,
+    "floor_divide": arith.floor_divide, "remainder": arith.remainder,
+    "bitwise_and": compare.bitwise_and, "bitwise_or": compare.bitwise_or,
+    "bitwise_xor": compare.bitwise_xor, "bitwise_not": compare.bitwise_not,
+    "stride": lambda self, dim=None: _stride(self, dim), "storage_offset": lambda self: _offset(self),
     "swapaxes": shape.transpose, "swapdims": shape.transpose,
     "sort": sorting.sort, "argsort": sorting.argsort, "topk": sorting.topk,
     "msort": sorting.msort, "unique": sorting.unique,

@@ -129,7 +129,7 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.save(dims=dims)
-        return xp_of(x._data).flip(x._data, dims) if dims else x._data
+        return (xp_of(x._data).flip(x._data, dims) if dims else x._data).copy()  # not a view
 
     @staticmethod
     def backward(ctx, g):

@@ -64,6 +64,7 @@ from ._activation import (
                          softplus,
                          softsign,
                          tanh,
+                         threshold,
 )
 from ._attention import scaled_dot_product_attention
 from ._cross_entropy import cross_entropy, nll_loss
@@ -113,12 +114,16 @@ def hardtanh_(input, min_val=-1.0, max_val=1.0):
     return hardtanh(input, min_val, max_val, inplace=True)
 
 
+def threshold_(input, threshold, value):
+    return globals()["threshold"](input, threshold, value, inplace=True)
+
+
 __all__ = ["batch_norm", "bilinear", "celu", "dropout", "elu", "embedding", "gelu",
            "hardsigmoid", "hardswish", "hardtanh",
            "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "mish", "normalize",
            "one_hot", "prelu", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softmin",
            "softplus", "softsign", "tanh", "relu_", "elu_", "celu_", "selu_", "leaky_relu_",
-           "hardtanh_",
+           "hardtanh_", "threshold", "threshold_",
            # losses
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
            "cross_entropy", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div",

@@ -199,6 +199,18 @@ def relu(input, inplace=False):
     return _relu(floating_tensor("relu", input))
 
 
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else `value` (PyTorch's F.threshold)."""
+    if inplace:
+        return apply_inplace(input, "threshold_", _threshold, threshold, value)
+    return _threshold(input, threshold, value)
+
+
+def _threshold(input, threshold, value):
+    floating_tensor("threshold", input)
+    return where(constant(input._data > threshold), input, value)
+
+
 def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 

@@ -7,6 +7,7 @@ from .activation import (
                          Hardsigmoid,
                          Hardswish,
                          Hardtanh,
+    Threshold,
                          LeakyReLU,
                          LogSigmoid,
                          LogSoftmax,
@@ -55,6 +56,7 @@ from .transformer import (
 from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = ["CELU", "ELU", "GELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU",
+           "Threshold",
            "LogSigmoid", "LogSoftmax",
            "Mish", "PReLU", "ReLU", "ReLU6", "Sigmoid", "SiLU", "Softmax", "Softmin", "Softplus",
            "Softsign", "Tanh", "Dropout", "Bilinear", "Flatten", "Identity", "Linear", "Maxout",

@@ -8,6 +8,7 @@ from ..layers.activation import (
     Hardsigmoid,
     Hardswish,
     Hardtanh,
+    Threshold,
     LeakyReLU,
     LogSigmoid,
     LogSoftmax,
@@ -26,5 +27,6 @@ from ..layers.activation import (
 from ..layers.attention import MultiheadAttention
 
 __all__ = ["CELU", "ELU", "GELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU",
+           "Threshold",
            "LogSigmoid", "LogSoftmax", "Mish", "MultiheadAttention", "PReLU", "ReLU", "ReLU6",
            "SiLU", "Sigmoid", "Softmax", "Softmin", "Softplus", "Softsign", "Tanh"]
