@@ -240,6 +240,8 @@ class Tensor:
         return t
 
     def detach_(self):
+        if self._base is not None and (self._rg or self._base._rg):
+            raise GraphError("Can't detach views in-place. Use detach() instead.")
         self._ctx, self._idx, self._rg = None, 0, False
         return self
 

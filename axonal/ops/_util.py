@@ -154,3 +154,13 @@ def nondiff(fn, a, b=None):
     # arrays as they are (an ndarray subclass such as vmap's batched view must survive); NumPy
     # scalars (from 0-d operands) become 0-d arrays
     return constant(out if isinstance(out, ARRAY_TYPES) else xp_of(out).asarray(out))
+
+
+def writable_broadcast(b, x):
+    """`b` (NumPy's read-only broadcast of array `x`) as a writable view of x's memory, as
+    PyTorch's expand (a write into elements that share memory is refused by the in-place ops)."""
+    r = x if not isinstance(x.base, np.ndarray) else x.base
+    if type(b) is not np.ndarray or not (r.flags.c_contiguous and r.flags.writeable):
+        return b
+    off = x.__array_interface__["data"][0] - r.__array_interface__["data"][0]
+    return np.ndarray(b.shape, b.dtype, buffer=r, offset=off, strides=b.strides)

@@ -26,6 +26,7 @@ class Clamp(Function):
         if hi is not None:
             mask &= x._data <= hi
         ctx.save(mask=mask)
+        ctx.save_for_backward(x)  # as PyTorch's (only for its version check: writing x is an error)
         return xp.clip(x._data, lo, hi).astype(x._data.dtype, copy=False)
 
     @staticmethod
@@ -44,6 +45,7 @@ class Maximum(Function):
             raise binary_error("maximum" if take_max else "minimum", a, b) from None
         win = (a._data > b._data) if take_max else (a._data < b._data)
         ctx.save(wa=win + 0.5 * (a._data == b._data))  # a's share of the gradient
+        ctx.save_for_backward(a, b)  # as PyTorch's (for its version check only)
         return out
 
     @staticmethod

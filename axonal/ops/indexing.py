@@ -127,6 +127,7 @@ class Gather(Function):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.save(dim=dim, index=index)
+        ctx.save_for_backward(x)  # as PyTorch's (for its version check only)
         if index.ndim and index.shape != x._data.shape:  # index may be smaller outside dim
             return x._data[_along(index, dim)]
         return xp_of(x._data).take_along_axis(x._data, index, axis=dim)

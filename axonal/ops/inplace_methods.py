@@ -187,12 +187,34 @@ def copy_(self, src, non_blocking=False):
 
 def _random(name, draw):
     def method(self, *args, generator=None, **kwargs):
+        if name in _FLOAT_ONLY and self._data.dtype.kind != "f":
+            raise NotImplementedError(f"\"{name[:-1]}_kernel_cpu\" not implemented for "
+                                      f"'{_torch_name(self._data.dtype)}' ({name} needs a float tensor)")
+        if name == "bernoulli_" and not isinstance(args[0] if args else 0.5, Tensor) \
+                and not 0 <= (args[0] if args else kwargs.get("p", 0.5)) <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got "
+                               f"p={args[0] if args else kwargs.get('p')}")
+        if name == "random_" and not args and "to" not in kwargs:
+            args = (_random_top(self._data.dtype),)
         vals = draw(np_generator(generator), self._data.shape, *args, **kwargs)
         vals = backend.to_device(np.asarray(vals).astype(self._data.dtype), self.device)
         return _overwrite(self, name, vals) if inplace_check(self, name) else \
             _assign(self, name, vals)
     method.__name__ = method.__qualname__ = name
     return method
+
+
+_FLOAT_ONLY = ("normal_", "uniform_", "exponential_", "cauchy_", "log_normal_")
+
+
+def _random_top(dtype):
+    """random_()'s range without bounds, as PyTorch's: [0, 2^mantissa] for floats (every integer
+    there is exact), [0, max] for integers."""
+    if dtype.kind == "f":
+        return 2 ** (np.finfo(dtype).nmant + 1) + 1
+    if dtype.kind == "b":
+        return 2
+    return int(np.iinfo(dtype).max)
 
 
 def _random_int(g, shape, low=None, high=None):

@@ -9,7 +9,7 @@ import numpy as np
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ..backend import xp_of
-from ._util import check_broadcast, coerce, norm_dim, norm_dims, shape_arg
+from ._util import check_broadcast, coerce, norm_dim, norm_dims, shape_arg, writable_broadcast
 
 
 def _resolve_shape(op, shape, numel):
@@ -56,8 +56,8 @@ class Expand(Function):
     """Broadcast to a larger shape (a view). Adjoint: sum over the broadcast axes."""
 
     @staticmethod
-    def forward(ctx, x, shape):
-        return xp_of(x._data).broadcast_to(x._data, shape)
+    def forward(ctx, x, shape):  # writable, as PyTorch's (writes into overlapping elements raise)
+        return writable_broadcast(xp_of(x._data).broadcast_to(x._data, shape), x._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -307,7 +307,7 @@ def cat(tensors, dim=0):
             raise ShapeError(f"cat: shapes {', '.join(str(tuple(x.shape)) for x in tensors)} "
                              f"differ outside dim {d}")
     if len(tensors) == 1:
-        return tensors[0]
+        return clone(tensors[0])  # a new tensor, as PyTorch's (not the input or a view of it)
     dt = tensors[0]
     for other in tensors[1:]:
         if other.dtype is not dt.dtype:

@@ -65,20 +65,20 @@ Sigmoid = _unary("sigmoid", lambda xp, x: K.sigmoid(x), lambda g, x, out: g * ou
 
 
 class Relu(Function):
+    save_output = True  # as PyTorch, the result: out > 0 exactly where x > 0
+
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
         return K.relu(x._data)
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * constant((x._data > 0).astype(x._data.dtype))
+        out = ctx._out_data[0]
+        return g * constant((out > 0).astype(out.dtype))
 
     @staticmethod
     def backward_arrays(ctx, g):  # one fused select, no graph
-        (x,) = ctx.saved_tensors
-        return K.relu_backward(g, x._data)
+        return K.relu_backward(g, ctx._out_data[0])
 
 
 class Cast(Function):
