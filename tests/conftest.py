@@ -7,6 +7,8 @@ when the real files are not in the caller's AXONAL_DATA (or ~/.cache/axonal).
 """
 import os
 
+import pathlib
+
 import pytest
 
 # The suite runs with Axonal's thread policy, as the CLI and the benchmarks do (a plain import
@@ -66,10 +68,24 @@ FRESH_CLONE_FILES = {"test_runs.py", "test_datasets.py", "test_cli.py", "test_do
                      "test_serialization.py", "test_resume.py"}
 
 
+def _known_gaps():
+    """{node id: reason} from tests/inplace_known_gaps.txt (differences from PyTorch, listed)."""
+    gaps = {}
+    for line in (pathlib.Path(__file__).parent / "inplace_known_gaps.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            node, _, reason = line.partition("  # ")
+            gaps[node.strip()] = reason.strip()
+    return gaps
+
+
 def pytest_collection_modifyitems(items):
+    gaps = _known_gaps()
     for item in items:
         if item.path.name in FRESH_CLONE_FILES or "smoke" in item.name:
             item.add_marker(pytest.mark.fresh_clone)
+        reason = gaps.get(item.nodeid)
+        if reason is not None:  # strict: a gap that closes must leave the list
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"known difference: {reason}"))
 
 
 def pytest_terminal_summary(terminalreporter):
