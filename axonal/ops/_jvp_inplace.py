@@ -2,15 +2,10 @@
 region of its base's tangent (CopySlices), a view reads its base's tangent back (ViewOf), and
 fill_/copy_/random fills replace the tangent by the source's (Overwrite). See ops/_jvp.py."""
 from ..autograd.forward_ad import jvp_inputs
-from ..backend import xp_of
-from ..tensor import constant
 from .indexing import GetItem, IndexPut
 from .inplace import CopySlices, Overwrite, ViewOf
+from ._jvp import _zeros_of
 from .shape import Expand
-
-
-def _zeros_of(x):
-    return constant(xp_of(x._data).zeros_like(x._data))
 
 def _copy_slices_jvp(ctx, tb, tr, *_):
     """The base after the write: its tangent outside the region, the region's tangent inside."""
