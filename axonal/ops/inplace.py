@@ -93,8 +93,8 @@ class ViewOf(Function):
 
 
 class Overwrite(Function):
-    """New values for a tensor whose old values are gone (fill_, copy_, random fills): no gradient
-    reaches the old tensor; `src` (broadcast to its shape) gets the summed gradient."""
+    """New values for a tensor whose old values are gone (fill_, copy_, random fills, eq_ ...): the
+    old tensor gets a zero gradient; `src` (broadcast to its shape) gets the summed gradient."""
     _node_name = "FillBackward1"  # PyTorch's name for this node
 
     @staticmethod
@@ -110,7 +110,6 @@ class Overwrite(Function):
         if ctx.needs_input_grad[1]:
             g_src = sum_to(g, ctx.src_shape)
         return g_old, g_src
-
 
 
 def refresh(view):
