@@ -6,10 +6,10 @@ import sys
 import warnings
 
 import pytest
-import torch
 
 import axonal
 from axonal.autograd import anomaly_mode
+torch = pytest.importorskip("torch")  # the oracle; CI's fresh-clone venv has none
 
 
 def _forward_line():

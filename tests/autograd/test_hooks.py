@@ -3,9 +3,9 @@ order of the hook calls, the gradients they see and the gradients that result wh
 them, and handle removal."""
 import numpy as np
 import pytest
-import torch
 
 import axonal
+torch = pytest.importorskip("torch")  # the oracle; CI's fresh-clone venv has none
 
 
 def _np(t):
