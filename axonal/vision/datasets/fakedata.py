@@ -26,10 +26,7 @@ class FakeData(VisionDataset):
         img = rng.standard_normal(self.image_size).astype(_bridge.default_float())
         target = _bridge.wrap(np.asarray(rng.integers(0, self.num_classes), dtype=np.int64))
         img = transforms.ToPILImage()(_bridge.wrap(img))
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
+        img, target = self._transformed(img, target)
         return img, target.item()
 
     def __len__(self):

@@ -52,11 +52,7 @@ class MNIST(VisionDataset):
     def __getitem__(self, index):
         img = Image.fromarray(self.data._data[index], mode="L")
         target = int(self.targets._data[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._transformed(img, target)
 
     def __len__(self):
         return len(self.data)

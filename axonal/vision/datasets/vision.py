@@ -17,6 +17,10 @@ class StandardTransform:
 
 
 class VisionDataset(Dataset):
+    # (image, target) -> (transform(image), target_transform(target)), each when set: what every
+    # dataset's __getitem__ applies (torchvision's datasets ignore a joint `transforms` there)
+    _transformed = StandardTransform.__call__
+
     def __init__(self, root=None, transforms=None, transform=None, target_transform=None):
         self.root = os.path.expanduser(root) if isinstance(root, (str, os.PathLike)) else root
         has_separate = transform is not None or target_transform is not None
