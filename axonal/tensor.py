@@ -50,7 +50,7 @@ class Tensor:
                  "__dict__")
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
     _post_acc_hooks = None  # {id: hook} in the instance __dict__ once a hook is registered
-    _vg = 0  # a view's copy of its counter's graph generation (autograd.versions.stale_view)
+    _vg = 0  # a view's copy of its counter's graph generation (_storage.fresh)
 
     def __init__(self, *args, data=None, requires_grad=False, dtype=None, device=None):
         # torch.Tensor's legacy constructor: Tensor(3, 4) is a shape (zero-filled here, where

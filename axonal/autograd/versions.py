@@ -16,7 +16,7 @@ from .. import _config
 from .._errors import GraphError
 from .._storage import fresh, version_at
 from ..backend import root
-from ..tensor import ARRAY_TYPES, Tensor, version_counter  # noqa: F401 - re-exported
+from ..tensor import ARRAY_TYPES, Tensor, version_counter
 
 HINT = ("Hint: enable anomaly detection to find the operation that failed to compute its "
         "gradient, with axonal.autograd.set_detect_anomaly(True).")
@@ -113,25 +113,16 @@ NO_GRAD_VIEW = ("A view was created in no_grad mode and is being modified inplac
                 "You can clarify your code by moving both the view and the inplace either both "
                 "inside the no_grad block (if you don't want the inplace to be tracked) or both "
                 "outside (if you want the inplace to be tracked).")
-refresh_hook = [None]  # ops.inplace installs the function that rebuilds a stale view's grad_fn
 graph_writes = [0]  # in-place writes that changed a graph so far: until one, no view can be stale
 collecting = [None]  # a list while an in-place op runs its out-of-place op: the nodes it records
 
 
 def refresh_views(args):
     """Rebuild the grad_fn of every stale view among `args` (PyTorch regenerates a view's grad_fn
-    the same way, when it is used after an in-place op on its base)."""
+    the same way, when it is used after an in-place op on its base): `_storage.fresh`."""
     for a in args:
-        if isinstance(a, Tensor) and a._base is not None and stale_view(a):
-            refresh_hook[0](a)
-
-
-def stale_view(t):
-    """Whether view `t`'s grad_fn predates an in-place op that changed its base's graph."""
-    vc = t._vc
-    return vc is not None and vc[1] != t._vg
-
-
+        if isinstance(a, Tensor):
+            fresh(a)
 
 
 def inplace_check(self, op, args=(), kwargs=None):  # noqa: ARG001 - op names the caller

@@ -11,7 +11,7 @@ its `grad_fn` becomes the op's node, whose input is x as it was before. Three th
 * if x is a view, the write changed its base too. The base's new value is "old base with the view's
   region replaced" (PyTorch's CopySlices): dL/d old_base is the gradient with that region zeroed,
   dL/d new_region is the gradient read at the region. The view then reads its grad_fn from the new
-  base, and so do the base's other views, rebuilt when next used (`versions.stale_view`).
+  base, and so do the base's other views, rebuilt when next used (`_storage.fresh`).
 
 The region of a view inside its base is described by `positions`: for every element of the view, its
 flat (row-major) index in the base, found from the arrays' addresses and strides.
@@ -124,7 +124,7 @@ def refresh(view):
     view.__dict__["_vg"] = vc[1]
 
 
-versions.refresh_hook[0] = _storage.refresh_view[0] = refresh
+_storage.refresh_view[0] = refresh
 
 _KIND = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -166,8 +166,7 @@ def _overlapping(arr):
 
 def apply_inplace(self, op, fn, *args, **kwargs):
     """`self <- fn(self, *args, **kwargs)` in place; `fn` is the out-of-place op."""
-    if self._base is not None and versions.stale_view(self):
-        refresh(self)
+    _storage.fresh(self)
     if _overlapping(self._data):
         raise GraphError(f"{op}: unsupported operation: more than one element of the written-to "
                          "tensor refers to a single memory location. Please clone() the tensor "
