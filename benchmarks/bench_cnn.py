@@ -14,6 +14,7 @@ Workloads (one training step = zero_grad, forward, cross-entropy, backward, SGD 
   resnet20  batch 128, 1x28x28: the CIFAR ResNet-20 of the resnet recipe (3x3 stem, 3 stages of 3
          basic blocks with 16/32/64 channels, batch norm after every conv, 1x1 projection
          shortcuts, global average pooling, fc10), written here with plain layers for both
+  resnet20_cifar  the same network on batch 128, 3x32x32 (CIFAR's shape)
 
 Every measurement is a fresh process running one framework alone with 2 threads (--threads; the
 two frameworks' thread pools disturb each other inside one process). Rounds alternate the order
@@ -40,15 +41,16 @@ import time
 
 os.environ.setdefault("AXONAL_THREADS", "auto")  # Axonal's thread policy, as the CLI uses
 
-NETS = {"lenet": (128, (1, 28, 28)), "cifar": (64, (3, 32, 32)), "resnet20": (128, (1, 28, 28))}
+NETS = {"lenet": (128, (1, 28, 28)), "cifar": (64, (3, 32, 32)), "resnet20": (128, (1, 28, 28)),
+        "resnet20_cifar": (128, (3, 32, 32))}
 
 
 def build(lib, net):
     nn = lib.nn
     Conv2d, MaxPool2d = nn.Conv2d, nn.MaxPool2d
     lib.manual_seed(0)
-    if net == "resnet20":
-        return _resnet20(lib)
+    if net.startswith("resnet20"):
+        return _resnet20(lib, NETS[net][1][0])
     if net == "lenet":
         return nn.Sequential(
             Conv2d(1, 6, 5), nn.ReLU(), MaxPool2d(2), Conv2d(6, 16, 5), nn.ReLU(), MaxPool2d(2),
@@ -62,7 +64,7 @@ def build(lib, net):
         nn.Flatten(), nn.Linear(64 * 8 * 8, 256), nn.ReLU(), nn.Linear(256, 10))
 
 
-def _resnet20(lib):
+def _resnet20(lib, channels=1):
     nn, F = lib.nn, lib.nn.functional
     Conv2d = nn.Conv2d
 
@@ -79,7 +81,7 @@ def _resnet20(lib):
         def forward(self, x):
             return F.relu(self.b2(self.c2(F.relu(self.b1(self.c1(x))))) + self.short(x))
 
-    layers, cin = [Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
+    layers, cin = [Conv2d(channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
     for cout, stride in ((16, 1), (32, 2), (64, 2)):
         for k in range(3):
             layers.append(Block(cin, cout, stride if k == 0 else 1))
@@ -87,17 +89,21 @@ def _resnet20(lib):
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
-def make_step(lib, net):
+def make_step(lib, net, init=None):
+    """One training step of `net`; `init(model)`, when given, sets the weights (the parity test
+    gives both frameworks the same ones). The step returns the loss tensor."""
     import numpy as np
 
     batch, shape = NETS[net]
     model = build(lib, net)
+    if init is not None:
+        init(model)
     opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = lib.nn.CrossEntropyLoss()
     rng = np.random.default_rng(0)
     data = [(lib.from_numpy(rng.standard_normal((batch,) + shape).astype(np.float32)),
              lib.from_numpy(rng.integers(0, 10, batch).astype(np.int64))) for _ in range(4)]
-    state = {"i": 0, "loss": None}
+    state = {"i": 0}
 
     def step():
         x, y = data[state["i"] % len(data)]
@@ -106,7 +112,7 @@ def make_step(lib, net):
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
-        state["loss"] = loss
+        return loss
     return step
 
 
@@ -196,7 +202,7 @@ def memory(nets, rounds):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("nets", nargs="*", default=["lenet", "cifar"], help="lenet, cifar, resnet20")
+    ap.add_argument("nets", nargs="*", default=["lenet", "cifar"], help=", ".join(NETS))
     ap.add_argument("-r", "--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--memory", action="store_true", help="measure peak memory only")

@@ -1,11 +1,26 @@
 """Run Axonal and PyTorch side by side and print throughput ratios; or Axonal against an older
 commit of itself.
 
-    python benchmarks/run.py                 # every workload
-    python benchmarks/run.py mlp_step -r 7   # one workload, 7 rounds
+    python benchmarks/run.py                 # every workload, Axonal with MKL and with OpenBLAS
+    python benchmarks/run.py gpt mlp_step -r 7 --compile   # two workloads, + torch.compile
+    python benchmarks/run.py --blas openblas # Axonal with OpenBLAS only
     python benchmarks/run.py --against main  # this tree against commit `main` (the training
                                              # workloads and the 200-op chain, 7 rounds)
     python benchmarks/run.py --against HEAD~3 overhead_chain200 --quick   # a smoke run
+
+Side by side: each round times every side once, in fresh processes, in an order that alternates
+between rounds (A B C, C B A, ...) so slow drifts of the machine hit all sides alike. Sides:
+Axonal once per BLAS of `--blas` (the environment variable AXONAL_BLAS=mkl|openblas of its
+process), PyTorch eager, and with `--compile` PyTorch with `torch.compile` on the whole step (its
+compile time, the first call, is shown apart and not in the timing). Each process warms up, then
+times `--seconds` worth of iterations with `--threads` threads, and reports its peak resident set.
+A round counts only if the machine was quiet (benchmarks/_quiet.py: other load <= 0.3 CPUs and
+steal <= 5% over the round); busy rounds are dropped, counted and replaced, up to 3x `--rounds`
+rounds in all. Printed per workload: the median time per side over the kept rounds and ratio =
+torch time / Axonal time (> 1: Axonal faster), one per BLAS; the peak RSS ratio Axonal / torch;
+for the workloads that are mostly matrix products (workloads.FLOPS) the fraction of this
+machine's sgemm peak that Axonal reached (the peak: the best of 2048^3 sgemm products through
+Axonal's matmul with the same BLAS and threads, measured first); and kept/dropped rounds.
 
 `--against COMMIT` checks COMMIT out into a temporary git worktree (removed afterwards) and times
 each workload with this tree's `axonal` and with the old one, in alternating fresh processes whose
@@ -15,12 +30,8 @@ over the rounds and new/old = old time / new time (> 1: the new tree is faster),
 min and max of the per-round ratios. `--quick`: 1 round of short measurements, to check that it
 runs (the numbers mean nothing).
 
-Each measurement runs in a fresh process (the two frameworks' thread pools disturb each other in
-one process), with 2 threads for both (`--threads`). On a busy machine wall time mostly measures the
-scheduler; `--cpu` then times the process's CPU time instead (use it with `--threads 1`, since
-spinning worker threads also burn CPU time). Rounds alternate the order A B, B A, ... so slow drifts of the
-machine hit both sides alike; each process warms up, then times `--seconds` worth of iterations.
-The reported time is the median over rounds; ratio = torch time / axonal time (> 1: Axonal faster).
+On a busy machine wall time mostly measures the scheduler; `--cpu` then times the process's CPU
+time instead (use it with `--threads 1`, since spinning worker threads also burn CPU time).
 """
 import argparse
 import json
@@ -35,17 +46,32 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def worker(lib_name, name, seconds, threads=2, cpu=False):
-    if lib_name == "torch":
+def _import(side):
+    if side.startswith("torch"):
         import torch as lib
     else:
         import axonal as lib
+    return lib
+
+
+def worker(side, name, seconds, threads=2, cpu=False):
+    """In a fresh process: time one workload on one side; print one JSON line."""
+    import resource
+
+    lib = _import(side)
     lib.set_num_threads(threads)
     clock = time.process_time if cpu else time.perf_counter
+    if name == "sgemm_peak":  # this machine's sgemm throughput through the side's matmul
+        return print(json.dumps(_sgemm_peak(lib)))
     sys.path.insert(0, HERE)
     from workloads import REGISTRY
 
     step = REGISTRY[name][0](lib)
+    first = time.perf_counter()
+    if side == "torch.compile":
+        step = lib.compile(step)
+    step()  # the first call: numba kernels load, torch.compile compiles
+    first = time.perf_counter() - first
     t0 = clock()
     while clock() - t0 < max(0.3, seconds / 4):  # warm-up: JIT, caches, allocator
         step()
@@ -56,26 +82,54 @@ def worker(lib_name, name, seconds, threads=2, cpu=False):
         elapsed = clock() - t0
         if elapsed >= seconds and n >= 3:
             break
-    print(json.dumps({"seconds_per_iter": elapsed / n, "iters": n,
+    print(json.dumps({"seconds_per_iter": elapsed / n, "iters": n, "first_call_s": first,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "module": os.path.abspath(lib.__file__)}))
 
 
-def measure(lib_name, name, seconds, threads=2, cpu=False, tree=None):
-    """Seconds per iteration of one workload in a fresh process; `tree`: the checkout whose
-    `axonal` that process imports (PYTHONPATH), checked from the module's path."""
+def _sgemm_peak(lib, n=2048, reps=5):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a, b = (lib.from_numpy(rng.standard_normal((n, n), dtype=np.float32)) for _ in range(2))
+    best = float("inf")
+    with lib.no_grad():
+        for _ in range(reps + 1):
+            t0 = time.perf_counter()
+            (a @ b).sum()
+            best = min(best, time.perf_counter() - t0)
+    return {"gflops": 2 * n ** 3 / best / 1e9}
+
+
+def _env(side, threads, blas=None, tree=None):
     env = dict(os.environ, AXONAL_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
                AXONAL_THREADS="auto")
+    if blas:
+        env["AXONAL_BLAS"] = blas
     if tree is not None:
         env["PYTHONPATH"] = tree
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib_name, name,
+    return env
+
+
+def run_side(side, name, seconds, threads=2, cpu=False, blas=None, tree=None):
+    """One workload on one side in a fresh process; its JSON report. `side`: axonal, torch or
+    torch.compile; `blas`: Axonal's AXONAL_BLAS; `tree`: the checkout whose `axonal` it imports
+    (PYTHONPATH), checked from the module's path."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", side, name,
            "--seconds", str(seconds), "--threads", str(threads)] + (["--cpu"] if cpu else [])
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=_env(side, threads, blas, tree),
+                         check=False)
     if out.returncode != 0:
-        raise RuntimeError(f"{lib_name}/{name} failed:\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"{side}/{name} failed:\n{out.stderr[-3000:]}")
     got = json.loads(out.stdout.strip().splitlines()[-1])
     if tree is not None and not got["module"].startswith(os.path.realpath(tree) + os.sep):
         raise RuntimeError(f"{name}: the worker imported {got['module']}, not the axonal of {tree}")
-    return got["seconds_per_iter"]
+    return got
+
+
+def measure(lib_name, name, seconds, threads=2, cpu=False, tree=None):
+    """Seconds per iteration of one workload in a fresh process (used by --against)."""
+    return run_side(lib_name, name, seconds, threads, cpu, tree=tree)["seconds_per_iter"]
 
 
 def _git(*args, cwd=ROOT):
@@ -123,6 +177,99 @@ def against(commit, names, rounds, seconds, threads, cpu):
     return results
 
 
+_W = 20  # column width of the side-by-side table
+
+
+def _sides(blases, compile_):
+    """(label, side, blas) for every column of the side-by-side table."""
+    return ([(f"axonal/{b}", "axonal", b) for b in blases] + [("torch", "torch", None)]
+            + ([("torch.compile", "torch.compile", None)] if compile_ else []))
+
+
+def side_by_side(names, rounds, seconds, threads, cpu, blases, compile_, retry=True):
+    from _quiet import Round
+    from workloads import FLOPS, REGISTRY
+
+    sides = _sides(blases, compile_)
+    peaks = {}
+    if any(n in FLOPS for n in names):
+        for b in blases:
+            peaks[b] = max(run_side("axonal", "sgemm_peak", 0, threads, blas=b)["gflops"]
+                           for _ in range(2))
+        print("# sgemm peak through Axonal's matmul (2048^3, best of 5): " + ", ".join(
+            f"{b} {g:.1f} GFLOP/s" for b, g in peaks.items()), flush=True)
+    head = "".join(f"{lab + ' ms':>{_W}}" for lab, _, _ in sides)
+    ratios = "".join(f"{'x ' + b:>12}" for b in blases)
+    print(f"{'workload':<16}{'unit':>11}{head}{ratios}{'RSS ax/t':>10}{'%peak':>7}"
+          f"{'rounds':>9}" + ("  compile s" if compile_ else ""), flush=True)
+    results = {}
+    for name in names:
+        times = {lab: [] for lab, _, _ in sides}
+        rss, first, notes, kept, dropped = {lab: [] for lab, _, _ in sides}, [], [], 0, 0
+        attempt = 0
+        limit = 3 * rounds if retry else rounds
+        while kept < rounds and attempt < limit:
+            order = sides if attempt % 2 == 0 else sides[::-1]
+            with Round() as r:
+                got = {lab: run_side(side, name, seconds, threads, cpu, blas=b)
+                       for lab, side, b in order}
+            attempt += 1
+            notes.append(r.describe())
+            if not r.quiet and (attempt < limit or kept):  # keep a busy one only if no other
+                dropped += 1
+                continue
+            kept += 1
+            for lab in times:
+                times[lab].append(got[lab]["seconds_per_iter"])
+                rss[lab].append(got[lab]["peak_rss_mb"])
+            if compile_:
+                first.append(got["torch.compile"]["first_call_s"])
+        med = {lab: statistics.median(v) for lab, v in times.items()}
+        res = {"seconds": med, "rounds": times, "kept": kept, "dropped": dropped,
+               "round_notes": notes, "ratio": {b: med["torch"] / med[f"axonal/{b}"]
+                                               for b in blases},
+               "peak_rss_mb": {lab: statistics.median(v) for lab, v in rss.items()}}
+        res["rss_ratio"] = res["peak_rss_mb"][f"axonal/{blases[0]}"] / res["peak_rss_mb"]["torch"]
+        pk = ""
+        if name in FLOPS:
+            res["peak_fraction"] = {b: FLOPS[name] / med[f"axonal/{b}"] / (peaks[b] * 1e9)
+                                    for b in blases}
+            pk = f"{res['peak_fraction'][blases[0]] * 100:>6.0f}%"
+        if compile_:
+            res["torch_compile_first_call_s"] = statistics.median(first)
+        results[name] = res
+        cols = "".join(f"{med[lab] * 1e3:>{_W}.2f}" for lab, _, _ in sides)
+        rat = "".join(f"{res['ratio'][b]:>12.2f}" for b in blases)
+        print(f"{name:<16}{REGISTRY[name][1]:>11}{cols}{rat}{res['rss_ratio']:>10.2f}"
+              f"{pk or '':>7}{f'{kept}/{dropped}':>9}"
+              + (f"  {res['torch_compile_first_call_s']:.1f}" if compile_ else "")
+              + ("" if dropped == 0 and kept == rounds else "   (busy: " + notes[-1] + ")"),
+              flush=True)
+    return results
+
+
+def _available_blases():
+    try:
+        from axonal._threads import mkl_library_paths
+    except ImportError:
+        return ["openblas"]
+    return ["mkl", "openblas"] if mkl_library_paths() else ["openblas"]
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+    except OSError:
+        return platform.processor() or platform.machine()
+    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines()
+                  if ln.startswith("model name")), platform.machine())
+    flags = set(next((ln.split(":", 1)[1].split() for ln in info.splitlines()
+                      if ln.startswith("flags")), []))
+    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{model} ({simd})"
+
+
 def main(argv=None):
     sys.path.insert(0, HERE)
     from workloads import AGAINST, REGISTRY
@@ -139,6 +286,10 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cpu", action="store_true", help="time process CPU time, not wall time")
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--blas", default=None,
+                    help="Axonal's BLAS sides, comma-separated (default: mkl,openblas if MKL is "
+                         "installed, else openblas)")
+    ap.add_argument("--compile", action="store_true", help="add a torch.compile column")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.seconds is None:
@@ -158,23 +309,18 @@ def main(argv=None):
                 json.dump(results, f, indent=1)
         return results
     names = args.names or list(REGISTRY)
-    print(f"# {platform.node()} | {platform.processor() or platform.machine()} | "
-          f"{os.cpu_count()} cpus | {time.strftime('%Y-%m-%d %H:%M')} | rounds={args.rounds} | "
-          f"threads={args.threads} | {'cpu' if args.cpu else 'wall'} time | "
-          f"load {os.getloadavg()[0]:.1f}")
-    print(f"{'workload':<22}{'unit':>12}{'axonal ms':>12}{'torch ms':>12}{'ratio':>8}")
-    results = {}
-    for name in names:
-        times = {"axonal": [], "torch": []}
-        for r in range(args.rounds):
-            order = ("axonal", "torch") if r % 2 == 0 else ("torch", "axonal")
-            for lib_name in order:
-                times[lib_name].append(measure(lib_name, name, args.seconds, args.threads,
-                                               args.cpu))
-        a, t = statistics.median(times["axonal"]), statistics.median(times["torch"])
-        results[name] = {"axonal_s": a, "torch_s": t, "ratio": t / a, "rounds": times}
-        print(f"{name:<22}{REGISTRY[name][1]:>12}{a * 1e3:>12.3f}{t * 1e3:>12.3f}{t / a:>8.2f}",
-              flush=True)
+    blases = args.blas.split(",") if args.blas else _available_blases()
+    try:
+        import importlib.util
+        jax = "installed, not wired" if importlib.util.find_spec("jax") else "not installed"
+    except ValueError:
+        jax = "not installed"
+    print(f"# {platform.node()} | {_cpu_model()} | {os.cpu_count()} cpus | "
+          f"{time.strftime('%Y-%m-%d %H:%M')} | rounds={args.rounds} | threads={args.threads} | "
+          f"{'cpu' if args.cpu else 'wall'} time | load {os.getloadavg()[0]:.1f} | jax: {jax}",
+          flush=True)
+    results = side_by_side(names, args.rounds, args.seconds, args.threads, args.cpu, blases,
+                           args.compile, retry=not args.quick)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
