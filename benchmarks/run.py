@@ -219,9 +219,9 @@ def side_by_side(names, rounds, seconds, threads, cpu, blases, compile_, retry=T
                 dropped += 1
                 continue
             kept += 1
-            for lab in times:
-                times[lab].append(got[lab]["seconds_per_iter"])
-                rss[lab].append(got[lab]["peak_rss_mb"])
+            for lab, got_lab in got.items():
+                times[lab].append(got_lab["seconds_per_iter"])
+                rss[lab].append(got_lab["peak_rss_mb"])
             if compile_:
                 first.append(got["torch.compile"]["first_call_s"])
         med = {lab: statistics.median(v) for lab, v in times.items()}

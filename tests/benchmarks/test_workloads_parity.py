@@ -9,10 +9,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import axonal  # noqa: E402
+import axonal
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
-import workloads  # noqa: E402
+import workloads
 
 pytestmark = pytest.mark.torch
 
