@@ -2,7 +2,7 @@
 commit of itself.
 
     python benchmarks/run.py                 # every workload, Axonal with MKL and with OpenBLAS
-    python benchmarks/run.py gpt mlp_step -r 7 --compile   # two workloads, + torch.compile
+    python benchmarks/run.py gpt mlp_step -r 7 --compile --jax   # + torch.compile and JAX
     python benchmarks/run.py --blas openblas # Axonal with OpenBLAS only
     python benchmarks/run.py --against main  # this tree against commit `main` (the training
                                              # workloads and the 200-op chain, 7 rounds)
@@ -12,7 +12,9 @@ Side by side: each round times every side once, in fresh processes, in an order 
 between rounds (A B C, C B A, ...) so slow drifts of the machine hit all sides alike. Sides:
 Axonal once per BLAS of `--blas` (the environment variable AXONAL_BLAS=mkl|openblas of its
 process), PyTorch eager, and with `--compile` PyTorch with `torch.compile` on the whole step (its
-compile time, the first call, is shown apart and not in the timing). Each process warms up, then
+compile time, the first call, is shown apart and not in the timing), and with `--jax` JAX (jit) on
+the workloads benchmarks/jax_workloads.py writes in JAX's idiom (the MLP and GPT steps; JAX is
+installed apart: `pip install --target ~/.cache/axonal/jax-ref jax`). Each process warms up, then
 times `--seconds` worth of iterations with `--threads` threads, and reports its peak resident set.
 A round counts only if the machine was quiet (benchmarks/_quiet.py: other load <= 0.3 CPUs and
 steal <= 5% over the round); busy rounds are dropped, counted and replaced, up to 3x `--rounds`
@@ -46,7 +48,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
+JAX_PATH = os.path.expanduser("~/.cache/axonal/jax-ref")
+JAX_NAMES = ("mlp_step", "gpt", "gpt_offshape")  # the workloads jax_workloads.py has
+
+
 def _import(side):
+    if side == "jax":
+        sys.path.insert(0, os.environ.get("AXONAL_BENCH_JAX_PATH", JAX_PATH))
+        import jax
+        return jax
     if side.startswith("torch"):
         import torch as lib
     else:
@@ -59,15 +69,21 @@ def worker(side, name, seconds, threads=2, cpu=False):
     import resource
 
     lib = _import(side)
-    lib.set_num_threads(threads)
+    if side != "jax":  # XLA sizes its pool from the CPUs (XLA_FLAGS), not at run time
+        lib.set_num_threads(threads)
     clock = time.process_time if cpu else time.perf_counter
     if name == "sgemm_peak":  # this machine's sgemm throughput through the side's matmul
         return print(json.dumps(_sgemm_peak(lib)))
     sys.path.insert(0, HERE)
     from workloads import REGISTRY
 
-    step = REGISTRY[name][0](lib)
     first = time.perf_counter()
+    if side == "jax":
+        from jax_workloads import REGISTRY as JAX
+
+        step = JAX[name]()
+    else:
+        step = REGISTRY[name][0](lib)
     if side == "torch.compile":
         step = lib.compile(step)
     step()  # the first call: numba kernels load, torch.compile compiles
@@ -180,17 +196,18 @@ def against(commit, names, rounds, seconds, threads, cpu):
 _W = 20  # column width of the side-by-side table
 
 
-def _sides(blases, compile_):
+def _sides(blases, compile_, jax=False):
     """(label, side, blas) for every column of the side-by-side table."""
     return ([(f"axonal/{b}", "axonal", b) for b in blases] + [("torch", "torch", None)]
-            + ([("torch.compile", "torch.compile", None)] if compile_ else []))
+            + ([("torch.compile", "torch.compile", None)] if compile_ else [])
+            + ([("jax", "jax", None)] if jax else []))
 
 
-def side_by_side(names, rounds, seconds, threads, cpu, blases, compile_, retry=True):
+def side_by_side(names, rounds, seconds, threads, cpu, blases, compile_, retry=True, jax=False):
     from _quiet import Round
     from workloads import FLOPS, REGISTRY
 
-    sides = _sides(blases, compile_)
+    sides = _sides(blases, compile_, jax)
     peaks = {}
     if any(n in FLOPS for n in names):
         for b in blases:
@@ -201,15 +218,16 @@ def side_by_side(names, rounds, seconds, threads, cpu, blases, compile_, retry=T
     head = "".join(f"{lab + ' ms':>{_W}}" for lab, _, _ in sides)
     ratios = "".join(f"{'x ' + b:>12}" for b in blases)
     print(f"{'workload':<16}{'unit':>11}{head}{ratios}{'RSS ax/t':>10}{'%peak':>7}"
-          f"{'rounds':>9}" + ("  compile s" if compile_ else ""), flush=True)
+          f"{'rounds':>9}" + ("  first call s (compile)" if compile_ or jax else ""), flush=True)
     results = {}
     for name in names:
-        times = {lab: [] for lab, _, _ in sides}
-        rss, first, notes, kept, dropped = {lab: [] for lab, _, _ in sides}, [], [], 0, 0
+        here = [sd for sd in sides if sd[1] != "jax" or name in JAX_NAMES]
+        times = {lab: [] for lab, _, _ in here}
+        rss, first, notes, kept, dropped = {lab: [] for lab, _, _ in here}, {}, [], 0, 0
         attempt = 0
         limit = 3 * rounds if retry else rounds
         while kept < rounds and attempt < limit:
-            order = sides if attempt % 2 == 0 else sides[::-1]
+            order = here if attempt % 2 == 0 else here[::-1]
             with Round() as r:
                 got = {lab: run_side(side, name, seconds, threads, cpu, blas=b)
                        for lab, side, b in order}
@@ -222,8 +240,9 @@ def side_by_side(names, rounds, seconds, threads, cpu, blases, compile_, retry=T
             for lab, got_lab in got.items():
                 times[lab].append(got_lab["seconds_per_iter"])
                 rss[lab].append(got_lab["peak_rss_mb"])
-            if compile_:
-                first.append(got["torch.compile"]["first_call_s"])
+            for lab in ("torch.compile", "jax"):
+                if lab in got:
+                    first.setdefault(lab, []).append(got[lab]["first_call_s"])
         med = {lab: statistics.median(v) for lab, v in times.items()}
         res = {"seconds": med, "rounds": times, "kept": kept, "dropped": dropped,
                "round_notes": notes, "ratio": {b: med["torch"] / med[f"axonal/{b}"]
@@ -235,14 +254,14 @@ def side_by_side(names, rounds, seconds, threads, cpu, blases, compile_, retry=T
             res["peak_fraction"] = {b: FLOPS[name] / med[f"axonal/{b}"] / (peaks[b] * 1e9)
                                     for b in blases}
             pk = f"{res['peak_fraction'][blases[0]] * 100:>6.0f}%"
-        if compile_:
-            res["torch_compile_first_call_s"] = statistics.median(first)
+        res["first_call_s"] = {lab: statistics.median(v) for lab, v in first.items()}
         results[name] = res
-        cols = "".join(f"{med[lab] * 1e3:>{_W}.2f}" for lab, _, _ in sides)
+        cols = "".join(f"{med[lab] * 1e3:>{_W}.2f}" if lab in med else f"{'-':>{_W}}"
+                       for lab, _, _ in sides)
         rat = "".join(f"{res['ratio'][b]:>12.2f}" for b in blases)
         print(f"{name:<16}{REGISTRY[name][1]:>11}{cols}{rat}{res['rss_ratio']:>10.2f}"
               f"{pk or '':>7}{f'{kept}/{dropped}':>9}"
-              + (f"  {res['torch_compile_first_call_s']:.1f}" if compile_ else "")
+              + "".join(f"  {lab} {v:.1f}" for lab, v in res["first_call_s"].items())
               + ("" if dropped == 0 and kept == rounds else "   (busy: " + notes[-1] + ")"),
               flush=True)
     return results
@@ -290,6 +309,10 @@ def main(argv=None):
                     help="Axonal's BLAS sides, comma-separated (default: mkl,openblas if MKL is "
                          "installed, else openblas)")
     ap.add_argument("--compile", action="store_true", help="add a torch.compile column")
+    ap.add_argument("--jax", action="store_true",
+                    help="add a JAX column for mlp_step and the GPT rows (benchmarks/"
+                         "jax_workloads.py; JAX from AXONAL_BENCH_JAX_PATH, default " + JAX_PATH
+                         + ": pip install --target there jax)")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.seconds is None:
@@ -310,17 +333,17 @@ def main(argv=None):
         return results
     names = args.names or list(REGISTRY)
     blases = args.blas.split(",") if args.blas else _available_blases()
-    try:
-        import importlib.util
-        jax = "installed, not wired" if importlib.util.find_spec("jax") else "not installed"
-    except ValueError:
-        jax = "not installed"
+    jax_dir = os.environ.get("AXONAL_BENCH_JAX_PATH", JAX_PATH)
+    jax = ("not asked (--jax)" if not args.jax else "from " + jax_dir
+           if os.path.isdir(os.path.join(jax_dir, "jax")) else "not installed in " + jax_dir)
+    if args.jax and not os.path.isdir(os.path.join(jax_dir, "jax")):
+        args.jax = False
     print(f"# {platform.node()} | {_cpu_model()} | {os.cpu_count()} cpus | "
           f"{time.strftime('%Y-%m-%d %H:%M')} | rounds={args.rounds} | threads={args.threads} | "
           f"{'cpu' if args.cpu else 'wall'} time | load {os.getloadavg()[0]:.1f} | jax: {jax}",
           flush=True)
     results = side_by_side(names, args.rounds, args.seconds, args.threads, args.cpu, blases,
-                           args.compile, retry=not args.quick)
+                           args.compile, retry=not args.quick, jax=args.jax)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
