@@ -100,6 +100,7 @@ from .utils.data import distributed as _data_distributed
 # PyTorch's paths to the distributed classes, which live above nn and utils in the layers
 nn.parallel.DistributedDataParallel = distributed.DistributedDataParallel
 _data_distributed.DistributedSampler = distributed.DistributedSampler
+utils.data.DistributedSampler = distributed.DistributedSampler  # torch.utils.data's name too
 
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 vmap = func.vmap  # torch.vmap is torch.func.vmap

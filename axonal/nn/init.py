@@ -12,6 +12,7 @@ field and fan_out = size(0) * receptive field:
     uniform variants draw U(-sqrt(3) std, sqrt(3) std), which has the same standard deviation.
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from ..random import np_generator
 from ..tensor import Tensor
 
 __all__ = ["calculate_gain", "constant_", "dirac_", "eye_", "kaiming_normal_", "kaiming_uniform_",
-           "normal_", "ones_", "orthogonal_", "trunc_normal_", "uniform_", "xavier_normal_",
+           "normal_", "ones_", "orthogonal_", "sparse_", "trunc_normal_", "uniform_", "xavier_normal_",
            "xavier_uniform_", "zeros_"]
 
 
@@ -210,7 +211,39 @@ def orthogonal_(tensor, gain=1, generator=None):
     return _write(tensor, (gain * q).reshape(tuple(tensor.shape)))
 
 
-# PyTorch's deprecated aliases without the trailing underscore
-uniform, normal, constant = uniform_, normal_, constant_
-xavier_uniform, xavier_normal = xavier_uniform_, xavier_normal_
-kaiming_uniform, kaiming_normal, orthogonal = kaiming_uniform_, kaiming_normal_, orthogonal_
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """A sparse 2-D matrix (Martens 2010, Hessian-free optimization): N(0, std^2) entries, then in
+    every column ceil(sparsity * rows) entries, at rows drawn without replacement, set to zero."""
+    _check("sparse_", tensor)
+    if tensor.ndim != 2:
+        raise ValueError(f"init.sparse_: only tensors with 2 dimensions are supported, got shape "
+                         f"{tuple(tensor.shape)}")
+    rows, cols = tensor.shape
+    zeros = math.ceil(sparsity * rows)
+    g = np_generator(generator)
+    w = g.normal(0.0, std, (rows, cols))
+    for col in range(cols):
+        w[g.permutation(rows)[:zeros], col] = 0.0
+    return _write(tensor, w)
+
+
+def _deprecated(fn):
+    """PyTorch's old names without the trailing underscore: the same function, with its
+    FutureWarning."""
+    new = fn.__name__
+    old = new[:-1]
+
+    def alias(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new}`.",
+                      FutureWarning, stacklevel=2)
+        return fn(*args, **kwargs)
+    alias.__name__ = alias.__qualname__ = old
+    alias.__doc__ = f"Deprecated: use `nn.init.{new}`."
+    return alias
+
+
+uniform, normal, constant, eye, dirac, sparse = map(
+    _deprecated, (uniform_, normal_, constant_, eye_, dirac_, sparse_))
+xavier_uniform, xavier_normal = map(_deprecated, (xavier_uniform_, xavier_normal_))
+kaiming_uniform, kaiming_normal, orthogonal = map(
+    _deprecated, (kaiming_uniform_, kaiming_normal_, orthogonal_))

@@ -12,6 +12,7 @@ from .dataset import (
                       ConcatDataset,
                       Dataset,
                       IterableDataset,
+                      StackDataset,
                       Subset,
                       TensorDataset,
                       random_split,
@@ -27,7 +28,7 @@ from .sampler import (
 
 __all__ = [
     "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
-    "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
+    "RandomSampler", "Sampler", "SequentialSampler", "StackDataset", "Subset", "SubsetRandomSampler", "TensorDataset",
     "WeightedRandomSampler", "WorkerInfo", "default_collate", "default_convert", "get_worker_info",
     "random_split",
 ]

@@ -163,6 +163,48 @@ class ConcatDataset(Dataset):
         return self.datasets[dataset_idx][sample_idx]
 
 
+class StackDataset(Dataset):
+    """Several map-style datasets of one length side by side: sample i is the tuple (positional
+    datasets) or the dict (keyword datasets) of their samples i, as PyTorch's StackDataset."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via "
+                             "``kwargs``) like input/output, but both types are given.")
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
+        self.datasets = args if args else kwargs
+        sizes = [len(d) for d in (args or kwargs.values())]
+        if any(n != sizes[0] for n in sizes):
+            raise ValueError(f"StackDataset: size mismatch between datasets ({sizes})")
+        self._length = sizes[0]
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices):
+        """A batch of samples; a dataset with its own `__getitems__` fetches its part at once."""
+        named = isinstance(self.datasets, dict)
+        batch = [{} if named else [] for _ in indices]
+        for key, d in (self.datasets.items() if named else enumerate(self.datasets)):
+            fetch = getattr(d, "__getitems__", None)
+            items = fetch(indices) if callable(fetch) else [d[i] for i in indices]
+            if len(items) != len(indices):
+                raise ValueError(f"Nested dataset's output size mismatch. Expected "
+                                 f"{len(indices)}, got {len(items)}")
+            for sample, item in zip(batch, items):
+                if named:
+                    sample[key] = item
+                else:
+                    sample.append(item)
+        return batch if named else [tuple(s) for s in batch]
+
+    def __len__(self):
+        return self._length
+
+
 def _fractions_to_lengths(n: int, fractions) -> list:
     """floor(frac * n) per split, then the remainder handed out one by one from the first split
     (PyTorch's round-robin rule), so the lengths always sum to n."""
