@@ -191,6 +191,15 @@ def _gpt(lib, d, T, batch, layers=4, heads=4, vocab=96, init=None):
             self.ln_f = nn.LayerNorm(d)
             self.lm_head = nn.Linear(d, vocab, bias=False)
             self.lm_head.weight = self.wte.weight  # weight tying, as nanoGPT
+            self.apply(self._init_weights)
+
+        def _init_weights(self, module):  # nanoGPT's: N(0, 0.02) weights, zero biases
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, mean=0.0, std=0.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
         def forward(self, idx, targets):
             pos = lib.arange(0, idx.size(1), dtype=lib.long)
