@@ -124,3 +124,37 @@ def test_vae_with_save_image(tmp_path):
     np.testing.assert_array_equal(grids[1][:32], grids[0][:32])  # the first row: the test images
     samples = [np.asarray(Image.open(os.path.join(r["results"], "sample_3.png"))) for r in (theirs, ours)]
     assert samples[0].shape == samples[1].shape == (242, 242, 3)
+
+
+def test_dcgan_data_parallel(tmp_path):
+    data = mnist_like(str(tmp_path / "data"), n_train=32)
+    argv = ["--dataroot", data, "--batchSize", "8", "--imageSize", "64", "--nz", "8", "--ngf", "4",
+            "--ndf", "4", "--niter", "2", "--data-parallel"]
+    theirs, ours = run_pair("dcgan", argv, tmp_path)
+    assert len(ours["errD"]) == len(theirs["errD"]) == 8
+    # latent noise and shuffling differ between the frameworks; across 6 seeds (weights included)
+    # PyTorch's per-step values spread by 3-9% relative std, so the means over the run are
+    # compared within 10%
+    for key in ("errD", "errG", "D_x", "D_G_z1"):
+        close(np.mean(ours[key]), np.mean(theirs[key]), 0.1, what=f"mean {key} over the run")
+    assert theirs["D_x"][-1] > theirs["D_x"][0] and ours["D_x"][-1] > ours["D_x"][0]
+    for side in (theirs, ours):
+        names = set(os.listdir(side["outf"]))
+        assert {"real_samples.png", "fake_samples_epoch_000.png", "fake_samples_epoch_001.png",
+                "netG_epoch_1.pth", "netD_epoch_1.pth"} <= names
+    # the checkpoint of the DataParallel-wrapped generator loads back with its "module." keys
+    import axonal
+    state = axonal.load(os.path.join(ours["outf"], "netG_epoch_1.pth"))
+    torch = pytest.importorskip("torch")
+    their_state = torch.load(os.path.join(theirs["outf"], "netG_epoch_1.pth"))
+    assert list(state) == list(their_state) and list(state)[0].startswith("module.")
+
+
+@pytest.mark.xfail(strict=True, reason="axonal.nn.parallel.data_parallel is the submodule, not "
+                                       "torch's function data_parallel(module, inputs, ...)")
+def test_nn_parallel_data_parallel_is_the_function():
+    import axonal
+    lin = axonal.nn.Linear(3, 2)
+    x = axonal.randn(4, 3)
+    out = axonal.nn.parallel.data_parallel(lin, x, None)  # on CPU torch runs module(x)
+    np.testing.assert_array_equal(out.detach().numpy(), lin(x).detach().numpy())
