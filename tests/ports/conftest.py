@@ -82,7 +82,7 @@ def mnist_like(root, n_train=64, n_test=32, seed=0, folder="MNIST"):
     raw = os.path.join(root, folder, "raw")
     os.makedirs(raw, exist_ok=True)
     for split, n in (("train", n_train), ("t10k", n_test)):
-        labels = rng.integers(0, 10, n)
+        labels = rng.permutation(np.arange(n) % 10)  # every class present (the siamese pairs)
         images = protos[labels] * 200.0 + rng.normal(0, 40, (n, 28, 28))
         write_idx(os.path.join(raw, f"{split}-images-idx3-ubyte"), np.clip(images, 0, 255))
         write_idx(os.path.join(raw, f"{split}-labels-idx1-ubyte"), labels)

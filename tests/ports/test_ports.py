@@ -173,3 +173,16 @@ def test_gcn_sparse_coo_spmm(tmp_path):
     close(ours["loss_test"], theirs["loss_test"], 1e-4, what="test loss")
     assert ours["acc_test"] == theirs["acc_test"] and theirs["acc_test"] > 0.5
     assert ours["repr"] == theirs["repr"] == "GraphConvolution (40 -> 16)"
+
+
+def test_siamese_resnet18_replaced_conv1(tmp_path):
+    data = mnist_like(str(tmp_path / "data"), n_train=24, n_test=16)
+    argv = ["--data", data, "--batch-size", "8", "--test-batch-size", "16", "--epochs", "1",
+            "--lr", "0.05"]
+    theirs, ours = run_pair("siamese_resnet", argv, tmp_path)
+    assert ours["conv1"] == theirs["conv1"] == (64, 1, 7, 7) and ours["children"] == 9
+    assert len(ours["losses"]) == len(theirs["losses"]) == 3
+    # pairs come from Python's `random` (seeded alike); batch-norm in training mode, 18 layers deep
+    close(ours["losses"], theirs["losses"], 1e-3, what="training losses, step by step")
+    close(ours["test_loss"], theirs["test_loss"], 1e-3, what="test loss")
+    assert abs(ours["correct"] - theirs["correct"]) <= 1  # a prediction within rounding of 0.5
