@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import PROGRAMS, mnist_like, program_path, run_pair, text_corpus
+from _ports import PROGRAMS, mnist_like, program_path, run_pair, text_corpus
 
 NAMES = sorted({f[:-len("_torch.py")] for f in os.listdir(PROGRAMS) if f.endswith("_torch.py")})
 IMPORT = re.compile(r"^(import|from)\s")

@@ -1,5 +1,8 @@
-"""Helpers for the port tests: each program in programs/ exists twice, `<name>_torch.py` and
-`<name>_axonal.py`, identical except their import lines. Both are imported from their files (under
+"""Helpers for the port tests (a module of its own name, not conftest.py: tests/vision has a
+conftest too, and `from conftest import` would find whichever was imported last).
+
+Each program in programs/ exists twice, `<name>_torch.py` and `<name>_axonal.py`, identical except
+their import lines. Both are imported from their files (under
 a module name of their own, so that whole-module `save(model)` finds their classes again) and
 their `main(argv)` runs at smoke size; the tests compare what the two return.
 
