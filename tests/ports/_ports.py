@@ -65,7 +65,13 @@ def run_pair(name, argv, tmp_path):
     init = str(tmp_path / f"{name}_init.npz")
     (tmp_path / "torch").mkdir(exist_ok=True)
     (tmp_path / "axonal").mkdir(exist_ok=True)
-    theirs = theirs_mod.main(argv + ["--save-init", init, "--out", str(tmp_path / "torch")])
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # smoke-sized ops: PyTorch's thread pool only adds contention on CI
+    try:
+        theirs = theirs_mod.main(argv + ["--save-init", init, "--out", str(tmp_path / "torch")])
+    finally:
+        torch.set_num_threads(threads)
     ours = ours_mod.main(argv + ["--init", init, "--out", str(tmp_path / "axonal")])
     return theirs, ours
 

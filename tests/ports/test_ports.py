@@ -91,7 +91,7 @@ def test_transformer_lm_causal_tril_mask(tmp_path):
 
 @pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
 def test_lbfgs_sine_wave_lstm(tmp_path, line_search):
-    argv = ["--steps", "2", "--length", "40", "--hidden", "8", "--future", "10"]
+    argv = ["--steps", "2", "--length", "30", "--hidden", "8", "--future", "10"]
     if line_search:
         argv += ["--line-search", line_search]
     theirs, ours = run_pair("lbfgs_sine", argv, tmp_path)
