@@ -1,6 +1,6 @@
-"""An image-classification epoch with augmentation and DataLoader(num_workers=2): Axonal (axonal.vision
-transforms, axonal.utils.data.DataLoader) against PyTorch (torchvision transforms, torch's
-DataLoader), side by side in separate processes.
+"""An image-classification epoch with augmentation and DataLoader(num_workers=2): Axonal
+(axonal.vision transforms, axonal.utils.data.DataLoader) against PyTorch (torchvision transforms,
+torch's DataLoader), side by side in separate processes.
 
     python benchmarks/bench_loader.py                 # 3 rounds, loader-only and training epochs
     python benchmarks/bench_loader.py -r 5 --images 4096

@@ -84,8 +84,8 @@ def write_idx(path, arr):
 
 
 def mnist_like(root, n_train=64, n_test=32, seed=0, folder="MNIST"):
-    """MNIST-format files in torchvision's layout (<root>/MNIST/raw/, decompressed): ten classes, each a
-    blurred random prototype plus noise, so that a small CNN can learn them in a few steps."""
+    """MNIST-format files in torchvision's layout (<root>/MNIST/raw/, decompressed): ten classes,
+    each a random prototype plus noise, so that a small CNN can learn them in a few steps."""
     rng = np.random.default_rng(seed)
     protos = rng.random((10, 28, 28)) > 0.7
     raw = os.path.join(root, folder, "raw")

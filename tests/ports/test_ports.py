@@ -109,9 +109,9 @@ def test_vae_with_save_image(tmp_path):
     argv = ["--data", data, "--batch-size", "16", "--epochs", "3", "--hidden", "64",
             "--latent", "8"]
     theirs, ours = run_pair("vae", argv, tmp_path)
-    # Noise (randn_like) and shuffling come from each framework's generator. Across 6 seeds PyTorch's
-    # own epoch losses spread by 0.12-0.22% (train) and 0.2-0.6% (test) relative std: the bounds
-    # are about five of those.
+    # Noise (randn_like) and shuffling come from each framework's generator. Across 6 seeds
+    # PyTorch's own epoch losses spread by 0.12-0.22% (train) and 0.2-0.6% (test) relative std:
+    # the bounds are about five of those.
     close(ours["train_losses"], theirs["train_losses"], 1.5e-2, what="mean train loss per epoch")
     close(ours["test_losses"], theirs["test_losses"], 3e-2, what="mean test loss per epoch")
     assert theirs["train_losses"][-1] < theirs["train_losses"][0]
@@ -122,7 +122,8 @@ def test_vae_with_save_image(tmp_path):
              for r in (theirs, ours)]
     assert grids[0].shape == grids[1].shape == (62, 242, 3)  # make_grid: 2 rows of 8, padding 2
     np.testing.assert_array_equal(grids[1][:32], grids[0][:32])  # the first row: the test images
-    samples = [np.asarray(Image.open(os.path.join(r["results"], "sample_3.png"))) for r in (theirs, ours)]
+    samples = [np.asarray(Image.open(os.path.join(r["results"], "sample_3.png")))
+               for r in (theirs, ours)]
     assert samples[0].shape == samples[1].shape == (242, 242, 3)
 
 
@@ -165,7 +166,8 @@ def test_nn_parallel_data_parallel_is_the_function():
                           "with it supplied the whole comparison passes)")
 def test_gcn_sparse_coo_spmm(tmp_path):
     pytest.importorskip("scipy")
-    argv = ["--epochs", "30", "--dropout", "0", "--nodes", "120", "--features", "40", "--lr", "0.05"]
+    argv = ["--epochs", "30", "--dropout", "0", "--nodes", "120", "--features", "40",
+            "--lr", "0.05"]
     theirs, ours = run_pair("gcn", argv, tmp_path)
     close(ours["loss_train"], theirs["loss_train"], 1e-4, what="train loss per epoch")
     close(ours["loss_val"], theirs["loss_val"], 1e-4, what="validation loss per epoch")

@@ -73,7 +73,8 @@ def test_emnist_matches_torchvision(tv, tmp_path, split, classes):
         timg, ttarget = theirs[3]
         assert isinstance(img, Image.Image) and target == ttarget
         np.testing.assert_array_equal(np.asarray(img), np.asarray(timg))  # not transposed
-    assert datasets.EMNIST.md5 == tv.datasets.EMNIST.md5 and datasets.EMNIST.url == tv.datasets.EMNIST.url
+    assert datasets.EMNIST.md5 == tv.datasets.EMNIST.md5
+    assert datasets.EMNIST.url == tv.datasets.EMNIST.url
     assert datasets.EMNIST.classes_split_dict == tv.datasets.EMNIST.classes_split_dict
     with pytest.raises(ValueError) as ours_err:
         datasets.EMNIST(tmp_path, "bysplit")
@@ -129,8 +130,10 @@ def test_emnist_download_from_the_zip(tmp_path):
         url = f"http://127.0.0.1:{server.server_port}/gzip.zip"
         Local = type("Local", (datasets.EMNIST,), {"url": url, "md5": md5})
         ds = Local(tmp_path / "data", "digits", train=False, download=True)
-        np.testing.assert_array_equal(ds.data.numpy(), files["emnist-digits-test-images-idx3-ubyte"])
-        np.testing.assert_array_equal(ds.targets.numpy(), files["emnist-digits-test-labels-idx1-ubyte"])
+        np.testing.assert_array_equal(ds.data.numpy(),
+                                      files["emnist-digits-test-images-idx3-ubyte"])
+        np.testing.assert_array_equal(ds.targets.numpy(),
+                                      files["emnist-digits-test-labels-idx1-ubyte"])
         raw = tmp_path / "data" / "Local" / "raw"
         assert sorted(p.name for p in raw.iterdir()) == sorted(list(files) + ["gzip.zip"])
         assert not (tmp_path / "data" / "Local" / "escape.gz").exists()

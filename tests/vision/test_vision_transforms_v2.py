@@ -17,7 +17,8 @@ def pipelines(m, float32):
         [m.ToImage()],
         [m.ToImage(), m.ToDtype(float32, scale=True)],
         [m.ToImage(), m.ToDtype(float32, scale=False)],
-        [m.ToImage(), m.ToDtype(float32, scale=True), m.Normalize((0.5, 0.4, 0.3), (0.2, 0.3, 0.4))],
+        [m.ToImage(), m.ToDtype(float32, scale=True),
+         m.Normalize((0.5, 0.4, 0.3), (0.2, 0.3, 0.4))],
         [m.Resize(7), m.ToImage()],
         [m.CenterCrop(5), m.Pad(2, fill=3), m.ToImage()],
         [m.RandomHorizontalFlip(p=1.0), m.RandomVerticalFlip(p=1.0), m.ToImage()],
@@ -48,8 +49,10 @@ def test_v2_pipelines_match_torchvision(tv, kind):
     elif kind == "ndarray":
         ours_in = theirs_in = arr
     else:
-        ours_in, theirs_in = axonal.tensor(arr.transpose(2, 0, 1)), torch.tensor(arr.transpose(2, 0, 1))
-    for ours_steps, theirs_steps in zip(pipelines(v2, axonal.float32), pipelines(tv2, torch.float32)):
+        ours_in = axonal.tensor(arr.transpose(2, 0, 1))
+        theirs_in = torch.tensor(arr.transpose(2, 0, 1))
+    both = zip(pipelines(v2, axonal.float32), pipelines(tv2, torch.float32))
+    for ours_steps, theirs_steps in both:
         if kind != "pil" and any(type(s).__name__ == "Grayscale" for s in ours_steps):
             continue  # a transform before ToImage sees a PIL image in torchvision's own examples
         if kind == "ndarray" and type(ours_steps[0]).__name__ != "ToImage":
@@ -68,7 +71,8 @@ def test_v2_module_surface(tv):
     from torchvision.transforms import v2 as tv2
     for name in v2.__all__:
         assert hasattr(tv2, name), name
-    assert repr(v2.ToDtype(axonal.float32, scale=True)) == "ToDtype(dtype=axonal.float32, scale=True)"
+    want_repr = "ToDtype(dtype=axonal.float32, scale=True)"
+    assert repr(v2.ToDtype(axonal.float32, scale=True)) == want_repr
     with pytest.warns(UserWarning, match="deprecated"):
         t = v2.ToTensor()
     with warnings.catch_warnings():

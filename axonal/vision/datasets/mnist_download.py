@@ -2,8 +2,8 @@
 archive (trying the mirrors in order), check its published MD5, decompress into the raw folder.
 
 KMNIST: `resources` is a list of (file name, md5) under each of `mirrors`; each .gz is decompressed
-next to itself. EMNIST: one zip (`url`, `md5`) whose gzip/ folder holds every split's .gz files; they
-are decompressed into the raw folder and the gzip/ folder removed, as torchvision leaves it.
+next to itself. EMNIST: one zip (`url`, `md5`) whose gzip/ folder holds every split's .gz files;
+they are decompressed into the raw folder and the gzip/ folder removed, as torchvision leaves it.
 """
 import gzip
 import hashlib

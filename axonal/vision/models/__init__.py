@@ -15,14 +15,15 @@ from ._vgg_alexnet import _CFGS, VGG, AlexNet, make_layers
 from .mobilenetv2 import InvertedResidual, MobileNetV2
 
 __all__ = ["AlexNet", "BasicBlock", "Bottleneck", "InvertedResidual", "LeNet5", "MobileNetV2",
-           "ResNet", "VGG", "alexnet", "lenet", "mobilenet_v2", "resnet18", "resnet34", "resnet50", "vgg11",
+           "ResNet", "VGG", "alexnet", "lenet", "mobilenet_v2", "resnet18", "resnet34", "resnet50",
+           "vgg11",
            "vgg11_bn", "vgg16", "vgg16_bn"]
 
 
 def _no_weights(name, weights, kwargs):
     if kwargs.pop("pretrained", False) or weights is not None:
-        raise ValueError(f"{name}: pretrained weights cannot be downloaded by axonal; build it with "
-                         "weights=None and load a state dict (saved as safetensors) instead")
+        raise ValueError(f"{name}: pretrained weights cannot be downloaded by axonal; build it "
+                         "with weights=None and load a state dict (saved as safetensors) instead")
     kwargs.pop("progress", None)
     return kwargs
 

@@ -3,7 +3,6 @@ weights_init by class name, ConvTranspose2d generator, BCELoss with torch.full l
 fake.detach(), vutils.save_image(normalize=True), torch.save of the state dicts), with the models
 wrapped in nn.DataParallel as multi-GPU copies of it do (one device here)."""
 import argparse
-import os
 
 import numpy as np
 import axonal as torch

@@ -56,8 +56,9 @@ def load_data(nodes, classes, features, seed):
     # build symmetric adjacency matrix
     adj = adj + adj.T.multiply(adj.T > adj) - adj.multiply(adj.T > adj)
     centers = rng.rand(classes, features) < 0.2
-    feats = sp.csr_matrix((rng.rand(nodes, features) < 0.05) | (centers[labels] & (rng.rand(nodes, features) < 0.5)),
-                          dtype=np.float32)
+    noise = rng.rand(nodes, features) < 0.05
+    words = noise | (centers[labels] & (rng.rand(nodes, features) < 0.5))
+    feats = sp.csr_matrix(words, dtype=np.float32)
     feats = normalize(feats)
     adj = normalize(adj + sp.eye(adj.shape[0]))
     labels = encode_onehot(labels)

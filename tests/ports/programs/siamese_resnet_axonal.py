@@ -1,7 +1,7 @@
 """A siamese network on MNIST pairs in the idiom of pytorch/examples siamese_network/main.py:
 torchvision.models.resnet18(weights=None) with `conv1` replaced for one channel, its children but
-the last kept in an nn.Sequential, `m.bias.data.fill_`, a Dataset that pairs MNIST `.data`/`.targets`
-tensors by class, BCELoss, Adadelta + StepLR, torch.where for the predictions."""
+the last kept in an nn.Sequential, `m.bias.data.fill_`, a Dataset that pairs MNIST
+`.data`/`.targets` tensors by class, BCELoss, Adadelta + StepLR, torch.where for the predictions."""
 import argparse
 import random
 
@@ -24,7 +24,8 @@ class SiameseNetwork(nn.Module):
         # over-write the first conv layer to be able to read MNIST images
         # as resnet18 reads (3,x,x) where 3 is RGB channels
         # whereas MNIST has (1,x,x) where 1 is a gray-scale channel
-        self.resnet.conv1 = nn.Conv2d(1, 64, kernel_size=(7, 7), stride=(2, 2), padding=(3, 3), bias=False)
+        self.resnet.conv1 = nn.Conv2d(1, 64, kernel_size=(7, 7), stride=(2, 2), padding=(3, 3),
+                                      bias=False)
         self.fc_in_features = self.resnet.fc.in_features
 
         # remove the last layer of resnet18 (linear layer which is before avgpool layer)
@@ -89,8 +90,8 @@ class APP_MATCHER(Dataset):
 
     def group_examples(self):
         """
-            To ease the accessibility of data based on the class, we will use `group_examples` to group
-            examples based on class.
+            To ease the accessibility of data based on the class, we will use `group_examples` to
+            group examples based on class.
         """
         # get the targets from MNIST dataset
         np_arr = np.array(self.dataset.targets.clone())
@@ -148,7 +149,8 @@ class APP_MATCHER(Dataset):
 
             # pick a random index for the second image in the grouped indices based of the label
             # of the class
-            random_index_2 = random.randint(0, self.grouped_examples[other_selected_class].shape[0] - 1)
+            random_index_2 = random.randint(
+                0, self.grouped_examples[other_selected_class].shape[0] - 1)
 
             # pick the index to get the second image
             index_2 = self.grouped_examples[other_selected_class][random_index_2]
@@ -192,7 +194,8 @@ def test(model, device, test_loader):
 
     with torch.no_grad():
         for (images_1, images_2, targets) in test_loader:
-            images_1, images_2, targets = images_1.to(device), images_2.to(device), targets.to(device)
+            images_1, images_2 = images_1.to(device), images_2.to(device)
+            targets = targets.to(device)
             outputs = model(images_1, images_2).squeeze()
             test_loss += criterion(outputs, targets).sum().item()  # sum up batch loss
             pred = torch.where(outputs > 0.5, 1, 0)  # get the index of the max log-probability

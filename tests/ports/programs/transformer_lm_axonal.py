@@ -1,6 +1,7 @@
 """A Transformer language model in the idiom of pytorch/examples word_language_model (its
 TransformerModel subclasses nn.Transformer and builds the causal mask as log(tril(ones))), trained
-with Adam and gradient clipping, then sampled as generate.py does (multinomial, torch.Tensor([[i]]))."""
+with Adam and gradient clipping, then sampled as generate.py does (multinomial,
+torch.Tensor([[i]]))."""
 import argparse
 import math
 import os
@@ -31,7 +32,8 @@ class Corpus(object):
 
 
 class PositionalEncoding(nn.Module):
-    r"""Inject some information about the relative or absolute position of the tokens in the sequence.
+    r"""Inject some information about the relative or absolute position of the tokens in the
+        sequence.
         PE(pos, 2i) = sin(pos/10000^(2i/d_model)), PE(pos, 2i+1) = cos(pos/10000^(2i/d_model))
     """
 
@@ -130,7 +132,8 @@ def main(argv=None):
     train_data = batchify(corpus.train, args.batch_size)
     val_data = batchify(corpus.valid, 10)
     ntokens = len(corpus.idx2word)
-    model = TransformerModel(ntokens, args.emsize, args.nhead, args.nhid, args.nlayers, args.dropout)
+    model = TransformerModel(ntokens, args.emsize, args.nhead, args.nhid, args.nlayers,
+                             args.dropout)
     if args.init:
         model.load_state_dict({k: torch.from_numpy(v) for k, v in np.load(args.init).items()})
     if args.save_init:
