@@ -85,9 +85,10 @@ def write_idx(path, arr):
 
 def mnist_like(root, n_train=64, n_test=32, seed=0, folder="MNIST"):
     """MNIST-format files in torchvision's layout (<root>/MNIST/raw/, decompressed): ten classes,
-    each a random prototype plus noise, so that a small CNN can learn them in a few steps."""
+    each a blocky random prototype plus noise, so that a small CNN can learn them in a few steps."""
     rng = np.random.default_rng(seed)
-    protos = rng.random((10, 28, 28)) > 0.7
+    # 7x7 random blocks of 4x4 pixels: a shift by a pixel or two (RandomCrop) keeps the class
+    protos = np.kron(rng.random((10, 7, 7)) > 0.6, np.ones((4, 4)))
     raw = os.path.join(root, folder, "raw")
     os.makedirs(raw, exist_ok=True)
     for split, n in (("train", n_train), ("t10k", n_test)):

@@ -59,6 +59,21 @@ def test_mnist_cnn(tmp_path):
     assert theirs["losses"][-1] < theirs["losses"][0]  # it learns: the comparison is not of noise
 
 
+def test_mnist_cnn_with_augmentation_and_dropout(tmp_path):
+    """RandomCrop(padding=2) and dropout draw from each framework's generator: the runs differ in
+    every step. After 3 epochs, across 6 seeds, PyTorch reaches 81% +- 13% test accuracy and a test
+    loss of 1.34 +- 0.36 from 2.31; here 4 epochs, and both frameworks must learn that far."""
+    data = mnist_like(str(tmp_path / "data"))
+    argv = ["--data", data, "--batch-size", "8", "--test-batch-size", "32", "--epochs", "4",
+            "--lr", "1.0", "--gamma", "0.9", "--augment", "--no-accel"]
+    theirs, ours = run_pair("mnist_cnn", argv, tmp_path)
+    close(ours["first_test_loss"], theirs["first_test_loss"], 1e-5, what="loss before training")
+    assert len(ours["losses"]) == len(theirs["losses"]) == 32
+    for side in (theirs, ours):
+        assert side["accuracy"] >= 0.5 and side["test_loss"] < 0.8 * side["first_test_loss"]
+    assert abs(ours["accuracy"] - theirs["accuracy"]) <= 0.4
+
+
 def test_word_lstm_lm_manual_sgd_and_whole_model_save(tmp_path):
     data = text_corpus(str(tmp_path / "corpus"))
     argv = ["--data", data, "--emsize", "16", "--nhid", "16", "--nlayers", "2", "--epochs", "3",
