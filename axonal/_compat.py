@@ -29,7 +29,10 @@ def missing_name(space, name, have):
     ours = space.replace("torch", "axonal", 1)
     if name in NAMES.get(space, ()):
         msg = f"axonal does not implement {space}.{name} yet"
-        close = difflib.get_close_matches(name, [h for h in have if not h.startswith("_")], 1)
+        # 0.75: close enough to be a spelling of it (0.6, difflib's default, offered
+        # `autograd` for `histogramdd`)
+        close = difflib.get_close_matches(name, [h for h in have if not h.startswith("_")], 1,
+                                          0.75)
         if close:
             msg += f" (the nearest Axonal name is {ours}.{close[0]})"
         return MissingTorchName(msg)

@@ -146,3 +146,12 @@ def test_missing_tensor_method():
     with pytest.raises(AttributeError, match="has no attribute 'bogus_attr'"):
         x.bogus_attr  # noqa: B018
     assert getattr(x, "bogus_attr", 7) == 7 and x.sum().item() == 2.0
+
+
+def test_nearest_name_is_offered_only_when_close():
+    from axonal._compat import missing_name
+
+    have = ["autograd", "logsumexp", "add"]
+    assert "nearest" not in str(missing_name("torch", "histogramdd", have))  # not a spelling
+    assert "nearest Axonal name is axonal.logsumexp" in str(
+        missing_name("torch", "logcumsumexp", have))
