@@ -29,7 +29,7 @@ each workload with this tree's `axonal` and with the old one, in alternating fre
 PYTHONPATH points at one tree or the other (the workload code is this tree's, for both). Both run
 with AXONAL_THREADS=auto and the same thread count. Printed per workload: the median time of each
 over the rounds and new/old = old time / new time (> 1: the new tree is faster), with the median,
-min and max of the per-round ratios. `--quick`: 1 round of short measurements, to check that it
+min and max of the per-round ratios; busy rounds are dropped and replaced there too. `--quick`: 1 round of short measurements, to check that it
 runs (the numbers mean nothing).
 
 On a busy machine wall time mostly measures the scheduler; `--cpu` then times the process's CPU
@@ -153,11 +153,15 @@ def _git(*args, cwd=ROOT):
                           ).stdout.strip()
 
 
-def against(commit, names, rounds, seconds, threads, cpu):
-    """New (this tree) against `commit`, interleaved: rounds alternate new-old and old-new."""
+def against(commit, names, rounds, seconds, threads, cpu, retry=True):
+    """New (this tree) against `commit`, interleaved: rounds alternate new-old and old-new; busy
+    rounds are dropped and replaced (up to 3x `rounds` in all), as side by side."""
     import shutil
     import tempfile
 
+    from _quiet import Round
+
+    limit_factor = 3 if retry else 1
     sha = _git("rev-parse", "--verify", f"{commit}^{{commit}}")
     tmp = tempfile.mkdtemp(prefix="axonal-against-")
     old = os.path.join(tmp, "tree")
@@ -173,18 +177,25 @@ def against(commit, names, rounds, seconds, threads, cpu):
     results = {}
     try:
         for name in names:
-            times = {"new": [], "old": []}
-            for r in range(rounds):
-                for side in (("new", "old") if r % 2 == 0 else ("old", "new")):
-                    times[side].append(measure("axonal", name, seconds, threads, cpu,
-                                               tree=trees[side]))
+            times, attempt, dropped = {"new": [], "old": []}, 0, 0
+            while len(times["new"]) < rounds and attempt < limit_factor * rounds:
+                with Round() as q:
+                    got = {side: measure("axonal", name, seconds, threads, cpu, tree=trees[side])
+                           for side in (("new", "old") if attempt % 2 == 0 else ("old", "new"))}
+                attempt += 1
+                if not q.quiet and (attempt < limit_factor * rounds or times["new"]):
+                    dropped += 1  # a busy round (benchmarks/_quiet.py): replaced
+                    continue
+                for side, t in got.items():
+                    times[side].append(t)
             per_round = [o / n for n, o in zip(times["new"], times["old"])]
             new, oldt = statistics.median(times["new"]), statistics.median(times["old"])
             results[name] = {"new_s": new, "old_s": oldt, "ratio": oldt / new,
-                             "round_ratios": per_round, "rounds": times}
+                             "round_ratios": per_round, "rounds": times, "dropped": dropped}
             print(f"{name:<22}{new * 1e3:>10.3f}{oldt * 1e3:>10.3f}{oldt / new:>9.3f}   "
                   f"{statistics.median(per_round):.3f} [{min(per_round):.3f}, "
-                  f"{max(per_round):.3f}]", flush=True)
+                  f"{max(per_round):.3f}]   {len(per_round)} rounds kept, {dropped} busy dropped",
+                  flush=True)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", old], cwd=ROOT,
                        capture_output=True, check=False)
@@ -326,7 +337,7 @@ def main(argv=None):
         ap.error(f"unknown workloads {unknown}; known: {', '.join(REGISTRY)}")
     if args.against:
         results = against(args.against, args.names or list(AGAINST), args.rounds, args.seconds,
-                          args.threads, args.cpu)
+                          args.threads, args.cpu, retry=not args.quick)
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(results, f, indent=1)
