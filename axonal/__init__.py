@@ -24,6 +24,15 @@ from . import (  # noqa: E402  (PyTorch's namespaces; distributed imports MPI on
     utils,
 )
 from . import accelerator, backends, cuda  # noqa: E402  (torch.cuda/accelerator/backends answers)
+from .backends import (  # noqa: E402  (torch's global switches, kept in backends)
+    are_deterministic_algorithms_enabled,
+    get_deterministic_debug_mode,
+    get_float32_matmul_precision,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_deterministic_debug_mode,
+    set_float32_matmul_precision,
+    use_deterministic_algorithms,
+)
 from ._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from ._dtype import bool_ as bool  # noqa: E402,A004
 from ._dtype import (

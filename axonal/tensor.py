@@ -143,6 +143,17 @@ class Tensor:
     def is_cuda(self):
         return backend.is_cupy_array(self._data)
 
+    # the device types Axonal does not keep tensors on (torch.device parses them all)
+    is_xpu = is_mps = is_meta = is_mkldnn = is_vulkan = is_ipu = property(lambda self: False)
+
+    @property
+    def is_cpu(self):
+        return not backend.is_cupy_array(self._data)
+
+    def get_device(self):
+        """The CUDA device index, -1 for a CPU tensor (PyTorch's)."""
+        return self.device.index if backend.is_cupy_array(self._data) else -1
+
     def is_floating_point(self):
         return self._data.dtype.kind == "f"
 

@@ -28,14 +28,15 @@ def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
     for a in args:
         if isinstance(a, Tensor):
             dtype, device = a.dtype, a.device
-        elif isinstance(a, (str, backend.Device)) and str(a).split(":")[0] in ("cpu", "cuda"):
+        elif isinstance(a, backend.Device) or (
+                isinstance(a, str) and a.split(":")[0] in backend.DEVICE_TYPES):
             device = a
         else:
             dtype = a
     out = self
-    if device is not None:
+    if device is not None:  # non_blocking: copies are synchronous, so the flag changes nothing
         dev = backend.Device(device)
-        if dev != self.device:
+        if not backend.same_place(dev, self.device):
             out = _ToDevice.apply(out, dev)
     if dtype is not None:
         npd = _dt.to_dtype(dtype).np
