@@ -36,6 +36,7 @@ from .backends import (  # noqa: E402  (torch's global switches, kept in backend
 from ._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from ._dtype import bool_ as bool  # noqa: E402,A004
 from ._dtype import (
+    bfloat16,
     double,
     dtype,
     float,
@@ -102,7 +103,16 @@ def get_num_threads() -> int:
 
 import math as _math  # noqa: E402
 
-from . import _compat, jit
+from . import _compat, amp, jit
+from .amp import autocast
+from .amp.autocast_mode import (
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+)
+from .cuda import amp as _cuda_amp  # torch.cuda.amp (above axonal.cuda in the layers)
 from .jit import compile  # noqa: A004  (torch.compile: runs eagerly, returns its argument)
 from .utils.data import distributed as _data_distributed
 

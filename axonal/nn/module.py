@@ -312,7 +312,7 @@ class Module(_mh.HookMethods):
         dev = backend.Device(device) if device is not None else None
 
         def convert(arr):
-            if npd is not None and arr.dtype.kind == "f" and arr.dtype != npd:
+            if npd is not None and arr.dtype.kind in "fV" and arr.dtype != npd:
                 arr = arr.astype(npd)
             if dev is not None and not backend.same_place(backend.device_of(arr), dev):
                 arr = backend.to_device(arr, dev)
@@ -328,6 +328,9 @@ class Module(_mh.HookMethods):
 
     def half(self):
         return self.to(_dt.float16)
+
+    def bfloat16(self):
+        return self.to(_dt.bfloat16)
 
     def cpu(self):
         return self.to("cpu")

@@ -117,7 +117,7 @@ def check_tensor(op, name, t, ndims):
         dims = " or ".join(f"{d}D" for d in ndims)
         raise ShapeError(f"{op}: expected {dims} {name}, got {t.ndim}D {name} of shape "
                          f"{tuple(t.shape)}")
-    if t._data.dtype.kind != "f":
+    if t._data.dtype.kind not in "fV":
         raise DTypeError(f"{op}: expected a floating point {name}, got dtype {t.dtype}")
 
 

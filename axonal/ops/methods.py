@@ -155,7 +155,8 @@ _METHODS = {
     "to": to, "type": _type,
     "pin_memory": _pin_memory, "is_pinned": lambda self, device=None: False,
     "float": lambda self: to(self, _dt.float32), "double": lambda self: to(self, _dt.float64),
-    "half": lambda self: to(self, _dt.float16), "long": lambda self: to(self, _dt.int64),
+    "half": lambda self: to(self, _dt.float16), "bfloat16": lambda self: to(self, _dt.bfloat16),
+    "long": lambda self: to(self, _dt.int64),
     "int": lambda self: to(self, _dt.int32), "bool": lambda self: to(self, _dt.bool_),
     "byte": lambda self: to(self, _dt.uint8),
     "new_zeros": lambda self, *s, **k: creation.zeros(
