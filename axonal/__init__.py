@@ -103,7 +103,7 @@ def get_num_threads() -> int:
 
 import math as _math  # noqa: E402
 
-from . import _compat, amp, jit
+from . import _compat, amp, jit, onnx
 from .amp import autocast
 from .amp.autocast_mode import (
     get_autocast_cpu_dtype,

@@ -83,6 +83,10 @@ def _cat(g, outs, dim, *xs):
     g.node("Concat", [g.name(x) for x in xs], outs, axis=int(dim))
 
 
+def _split(g, outs, x, sizes, dim):
+    g.node("Split", [g.name(x), g.const(np.array(sizes, np.int64))], outs, axis=int(dim))
+
+
 def _where(g, outs, cond, a, b):
     like = a if isinstance(a, Tensor) else b
     g.node("Where", [_operand(g, cond, None) if isinstance(cond, Tensor) else
@@ -187,7 +191,7 @@ FUNCTIONS = {
     "Exp": _unary("Exp"), "Log": _unary("Log"), "Sqrt": _unary("Sqrt"), "Abs": _unary("Abs"),
     "Erf": _unary("Erf"), "Sin": _unary("Sin"), "Cos": _unary("Cos"), "Rsqrt": _rsqrt,
     "Gelu": _gelu, "Softmax": _softmax("Softmax"), "LogSoftmax": _softmax("LogSoftmax"),
-    "Reshape": _reshape, "Permute": _permute, "Expand": _expand, "Sum": _sum, "Cat": _cat,
+    "Reshape": _reshape, "Permute": _permute, "Expand": _expand, "Sum": _sum, "Cat": _cat, "Split": _split,
     "Where": _where, "Clamp": _clamp, "Maximum": _maximum, "Cast": _cast, "GetItem": _getitem,
     "_Triangle": _triangle, "Clone": _unary("Identity"),
 }
