@@ -131,7 +131,7 @@ def fp32_op(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if _config._state.layers:
-            for device_type, layer in _local.on.items():
+            for layer in _local.on.values():
                 if layer is not None:
                     args = layer._cast(args, _dt.float32.np)
                     kwargs = dict(zip(kwargs, layer._cast(kwargs.values(), _dt.float32.np)))

@@ -161,7 +161,8 @@ def _triangle(g, outs, x, diagonal, upper):
 def _gelu(g, outs, x, approximate="none"):
     """0.5 x (1 + erf(x / sqrt 2)), or the tanh form (ONNX's Gelu op needs opset 20)."""
     dt = x._data.dtype
-    c = lambda v: g.const(np.asarray(v, dt))  # noqa: E731
+    def c(v):
+        return g.const(np.asarray(v, dt))
     xn = g.name(x)
     inner = g.tmp()
     if approximate == "tanh":

@@ -171,17 +171,13 @@ def test_deterministic_switches_as_torch():
                  lambda m: m.set_deterministic_debug_mode("bad"),
                  lambda m: m.set_deterministic_debug_mode(3),
                  lambda m: m.use_deterministic_algorithms(False)]:
-        try:
-            assert _answer(lambda: call(axonal)) == _answer(lambda: call(torch))
-            for m in (axonal, torch):
-                assert (m.are_deterministic_algorithms_enabled(),
-                        m.is_deterministic_algorithms_warn_only_enabled(),
-                        m.get_deterministic_debug_mode()) == \
-                       (axonal.are_deterministic_algorithms_enabled(),
-                        axonal.is_deterministic_algorithms_warn_only_enabled(),
-                        axonal.get_deterministic_debug_mode())
-        finally:
-            pass
+        assert _answer(lambda c=call: c(axonal)) == _answer(lambda c=call: c(torch))
+        assert (torch.are_deterministic_algorithms_enabled(),
+                torch.is_deterministic_algorithms_warn_only_enabled(),
+                torch.get_deterministic_debug_mode()) == \
+               (axonal.are_deterministic_algorithms_enabled(),
+                axonal.is_deterministic_algorithms_warn_only_enabled(),
+                axonal.get_deterministic_debug_mode())
     assert axonal.get_deterministic_debug_mode() == torch.get_deterministic_debug_mode() == 0
 
 
