@@ -49,6 +49,18 @@ def _conv(g, outs, x, w, b, geo, groups):
            group=groups, kernel_shape=list(w.shape[2:]))
 
 
+def _conv_transpose(g, outs, x, w, geo, groups, x_shape):
+    """ConvTFn (conv_transpose2d): pads p on both sides and the output_padding that gives the
+    traced output size (Axonal's geo keeps p - output_padding as the end pad)."""
+    sh, sw, pt, _, pl, _, dh, dw = geo
+    kh, kw = w.shape[2:]
+    full = [sh * (x.shape[2] - 1) + dh * (kh - 1) + 1 - 2 * pt,
+            sw * (x.shape[3] - 1) + dw * (kw - 1) + 1 - 2 * pl]
+    g.node("ConvTranspose", [g.name(x), g.name(w)], outs, strides=[sh, sw],
+           pads=[pt, pl, pt, pl], dilations=[dh, dw], group=groups, kernel_shape=[kh, kw],
+           output_padding=[int(x_shape[2]) - full[0], int(x_shape[3]) - full[1]])
+
+
 def _reshape(g, outs, x, shape):
     shape = list(shape)
     # keep the leading (batch) dim dynamic: copy it (0) when unchanged, else infer it (-1)
@@ -185,13 +197,41 @@ def _gelu(g, outs, x, approximate="none"):
     g.node("Mul", [half, one], outs)
 
 
+def _leaky_relu(g, outs, x, slope):
+    g.node("LeakyRelu", [g.name(x)], outs, alpha=float(slope))
+
+
+def _elu(g, outs, x, alpha, scale):
+    if scale == 1.0:
+        g.node("Elu", [g.name(x)], outs, alpha=float(alpha))
+    else:  # selu: scale * elu(x, alpha)
+        g.node("Selu", [g.name(x)], outs, alpha=float(alpha), gamma=float(scale))
+
+
+def _hardtanh(g, outs, x, lo, hi):
+    dt = x._data.dtype
+    g.node("Clip", [g.name(x), g.const(np.asarray(lo, dt)), g.const(np.asarray(hi, dt))], outs)
+
+
+def _hardsigmoid(g, outs, x):
+    g.node("HardSigmoid", [g.name(x)], outs, alpha=1.0 / 6.0, beta=0.5)  # PyTorch's slope
+
+
+def _silu(g, outs, x):
+    s = g.tmp()
+    g.node("Sigmoid", [g.name(x)], [s])
+    g.node("Mul", [g.name(x), s], outs)
+
+
 FUNCTIONS = {
     "Add": _binary("Add"), "Sub": _binary("Sub"), "Mul": _binary("Mul"), "Div": _binary("Div"),
     "Pow": _pow, "Neg": _neg, "MatMul": _binary("MatMul"), "Linear": _linear, "ConvFn": _conv,
+    "ConvTFn": _conv_transpose,
     "Relu": _unary("Relu"), "Sigmoid": _unary("Sigmoid"), "Tanh": _unary("Tanh"),
     "Exp": _unary("Exp"), "Log": _unary("Log"), "Sqrt": _unary("Sqrt"), "Abs": _unary("Abs"),
     "Erf": _unary("Erf"), "Sin": _unary("Sin"), "Cos": _unary("Cos"), "Rsqrt": _rsqrt,
-    "Gelu": _gelu, "Softmax": _softmax("Softmax"), "LogSoftmax": _softmax("LogSoftmax"),
+    "Gelu": _gelu, "LeakyRelu": _leaky_relu, "Elu": _elu, "Hardtanh": _hardtanh,
+    "Hardsigmoid": _hardsigmoid, "Hardswish": _unary("HardSwish"), "Silu": _silu, "Softmax": _softmax("Softmax"), "LogSoftmax": _softmax("LogSoftmax"),
     "Reshape": _reshape, "Permute": _permute, "Expand": _expand, "Sum": _sum, "Cat": _cat, "Split": _split,
     "Where": _where, "Clamp": _clamp, "Maximum": _maximum, "Cast": _cast, "GetItem": _getitem,
     "_Triangle": _triangle, "Clone": _unary("Identity"),

@@ -9,7 +9,9 @@ built with `triu`, a slice of a weight) is folded: its result is stored as an in
 recorded call uses it. Functions that compute on raw arrays outside their `Function` (pooling,
 normalization statistics, embedding lookups) are recorded whole: during the export their
 `nn.functional` entries (and the pooling modules' `_fn`) are replaced by recording wrappers that
-hide the calls inside them (`_convert.SEMANTIC`). An op with a dynamic input and no converter
+hide the calls inside them (`_convert.SEMANTIC`). An in-place op computes its result out of
+place and writes it into the tensor (ops/inplace.py); the tracer hears of the write through the
+hook forward AD uses (`forward_ad.after_inplace`), and the tensor takes the result's name. An op with a dynamic input and no converter
 raises, naming the op, rather than baking a value that depends on the input.
 
 Parameters and buffers become initializers named by their state-dict keys, as PyTorch names them.
@@ -19,6 +21,7 @@ import itertools
 import numpy as np
 
 from .. import _config
+from ..autograd import forward_ad
 from ..nn import functional as F
 from ..nn.layers import pooling as _pooling
 from ..tensor import Tensor
@@ -107,6 +110,20 @@ class Graph:
         names = [self.define(o) for o in outs]
         convert(self, names, *args, **kwargs)
 
+    def after_inplace(self, target, result):
+        """An in-place op wrote `result`'s values into `target` (ops/inplace.py tells forward AD
+        the same way): from now on `target` is `result`'s value."""
+        self._after_inplace(target, result)
+        if self.depth:
+            return
+        if id(result) in self.dynamic:
+            self.names[id(target)] = self.name(result)
+            self.dynamic.add(id(target))
+            self.keep.append(target)
+        else:  # a constant written over a traced value: the current values are the constant
+            self.names.pop(id(target), None)
+            self.dynamic.discard(id(target))
+
     # -- installing and removing the tracer -------------------------------------------------------
     def __enter__(self):
         self._patched = []
@@ -120,6 +137,8 @@ class Graph:
             if isinstance(fn, staticmethod) and fn.__func__ in originals:
                 self._patch(cls, "_fn", staticmethod(
                     self.semantic(originals[fn.__func__], fn.__func__)))
+        self._after_inplace = forward_ad.after_inplace
+        self._patch(forward_ad, "after_inplace", self.after_inplace)
         state = _config._state
         self._saved_layers = state.layers
         state.layers = (*state.layers, self.layer)

@@ -115,6 +115,16 @@ def test_transformer_lm_runs_in_onnxruntime(tmp_path):
             "Reshape", "Slice"} <= ops
 
 
+def test_dcgan_generator_with_transposed_convolutions(tmp_path):
+    axonal.manual_seed(0)
+    gen = nn.Sequential(
+        nn.ConvTranspose2d(8, 16, 4, 1, 0, bias=False), nn.BatchNorm2d(16), nn.ReLU(True),
+        nn.ConvTranspose2d(16, 8, 4, 2, 1, bias=False), nn.BatchNorm2d(8), nn.LeakyReLU(0.2),
+        nn.ConvTranspose2d(8, 1, 3, 2, 1, output_padding=1), nn.Tanh())
+    proto = _roundtrip(gen, axonal.randn(2, 8, 1, 1), axonal.randn(4, 8, 1, 1), tmp_path)
+    assert sum(n.op_type == "ConvTranspose" for n in proto.graph.node) == 3
+
+
 def test_file_object_default_names_and_unsupported_op(tmp_path):
     net = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
     buf = io.BytesIO()
@@ -129,5 +139,20 @@ def test_file_object_default_names_and_unsupported_op(tmp_path):
             return axonal.cumsum(x, dim=0)
     with pytest.raises(NotImplementedError, match="Cumsum"):
         axonal.onnx.export(Sorts(), axonal.randn(3), tmp_path / "s.onnx")
+
+    class WritesASlice(nn.Module):
+        def forward(self, x):
+            y = x * 2
+            y[:, 0] = 0.0  # an in-place write Axonal cannot express yet: raises, not baked
+            return y
+    with pytest.raises(NotImplementedError, match="Overwrite"):
+        axonal.onnx.export(WritesASlice(), axonal.randn(2, 3), tmp_path / "w.onnx")
+
+    class AddsInPlace(nn.Module):
+        def forward(self, x):
+            y = x * 2
+            y.add_(1.0)
+            return y.relu_()
+    _roundtrip(AddsInPlace(), axonal.randn(2, 3), axonal.randn(4, 3), tmp_path)
     with pytest.raises(ValueError, match="opset"):
         axonal.onnx.export(net, axonal.randn(2, 3), buf, opset_version=13)
