@@ -23,7 +23,7 @@ from . import (  # noqa: E402  (PyTorch's namespaces; distributed imports MPI on
     train,
     utils,
 )
-from . import accelerator, backends, cuda  # noqa: E402  (torch.cuda/accelerator/backends answers)
+from . import accelerator, backends, cpu, cuda  # noqa: E402  (torch.cuda/accelerator/backends answers)
 from .backends import (  # noqa: E402  (torch's global switches, kept in backends)
     are_deterministic_algorithms_enabled,
     get_deterministic_debug_mode,
@@ -112,7 +112,8 @@ from .amp.autocast_mode import (
     is_autocast_cpu_enabled,
     is_autocast_enabled,
 )
-from .cuda import amp as _cuda_amp  # torch.cuda.amp (above axonal.cuda in the layers)
+from .cpu import amp as _cpu_amp  # torch.cpu.amp and torch.cuda.amp (above cpu/cuda in the layers)
+from .cuda import amp as _cuda_amp
 from .jit import compile  # noqa: A004  (torch.compile: runs eagerly, returns its argument)
 from .utils.data import distributed as _data_distributed
 

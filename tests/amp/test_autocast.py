@@ -159,12 +159,20 @@ def _warned(fn):
     lambda m: m.autocast("cpu", dtype=m.float32),
     lambda m: m.amp.autocast("cuda"),
     lambda m: m.cuda.amp.autocast(),
+    lambda m: m.cpu.amp.autocast(dtype=m.float64),
 ])
 def test_disabled_with_torchs_warnings(call):
     (a, wa), (t, wt) = _warned(lambda: call(axonal)), _warned(lambda: call(torch))
     assert wa == wt and a._enabled is t._enabled is False
     with a:
         assert (axonal.randn(2, 2) @ axonal.randn(2, 2)).dtype is axonal.float32
+
+
+def test_legacy_cpu_autocast_spelling():
+    (a, wa), (t, wt) = (_warned(lambda m=m: m.cpu.amp.autocast()) for m in (axonal, torch))
+    assert wa == wt and a._enabled and t._enabled
+    with a:
+        assert (axonal.randn(2, 2) @ axonal.randn(2, 2)).dtype is axonal.bfloat16
 
 
 def test_bad_device_type_raises_as_torch():

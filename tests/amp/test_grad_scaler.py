@@ -117,6 +117,12 @@ def test_disabled_forms_pass_through(make):
     assert not np.array_equal(before, lin.weight.detach().numpy())
 
 
+def test_legacy_cpu_grad_scaler_spelling():
+    (a, wa), (t, wt) = (_warned(lambda m=m: m.cpu.amp.GradScaler()) for m in (axonal, torch))
+    assert wa == wt and a.is_enabled() and t.is_enabled()
+    assert a.state_dict() == t.state_dict()
+
+
 def test_scale_of_nested_outputs_keeps_structure():
     sc = axonal.amp.GradScaler("cpu", init_scale=4.0)
     a, b = axonal.ones(2), axonal.ones(3).half()
