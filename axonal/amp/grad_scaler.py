@@ -90,7 +90,7 @@ class GradScaler:
         if state["stage"] is OptState.STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
         inv = np.float32(1.0 / np.float64(self._scale))  # PyTorch: reciprocal in double, to float
-        found = False
+        found = None  # no gradient at all: nothing was checked (PyTorch then refuses to step)
         with _config.no_grad():
             for group in optimizer.param_groups:
                 for p in group["params"]:
@@ -99,7 +99,7 @@ class GradScaler:
                     if p.grad._data.dtype == np.float16:
                         raise ValueError("Attempting to unscale FP16 gradients.")
                     g = p.grad._data
-                    found = found or not bool(xp_of(g).isfinite(g).all())
+                    found = bool(found) or not bool(xp_of(g).isfinite(g).all())
                     p.grad.mul_(float(inv))
         state["found_inf"] = found
         state["stage"] = OptState.UNSCALED
@@ -120,6 +120,8 @@ class GradScaler:
             raise RuntimeError("step() has already been called since the last update().")
         if state["stage"] is OptState.READY:
             self.unscale_(optimizer)
+        if state["found_inf"] is None:
+            raise AssertionError("No inf checks were recorded for this optimizer.")
         retval = None if state["found_inf"] else optimizer.step(*args, **kwargs)
         state["stage"] = OptState.STEPPED
         return retval

@@ -87,6 +87,10 @@ def test_stage_errors_as_torch():
         sc.update()
         with pytest.raises(AssertionError, match="No inf checks"):
             sc.update()
+        opt.zero_grad(set_to_none=True)
+        sc.scale(lin(m.ones(2, 4)).sum())
+        with pytest.raises(AssertionError, match="No inf checks were recorded for this"):
+            sc.step(opt)  # no gradients at all
         with pytest.raises(RuntimeError, match="Closure"):
             sc.step(opt, closure=lambda: 0.0)
         with pytest.raises(AssertionError, match="growth factor"):
