@@ -64,7 +64,7 @@ def _conv_transpose(g, outs, x, w, geo, groups, x_shape):
 def _reshape(g, outs, x, shape):
     shape = list(shape)
     # keep the leading (batch) dim dynamic: copy it (0) when unchanged, else infer it (-1)
-    if shape and x.ndim and shape[0] == x.shape[0] and -1 not in shape[1:]:
+    if shape and x.ndim and shape[0] == x.shape[0]:
         shape[0] = 0
     elif shape and -1 not in shape and 0 not in shape:
         shape[0] = -1
