@@ -267,11 +267,21 @@ def _avg_pool2d(g, outs, x, kernel_size, stride=None, padding=0, ceil_mode=False
 
 
 def _adaptive_avg_pool2d(g, outs, x, output_size):
-    size = _pair(output_size) if output_size is not None else [None, None]
-    if any(o not in (1, None) for o in size):
-        raise NotImplementedError("axonal.onnx.export: adaptive_avg_pool2d to a size other "
-                                  "than 1 (GlobalAveragePool)")
-    g.node("GlobalAveragePool", [g.name(x)], outs)
+    """GlobalAveragePool for 1x1; AveragePool when the input size is a multiple of the output
+    size (then the windows are regular); a 1x1 input spread by Expand. Other sizes raise."""
+    h, w = x.shape[-2:]
+    size = _pair(output_size) if not isinstance(output_size, (tuple, list)) else \
+        [h if o is None else int(o) for o in (output_size[0], output_size[1])]
+    if size == [1, 1]:
+        g.node("GlobalAveragePool", [g.name(x)], outs)
+    elif h % size[0] == 0 and w % size[1] == 0:
+        k = [h // size[0], w // size[1]]
+        g.node("AveragePool", [g.name(x)], outs, kernel_shape=k, strides=k)
+    elif (h, w) == (1, 1):
+        g.node("Expand", [g.name(x), g.const(np.array([1, 1, *size], np.int64))], outs)
+    else:
+        raise NotImplementedError(f"axonal.onnx.export: adaptive_avg_pool2d from {h}x{w} to "
+                                  f"{size[0]}x{size[1]} (irregular windows)")
 
 
 def _layer_norm(g, outs, x, normalized_shape, weight=None, bias=None, eps=1e-5):

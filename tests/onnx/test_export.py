@@ -125,6 +125,22 @@ def test_dcgan_generator_with_transposed_convolutions(tmp_path):
     assert sum(n.op_type == "ConvTranspose" for n in proto.graph.node) == 3
 
 
+def test_resnet18_runs_in_onnxruntime(tmp_path):
+    """Residual adds, padded max pooling, global average pooling; the traced batch and another."""
+    from axonal.vision import models
+
+    axonal.manual_seed(0)
+    proto = _roundtrip(models.resnet18(num_classes=10), axonal.randn(2, 3, 64, 64),
+                       axonal.randn(3, 3, 64, 64), tmp_path)
+    assert "fc.weight" in {i.name for i in proto.graph.initializer}
+
+
+@pytest.mark.parametrize("size,out", [(8, (2, 2)), (8, (4, None)), (1, (3, 3))])
+def test_adaptive_average_pooling(size, out, tmp_path):
+    net = nn.Sequential(nn.Conv2d(2, 3, 1), nn.AdaptiveAvgPool2d(out), nn.Flatten())
+    _roundtrip(net, axonal.randn(2, 2, size, size), axonal.randn(4, 2, size, size), tmp_path)
+
+
 def test_file_object_default_names_and_unsupported_op(tmp_path):
     net = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
     buf = io.BytesIO()
