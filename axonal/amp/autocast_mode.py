@@ -22,10 +22,9 @@ Only tensors of the autocast's device type are touched. The layer costs nothing 
 is active (an empty layer stack is the one check `Function.apply` makes).
 """
 import functools
-import threading
 import warnings
 
-from .. import _config, backend, cuda
+from .. import _autocast_state, _config, backend, cuda
 from .. import _dtype as _dt
 from ..tensor import Tensor
 
@@ -51,13 +50,7 @@ _DEFAULT_DTYPE = {"cpu": "bfloat16", "cuda": "float16"}
 _SUPPORTED = {"cpu": ("bfloat16", "float16"), "cuda": ("bfloat16", "float16", "float32")}
 
 
-class _Local(threading.local):
-    def __init__(self):
-        self.on = {"cpu": None, "cuda": None}  # device type -> the active layer, or None
-        self.dtype = {}  # device type -> the dtype set last (kept after exit, as PyTorch's)
-
-
-_local = _Local()
+_local = _autocast_state.local
 
 
 def is_autocast_available(device_type) -> bool:

@@ -6,6 +6,7 @@ gradient is summed back to its operand's shape. 1-D operands are promoted to mat
 dimension is removed again, as in NumPy and PyTorch.
 """
 
+from .. import _autocast_state
 from .. import kernels as K
 from .._errors import ShapeError
 from ..autograd.function import Function
@@ -93,7 +94,7 @@ def _check(op, a, b):
     if ka != kb:
         raise ShapeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} are not aligned: "
                          f"{ka} != {kb}")
-    if a.dtype is not b.dtype:
+    if a.dtype is not b.dtype and not _autocast_state.enabled_for(a.device.type):
         raise TypeError(f"{op}: expected both operands to have the same dtype, got {a.dtype} and "
                         f"{b.dtype}")
 

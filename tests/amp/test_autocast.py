@@ -112,6 +112,30 @@ def test_cnn_training_step_as_accurate_as_torch():
                                atol=1e-3)
 
 
+@pytest.mark.parametrize("name", ["lstm", "mha", "encoder_layer", "sdpa", "embedding",
+                                  "conv_bf16_input_f32_weight"])
+def test_module_output_dtypes_match_torch(name):
+    """Mixed dtypes reach matmul/linear/conv under autocast (a bfloat16 activation, a float32
+    weight): their same-dtype checks stand down, and the outputs have PyTorch's dtypes."""
+    def run(m):
+        m.manual_seed(0)
+        x, q = m.randn(2, 3, 4), m.randn(2, 3, 8)
+        with m.autocast("cpu"):
+            if name == "lstm":
+                return m.nn.LSTM(4, 5, batch_first=True)(x)[0]
+            if name == "mha":
+                return m.nn.MultiheadAttention(8, 2, batch_first=True)(q, q, q)[0]
+            if name == "encoder_layer":
+                return m.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)(q)
+            if name == "sdpa":
+                return m.nn.functional.scaled_dot_product_attention(q, q, q)
+            if name == "embedding":
+                return m.nn.functional.embedding(m.tensor([1]), m.randn(3, 2))
+            h = m.nn.functional.linear(m.randn(2, 4), m.randn(8, 4)).reshape(2, 2, 2, 2)
+            return m.nn.Conv2d(2, 3, 1)(h)
+    assert str(run(axonal).dtype).split(".")[1] == str(run(torch).dtype).split(".")[1]
+
+
 def test_nesting_enabled_false_and_restore():
     x, w = axonal.randn(2, 3), axonal.randn(4, 3)
     assert not axonal.is_autocast_enabled("cpu")
