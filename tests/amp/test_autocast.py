@@ -209,6 +209,18 @@ def test_bad_device_type_raises_as_torch():
     assert axonal.autocast is axonal.amp.autocast
 
 
+def test_wrapped_losses_keep_their_identity():
+    """The float32-list losses of nn.functional are wrapped; they still pickle by reference and
+    keep their signatures."""
+    import inspect
+    import pickle
+
+    for name in ("mse_loss", "cross_entropy", "nll_loss", "kl_div"):
+        fn = getattr(AF, name)
+        assert pickle.loads(pickle.dumps(fn)) is fn
+        assert list(inspect.signature(fn).parameters)[:2] == ["input", "target"]
+
+
 def test_custom_fwd_casts_inputs():
     @axonal.amp.custom_fwd(device_type="cpu", cast_inputs=axonal.float32)
     def fwd(a, b):

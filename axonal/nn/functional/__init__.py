@@ -146,4 +146,5 @@ from ...amp.autocast_mode import fp32_op as _fp32_op  # noqa: E402
 
 for _name in sorted(_FP32 & set(globals())):
     globals()[_name] = _fp32_op(globals()[_name])
+    globals()[_name].__module__ = __name__  # pickled by reference: F.<name> is the wrapper
 del _name
