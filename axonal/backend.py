@@ -179,6 +179,9 @@ def to_device(a, device: Device):
     if device.type == "cpu":
         return _cupy.asnumpy(a) if is_cupy_array(a) else a
     xp = xp_for(device)
+    if getattr(a, "dtype", None) is not None and a.dtype.kind == "V":
+        raise TypeError("axonal does not implement bfloat16 tensors on cuda yet (CuPy has no "
+                        "bfloat16 arrays): use float16, or keep bfloat16 on the cpu")
     index = cuda_index(device)
     with xp.cuda.Device(index):
         if is_cupy_array(a) and a.device.id == index:

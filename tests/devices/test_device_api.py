@@ -216,3 +216,16 @@ def test_cudnn_flags_context_restores():
         assert axonal.backends.cudnn.benchmark is True
     finally:
         axonal.backends.cudnn.benchmark = False
+
+
+def test_bfloat16_on_cuda_raises_clearly(monkeypatch):
+    import pathlib
+
+    # the strict fake CuPy device of tests/gpu
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parents[1] / "gpu"))
+    fake_device = __import__("fake_cupy").fake_device
+
+    with fake_device():
+        with pytest.raises(TypeError, match="bfloat16 tensors on cuda"):
+            axonal.ones(2).bfloat16().cuda()
+        assert axonal.ones(2).half().cuda().dtype is axonal.float16
