@@ -129,7 +129,6 @@ def fp32_op(fn):
                     args = layer._cast(args, _dt.float32.np)
                     kwargs = dict(zip(kwargs, layer._cast(kwargs.values(), _dt.float32.np)))
         return fn(*args, **kwargs)
-    wrapper.__wrapped_fp32__ = True
     return wrapper
 
 
