@@ -23,10 +23,20 @@ from . import (  # noqa: E402  (PyTorch's namespaces; distributed imports MPI on
     train,
     utils,
 )
-from . import accelerator, backends, cuda  # noqa: E402  (torch.cuda/accelerator/backends answers)
+from . import accelerator, backends, cpu, cuda  # noqa: E402  (torch.cuda/accelerator/backends answers)
+from .backends import (  # noqa: E402  (torch's global switches, kept in backends)
+    are_deterministic_algorithms_enabled,
+    get_deterministic_debug_mode,
+    get_float32_matmul_precision,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_deterministic_debug_mode,
+    set_float32_matmul_precision,
+    use_deterministic_algorithms,
+)
 from ._config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from ._dtype import bool_ as bool  # noqa: E402,A004
 from ._dtype import (
+    bfloat16,
     double,
     dtype,
     float,
@@ -93,7 +103,17 @@ def get_num_threads() -> int:
 
 import math as _math  # noqa: E402
 
-from . import _compat, jit
+from . import _compat, amp, jit, onnx
+from .amp import autocast
+from .amp.autocast_mode import (
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+)
+from .cpu import amp as _cpu_amp  # torch.cpu.amp and torch.cuda.amp (above cpu/cuda in the layers)
+from .cuda import amp as _cuda_amp
 from .jit import compile  # noqa: A004  (torch.compile: runs eagerly, returns its argument)
 from .utils.data import distributed as _data_distributed
 

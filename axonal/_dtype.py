@@ -2,10 +2,19 @@
 
 `axonal.float32` prints as `axonal.float32` and compares equal to itself; `.np` is the NumPy dtype that
 the arrays actually use (CuPy shares NumPy's dtype objects).
+
+bfloat16 (float32's 8-bit exponent with a 7-bit mantissa) is not a NumPy type: its arrays use
+`ml_dtypes.bfloat16`, the extension type JAX uses, which NumPy's ufuncs, casts and promotion
+understand (bfloat16 with float32 gives float32). Its NumPy `kind` is "V", not "f": code that asks
+whether an array is floating point tests `kind in FLOAT_KINDS` ("fV"; no other "V" dtype can be
+a tensor's, `from_numpy_dtype` refuses them).
 """
 import builtins
 
+import ml_dtypes
 import numpy as np
+
+FLOAT_KINDS = "fV"  # NumPy's kind for float16/32/64, and "V" for ml_dtypes' bfloat16
 
 from . import _config
 
@@ -15,9 +24,9 @@ class dtype:
 
     def __init__(self, name: str):
         self.name = name
-        self.np = np.dtype(name)
-        self.is_floating_point = self.np.kind == "f"
-        self.is_signed = self.np.kind in "fi"
+        self.np = np.dtype(ml_dtypes.bfloat16) if name == "bfloat16" else np.dtype(name)
+        self.is_floating_point = self.np.kind in FLOAT_KINDS
+        self.is_signed = self.np.kind in "fiV"
         self.itemsize = self.np.itemsize
 
     def __repr__(self):
@@ -30,6 +39,7 @@ class dtype:
 float32 = dtype("float32")
 float64 = dtype("float64")
 float16 = dtype("float16")
+bfloat16 = dtype("bfloat16")
 int64 = dtype("int64")
 int32 = dtype("int32")
 int16 = dtype("int16")
@@ -44,7 +54,8 @@ long = int64
 int = int32  # noqa: A001
 short = int16
 
-_BY_NP = {d.np: d for d in (float32, float64, float16, int64, int32, int16, int8, uint8, bool_)}
+_BY_NP = {d.np: d for d in (float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8,
+                             bool_)}
 _BY_NAME = {d.name: d for d in _BY_NP.values()}
 _BY_NAME.update({"bool": bool_, "float": float32, "double": float64, "half": float16,
                  "long": int64, "int": int32, "short": int16})

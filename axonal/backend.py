@@ -55,22 +55,55 @@ def cuda_available() -> bool:
         return False
 
 
+class DeviceStringError(RuntimeError, ValueError):
+    """A device string that does not parse: PyTorch's RuntimeError, and the ValueError Axonal
+    raised before it followed PyTorch's parser."""
+
+
+# torch.device's types: any of them names a device (PyTorch's parser accepts them all); Axonal
+# keeps tensors on "cpu" and "cuda" only, so `xp_for` refuses the others when memory is asked for.
+DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve",
+                "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
+                "privateuseone")
+
+
 class Device:
-    """A device name like PyTorch's: `Device("cpu")`, `Device("cuda")`, `Device("cuda:1")`."""
+    """torch.device: `Device("cpu")`, `Device("cuda")` (no index: the current device),
+    `Device("cuda:1")`, `Device("cuda", 1)`, `Device(1)` (an accelerator index). The index is
+    None unless given, so `Device("cuda") != Device("cuda:0")` and `str()` gives "cuda", as
+    PyTorch's. Comparing with a string parses the string (lenient; PyTorch answers False)."""
 
     __slots__ = ("index", "type")
 
-    def __init__(self, spec="cpu", index=None):
+    def __init__(self, type="cpu", index=None):  # noqa: A002 - PyTorch's keyword
+        spec = type
         if isinstance(spec, Device):
-            spec, index = spec.type, spec.index if index is None else index
+            if index is not None:
+                raise TypeError("device(): an index cannot be passed with a device")
+            spec, index = spec.type, spec.index
+        elif isinstance(spec, int) and not isinstance(spec, bool):
+            # torch.device(0) is the accelerator's device 0; without one PyTorch raises
+            if not cuda_available():
+                raise RuntimeError("Cannot access accelerator device when none is available.")
+            spec, index = "cuda", spec
         spec = str(spec)
         if ":" in spec:
             spec, idx = spec.split(":", 1)
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was "
+                                   f"passed explicitly: {spec}:{idx}")
+            if not idx.isdigit() or (len(idx) > 1 and idx[0] == "0"):
+                raise DeviceStringError(f"Invalid device string: '{spec}:{idx}'")
             index = int(idx)
-        if spec not in ("cpu", "cuda"):
-            raise ValueError(f"unknown device type {spec!r}: expected 'cpu' or 'cuda[:N]'")
-        self.type = spec
-        self.index = (index or 0) if spec == "cuda" else None
+        if spec not in DEVICE_TYPES:
+            raise DeviceStringError(f"unknown device type {spec!r}: expected one of "
+                                    f"{', '.join(DEVICE_TYPES)} device type at start of device "
+                                    f"string: {spec}")
+        if index is not None:
+            index = int(index)
+            if index < 0:
+                raise RuntimeError("Device index must not be negative")
+        self.type, self.index = spec, index
 
     def __eq__(self, other):
         if isinstance(other, str):
@@ -85,6 +118,26 @@ class Device:
 
     def __str__(self):
         return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __reduce__(self):
+        return (Device, (self.type, self.index))
+
+
+def same_place(a: Device, b: Device) -> bool:
+    """Whether memory on `a` is on `b`: an index of None is the current CUDA device, and every
+    CPU index is the one host memory."""
+    if a.type != b.type:
+        return False
+    if a.type != "cuda" or a.index == b.index:
+        return True
+    return cuda_index(a) == cuda_index(b)
+
+
+def cuda_index(device: Device) -> int:
+    """The CUDA device index that `device` means (None: CuPy's current device)."""
+    if device.index is not None:
+        return device.index
+    return int(_cupy.cuda.runtime.getDevice())
 
 
 CPU = Device("cpu")
@@ -112,6 +165,9 @@ def device_of(a) -> Device:
 def xp_for(device: Device):
     if device.type == "cpu":
         return np
+    if device.type != "cuda":
+        raise RuntimeError(f"axonal does not implement tensors on device type '{device.type}' "
+                           f"yet (Axonal has 'cpu' and 'cuda')")
     if _cupy is None:
         raise CudaUnavailableError("device 'cuda' needs CuPy: pip install cupy-cuda12x or "
                                    "cupy-cuda13x (and an NVIDIA GPU)")
@@ -123,8 +179,12 @@ def to_device(a, device: Device):
     if device.type == "cpu":
         return _cupy.asnumpy(a) if is_cupy_array(a) else a
     xp = xp_for(device)
-    with xp.cuda.Device(device.index):
-        if is_cupy_array(a) and a.device.id == device.index:
+    if getattr(a, "dtype", None) is not None and a.dtype.kind == "V":
+        raise TypeError("axonal does not implement bfloat16 tensors on cuda yet (CuPy has no "
+                        "bfloat16 arrays): use float16, or keep bfloat16 on the cpu")
+    index = cuda_index(device)
+    with xp.cuda.Device(index):
+        if is_cupy_array(a) and a.device.id == index:
             return a
         return xp.asarray(a)
 
@@ -141,7 +201,7 @@ def asarray_on(data, dtype, device: Device):
     """Build an array of `dtype` on `device` from arbitrary (nested) Python/NumPy data."""
     xp = xp_for(device)
     if device.type == "cuda":
-        with xp.cuda.Device(device.index):
+        with xp.cuda.Device(cuda_index(device)):
             return xp.asarray(data, dtype=dtype)
     return np.asarray(data, dtype=dtype)
 

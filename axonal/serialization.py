@@ -20,8 +20,8 @@ strings only: `"format": "pt"` (what HuggingFace tools expect of PyTorch-named w
     see nn/_saved_module.py). Never pickle: load imports only allowed classes and calls them.
 
 Tensors at top-level string keys are named by their key, so a flat state dict is a plain
-safetensors file. Dtypes: F64 F32 F16 I64 I32 I16 I8 U8 BOOL, plus U16 U32 U64 for arrays (NumPy's
-MT19937 state). A plain safetensors file loads as a flat `{name: Tensor}` dict (BF16 -> float32).
+safetensors file. Dtypes: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL, plus U16 U32 U64 for arrays
+(NumPy's MT19937 state). A plain safetensors file loads as a flat `{name: Tensor}` dict.
 
 Saving to a path is atomic (`_atomic_write`): a killed process may leave a temp file, never a
 half-written target. A file object is written in place; loading leaves it after the checkpoint.
@@ -51,9 +51,9 @@ FORMAT, VERSION = "axonal.checkpoint", 1
 _MAX_HEADER = 100_000_000  # safetensors' limit: a longer "header" means a foreign or broken file
 _CODES = {"float64": "F64", "float32": "F32", "float16": "F16", "int64": "I64", "int32": "I32",
           "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL", "uint16": "U16",
-          "uint32": "U32", "uint64": "U64"}
-_NP_OF = {code: np.dtype(name).newbyteorder("<") for name, code in _CODES.items()}
-_NP_OF["BF16"] = np.dtype("<u2")  # read as raw 16 bits, widened to float32 after reading
+          "uint32": "U32", "uint64": "U64", "bfloat16": "BF16"}
+_NP_OF = {code: _dt.to_dtype(name).np.newbyteorder("<") if name == "bfloat16" else
+          np.dtype(name).newbyteorder("<") for name, code in _CODES.items()}
 _ZIP, _PICKLE = ("a ZIP archive (PyTorch .pt/.pth and NumPy .npz files are ZIP archives, read "
                  "by neither)", "a pickle (an old torch.save file?); axonal never unpickles: it "
                  "can run arbitrary code")
@@ -227,8 +227,6 @@ class _Reader:
             except (ValueError, OverflowError, MemoryError) as err:
                 self.fail(f"tensor {name!r}: cannot allocate shape {e['shape']} ({err})")
             self.read_into(arr.reshape(-1).view(np.uint8), f"tensor {name!r}", digest)
-            if e["dtype"] == "BF16":
-                arr = (arr.astype(np.uint32) << 16).view(np.float32)
             arrays[name] = arr.astype(arr.dtype.newbyteorder("="), copy=False)
         self.check_hash(meta, digest.hexdigest())
         return meta, header, arrays
@@ -328,7 +326,7 @@ class _Builder:
             if arr.dtype not in _dt._BY_NP:
                 self.r.fail(f"tensor {name!r}: dtype {arr.dtype} is not an axonal tensor dtype")
             obj = Tensor._make(backend.to_device(arr, self.device),
-                               requires_grad and arr.dtype.kind == "f", None, 0)
+                               requires_grad and arr.dtype.kind in "fV", None, 0)
         self.made[name] = (tag, obj)
         return obj
 

@@ -143,8 +143,19 @@ class Tensor:
     def is_cuda(self):
         return backend.is_cupy_array(self._data)
 
+    # the device types Axonal does not keep tensors on (torch.device parses them all)
+    is_xpu = is_mps = is_meta = is_mkldnn = is_vulkan = is_ipu = property(lambda self: False)
+
+    @property
+    def is_cpu(self):
+        return not backend.is_cupy_array(self._data)
+
+    def get_device(self):
+        """The CUDA device index, -1 for a CPU tensor (PyTorch's)."""
+        return self.device.index if backend.is_cupy_array(self._data) else -1
+
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return self._data.dtype.kind in "fV"  # "V": bfloat16 (ml_dtypes), see _dtype.py
 
     def element_size(self):
         return self._data.itemsize
@@ -161,7 +172,7 @@ class Tensor:
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self._data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind not in "fV":
             raise DTypeError(f"requires_grad: only floating point tensors can require gradients, "
                              f"this tensor has dtype {self.dtype}")
         if not requires_grad and self._ctx is not None:
@@ -332,6 +343,8 @@ class Tensor:
 
     def __repr__(self):
         arr = backend.to_numpy(self._data)
+        if arr.dtype.kind == "V":  # bfloat16 prints its values as float32 (NumPy ignores precision=)
+            arr = arr.astype(np.float32)
         body = np.array2string(arr, separator=", ", precision=4, threshold=1000,
                                prefix="tensor(")
         extras = []

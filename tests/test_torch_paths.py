@@ -32,6 +32,38 @@ def test_nn_modules_paths(file, cls):
     assert getattr(axonal.nn.modules, cls) is getattr(nn, cls)
 
 
+def _torch_files():
+    import inspect
+    import pkgutil
+
+    import torch.nn.modules as tm
+    for info in pkgutil.iter_modules(tm.__path__):
+        if not info.name.startswith("_"):
+            mod = importlib.import_module(f"torch.nn.modules.{info.name}")
+            classes = sorted(n for n, o in vars(mod).items() if inspect.isclass(o) and
+                             o.__module__ == mod.__name__ and not n.startswith("_"))
+            if classes:
+                yield info.name, classes
+
+
+def test_every_torch_nn_modules_path_of_a_class_axonal_has():
+    """For each file of torch.nn.modules and each class it defines: when axonal.nn has the class,
+    axonal.nn.modules.<file>.<Class> is that class; when it does not, the path is missing too."""
+    seen = 0
+    for file, classes in _torch_files():
+        if file == "linear_cross_entropy_options":  # an options dataclass, not a module
+            continue
+        ours = importlib.import_module(f"axonal.nn.modules.{file}")
+        for cls in classes:
+            have = cls in vars(nn) or cls in dir(nn)
+            if have and isinstance(getattr(nn, cls, None), type):
+                assert getattr(ours, cls, None) is getattr(nn, cls), f"{file}.{cls}"
+                seen += 1
+            else:
+                assert not hasattr(ours, cls), f"{file}.{cls}: a path to a class nn lacks"
+    assert seen >= 80
+
+
 def test_data_parallel_runs_the_module_and_prefixes_keys():
     axonal.manual_seed(0)
     net = nn.Linear(3, 2)

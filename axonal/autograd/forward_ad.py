@@ -171,7 +171,7 @@ def _make_dual(tensor, tangent, level):
     if not isinstance(tensor, Tensor) or not isinstance(tangent, Tensor):
         raise TypeError(f"make_dual: expected Tensors, got {type(tensor).__name__} and "
                         f"{type(tangent).__name__}")
-    if tensor._data.dtype.kind != "f":
+    if tensor._data.dtype.kind not in "fV":
         raise ValueError(f"Expected primal to be floating point or complex, but got: {tensor.dtype}")
     if tuple(tangent.shape) != tuple(tensor.shape):
         raise RuntimeError("Trying to set a forward gradient that has a different size than that "
@@ -279,7 +279,7 @@ def _run_rule(cls, ctx, args, kwargs, tangents, result, level):
         raise RuntimeError(f"forward AD: {cls.__name__}.jvp returned {len(out_t)} tangents for "
                            f"{len(outs)} outputs")
     for o, t in zip(outs, out_t):
-        if t is None or not isinstance(o, Tensor) or o._data.dtype.kind != "f":
+        if t is None or not isinstance(o, Tensor) or o._data.dtype.kind not in "fV":
             continue
         if not isinstance(t, Tensor):
             t = constant(xp_of(o._data).asarray(t))
@@ -310,7 +310,7 @@ def linear_jvp(ctx, *tangents):
     if all(t is None for t in tangents):
         return None
     args = [(t if t is not None else _zeros_like(a))
-            if isinstance(a, Tensor) and a._data.dtype.kind == "f" else a
+            if isinstance(a, Tensor) and a._data.dtype.kind in "fV" else a
             for a, t in zip(ctx._fw_args, tangents)]
     return type(ctx).apply(*args, **ctx._fw_kwargs)
 

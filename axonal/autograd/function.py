@@ -223,11 +223,11 @@ class Function:
         self._ep = _EPOCH[0]  # in-place writes so far: backward checks the saved tensors if more
         if len(outs) == 1:
             o = outs[0]
-            if o._data.dtype.kind == "f" and not self._non_diff:
+            if o._data.dtype.kind in "fV" and not self._non_diff:
                 o._rg, o._ctx = True, self
             return
         for i, o in enumerate(outs):
-            if o._data.dtype.kind == "f" and id(o) not in self._non_diff:
+            if o._data.dtype.kind in "fV" and id(o) not in self._non_diff:
                 o._rg, o._ctx, o._idx = True, self, i
         self._out_meta = tuple((o._data.shape, o._data.dtype, xp_of(o._data)) for o in outs)
 

@@ -32,7 +32,7 @@ def _lift(x, fn, what="argument"):
     if not isinstance(x, Tensor):
         raise TypeError(f"{fn}: expected the differentiated {what} to be Tensors, got "
                         f"{type(x).__name__}")
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fV":
         raise TypeError(f"{fn}: can only differentiate with respect to floating point Tensors, "
                         f"got {x.dtype}")
     return fwAD._Alias.apply(x).requires_grad_()

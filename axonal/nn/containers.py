@@ -217,7 +217,7 @@ def _as_parameter(value):
     if isinstance(value, Parameter):
         return value
     if isinstance(value, Tensor):
-        return Parameter(value, requires_grad=value._data.dtype.kind == "f")
+        return Parameter(value, requires_grad=value._data.dtype.kind in "fV")
     raise TypeError(f"ParameterList/ParameterDict: expected a Tensor or Parameter, got "
                     f"{type(value).__name__}")
 

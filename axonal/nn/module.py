@@ -297,7 +297,8 @@ class Module(_mh.HookMethods):
         for a in args:
             if isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
-            elif isinstance(a, (str, backend.Device)) and str(a).split(":")[0] in ("cpu", "cuda"):
+            elif isinstance(a, backend.Device) or (
+                    isinstance(a, str) and a.split(":")[0] in backend.DEVICE_TYPES):
                 device = a
             else:
                 dtype = a
@@ -311,9 +312,9 @@ class Module(_mh.HookMethods):
         dev = backend.Device(device) if device is not None else None
 
         def convert(arr):
-            if npd is not None and arr.dtype.kind == "f" and arr.dtype != npd:
+            if npd is not None and arr.dtype.kind in "fV" and arr.dtype != npd:
                 arr = arr.astype(npd)
-            if dev is not None and backend.device_of(arr) != dev:
+            if dev is not None and not backend.same_place(backend.device_of(arr), dev):
                 arr = backend.to_device(arr, dev)
             return arr
 
@@ -327,6 +328,9 @@ class Module(_mh.HookMethods):
 
     def half(self):
         return self.to(_dt.float16)
+
+    def bfloat16(self):
+        return self.to(_dt.bfloat16)
 
     def cpu(self):
         return self.to("cpu")

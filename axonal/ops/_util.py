@@ -62,7 +62,7 @@ def shape_arg(shape):
 
 
 def _category(npd):
-    return {"b": 0, "f": 2, "c": 3}.get(npd.kind, 1)  # bool < integer < floating
+    return {"b": 0, "f": 2, "V": 2, "c": 3}.get(npd.kind, 1)  # bool < integer < floating ("V": bfloat16)
 
 
 def result_dtype(a, b):
@@ -110,7 +110,7 @@ def coerce(op, a, b):
         if tb is Tensor:
             if a._data.dtype is b._data.dtype:
                 return a, b
-        elif (tb is float or tb is int) and a._data.dtype.kind == "f":
+        elif (tb is float or tb is int) and a._data.dtype.kind in "fV":
             return a, b
     a = a.item() if isinstance(a, np.generic) else a
     b = b.item() if isinstance(b, np.generic) else b
@@ -118,10 +118,10 @@ def coerce(op, a, b):
         if a._data.dtype is b._data.dtype:
             return a, b
     elif isinstance(a, Tensor) and is_scalar(b):
-        if a._data.dtype.kind == "f" and not isinstance(b, complex):
+        if a._data.dtype.kind in "fV" and not isinstance(b, complex):
             return a, b
     elif isinstance(b, Tensor) and is_scalar(a):
-        if b._data.dtype.kind == "f":
+        if b._data.dtype.kind in "fV":
             return a, b
     else:
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):

@@ -45,7 +45,7 @@ class LogSoftmax(Function):
 def _prep(x, dim, dtype, op):
     if dtype is not None:
         x = x.to(dtype)
-    elif x._data.dtype.kind != "f":
+    elif x._data.dtype.kind not in "fV":
         x = x.to(_dt.get_default_dtype())
     if dim is None:
         dim = 0 if x.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit dim

@@ -146,10 +146,10 @@ def div(a, b, *, rounding_mode=None):
     if rounding_mode is not None:
         return nondiff(np.floor_divide if rounding_mode == "floor" else _trunc_div, a, b)
     a, b = coerce("div", a, b)
-    if isinstance(a, Tensor) and a._data.dtype.kind != "f":  # true division of integers -> float
+    if isinstance(a, Tensor) and a._data.dtype.kind not in "fV":  # true division of integers -> float
         a = a.to(_dt.get_default_dtype())
         b = b.to(_dt.get_default_dtype()) if isinstance(b, Tensor) else float(b)  # not np.int64
-    elif isinstance(b, Tensor) and b._data.dtype.kind != "f":
+    elif isinstance(b, Tensor) and b._data.dtype.kind not in "fV":
         b = b.to(_dt.get_default_dtype())
         a = a if isinstance(a, Tensor) else float(a)  # an np.int64 scalar would give float64
     return Div.apply(a, b)

@@ -19,6 +19,7 @@ d conv_t(g, w) / dg = conv(., w) and / dw = conv_w(., g). So the backward of a c
 made of differentiable convolutions and gradients of any order work. conv_transpose2d is conv_t
 itself, with a weight of shape (in, out/groups, KH, KW): the weight of the convolution it reverses.
 """
+from .. import _autocast_state
 from .. import kernels as K
 from .._errors import DTypeError, ShapeError
 from ..autograd.function import Function
@@ -117,7 +118,7 @@ def check_tensor(op, name, t, ndims):
         dims = " or ".join(f"{d}D" for d in ndims)
         raise ShapeError(f"{op}: expected {dims} {name}, got {t.ndim}D {name} of shape "
                          f"{tuple(t.shape)}")
-    if t._data.dtype.kind != "f":
+    if t._data.dtype.kind not in "fV":
         raise DTypeError(f"{op}: expected a floating point {name}, got dtype {t.dtype}")
 
 
@@ -130,7 +131,8 @@ def _check_operands(op, x, weight, bias, groups, spatial, transposed):
     if not isinstance(groups, int) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
     for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and t.dtype is not x.dtype:
+        if t is not None and t.dtype is not x.dtype and not _autocast_state.enabled_for(
+                x.device.type):  # autocast casts the operands itself
             raise DTypeError(f"{op}: input dtype {x.dtype} and {name} dtype {t.dtype} must be "
                              "the same")
         if t is not None and t.device != x.device:

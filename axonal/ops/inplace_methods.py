@@ -89,7 +89,7 @@ def _fast_div(self, other, *, rounding_mode=None):
 
 
 def _fast_clamp(self, min=None, max=None):  # noqa: A002
-    if isinstance(min, Tensor) or isinstance(max, Tensor) or self._data.dtype.kind != "f":
+    if isinstance(min, Tensor) or isinstance(max, Tensor) or self._data.dtype.kind not in "fV":
         return NotImplemented
     a = self._data
     if _overlapping(a):
@@ -187,7 +187,7 @@ def copy_(self, src, non_blocking=False):
 
 def _random(name, draw):
     def method(self, *args, generator=None, **kwargs):
-        if name in _FLOAT_ONLY and self._data.dtype.kind != "f":
+        if name in _FLOAT_ONLY and self._data.dtype.kind not in "fV":
             raise NotImplementedError(f"\"{name[:-1]}_kernel_cpu\" not implemented for "
                                       f"'{_torch_name(self._data.dtype)}' ({name} needs a float tensor)")
         if name == "bernoulli_" and not isinstance(args[0] if args else 0.5, Tensor) \
@@ -210,7 +210,7 @@ _FLOAT_ONLY = ("normal_", "uniform_", "exponential_", "cauchy_", "log_normal_")
 def _random_top(dtype):
     """random_()'s range without bounds, as PyTorch's: [0, 2^mantissa] for floats (every integer
     there is exact), [0, max] for integers."""
-    if dtype.kind == "f":
+    if dtype.kind in "fV":
         return 2 ** (np.finfo(dtype).nmant + 1) + 1
     if dtype.kind == "b":
         return 2

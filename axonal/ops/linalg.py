@@ -6,6 +6,7 @@ gradient is summed back to its operand's shape. 1-D operands are promoted to mat
 dimension is removed again, as in NumPy and PyTorch.
 """
 
+from .. import _autocast_state
 from .. import kernels as K
 from .._errors import ShapeError
 from ..autograd.function import Function
@@ -17,15 +18,22 @@ def _mT(x):
     return transpose(x, -1, -2)
 
 
+def _wide(a):
+    """float16 and bfloat16 operands are multiplied in float32 (the BLAS has no such products;
+    PyTorch's CPU kernels also accumulate them in float32) and the result is rounded back."""
+    return a.astype("float32") if a.dtype.itemsize == 2 and a.dtype.kind in "fV" else a
+
+
 class MatMul(Function):
     """Batched product of operands with >= 2 dims."""
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        if a.ndim == 2 and b.ndim == 2:
-            return K.mm(a._data, b._data)
-        return xp_of(a._data).matmul(a._data, b._data)
+        low = a._data.dtype if a._data.dtype.itemsize == 2 else None
+        x, y = (_wide(a._data), _wide(b._data)) if low is not None else (a._data, b._data)
+        out = K.mm(x, y) if a.ndim == 2 and b.ndim == 2 else xp_of(x).matmul(x, y)
+        return out.astype(low) if low is not None and out.dtype != low else out
 
     @staticmethod
     def backward(ctx, g):
@@ -44,6 +52,12 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
+        low = x._data.dtype if x._data.dtype.itemsize == 2 else None
+        if low is not None and low.kind in "fV":  # float16/bfloat16: in float32, rounded once
+            out = K.mm(_wide(x._data), _wide(weight._data).T)
+            if bias is not None:
+                out += _wide(bias._data)
+            return out.astype(low)
         out = K.mm(x._data, weight._data.T)
         if bias is not None:
             K.add_rowvec_inplace(out, bias._data)
@@ -62,6 +76,11 @@ class Linear(Function):
     def backward_arrays(ctx, g):  # first order: three BLAS calls and a row sum, no graph
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if g.dtype.itemsize == 2 and g.dtype.kind in "fV":  # float16/bfloat16: as forward
+            low, g32, x32, w32 = g.dtype, _wide(g), _wide(x._data), _wide(w._data)
+            return (K.mm(g32, w32).astype(low) if need[0] else None,
+                    K.mm(g32.T, x32).astype(low) if need[1] else None,
+                    g32.sum(0).astype(low) if need[2] else None)
         return (K.mm(g, w._data) if need[0] else None, K.mm(g.T, x._data) if need[1] else None,
                 K.sum_rows(g) if need[2] else None)
 
@@ -75,7 +94,7 @@ def _check(op, a, b):
     if ka != kb:
         raise ShapeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} are not aligned: "
                          f"{ka} != {kb}")
-    if a.dtype is not b.dtype:
+    if a.dtype is not b.dtype and not _autocast_state.enabled_for(a.device.type):
         raise TypeError(f"{op}: expected both operands to have the same dtype, got {a.dtype} and "
                         f"{b.dtype}")
 

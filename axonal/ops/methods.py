@@ -28,14 +28,15 @@ def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
     for a in args:
         if isinstance(a, Tensor):
             dtype, device = a.dtype, a.device
-        elif isinstance(a, (str, backend.Device)) and str(a).split(":")[0] in ("cpu", "cuda"):
+        elif isinstance(a, backend.Device) or (
+                isinstance(a, str) and a.split(":")[0] in backend.DEVICE_TYPES):
             device = a
         else:
             dtype = a
     out = self
-    if device is not None:
+    if device is not None:  # non_blocking: copies are synchronous, so the flag changes nothing
         dev = backend.Device(device)
-        if dev != self.device:
+        if not backend.same_place(dev, self.device):
             out = _ToDevice.apply(out, dev)
     if dtype is not None:
         npd = _dt.to_dtype(dtype).np
@@ -154,7 +155,8 @@ _METHODS = {
     "to": to, "type": _type,
     "pin_memory": _pin_memory, "is_pinned": lambda self, device=None: False,
     "float": lambda self: to(self, _dt.float32), "double": lambda self: to(self, _dt.float64),
-    "half": lambda self: to(self, _dt.float16), "long": lambda self: to(self, _dt.int64),
+    "half": lambda self: to(self, _dt.float16), "bfloat16": lambda self: to(self, _dt.bfloat16),
+    "long": lambda self: to(self, _dt.int64),
     "int": lambda self: to(self, _dt.int32), "bool": lambda self: to(self, _dt.bool_),
     "byte": lambda self: to(self, _dt.uint8),
     "new_zeros": lambda self, *s, **k: creation.zeros(

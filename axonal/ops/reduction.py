@@ -186,7 +186,7 @@ def _all_if_empty(dim):
 
 
 def _float_or_default(x):
-    return x if x._data.dtype.kind == "f" else x.to(_dt.get_default_dtype())
+    return x if x._data.dtype.kind in "fV" else x.to(_dt.get_default_dtype())
 
 
 def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
@@ -201,7 +201,7 @@ def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
 def mean(x, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         x = x.to(dtype)
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fV":
         raise TypeError(f"mean: expected a floating point tensor, got {x.dtype}; pass dtype=")
     dims = norm_dims(_all_if_empty(dim), x.ndim, "mean")
     n = 1

@@ -31,7 +31,7 @@ def _order(x, dim, descending, op):
     if a.dtype == np.bool_:
         a = a.astype(np.int8)
     if descending:  # an ascending sort of a decreasing key
-        if a.dtype.kind == "f":
+        if a.dtype.kind in "fV":
             a = xp.where(xp.isnan(a), -xp.inf, -a)  # NaN first
         else:
             a = ~a  # -a - 1: decreasing, and no overflow at the smallest integer

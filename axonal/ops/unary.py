@@ -24,7 +24,7 @@ def _unary(name, fwd, bwd, save_output=False, bwd_arrays=None):
     Integer and bool inputs are computed in the default float dtype, as in PyTorch."""
 
     def forward(ctx, x):
-        if x._data.dtype.kind != "f":
+        if x._data.dtype.kind not in "fV":
             return fwd(xp_of(x._data), x._data.astype(_dt.get_default_dtype().np))
         if not save_output:  # as PyTorch: an op whose derivative needs only its result keeps
             ctx.save_for_backward(x)  # only that (so writing into x in place later is allowed)
@@ -144,7 +144,7 @@ def sigmoid(x):
 
 
 def abs(x):  # noqa: A001
-    return Abs.apply(x) if x._data.dtype.kind == "f" else constant(xp_of(x._data).abs(x._data))
+    return Abs.apply(x) if x._data.dtype.kind in "fV" else constant(xp_of(x._data).abs(x._data))
 
 
 def relu(x):
@@ -153,7 +153,7 @@ def relu(x):
 
 def _zero_grad_op(fn):
     def op(x):
-        if x._data.dtype.kind != "f":
+        if x._data.dtype.kind not in "fV":
             return constant(fn(x._data))
         return ZeroGrad.apply(x, fn)
 

@@ -319,6 +319,6 @@ def _cast_state(owner, param, key, value):
                          f"{tuple(value.shape)} but its parameter has shape "
                          f"{tuple(param.data.shape)}")
     device = backend.device_of(param._data)
-    dtype = param._data.dtype if value.dtype.kind == "f" else value.dtype
+    dtype = param._data.dtype if value.dtype.kind in "fV" else value.dtype
     arr = backend.to_device(value, device)
     return constant(backend.xp_for(device).array(arr, dtype=dtype, copy=True))

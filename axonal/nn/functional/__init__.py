@@ -139,3 +139,12 @@ from ..._compat import module_getattr as _module_getattr
 
 # a PyTorch name that Axonal lacks: "axonal does not implement torch.nn.functional.X yet" (PEP 562)
 __getattr__ = _module_getattr("torch.nn.functional", globals())
+
+# PyTorch's autocast float32 list: under autocast these composites get float32 inputs (amp/)
+from ...amp.autocast_mode import FP32_FUNCTIONALS as _FP32  # noqa: E402
+from ...amp.autocast_mode import fp32_op as _fp32_op  # noqa: E402
+
+for _name in sorted(_FP32 & set(globals())):
+    globals()[_name] = _fp32_op(globals()[_name])
+    globals()[_name].__module__ = __name__  # pickled by reference: F.<name> is the wrapper
+del _name

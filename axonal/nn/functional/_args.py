@@ -43,7 +43,7 @@ def floating_tensor(op, x):
     coercion of arrays, as in PyTorch)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fV":
         raise DTypeError(f"{op}: expected a floating point tensor, got dtype {x.dtype}")
     return x
 
@@ -51,7 +51,7 @@ def floating_tensor(op, x):
 def floating(op, x, name="input"):
     """x as a Tensor (arrays and numbers are wrapped), checked to be floating point (losses)."""
     x = tensor_arg(x)
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fV":
         raise DTypeError(f"{op}: expected a floating point {name}, got {x.dtype}")
     return x
 

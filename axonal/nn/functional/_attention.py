@@ -49,7 +49,7 @@ def additive_mask(mask, dtype, name):
     xp = backend.xp_of(arr)
     if arr.dtype == np.bool_:
         return xp.where(arr, dtype.type(-np.inf), dtype.type(0))
-    if arr.dtype.kind != "f":
+    if arr.dtype.kind not in "fV":
         raise DTypeError(f"{name}: expected a bool or floating point mask, got {arr.dtype}")
     return arr.astype(dtype, copy=False)
 

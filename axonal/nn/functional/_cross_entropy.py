@@ -216,7 +216,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ShapeError(f"{op}: input must have a class dimension, got a 0-d tensor")
     cdim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[cdim]
-    if target._data.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
+    if target._data.dtype.kind in "fV" and tuple(target.shape) == tuple(input.shape):
         if ignore_index >= 0:
             raise ValueError(f"{op}: ignore_index={ignore_index} is not supported for class "
                              "probability targets")

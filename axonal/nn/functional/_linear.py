@@ -1,11 +1,12 @@
 """Linear maps: `linear` (y = x W^T + b) and `bilinear` (y_k = x1^T W_k x2 + b_k)."""
+from ... import _autocast_state
 from ..._errors import DTypeError, ShapeError
 from ...ops import matmul, reshape
 from ...ops.linalg import linear as _linear
 
 
 def linear(input, weight, bias=None):
-    if input.dtype is not weight.dtype:
+    if input.dtype is not weight.dtype and not _autocast_state.enabled_for(input.device.type):
         raise DTypeError(f"linear: input has dtype {input.dtype} but weight has dtype "
                          f"{weight.dtype}; convert one of them (e.g. model.double() or x.float())")
     return _linear(input, weight, bias)

@@ -134,10 +134,16 @@ def moments(x, dims, eps):
         shape = (1, -1) + (1,) * (x.ndim - 2)
         invstd = 1 / np.sqrt(var + np.float32(eps))
         return mean.reshape(shape), var.reshape(shape), invstd.reshape(shape)
-    mean = x._data.mean(axis=dims, keepdims=True)
-    xc = x._data - mean
+    a = x._data
+    if a.dtype.itemsize == 2:  # float16/bfloat16: accumulate in float32 (as PyTorch), round once
+        a = a.astype(np.float32)
+    mean = a.mean(axis=dims, keepdims=True)
+    xc = a - mean
     var = (xc * xc).mean(axis=dims, keepdims=True)
-    invstd = 1 / xp.sqrt(var + x._data.dtype.type(eps))
+    invstd = 1 / xp.sqrt(var + a.dtype.type(eps))
+    if a is not x._data:
+        dt = x._data.dtype
+        return mean.astype(dt), var.astype(dt), invstd.astype(dt)
     return mean, var, invstd
 
 

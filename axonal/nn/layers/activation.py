@@ -217,7 +217,7 @@ class _SoftmaxBase(Module):
         if self.dim is not None and not -max(input.ndim, 1) <= self.dim < max(input.ndim, 1):
             raise shape_error(self, f"dim {self.dim} is out of range for input of shape "
                               f"{tuple(input.shape)}")
-        if input._data.dtype.kind != "f":
+        if input._data.dtype.kind not in "fV":
             raise DTypeError(f"{self._get_name()}: expected a floating point input, got "
                              f"{input.dtype}")
         return type(self)._fn(input, self.dim)

@@ -6,6 +6,7 @@ times sqrt(3)/sqrt(fan_in) equals 1/sqrt(fan_in), and the bias from the same int
 """
 import math
 
+from ... import _autocast_state  # autocast mixes dtypes on purpose
 from ..._errors import DTypeError
 from ...ops.linalg import linear as _linear
 from ...ops.shape import flatten as _flatten
@@ -30,7 +31,7 @@ def _check_last_dim(module, x, n, what="input"):
     check_tensor(module, x, what)
     if x.ndim == 0 or x.shape[-1] != n:
         raise shape_error(module, f"expected {what} with last dim {n}, got shape {tuple(x.shape)}")
-    if x.dtype is not module.weight.dtype:
+    if x.dtype is not module.weight.dtype and not _autocast_state.enabled_for(x.device.type):
         raise DTypeError(f"{who(module)}: expected {what} of dtype {module.weight.dtype} (the "
                          f"weight's), got {x.dtype}; use x.to({module.weight.dtype}) or "
                          "model.to(dtype)")

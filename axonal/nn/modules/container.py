@@ -1,4 +1,7 @@
-"""`torch.nn.modules.container`'s import path: containers."""
-from ..containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+"""`torch.nn.modules.container`'s import path: of the classes PyTorch's file defines, those
+Axonal has (see _pick.py)."""
+from ._pick import pick
 
-__all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential"]
+__all__ = pick(globals(), [
+    "Container", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
+])

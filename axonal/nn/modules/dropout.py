@@ -1,3 +1,7 @@
-"""`torch.nn.modules.dropout`'s import path: dropout layers."""
-from ..layers.dropout import *  # noqa: F403
-from ..layers.dropout import __all__  # noqa: F401  (re-exported)
+"""`torch.nn.modules.dropout`'s import path: of the classes PyTorch's file defines, those
+Axonal has (see _pick.py)."""
+from ._pick import pick
+
+__all__ = pick(globals(), [
+    "AlphaDropout", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "FeatureAlphaDropout",
+])

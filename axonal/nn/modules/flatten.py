@@ -1,4 +1,7 @@
-"""`torch.nn.modules.flatten`'s import path: Flatten and Unflatten."""
-from ..layers.linear import Flatten, Unflatten
+"""`torch.nn.modules.flatten`'s import path: of the classes PyTorch's file defines, those
+Axonal has (see _pick.py)."""
+from ._pick import pick
 
-__all__ = ["Flatten", "Unflatten"]
+__all__ = pick(globals(), [
+    "Flatten", "Unflatten",
+])

@@ -1,3 +1,7 @@
-"""`torch.nn.modules.fold`'s import path: Fold and Unfold."""
-from ..layers.fold import *  # noqa: F403
-from ..layers.fold import __all__  # noqa: F401  (re-exported)
+"""`torch.nn.modules.fold`'s import path: of the classes PyTorch's file defines, those
+Axonal has (see _pick.py)."""
+from ._pick import pick
+
+__all__ = pick(globals(), [
+    "Fold", "Unfold",
+])

@@ -1,4 +1,7 @@
-"""`torch.nn.modules.linear`'s import path: linear layers."""
-from ..layers.linear import Bilinear, Identity, Linear
+"""`torch.nn.modules.linear`'s import path: of the classes PyTorch's file defines, those
+Axonal has (see _pick.py)."""
+from ._pick import pick
 
-__all__ = ["Bilinear", "Identity", "Linear"]
+__all__ = pick(globals(), [
+    "Bilinear", "Identity", "LazyLinear", "Linear", "NonDynamicallyQuantizableLinear",
+])

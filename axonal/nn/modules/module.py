@@ -8,9 +8,10 @@ from .._module_hooks import (
     register_module_module_registration_hook,
     register_module_parameter_registration_hook,
 )
-from ..module import Module
+from ._pick import pick
 
-__all__ = ["Module", "register_module_buffer_registration_hook", "register_module_forward_hook",
-           "register_module_forward_pre_hook", "register_module_full_backward_hook",
-           "register_module_full_backward_pre_hook", "register_module_module_registration_hook",
-           "register_module_parameter_registration_hook"]
+__all__ = pick(globals(), ["Module"]) + [
+    "register_module_buffer_registration_hook", "register_module_forward_hook",
+    "register_module_forward_pre_hook", "register_module_full_backward_hook",
+    "register_module_full_backward_pre_hook", "register_module_module_registration_hook",
+    "register_module_parameter_registration_hook"]

@@ -1,4 +1,7 @@
-"""`torch.nn.modules.normalization`'s import path: layer and group normalization."""
-from ..layers.norm import GroupNorm, LayerNorm
+"""`torch.nn.modules.normalization`'s import path: of the classes PyTorch's file defines, those
+Axonal has (see _pick.py)."""
+from ._pick import pick
 
-__all__ = ["GroupNorm", "LayerNorm"]
+__all__ = pick(globals(), [
+    "CrossMapLRN2d", "GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm",
+])

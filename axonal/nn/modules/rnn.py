@@ -1,7 +1,7 @@
-"""`torch.nn.modules.rnn`'s import path: recurrent layers and cells."""
-from ..layers.rnn import *  # noqa: F403
-from ..layers.rnn import __all__ as _layers
-from ..layers.rnn_cells import *  # noqa: F403
-from ..layers.rnn_cells import __all__ as _cells
+"""`torch.nn.modules.rnn`'s import path: of the classes PyTorch's file defines, those
+Axonal has (see _pick.py)."""
+from ._pick import pick
 
-__all__ = [*_layers, *_cells]
+__all__ = pick(globals(), [
+    "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase",
+])

@@ -1,3 +1,7 @@
-"""`torch.nn.modules.upsampling`'s import path: upsampling layers."""
-from ..layers.upsample import *  # noqa: F403
-from ..layers.upsample import __all__  # noqa: F401  (re-exported)
+"""`torch.nn.modules.upsampling`'s import path: of the classes PyTorch's file defines, those
+Axonal has (see _pick.py)."""
+from ._pick import pick
+
+__all__ = pick(globals(), [
+    "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
+])
