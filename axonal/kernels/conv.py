@@ -31,6 +31,8 @@ the direct convolution it recommends for few channels, after measuring both):
   32x32) faster, and its backward faster too: the GEMM keeps its accumulators in registers,
   numba loops cannot.
 """
+import os
+
 import numpy as np
 
 from .. import _threads
@@ -38,14 +40,51 @@ from . import _conv_loops as _loops
 from . import _conv_numpy as _numpy
 from . import _conv_wide as _wide
 from ._conv_numpy import col2im, im2col, out_hw  # noqa: F401 - the geometry, for unfold / fold
+from . import _sgemm
 from ._jit import parallel_blocks
-from ._sgemm import SGEMM, single_threaded_blas
+from ._sgemm import single_threaded_blas
 
 F32 = np.float32
 CHUNK_FLOATS = 3 << 17  # ~1.5 MB of im2col rows per thread and chunk (L2-resident)
 WIDE_MAX_C = 8  # input channels up to which stride-1 convolutions use wide rows
 PAR_MIN_FLOPS = 1 << 21  # multiply-adds per thread below which a kernel runs serially
 MAX_KERNEL_GROUPS = 16  # grouped convolutions up to this many groups run the kernels per group
+
+
+def _host_cpu():
+    """(LLVM's name of this CPU, e.g. 'znver5' or 'sapphirerapids', its feature flags)."""
+    try:
+        import llvmlite.binding as ll
+        return ll.get_host_cpu_name(), ll.get_host_cpu_features()
+    except Exception:  # pragma: no cover - llvmlite is a dependency of numba, always there
+        return "", {}
+
+
+def _conv_sgemm():
+    """(sgemm, name) for the convolution kernels: the library's choice (_sgemm.SGEMM) except on
+    AMD CPUs with AVX-512 when it is MKL. MKL's dispatcher gives AMD CPUs its AVX2 code, while
+    NumPy's OpenBLAS (DYNAMIC_ARCH) runs its AVX-512 kernels there. Measured on the 2-core AMD
+    EPYC (znver5, 2026-12-08, single-threaded, process CPU time, best of 5): OpenBLAS / MKL
+    GFLOP/s for the convolution GEMMs of ResNet-20 were 82/65 (forward, N = 16 output channels,
+    K = 144), 77/61 (its weight gradient), 93/69 (its input gradient, K = 16), 84/78 (32
+    channels), 72-84/70-82 (64 channels), 105/91 for a 1024^3 GEMM; the ResNet-20 training step
+    (1 thread, CPU time, interleaved) took 505-535 ms with OpenBLAS against 575-620 ms with MKL.
+    OpenBLAS stays at one thread while MKL is the library's BLAS (_threads), and every kernel
+    below calls sgemm on one thread's rows, so the two libraries never compete for the cores.
+    AXONAL_CONV_BLAS=default keeps the library's choice."""
+    sgemm, name = _sgemm.SGEMM, _sgemm.BLAS
+    if sgemm is None or not (name or "").startswith("mkl") or \
+            os.environ.get("AXONAL_CONV_BLAS", "auto") == "default":
+        return sgemm, name
+    cpu, features = _host_cpu()
+    if cpu.startswith("znver") and features.get("avx512f"):
+        found = _sgemm._find_openblas()
+        if found is not None:
+            return found[0], found[3]
+    return sgemm, name
+
+
+SGEMM, CONV_BLAS = _conv_sgemm()
 
 
 # -- the wrappers: kernels for float32 NumPy arrays, NumPy/CuPy otherwise ------------------------
