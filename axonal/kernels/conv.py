@@ -31,6 +31,7 @@ the direct convolution it recommends for few channels, after measuring both):
   32x32) faster, and its backward faster too: the GEMM keeps its accumulators in registers,
   numba loops cannot.
 """
+import contextlib
 import os
 
 import numpy as np
@@ -61,30 +62,57 @@ def _host_cpu():
 
 
 def _conv_sgemm():
-    """(sgemm, name) for the convolution kernels: the library's choice (_sgemm.SGEMM) except on
-    AMD CPUs with AVX-512 when it is MKL. MKL's dispatcher gives AMD CPUs its AVX2 code, while
-    NumPy's OpenBLAS (DYNAMIC_ARCH) runs its AVX-512 kernels there. Measured on the 2-core AMD
-    EPYC (znver5, 2026-12-08, single-threaded, process CPU time, best of 5): OpenBLAS / MKL
-    GFLOP/s for the convolution GEMMs of ResNet-20 were 82/65 (forward, N = 16 output channels,
-    K = 144), 77/61 (its weight gradient), 93/69 (its input gradient, K = 16), 84/78 (32
-    channels), 72-84/70-82 (64 channels), 105/91 for a 1024^3 GEMM; the ResNet-20 training step
-    (1 thread, CPU time, interleaved) took 505-535 ms with OpenBLAS against 575-620 ms with MKL.
-    OpenBLAS stays at one thread while MKL is the library's BLAS (_threads), and every kernel
-    below calls sgemm on one thread's rows, so the two libraries never compete for the cores.
+    """(sgemm, name, OpenBLAS's (set, get) thread functions or None) for the convolution kernels:
+    the library's choice (_sgemm.SGEMM) except on AMD CPUs with AVX-512 when it is MKL, whose
+    dispatcher gives AMD CPUs code that reaches half the core's peak there. Measured on the 2-core
+    AMD EPYC (znver5, 2026-12-08, single-threaded, process CPU time, best of 5), GFLOP/s for the
+    convolution GEMMs of ResNet-20, MKL / NumPy's OpenBLAS with its default (Haswell) kernels /
+    OpenBLAS with its SkylakeX kernels (OPENBLAS_CORETYPE, see _threads.openblas_coretype):
+    forward with 16 output channels (K = 144) 65 / 82 / 141, its weight gradient 61 / 77 / 108,
+    its input gradient (K = 16) 69 / 93 / 148, 32 channels 78 / 84 / 171, 64 channels
+    70-82 / 72-84 / 159-202, 1024^3 91 / 105 / 197. The ResNet-20 training step (1 thread, CPU
+    time, interleaved) took 505-535 ms with Haswell OpenBLAS against 575-620 ms with MKL.
     AXONAL_CONV_BLAS=default keeps the library's choice."""
     sgemm, name = _sgemm.SGEMM, _sgemm.BLAS
     if sgemm is None or not (name or "").startswith("mkl") or \
             os.environ.get("AXONAL_CONV_BLAS", "auto") == "default":
-        return sgemm, name
+        return sgemm, name, None
     cpu, features = _host_cpu()
     if cpu.startswith("znver") and features.get("avx512f"):
         found = _sgemm._find_openblas()
         if found is not None:
-            return found[0], found[3]
-    return sgemm, name
+            return found[0], found[3], found[1:3]
+    return sgemm, name, None
 
 
-SGEMM, CONV_BLAS = _conv_sgemm()
+SGEMM, CONV_BLAS, _OPENBLAS_THREADS = _conv_sgemm()
+
+
+@contextlib.contextmanager
+def _blas_one_thread():
+    """The sgemm of the kernels runs single-threaded inside: each of numba's threads calls it on
+    its own rows. With the library's BLAS that is _sgemm.single_threaded_blas; with OpenBLAS in
+    place of MKL, OpenBLAS's own count (1 under the thread policy, but a program may have raised
+    it) is set to 1 for the call, so it starts no pool of its own."""
+    if _OPENBLAS_THREADS is None:
+        with single_threaded_blas():
+            yield
+        return
+    set_n, get_n = _OPENBLAS_THREADS
+    prev = get_n()
+    if prev != 1:
+        set_n(1)
+    try:
+        yield
+    finally:
+        if prev != 1:
+            set_n(prev)
+
+
+def _serial_blas():
+    """Context of a serial kernel call: the library's BLAS may use its own threads there;
+    OpenBLAS in place of MKL runs single-threaded (its pool would spin against OpenMP's)."""
+    return contextlib.nullcontext() if _OPENBLAS_THREADS is None else _blas_one_thread()
 
 
 # -- the wrappers: kernels for float32 NumPy arrays, NumPy/CuPy otherwise ------------------------
@@ -211,10 +239,11 @@ def forward(x, w, bias, geo):
     if use_wide(C, geo):
         xp = _pad_planes(x, geo, kh, kw, ho, wo)
         wm = np.ascontiguousarray(w).reshape(CO, -1)
-        if not nb:  # serial: run it here (OpenBLAS may use its own threads)
-            _wide.wide_fwd_core(xp, wm, bias, y, 0, N, kh, kw, geo[6], geo[7], SGEMM)
+        if not nb:  # serial: run it here (the BLAS may use its own threads)
+            with _serial_blas():
+                _wide.wide_fwd_core(xp, wm, bias, y, 0, N, kh, kw, geo[6], geo[7], SGEMM)
         else:
-            with single_threaded_blas():
+            with _blas_one_thread():
                 _wide.wide_fwd_par(xp, wm, bias, y, kh, kw, geo[6], geo[7], SGEMM, nb)
         return y
     wp = _permuted(w)
@@ -222,9 +251,10 @@ def forward(x, w, bias, geo):
         return _forward_matmul(x, wp, bias, y, geo, kh, kw)
     cs = max(1, CHUNK_FLOATS // (ho * wo * wp.shape[1]))
     if not nb:
-        _loops.gemm_fwd_core(x, wp, bias, y, 0, N, cs, *_loop_args(geo, kh, kw), SGEMM)
+        with _serial_blas():
+            _loops.gemm_fwd_core(x, wp, bias, y, 0, N, cs, *_loop_args(geo, kh, kw), SGEMM)
     else:
-        with single_threaded_blas():
+        with _blas_one_thread():
             _loops.gemm_fwd_par(x, wp, bias, y, cs, *_loop_args(geo, kh, kw), SGEMM, nb)
     return y
 
@@ -262,9 +292,10 @@ def backward(x, w, g, geo, need_x=True, need_w=True, x_shape=None, w_shape=None)
         xin = x if need_w else _DUMMY
     if not nb:
         part[0] = 0.0
-        core(xin, wmat, g, gx, part[0], 0, N, *args)
+        with _serial_blas():
+            core(xin, wmat, g, gx, part[0], 0, N, *args)
     else:
-        with single_threaded_blas():
+        with _blas_one_thread():
             par(xin, wmat, g, gx, part, *args, nb)
     gw = None
     if need_w:

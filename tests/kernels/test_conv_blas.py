@@ -14,7 +14,7 @@ def _choice(monkeypatch, blas, cpu, features, env=None):
     monkeypatch.setattr(_sgemm, "BLAS", blas)
     monkeypatch.setattr(_sgemm, "SGEMM", object() if blas else None)
     monkeypatch.setattr(kconv, "_host_cpu", lambda: (cpu, features))
-    monkeypatch.setattr(_sgemm, "_find_openblas", lambda: ("openblas-sgemm", None, None, "openblas"))
+    monkeypatch.setattr(_sgemm, "_find_openblas", lambda: ("sgemm", None, None, "openblas"))
     if env is None:
         monkeypatch.delenv("AXONAL_CONV_BLAS", raising=False)
     else:
@@ -66,3 +66,33 @@ def test_conv_kernels_match_torch_with_each_sgemm(shape, lib, monkeypatch):
     gx, gw = kconv.conv2d_backward(x, w, g, geo, 1, True, True)
     np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-4, atol=2e-4)
+
+
+_AMD = "vendor_id\t: AuthenticAMD\nflags\t\t: fpu sse avx2 {}\n"
+
+
+def test_openblas_coretype_policy():
+    """OPENBLAS_CORETYPE=SkylakeX only for AMD CPUs with the five AVX-512 extensions it needs."""
+    from axonal._threads import openblas_coretype
+
+    skx = "avx512f avx512cd avx512bw avx512dq avx512vl"
+    assert openblas_coretype(_AMD.format(skx)) == "SkylakeX"
+    assert openblas_coretype(_AMD.format("avx512f avx512cd")) is None  # Zen 3 has none, partial
+    assert openblas_coretype(_AMD.format("")) is None
+    assert openblas_coretype(_AMD.replace("AuthenticAMD", "GenuineIntel").format(skx)) is None
+
+
+def test_conv_kernels_run_with_openblas_at_one_thread():
+    """The kernels' sgemm runs single-threaded inside the context, whichever library it is, and
+    the thread count is restored after."""
+    if kconv._OPENBLAS_THREADS is None:
+        pytest.skip("the convolution kernels use the library's BLAS here")
+    set_n, get_n = kconv._OPENBLAS_THREADS
+    prev = get_n()
+    set_n(2)
+    try:
+        with kconv._blas_one_thread():
+            assert get_n() == 1
+        assert get_n() == 2
+    finally:
+        set_n(prev)
