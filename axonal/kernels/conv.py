@@ -40,8 +40,8 @@ from .. import _threads
 from . import _conv_loops as _loops
 from . import _conv_numpy as _numpy
 from . import _conv_wide as _wide
-from ._conv_numpy import col2im, im2col, out_hw  # noqa: F401 - the geometry, for unfold / fold
 from . import _sgemm
+from ._conv_numpy import col2im, im2col, out_hw  # noqa: F401 - the geometry, for unfold / fold
 from ._jit import parallel_blocks
 from ._sgemm import single_threaded_blas
 
@@ -54,11 +54,9 @@ MAX_KERNEL_GROUPS = 16  # grouped convolutions up to this many groups run the ke
 
 def _host_cpu():
     """(LLVM's name of this CPU, e.g. 'znver5' or 'sapphirerapids', its feature flags)."""
-    try:
-        import llvmlite.binding as ll
-        return ll.get_host_cpu_name(), ll.get_host_cpu_features()
-    except Exception:  # pragma: no cover - llvmlite is a dependency of numba, always there
-        return "", {}
+    import llvmlite.binding as ll  # numba's dependency
+
+    return ll.get_host_cpu_name(), ll.get_host_cpu_features()
 
 
 def _conv_sgemm():
