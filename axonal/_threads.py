@@ -27,7 +27,6 @@ The policy (all set with `os.environ.setdefault`, so a value the user exported w
     GOMP_SPINCOUNT            = 100000 with MKL, else 10000 (iterations an idle OpenMP worker spins
                               before it sleeps; the OpenMP default is 300k).
     NUMBA_THREADING_LAYER_PRIORITY = "omp tbb workqueue".
-    OPENBLAS_CORETYPE         = SkylakeX on AMD CPUs with AVX-512 (see `openblas_coretype`).
 
 and, not an environment variable: glibc's malloc keeps freed memory for reuse (see
 `keep_freed_memory`), so arrays freed during backward do not come back as fresh pages.
@@ -107,9 +106,6 @@ def configure():
               "OPENBLAS_NUM_THREADS": "1" if mkl else str(n), "OPENBLAS_THREAD_TIMEOUT": "4",
               "MKL_THREADING_LAYER": "GNU", "GOMP_SPINCOUNT": "100000" if mkl else "10000",
               "NUMBA_THREADING_LAYER_PRIORITY": "omp tbb workqueue"}
-    coretype = openblas_coretype()
-    if coretype:
-        policy["OPENBLAS_CORETYPE"] = coretype
     _state["written"] = {k: v for k, v in policy.items() if k not in os.environ}
     os.environ.update(_state["written"])  # a value already in the environment wins
     # Too late for the libraries already loaded: they read the environment at load time.
@@ -120,35 +116,6 @@ def configure():
     if _state["late"]:
         _set_loaded_threads(n)
     return n
-
-
-_AVX512_SKX = ("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl")
-
-
-def openblas_coretype(cpuinfo=None):
-    """"SkylakeX" on an AMD CPU with AVX-512 (Zen 4/5), else None: the kernel set OpenBLAS should
-    use there. NumPy's OpenBLAS (0.3.31, DYNAMIC_ARCH) does not know Zen 5 and falls back to its
-    Haswell (AVX2) kernels; its SkylakeX (AVX-512) kernels run on every CPU with these five AVX-512
-    extensions. Measured on the 2-core AMD EPYC (znver5, 2026-12-08, one thread, process CPU
-    time, best of 5): sgemm 1024^3 197 GFLOP/s with SkylakeX against 105 with Haswell (MKL: 91);
-    ResNet-20's convolution GEMMs 108-201 against 72-93 GFLOP/s. `cpuinfo` (the text of
-    /proc/cpuinfo) is for tests; the variable only acts on an OpenBLAS loaded after it is set."""
-    if cpuinfo is None:
-        try:
-            with open("/proc/cpuinfo") as f:
-                cpuinfo = f.read(1 << 16)
-        except OSError:
-            return None
-    vendor = flags = ""
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip()
-        if key == "vendor_id" and not vendor:
-            vendor = value.strip()
-        elif key == "flags" and not flags:
-            flags = value
-    have = set(flags.split())
-    return "SkylakeX" if vendor == "AuthenticAMD" and have.issuperset(_AVX512_SKX) else None
 
 
 def keep_freed_memory():

@@ -62,15 +62,16 @@ def _host_cpu():
 def _conv_sgemm():
     """(sgemm, name, OpenBLAS's (set, get) thread functions or None) for the convolution kernels:
     the library's choice (_sgemm.SGEMM) except on AMD CPUs with AVX-512 when it is MKL, whose
-    dispatcher gives AMD CPUs code that reaches half the core's peak there. Measured on the 2-core
-    AMD EPYC (znver5, 2026-12-08, single-threaded, process CPU time, best of 5), GFLOP/s for the
-    convolution GEMMs of ResNet-20, MKL / NumPy's OpenBLAS with its default (Haswell) kernels /
-    OpenBLAS with its SkylakeX kernels (OPENBLAS_CORETYPE, see _threads.openblas_coretype):
-    forward with 16 output channels (K = 144) 65 / 82 / 141, its weight gradient 61 / 77 / 108,
-    its input gradient (K = 16) 69 / 93 / 148, 32 channels 78 / 84 / 171, 64 channels
-    70-82 / 72-84 / 159-202, 1024^3 91 / 105 / 197. The ResNet-20 training step (1 thread, CPU
-    time, interleaved) took 505-535 ms with Haswell OpenBLAS against 575-620 ms with MKL.
-    AXONAL_CONV_BLAS=default keeps the library's choice."""
+    dispatcher gives AMD CPUs code that reaches about half of the core's peak there, while NumPy's
+    OpenBLAS (DYNAMIC_ARCH) picks its SkylakeX (AVX-512) kernels. Measured on the 2-core AMD EPYC
+    (znver5, 2026-12-08, single-threaded, process CPU time, best of 5), GFLOP/s of ResNet-20's
+    convolution GEMMs, MKL / OpenBLAS's SkylakeX kernels (its own choice) / OpenBLAS forced to
+    its Haswell (AVX2) kernels by OPENBLAS_CORETYPE=Haswell (as this machine's environment sets):
+    forward with 16 output channels (K = 144) 65 / 141 / 82, its weight gradient 61 / 108 / 77,
+    its input gradient (K = 16) 69 / 148 / 93, 32 channels 78 / 171 / 84, 64 channels
+    70-82 / 159-202 / 72-84; a 1024^3 GEMM 91 / 197 / 105. The ResNet-20 training step (1 thread,
+    CPU time) took 575-620 ms with MKL, 505-535 ms with Haswell OpenBLAS, 335-375 ms with
+    SkylakeX OpenBLAS. AXONAL_CONV_BLAS=default keeps the library's choice."""
     sgemm, name = _sgemm.SGEMM, _sgemm.BLAS
     if sgemm is None or not (name or "").startswith("mkl") or \
             os.environ.get("AXONAL_CONV_BLAS", "auto") == "default":

@@ -68,20 +68,6 @@ def test_conv_kernels_match_torch_with_each_sgemm(shape, lib, monkeypatch):
     np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-4, atol=2e-4)
 
 
-_AMD = "vendor_id\t: AuthenticAMD\nflags\t\t: fpu sse avx2 {}\n"
-
-
-def test_openblas_coretype_policy():
-    """OPENBLAS_CORETYPE=SkylakeX only for AMD CPUs with the five AVX-512 extensions it needs."""
-    from axonal._threads import openblas_coretype
-
-    skx = "avx512f avx512cd avx512bw avx512dq avx512vl"
-    assert openblas_coretype(_AMD.format(skx)) == "SkylakeX"
-    assert openblas_coretype(_AMD.format("avx512f avx512cd")) is None  # Zen 3 has none, partial
-    assert openblas_coretype(_AMD.format("")) is None
-    assert openblas_coretype(_AMD.replace("AuthenticAMD", "GenuineIntel").format(skx)) is None
-
-
 def test_conv_kernels_run_with_openblas_at_one_thread():
     """The kernels' sgemm runs single-threaded inside the context, whichever library it is, and
     the thread count is restored after."""
