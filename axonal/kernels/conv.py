@@ -30,6 +30,11 @@ the direct convolution it recommends for few channels, after measuring both):
   vectorized along the output row), its forward was 2x (LeNet conv1) and 2.8x (3->32 channels,
   32x32) faster, and its backward faster too: the GEMM keeps its accumulators in registers,
   numba loops cannot.
+
+Which sgemm: the library's (kernels._sgemm: MKL when installed, else NumPy's OpenBLAS), except on
+AMD CPUs with AVX-512, where MKL runs at about half the speed of NumPy's OpenBLAS on these GEMM
+shapes and OpenBLAS is called instead (`_conv_sgemm` has the measurements; AXONAL_CONV_BLAS=default
+turns this off). `CONV_BLAS` names the library the kernels call.
 """
 import contextlib
 import os
