@@ -30,22 +30,93 @@ the direct convolution it recommends for few channels, after measuring both):
   vectorized along the output row), its forward was 2x (LeNet conv1) and 2.8x (3->32 channels,
   32x32) faster, and its backward faster too: the GEMM keeps its accumulators in registers,
   numba loops cannot.
+
+Which sgemm: the library's (kernels._sgemm: MKL when installed, else NumPy's OpenBLAS), except on
+AMD CPUs with AVX-512, where MKL runs at about half the speed of NumPy's OpenBLAS on these GEMM
+shapes and OpenBLAS is called instead (`_conv_sgemm` has the measurements; AXONAL_CONV_BLAS=default
+turns this off). `CONV_BLAS` names the library the kernels call.
 """
+import contextlib
+import os
+
 import numpy as np
 
 from .. import _threads
 from . import _conv_loops as _loops
 from . import _conv_numpy as _numpy
 from . import _conv_wide as _wide
+from . import _sgemm
 from ._conv_numpy import col2im, im2col, out_hw  # noqa: F401 - the geometry, for unfold / fold
 from ._jit import parallel_blocks
-from ._sgemm import SGEMM, single_threaded_blas
+from ._sgemm import single_threaded_blas
 
 F32 = np.float32
 CHUNK_FLOATS = 3 << 17  # ~1.5 MB of im2col rows per thread and chunk (L2-resident)
 WIDE_MAX_C = 8  # input channels up to which stride-1 convolutions use wide rows
 PAR_MIN_FLOPS = 1 << 21  # multiply-adds per thread below which a kernel runs serially
 MAX_KERNEL_GROUPS = 16  # grouped convolutions up to this many groups run the kernels per group
+
+
+def _host_cpu():
+    """(LLVM's name of this CPU, e.g. 'znver5' or 'sapphirerapids', its feature flags)."""
+    import llvmlite.binding as ll  # numba's dependency
+
+    return ll.get_host_cpu_name(), ll.get_host_cpu_features()
+
+
+def _conv_sgemm():
+    """(sgemm, name, OpenBLAS's (set, get) thread functions or None) for the convolution kernels:
+    the library's choice (_sgemm.SGEMM) except on AMD CPUs with AVX-512 when it is MKL, whose
+    dispatcher gives AMD CPUs code that reaches about half of the core's peak there, while NumPy's
+    OpenBLAS (DYNAMIC_ARCH) picks its SkylakeX (AVX-512) kernels. Measured on the 2-core AMD EPYC
+    (znver5, 2026-12-08, single-threaded, process CPU time, best of 5), GFLOP/s of ResNet-20's
+    convolution GEMMs, MKL / OpenBLAS's SkylakeX kernels (its own choice) / OpenBLAS forced to
+    its Haswell (AVX2) kernels by OPENBLAS_CORETYPE=Haswell (as this machine's environment sets):
+    forward with 16 output channels (K = 144) 65 / 141 / 82, its weight gradient 61 / 108 / 77,
+    its input gradient (K = 16) 69 / 148 / 93, 32 channels 78 / 171 / 84, 64 channels
+    70-82 / 159-202 / 72-84; a 1024^3 GEMM 91 / 197 / 105. The ResNet-20 training step (1 thread,
+    CPU time) took 575-620 ms with MKL, 505-535 ms with Haswell OpenBLAS, 335-375 ms with
+    SkylakeX OpenBLAS. AXONAL_CONV_BLAS=default keeps the library's choice."""
+    sgemm, name = _sgemm.SGEMM, _sgemm.BLAS
+    if sgemm is None or not (name or "").startswith("mkl") or \
+            os.environ.get("AXONAL_CONV_BLAS", "auto") == "default":
+        return sgemm, name, None
+    cpu, features = _host_cpu()
+    if cpu.startswith("znver") and features.get("avx512f"):
+        found = _sgemm._find_openblas()
+        if found is not None:
+            return found[0], found[3], found[1:3]
+    return sgemm, name, None
+
+
+SGEMM, CONV_BLAS, _OPENBLAS_THREADS = _conv_sgemm()
+
+
+@contextlib.contextmanager
+def _blas_one_thread():
+    """The sgemm of the kernels runs single-threaded inside: each of numba's threads calls it on
+    its own rows. With the library's BLAS that is _sgemm.single_threaded_blas; with OpenBLAS in
+    place of MKL, OpenBLAS's own count (1 under the thread policy, but a program may have raised
+    it) is set to 1 for the call, so it starts no pool of its own."""
+    if _OPENBLAS_THREADS is None:
+        with single_threaded_blas():
+            yield
+        return
+    set_n, get_n = _OPENBLAS_THREADS
+    prev = get_n()
+    if prev != 1:
+        set_n(1)
+    try:
+        yield
+    finally:
+        if prev != 1:
+            set_n(prev)
+
+
+def _serial_blas():
+    """Context of a serial kernel call: the library's BLAS may use its own threads there;
+    OpenBLAS in place of MKL runs single-threaded (its pool would spin against OpenMP's)."""
+    return contextlib.nullcontext() if _OPENBLAS_THREADS is None else _blas_one_thread()
 
 
 # -- the wrappers: kernels for float32 NumPy arrays, NumPy/CuPy otherwise ------------------------
@@ -172,10 +243,11 @@ def forward(x, w, bias, geo):
     if use_wide(C, geo):
         xp = _pad_planes(x, geo, kh, kw, ho, wo)
         wm = np.ascontiguousarray(w).reshape(CO, -1)
-        if not nb:  # serial: run it here (OpenBLAS may use its own threads)
-            _wide.wide_fwd_core(xp, wm, bias, y, 0, N, kh, kw, geo[6], geo[7], SGEMM)
+        if not nb:  # serial: run it here (the BLAS may use its own threads)
+            with _serial_blas():
+                _wide.wide_fwd_core(xp, wm, bias, y, 0, N, kh, kw, geo[6], geo[7], SGEMM)
         else:
-            with single_threaded_blas():
+            with _blas_one_thread():
                 _wide.wide_fwd_par(xp, wm, bias, y, kh, kw, geo[6], geo[7], SGEMM, nb)
         return y
     wp = _permuted(w)
@@ -183,9 +255,10 @@ def forward(x, w, bias, geo):
         return _forward_matmul(x, wp, bias, y, geo, kh, kw)
     cs = max(1, CHUNK_FLOATS // (ho * wo * wp.shape[1]))
     if not nb:
-        _loops.gemm_fwd_core(x, wp, bias, y, 0, N, cs, *_loop_args(geo, kh, kw), SGEMM)
+        with _serial_blas():
+            _loops.gemm_fwd_core(x, wp, bias, y, 0, N, cs, *_loop_args(geo, kh, kw), SGEMM)
     else:
-        with single_threaded_blas():
+        with _blas_one_thread():
             _loops.gemm_fwd_par(x, wp, bias, y, cs, *_loop_args(geo, kh, kw), SGEMM, nb)
     return y
 
@@ -223,9 +296,10 @@ def backward(x, w, g, geo, need_x=True, need_w=True, x_shape=None, w_shape=None)
         xin = x if need_w else _DUMMY
     if not nb:
         part[0] = 0.0
-        core(xin, wmat, g, gx, part[0], 0, N, *args)
+        with _serial_blas():
+            core(xin, wmat, g, gx, part[0], 0, N, *args)
     else:
-        with single_threaded_blas():
+        with _blas_one_thread():
             par(xin, wmat, g, gx, part, *args, nb)
     gw = None
     if need_w:
