@@ -109,6 +109,8 @@ from .shape import (
                        view,
 )
 from .replicate import meshgrid, repeat_interleave
+from .strided import as_strided, diagonal
+from .inplace_methods import relu_
 from . import sparse
 from .sorting import argsort, msort, sort, topk, unique
 from .sparse import sparse_coo_tensor, spmm

@@ -14,7 +14,7 @@ from ..autograd.versions import inplace_check
 from ..random import np_generator
 from .._storage import bump
 from ..tensor import Tensor, _index_key
-from . import compare, indexing, shape
+from . import compare, indexing, shape, strided
 from .inplace import Overwrite, _overlapping, _torch_name, _values, apply_inplace
 
 # -- the write itself, without a graph ----------------------------------------------------------
@@ -300,6 +300,11 @@ def setitem(self, index, value):
                   else (index,), value)
 
 
+def relu_(input):
+    """`torch.relu_(x)`: x.relu_()."""
+    return input.relu_()
+
+
 # -- the table --------------------------------------------------------------------------------------
 
 _FAST = {
@@ -317,7 +322,7 @@ _COMPOSED = {"addcmul": addcmul, "addcdiv": addcdiv, "lerp": lerp, "clamp_min": 
 
 _SHAPE = {"unsqueeze_": shape.unsqueeze, "squeeze_": shape.squeeze, "t_": shape.t,
           "transpose_": shape.transpose, "swapaxes_": shape.transpose,
-          "swapdims_": shape.transpose}
+          "swapdims_": shape.transpose, "as_strided_": strided.as_strided}
 
 _OPERATORS = {"__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_",
               "__ipow__": "pow_", "__ifloordiv__": "floor_divide_", "__imod__": "remainder_",

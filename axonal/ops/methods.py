@@ -19,6 +19,7 @@ from . import (
     replicate,
     shape,
     sorting,
+    strided,
     unary,
 )
 
@@ -149,6 +150,7 @@ _METHODS = {
     "swapaxes": shape.transpose, "swapdims": shape.transpose,
     "sort": sorting.sort, "argsort": sorting.argsort, "topk": sorting.topk,
     "msort": sorting.msort, "unique": sorting.unique,
+    "diagonal": strided.diagonal, "as_strided": strided.as_strided,
     "diag": linalg.diag, "repeat_interleave": replicate.repeat_interleave,
     # conversion
     "to": to, "type": _type,
