@@ -103,7 +103,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
     ranks behave as in PyTorch 2.x, with its warning: an input that is not 5-D is read as one
     unbatched sample, so its first dimension holds the channels."""
     if input.ndim == 0:
-        raise ShapeError("dropout3d: Feature dropout requires at least 2 dimensions in the input")
+        raise ShapeError("Feature dropout requires at least 2 dimensions in the input")
     if input.ndim not in (4, 5):
         warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is "
                       "deprecated and will result in an error in a future release. To retain the "
@@ -134,7 +134,7 @@ def _alpha(op, input, p, training, inplace, feature):
     if p == 1.0:
         return input.mul_(0.0) if inplace else input * 0.0
     if feature and input.ndim < 2:
-        raise ShapeError(f"{op}: Feature dropout requires at least 2 dimensions in the input")
+        raise ShapeError("Feature dropout requires at least 2 dimensions in the input")
     a_ = input._data
     shape = (tuple(input.shape[:2]) + (1,) * (input.ndim - 2)) if feature else tuple(input.shape)
     keep = (_uniform(a_, shape, np.float64, None) >= p).astype(a_.dtype)
