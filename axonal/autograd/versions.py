@@ -55,13 +55,25 @@ def check(node):
         if isinstance(t, Tensor):
             vc = t._vc
             if vc is not None and vc[3] and vc[3][-1] > ep:
-                fresh(t)  # a view names its rebuilt grad_fn, as PyTorch's
+                _fresh_in_grad_mode(t)  # a view names its rebuilt grad_fn, as PyTorch's
                 grad_fn = (t._ctx, t._idx) if t._ctx is not None else None
                 raise GraphError(_message(vc[0], version_at(vc, ep), grad_fn, t._data))
+    ep = node.__dict__.get("_out_ep", ep)  # an in-place op's node: its output is the written one
     for j, vc in enumerate(getattr(node, "_out_vc", None) or ()):
         if vc[3] and vc[3][-1] > ep:
             raise GraphError(_message(vc[0], version_at(vc, ep), (node, j),
                                       node._out_data[j]))
+
+
+def _fresh_in_grad_mode(t):
+    """fresh(t) even inside a backward pass (grad mode off there), so a stale view gets the
+    grad_fn that PyTorch names in its error."""
+    state = _config._state
+    prev, state.grad = state.grad, True
+    try:
+        fresh(t)
+    finally:
+        state.grad = prev
 
 
 def _message(now, expected, grad_fn, arr):
@@ -81,13 +93,16 @@ def _legacy(dtype):
     return _LEGACY.get(str(dtype), f"{dtype}Tensor")
 
 
-def shield(node, storage):
+def shield(node, storage, keep=()):
     """Before an in-place op overwrites `storage`, give `node` private copies of what it saved
-    there: the op's own backward needs the values from before the write (PyTorch's original_self)."""
+    there: the op's own backward needs the values from before the write (PyTorch's original_self).
+    The tensors in `keep` (the op's other operands in that storage) stay as they are, so that
+    backward refuses them once written, as PyTorch's saved variables."""
     if node is None:
         return
     if node.saved:
-        node.saved = tuple(None if t is None else _private(t, storage) for t in node.saved)
+        node.saved = tuple(None if t is None else t if any(t is k for k in keep) else
+                           _private(t, storage) for t in node.saved)
     d = node.__dict__
     for name in node._saved_names:
         v = d.get(name)

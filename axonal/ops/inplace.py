@@ -164,6 +164,57 @@ def _overlapping(arr):
     return arr.size > 1 and any(s == 0 and n > 1 for n, s in zip(arr.shape, arr.strides))
 
 
+ALIASED = ("unsupported operation: some elements of the input tensor and the written-to tensor "
+           "refer to a single memory location. Please clone() the tensor before performing the "
+           "operation.")
+# ops whose tensor operand is read as a number (or not through TensorIterator): PyTorch does not check
+_NO_ALIAS_CHECK = frozenset(("fill_", "masked_fill_", "index_fill_", "masked_scatter_"))
+
+
+def _dense(arr):
+    """PyTorch's is_non_overlapping_and_dense: the elements fill one block of memory exactly."""
+    expected = arr.itemsize
+    for s, n in sorted((s, n) for n, s in zip(arr.shape, arr.strides) if n != 1):
+        if s != expected:
+            return False
+        expected *= n
+    return True
+
+
+def partial_overlap(a, b):
+    """PyTorch's MemOverlapStatus::Partial between arrays a and b: both dense, in one storage, and
+    sharing some memory without being the very same elements in the same order (a fully equal
+    operand, `x.add_(x)`, is fine; one that is not dense is "too hard" and not refused either)."""
+    if a is b or a.size == 0 or b.size == 0 or backend.root(a) is not backend.root(b):
+        return False
+    if not (_dense(a) and _dense(b)):
+        return False
+    pa, pb = backend.data_ptr(a), backend.data_ptr(b)
+    ea, eb = pa + a.size * a.itemsize, pb + b.size * b.itemsize
+    if pa == pb and ea == eb:
+        return a.shape != b.shape or a.strides != b.strides
+    return pa < eb and pb < ea
+
+
+def alias_check(self, op, args, kwargs=None):
+    """Refuse an operand that partially overlaps the written-to tensor, as PyTorch (the result would
+    depend on the order in which elements are written)."""
+    if op in _NO_ALIAS_CHECK:
+        return
+    a = self._data
+    for o in (*args, *(kwargs.values() if kwargs else ())):
+        if isinstance(o, Tensor) and partial_overlap(a, o._data):
+            raise GraphError(f"{op}: {ALIASED}")
+
+
+def _aliases(self, args, kwargs, storage):
+    """The tensor operands other than self that live in self's storage: the op's node keeps them
+    as they are (PyTorch saves them with their version), so backward refuses to run once this
+    write changed them; self itself is saved as it was (PyTorch's original self)."""
+    return [o for o in (*args, *kwargs.values())
+            if isinstance(o, Tensor) and o is not self and backend.root(o._data) is storage]
+
+
 def apply_inplace(self, op, fn, *args, **kwargs):
     """`self <- fn(self, *args, **kwargs)` in place; `fn` is the out-of-place op."""
     _storage.fresh(self)
@@ -186,10 +237,12 @@ def apply_inplace(self, op, fn, *args, **kwargs):
         out = Overwrite.apply(self, out)  # a result without a gradient (eq_, floor_divide_ ...):
         made.append(out._ctx)             # the old values get zeros, as in PyTorch
     node = out._ctx if record else None
+    keep = ()
     if node is not None:
         storage = backend.root(self._data)
+        keep = _aliases(self, args, kwargs, storage)
         for n in made:
-            versions.shield(n, storage)
+            versions.shield(n, storage, keep)
     write(self, out._data, op)
     forward_ad.after_inplace(self, out)  # self's tangent is now out's (a no-op without forward AD)
     vc = _storage.bump(self)
@@ -206,7 +259,10 @@ def apply_inplace(self, op, fn, *args, **kwargs):
         counters[out._idx] = vc
         node._out_vc = tuple(counters)
     if node is not None:
-        node._ep = _storage.EPOCH[0]  # made before the write, but holds nothing it changed
+        if keep:  # it holds operands this write changed: its saved outputs only are up to date
+            node.__dict__["_out_ep"] = _storage.EPOCH[0]
+        else:
+            node._ep = _storage.EPOCH[0]  # made before the write, but holds nothing it changed
     vc[1] += 1  # the views of the storage read a new grad_fn (and tangent) when next used
     versions.graph_writes[0] += 1
     base = self._base

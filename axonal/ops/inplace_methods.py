@@ -15,7 +15,7 @@ from ..random import np_generator
 from .._storage import bump
 from ..tensor import Tensor, _index_key
 from . import compare, indexing, shape, strided
-from .inplace import Overwrite, _overlapping, _torch_name, _values, apply_inplace
+from .inplace import Overwrite, _overlapping, _torch_name, _values, alias_check, apply_inplace
 
 # -- the write itself, without a graph ----------------------------------------------------------
 
@@ -56,6 +56,7 @@ def _method(name, fast=None):
     op = name + "_"
 
     def method(self, *args, **kwargs):
+        alias_check(self, op, args, kwargs)
         if fast is not None and not inplace_check(self, op, args, kwargs):
             if fast(self, *args, **kwargs) is not NotImplemented:
                 return self
@@ -172,6 +173,7 @@ def copy_(self, src, non_blocking=False):
     """self <- src, broadcast to self's shape and cast to its dtype (and device)."""
     if isinstance(src, Tensor) and src.device != self.device:
         src = src.to(self.device)
+    alias_check(self, "copy_", (src,))
     if not inplace_check(self, "copy_", (src,)):
         xp = backend.xp_of(self._data)
         s = src._data if isinstance(src, Tensor) else src
@@ -296,6 +298,7 @@ def setitem(self, index, value):
         return
     if not isinstance(value, Tensor):
         value = Tensor(_values(indexing.getitem(self.detach(), index), value))
+    alias_check(self, "__setitem__", (value,))
     apply_inplace(self, "__setitem__", indexing.index_put, index if isinstance(index, tuple)
                   else (index,), value)
 
