@@ -51,7 +51,7 @@ def link_views(outs, args):
 def check(node):
     """Raise PyTorch's error when a tensor this node kept was written in place since it recorded."""
     ep = node._ep
-    for t in node.saved or ():
+    for t in (*(node.saved or ()), *node.__dict__.get("_saved_indices", ())):
         if isinstance(t, Tensor):
             vc = t._vc
             if vc is not None and vc[3] and vc[3][-1] > ep:
