@@ -94,22 +94,28 @@ class ViewOf(Function):
 
 class Overwrite(Function):
     """New values for a tensor whose old values are gone (fill_, copy_, random fills, eq_ ...): the
-    old tensor gets a zero gradient; `src` (broadcast to its shape) gets the summed gradient."""
+    old tensor gets a zero gradient; `src` (broadcast to its shape) gets the summed gradient; the
+    `others` (the operands of an op without a derivative: eq_(y), div_(y, rounding_mode=...)) get
+    zeros, as PyTorch's formula for them is zero (not None)."""
     _node_name = "FillBackward1"  # PyTorch's name for this node
 
     @staticmethod
-    def forward(ctx, old, src):
+    def forward(ctx, old, src, *others):
         ctx.save(src_shape=np.shape(src._data) if isinstance(src, Tensor) else None)
         return _values(old, src).copy()
 
     @staticmethod
     def backward(ctx, g):
+        need = ctx.needs_input_grad
+        xp = backend.xp_of(g._data)
         g_old = g_src = None
-        if ctx.needs_input_grad[0]:  # zeros, as PyTorch's (not None): the old values had an effect
-            g_old = constant(backend.xp_of(g._data).zeros_like(g._data))
-        if ctx.needs_input_grad[1]:
+        if need[0]:  # zeros, as PyTorch's (not None): the old values had an effect
+            g_old = constant(xp.zeros_like(g._data))
+        if need[1]:
             g_src = sum_to(g, ctx.src_shape)
-        return g_old, g_src
+        rest = [constant(xp.zeros(meta[0], meta[1])) if n else None
+                for n, meta in zip(need[2:], ctx._in_meta[2:])]
+        return (g_old, g_src, *rest)
 
 
 def refresh(view):
@@ -167,6 +173,9 @@ def _overlapping(arr):
 ALIASED = ("unsupported operation: some elements of the input tensor and the written-to tensor "
            "refer to a single memory location. Please clone() the tensor before performing the "
            "operation.")
+# in-place ops that PyTorch does not differentiate at all (its DONT_REQUIRE_DERIVATIVE list): on a
+# tensor in the graph they change the values and leave the grad_fn as it was
+_UNTRACKED = frozenset(("logical_not_", "logical_and_", "logical_or_", "logical_xor_"))
 # ops whose tensor operand is read as a number (or not through TensorIterator): PyTorch does not check
 _NO_ALIAS_CHECK = frozenset(("fill_", "masked_fill_", "index_fill_", "masked_scatter_"))
 
@@ -233,9 +242,14 @@ def apply_inplace(self, op, fn, *args, **kwargs):
         outer.extend(made)
     if not isinstance(out, Tensor):
         out = constant(backend.xp_of(self._data).asarray(out))
-    if record and out._ctx is None and (self._rg or (self._base is not None and self._base._rg)):
-        out = Overwrite.apply(self, out)  # a result without a gradient (eq_, floor_divide_ ...):
-        made.append(out._ctx)             # the old values get zeros, as in PyTorch
+    if record and op in _UNTRACKED:
+        record = False  # PyTorch writes the values and leaves the graph as it was
+    elif record and out._ctx is None and (self._rg or (self._base is not None and self._base._rg)):
+        # a result without a derivative (eq_, lt_, div_ with rounding ...): the old values and the
+        # tensor operands get zeros, as in PyTorch
+        others = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor) and a._rg]
+        out = Overwrite.apply(self, out, *others)
+        made.append(out._ctx)
     node = out._ctx if record else None
     keep = ()
     if node is not None:

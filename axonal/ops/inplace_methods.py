@@ -329,7 +329,8 @@ _SHAPE = {"unsqueeze_": shape.unsqueeze, "squeeze_": shape.squeeze, "t_": shape.
 
 _OPERATORS = {"__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_",
               "__ipow__": "pow_", "__ifloordiv__": "floor_divide_", "__imod__": "remainder_",
-              "__iand__": "bitwise_and_", "__ior__": "bitwise_or_", "__ixor__": "bitwise_xor_"}
+              "__iand__": "bitwise_and_", "__ior__": "bitwise_or_", "__ixor__": "bitwise_xor_",
+              "__ilshift__": "bitwise_left_shift_", "__irshift__": "bitwise_right_shift_"}
 
 
 def inplace_names():
