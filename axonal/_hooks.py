@@ -292,6 +292,9 @@ TORCH_NAMES = {
     "Einsum": ("EinsumBackward0", slice(2, None)),
     "_Triangle": ("TrilBackward0", 1), "_DiagTake": ("DiagonalBackward0", 1),
     "_DiagEmbed": ("DiagEmbedBackward0", 1),
+    "Diagonal": ("DiagonalBackward0", 1), "DiagonalScatter": ("DiagonalBackwardBackward0", 1),
+    "AsStrided": ("AsStridedBackward0", 1), "AsStridedScatter": ("AsStridedBackwardBackward0", 1),
+    "Var": ("VarBackward0", 1), "Std": ("StdBackward0", 1), "Logsumexp": ("LogsumexpBackward0", 1),
     "Softmax": ("SoftmaxBackward0", 1), "LogSoftmax": ("LogSoftmaxBackward0", 1),
     "ConvFn": ("ConvolutionBackward0", 3), "ConvTFn": ("ConvolutionBackward0", 2),
     "AvgPoolFn": ("AvgPool2DBackward0", 1), "PlaneGather": ("MaxPool2DWithIndicesBackward0", 1),
@@ -326,11 +329,17 @@ def _sum_name(args):
 
 
 def _amax_name(args):
-    x, dims, keepdim, take_max = args[:4]
-    full = dims is None or (len(tuple(dims)) == _ndim(x) and not keepdim)
-    if full:
+    """max() / min() of all elements (the flag after take_max) or amax / amin."""
+    take_max = args[3]
+    if len(args) > 4 and args[4]:
         return "MaxBackward1" if take_max else "MinBackward1"
     return "AmaxBackward0" if take_max else "AminBackward0"
+
+
+def _prod_name(args):
+    x, dims, keepdim = args[:3]
+    full = dims is None or (len(tuple(dims)) == _ndim(x) and not keepdim)
+    return "ProdBackward0" if full else "ProdBackward1"
 
 
 def _reshape_name(args):
@@ -389,7 +398,7 @@ def _normalize_name(args):
     return "NativeBatchNormBackward0" if 0 in tuple(args[5]) else "NativeLayerNormBackward0"
 
 
-VARIANTS = {"Sum": _sum_name, "AMax": _amax_name, "Reshape": _reshape_name,
+VARIANTS = {"Sum": _sum_name, "AMax": _amax_name, "Prod": _prod_name, "Reshape": _reshape_name,
             "Permute": _permute_name, "GetItem": _getitem_name, "Linear": _linear_name,
             "Normalize": _normalize_name}
 

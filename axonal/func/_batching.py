@@ -13,7 +13,7 @@ results are stacked: correct, only slower.
 from ..nn.functional import _activation as _act
 from ..nn.functional import _loss
 from ..nn.functional._normalization import Normalize
-from ..ops import activation, arith, compare, conv, linalg, pool, reduction, shape, unary
+from ..ops import activation, arith, compare, conv, linalg, moments, pool, reduction, shape, unary
 from ..ops.einsum import Einsum
 from ..ops.indexing import GetItem, _is_array
 from ..ops.shape import expand, movedim, reshape, stack
@@ -48,7 +48,8 @@ def elementwise(cls, args, kwargs, bat, B):
     return cls.apply(*args, **kwargs)
 
 
-for _cls in (arith.Add, arith.Sub, arith.Mul, arith.Div, arith.Pow, arith.Neg, unary.Exp,
+for _cls in (arith.Add, arith.Sub, arith.Mul, arith.Div, arith.Pow, arith.PowScalarExp,
+             arith.PowScalarBase, arith.Remainder, arith.RemainderScalar, arith.Neg, unary.Exp,
              unary.Log, unary.Log1p, unary.Sqrt, unary.Rsqrt, unary.Sin, unary.Cos, unary.Erf,
              unary.Tanh, unary.Abs, unary.Sigmoid, unary.Relu, unary.Cast, unary.ZeroGrad,
              compare.Clamp, compare.Maximum, compare.Where, _act.LeakyRelu, _act.Elu,
@@ -79,7 +80,8 @@ def along_dim(cls, args, kwargs, bat, B):
     return cls.apply(x, _shift(dim), *rest, **kwargs)
 
 
-for _cls in (reduction.Sum, reduction.Prod, reduction.AMax, reduction.Norm2):
+for _cls in (reduction.Sum, reduction.Prod, reduction.AMax, reduction.Norm2, moments.Var,
+             moments.Std, moments.Logsumexp):
     RULES[_cls] = reduce_dims
 for _cls in (reduction.MaxDim, reduction.Cumsum, activation.Softmax, activation.LogSoftmax,
              shape.Flip, shape.Split):

@@ -70,18 +70,14 @@ from .reduction import (
                        argmin,
                        count_nonzero,
                        cumsum,
-                       logsumexp,
                        max,
                        mean,
                        min,
                        norm,
                        prod,
-                       std,
-                       std_mean,
                        sum,
-                       var,
-                       var_mean,
 )
+from .moments import logsumexp, std, std_mean, var, var_mean
 from .shape import (
                        broadcast_tensors,
                        broadcast_to,

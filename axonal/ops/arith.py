@@ -113,6 +113,17 @@ class Pow(Function):
         return ga, gb
 
 
+class PowScalarExp(Pow):
+    """tensor ** number: PyTorch's PowBackward0 keeps only the base (not the result)."""
+    _node_name = "PowBackward0"
+    save_output = False
+
+
+class PowScalarBase(Pow):
+    """number ** tensor: PyTorch's PowBackward2 keeps the exponent and the result."""
+    _node_name = "PowBackward2"
+
+
 class Neg(Function):
     @staticmethod
     def forward(ctx, x):
@@ -161,7 +172,8 @@ def _trunc_div(x, y):
 
 def pow(a, b):  # noqa: A001 - PyTorch's name
     a, b = coerce("pow", a, b)
-    return Pow.apply(a, b)
+    cls = PowScalarExp if is_scalar(b) else PowScalarBase if is_scalar(a) else Pow
+    return cls.apply(a, b)
 
 
 def neg(x):

@@ -15,6 +15,7 @@ from . import (
     indexing,
     inplace_methods,
     linalg,
+    moments,
     reduction,
     replicate,
     shape,
@@ -128,8 +129,8 @@ _METHODS = {
     # reductions
     "sum": reduction.sum, "mean": reduction.mean, "prod": reduction.prod, "max": reduction.max,
     "min": reduction.min, "amax": reduction.amax, "amin": reduction.amin,
-    "argmax": reduction.argmax, "argmin": reduction.argmin, "var": reduction.var,
-    "std": reduction.std, "logsumexp": reduction.logsumexp, "cumsum": reduction.cumsum,
+    "argmax": reduction.argmax, "argmin": reduction.argmin, "var": moments.var,
+    "std": moments.std, "logsumexp": moments.logsumexp, "cumsum": reduction.cumsum,
     "norm": reduction.norm, "all": reduction.all, "any": reduction.any,
     "count_nonzero": reduction.count_nonzero,
     # shape
