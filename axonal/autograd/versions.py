@@ -44,7 +44,8 @@ def link_views(outs, args):
                     if len(outs) > 1 or marks or (not _config._state.grad and o._base._rg):
                         o.__dict__["_view_marks"] = (
                             (j if len(outs) > 1 else (marks or (None,))[0]),
-                            not _config._state.grad and o._base._rg or bool(marks and marks[1]))
+                            not _config._state.grad and o._base._rg or bool(marks and marks[1]),
+                            marks[2] if marks and len(marks) > 2 and len(outs) == 1 else "Split")
                     break
 
 
@@ -140,6 +141,18 @@ def refresh_views(args):
             fresh(a)
 
 
+def multi_view_rebased(view):
+    """PyTorch's error for a view returned together with others (split, chunk, unbind) whose base
+    or sibling was written in place since: its grad_fn cannot be rebuilt."""
+    marks = view.__dict__.get("_view_marks")
+    if marks and marks[0] is not None and (view._rg or view._base._rg):
+        raise GraphError(f"Output {marks[0]} of {marks[2]} is a view and its base or another view "
+                         "of its base has been modified inplace. This view is the output of a "
+                         "function that returns multiple views. Such functions do not allow the "
+                         "output views to be modified inplace. You should replace the inplace "
+                         "operation by an out-of-place one.")
+
+
 def inplace_check(self, op, args=(), kwargs=None):  # noqa: ARG001 - op names the caller
     """PyTorch's rules for writing into `self` in place (ops/inplace.py); returns whether the write
     is recorded in the graph: grad mode is on and self, its base or an argument requires grad (or a
@@ -156,7 +169,7 @@ def inplace_check(self, op, args=(), kwargs=None):  # noqa: ARG001 - op names th
         if marks[1]:
             raise GraphError(NO_GRAD_VIEW)
         if marks[0] is not None:
-            raise GraphError(f"Output {marks[0]} of Split is a view and is being modified "
+            raise GraphError(f"Output {marks[0]} of {marks[2]} is a view and is being modified "
                              "inplace. This view is the output of a function that returns multiple "
                              "views. Such functions do not allow the output views to be modified "
                              "inplace. You should replace the inplace operation by an out-of-place "

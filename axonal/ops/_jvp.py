@@ -265,14 +265,15 @@ def _std_jvp(ctx, t, *_):  # d std = d var / (2 std) (0 where std == 0, as the g
     return where(out == 0, 0.0, _centered_sum(ctx, t) / where(out == 0, 1.0, out))
 
 
-def _logsumexp_jvp(ctx, t, *_):  # d lse = sum(t exp(x - lse))
-    if t is None:
+def _logsumexp_jvp(ctx, t, *_):  # d lse = sum(t e) / sum(e), e = exp(x - lse) (sum(e) = 1;
+    if t is None:                  # PyTorch's form: an empty group gives 0 / 0 = nan)
         return None
     x = jvp_inputs(ctx)[0]
     out = jvp_output(ctx)
     if not ctx.keepdim:
         out = Reshape.apply(out, _keep_shape(x._data.shape, ctx.dims))
-    return Sum.apply(t * exp(x - out), ctx.dims, ctx.keepdim)
+    e = exp(x - out)
+    return Sum.apply(t * e, ctx.dims, ctx.keepdim) / Sum.apply(e, ctx.dims, ctx.keepdim)
 
 
 Var.jvp = staticmethod(_var_jvp)

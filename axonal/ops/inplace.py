@@ -122,6 +122,7 @@ def refresh(view):
     """Rebuild `view`'s grad_fn from its base's current one (after an in-place op on the base)."""
     base = view._base
     vc = version_counter(view)
+    versions.multi_view_rebased(view)
     if base._rg or forward_ad.has_tangent(base):
         t = ViewOf.apply(base, positions(base._data, view._data), view._data)
         forward_ad.after_inplace(view, t)

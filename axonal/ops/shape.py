@@ -347,7 +347,18 @@ def split(x, split_size_or_sections, dim=0):
             raise ShapeError(f"split: sizes {sizes} do not sum to the size {n} of dim {d}")
     if len(sizes) == 1:
         return (x,)
-    return Split.apply(x, tuple(sizes), d)
+    return name_views(Split.apply(x, tuple(sizes), d),
+                      "Split" if isinstance(split_size_or_sections, int) else "SplitWithSizes")
+
+
+def name_views(parts, name):
+    """Name the op that returned these views together, for PyTorch's error when one of them (or
+    their base) is written in place (autograd/versions.py keeps the output index beside it)."""
+    for p in parts:
+        marks = p.__dict__.get("_view_marks")
+        if marks is not None:
+            p.__dict__["_view_marks"] = (marks[0], marks[1], name)
+    return parts
 
 
 def chunk(x, chunks, dim=0):
@@ -359,7 +370,7 @@ def chunk(x, chunks, dim=0):
 
 def unbind(x, dim=0):
     d = norm_dim(dim, x.ndim, "unbind")
-    return tuple(squeeze(p, d) for p in split(x, 1, d))
+    return name_views(tuple(squeeze(p, d) for p in split(x, 1, d)), "Unbind")
 
 
 def flip(x, dims):
