@@ -165,6 +165,12 @@ def _matmul(cls, args, kwargs, bat, B):
     return cls.apply(a, b)
 
 
+def _dot(cls, args, kwargs, bat, B):
+    """Vectors (B, n) and (n) or (B, n): the sum of their element-wise product over n."""
+    a, b = args
+    return reduction.sum(arith.mul(a, b), -1)
+
+
 def _linear(cls, args, kwargs, bat, B):
     """x (N, in) W^T + b. With only x batched, the batch folds into N (one GEMM); a batched weight
     (per-sample weights, or the per-sample gradient case) is a batched matmul."""
@@ -254,7 +260,7 @@ def _level_of_raw(a):
     return getattr(a, "level", None)
 
 
-RULES.update({linalg.MatMul: _matmul, linalg.Linear: _linear, conv.ConvFn: _conv,
+RULES.update({linalg.MatMul: _matmul, linalg.Dot: _dot, linalg.Linear: _linear, conv.ConvFn: _conv,
               pool.AvgPoolFn: _fold_batch, Einsum: _einsum, Normalize: _normalize})
 # rules that take raw guards in their non-Tensor arguments (the others loop on those)
 RAW_GUARD_RULES = {Normalize}

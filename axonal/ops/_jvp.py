@@ -23,7 +23,7 @@ from .compare import Clamp, Maximum, Where, where
 from .conv import ConvFn, ConvTFn, ConvWFn
 from .einsum import Einsum
 from .indexing import Gather, GetItem, IndexAddZeros, IndexPut, Scatter, ScatterAddZeros
-from .linalg import Linear, MatMul, _DiagEmbed, _DiagTake, _Triangle, matmul
+from .linalg import Dot, Linear, MatMul, _DiagEmbed, _DiagTake, _Triangle, matmul
 from .methods import _ToDevice
 from .moments import Logsumexp, Std, Var, _divisor, _scale
 from .pool import AvgPoolFn, AvgPoolTFn, PlaneGather, PlaneScatter
@@ -374,7 +374,7 @@ def _plane_gather_jvp(ctx, t, *_):  # max pooling's read: the tangent at the sam
 
 ConvFn.jvp = staticmethod(_conv_jvp)
 PlaneGather.jvp = staticmethod(_plane_gather_jvp)
-for _cls in (ConvTFn, ConvWFn, Einsum):
+for _cls in (ConvTFn, ConvWFn, Einsum, Dot):
     _cls.jvp = staticmethod(multilinear_jvp)
 for _cls in (PlaneScatter, AvgPoolFn, AvgPoolTFn, UnfoldFn, FoldFn, _ToDevice):
     _cls.jvp = linear_jvp
