@@ -147,7 +147,9 @@ def _run_backward(roots, seeds, *, retain_graph=False, create_graph=False, input
         for k, t in enumerate(inputs):
             slots[id(t) if t._ctx is None else (t._ctx, t._idx)] = k
     results = [None] * (len(inputs) if inputs is not None else 0)
-    seen_arrays = set()  # gradient arrays already handed to a leaf: a second leaf gets a copy
+    # gradient arrays already handed to a leaf, or held by the caller (the seeds): a leaf given one
+    # of them stores a copy, since later backward passes accumulate into `.grad` in place
+    seen_arrays = {id(s._data) for s in seeds}
 
     def deliver(tensor, key, grad):
         if inputs is not None:
@@ -223,6 +225,7 @@ def _run_backward(roots, seeds, *, retain_graph=False, create_graph=False, input
                     "first backward() if you need to run it again.")
             hooks = node._hooks
             if hooks is not None:
+                seen_arrays.add(_hooks.HOOKED)  # hooks may keep the gradients they see
                 grads = _hooks.run_pre(node, hooks, grads, deliver)
             if capture_nonleaf:
                 for idx in range(node.n_out):

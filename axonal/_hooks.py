@@ -60,6 +60,7 @@ class _LeafHooks:
 
 
 leaf_hooks = _LeafHooks()
+HOOKED = "hooks ran"  # the engine's mark, among the arrays it has handed out, that hooks saw grads
 
 
 def _leaf_removed():

@@ -10,13 +10,15 @@ conversion, `backward()`, gradient accumulation and the few in-place operations 
 (on data outside the graph). The arithmetic and shape methods (`+`, `.sum()`, `.reshape()` ...) are
 bound in `axonal/ops/methods.py`, the one place that resolves the tensor <-> ops import cycle.
 """
+import sys
+
 import numpy as np
 
 from . import _compat, _config, _hooks, backend
 from . import _dtype as _dt
 from . import _engine as engine
 from ._errors import DTypeError, GraphError
-from ._storage import fresh, version_counter
+from ._storage import bump, fresh, version_counter
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
 
@@ -288,17 +290,23 @@ class Tensor:
                             create_graph=create_graph, inputs=inputs)
 
     def _accumulate_grad(self, grad, seen_arrays):
-        """grad += g, where the first gradient is stored without a copy when nothing else can
-        alias it (a fresh array seen once), so the optimizer may update `.grad` in place."""
+        """grad += g, as PyTorch's AccumulateGrad. Without create_graph the sum is written into the
+        existing `.grad` (same tensor, same memory, version + 1: a reference or view of it held
+        between two backward passes sees the sum). The first gradient is stored without a copy
+        only when nothing else can hold its array: a fresh array (no view, no other tensor wrapping
+        it: its reference count), not a seed, not handed to another leaf, no hook saw it."""
         if not _config.is_grad_enabled():  # plain backward: store data only, never a graph
             data = grad._data
-            if self.grad is None:
-                if data.base is not None or id(data) in seen_arrays or grad._ctx is not None:
+            g = self.grad
+            if g is None:
+                if data.base is not None or id(data) in seen_arrays or grad._ctx is not None \
+                        or _hooks.HOOKED in seen_arrays or _hooks.leaf_hooks.count \
+                        or sys.getrefcount(data) > 3:  # data, grad._data, the call's argument
                     data = data.copy()
                 seen_arrays.add(id(data))
                 self.grad = constant(data)
-            else:
-                self.grad = constant(self.grad._data + data)
+            elif not _add_into(g, data, seen_arrays):
+                self.grad = constant(g._data + data)
         else:  # create_graph=True: keep the graph of the gradient for higher derivatives
             self.grad = grad if self.grad is None else self.grad + grad
         if self._post_acc_hooks:
@@ -345,6 +353,25 @@ class Tensor:
         elif self._rg:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+def _add_into(t, data, seen):
+    """t += data in t's memory; False where t's memory cannot take it (a read-only or broadcast
+    array, another shape or dtype): the caller then rebinds. One new version of t per backward
+    pass (`seen` is the pass's set), as PyTorch, which sums a leaf's contributions first."""
+    a = t._data
+    if a.shape != data.shape or a.dtype != data.dtype or \
+            any(s == 0 and n > 1 for n, s in zip(a.shape, a.strides)):
+        return False
+    try:
+        backend.xp_of(a).add(a, data, out=a)
+    except ValueError:  # read-only
+        return False
+    key = ("accumulated", id(t))
+    if key not in seen:
+        seen.add(key)
+        bump(t)
+    return True
 
 
 def constant(array):
