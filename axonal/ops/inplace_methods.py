@@ -283,14 +283,20 @@ def setitem(self, index, value):
     try:
         record = inplace_check(self, "__setitem__", (value,))
     except GraphError:
-        if basic:  # PyTorch writes through a view here, and says so in its error
+        # PyTorch writes through a view here, and says so in its error; a key of only `...` and
+        # `:` writes into self itself (the error names the leaf)
+        if basic and not all(k is Ellipsis or k == slice(None)
+                             for k in (key if isinstance(key, tuple) else (key,))):
             copy_(indexing.getitem(self, index), value)
         raise
     if not record:
         v = value._data if isinstance(value, Tensor) else value
         if isinstance(value, Tensor) and value.device != self.device:
             raise RuntimeError(f"__setitem__: value is on {value.device}, tensor on {self.device}")
-        self._data[key] = v
+        try:
+            self._data[key] = v
+        except ValueError:
+            raise ShapeError(_expand_error(self._data[key].shape, np.shape(v))) from None
         bump(self)
         return
     if basic:
@@ -306,6 +312,20 @@ def setitem(self, index, value):
 def relu_(input):
     """`torch.relu_(x)`: x.relu_()."""
     return input.relu_()
+
+
+def _expand_error(target, src):
+    """PyTorch's words for a value that cannot be broadcast to the written region."""
+    target, src = tuple(target), tuple(src)
+    if len(src) > len(target):
+        return (f"expand(size={list(target)}): the number of sizes provided ({len(target)}) must "
+                f"be greater or equal to the number of dimensions in the tensor ({len(src)})")
+    for i in range(1, len(src) + 1):
+        if src[-i] not in (1, target[-i]):
+            return (f"The expanded size of the tensor ({target[-i]}) must match the existing "
+                    f"size ({src[-i]}) at non-singleton dimension {len(target) - i}.  Target "
+                    f"sizes: {list(target)}.  Tensor sizes: {list(src)}")
+    return f"shape {list(src)} cannot be written into a region of shape {list(target)}"
 
 
 # -- the table --------------------------------------------------------------------------------------
