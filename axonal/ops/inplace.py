@@ -16,6 +16,8 @@ its `grad_fn` becomes the op's node, whose input is x as it was before. Three th
 The region of a view inside its base is described by `positions`: for every element of the view, its
 flat (row-major) index in the base, found from the arrays' addresses and strides.
 """
+import warnings
+
 import numpy as np
 
 from .. import _storage, backend
@@ -59,12 +61,14 @@ class CopySlices(Function):
     _node_name = "CopySlices"  # PyTorch's name for this node
 
     @staticmethod
-    def forward(ctx, base, region, pos, array):
-        ctx.save(pos=pos.reshape(-1), shape=region.shape)
+    def forward(ctx, base, region, pos, array, overlapping=False):
+        ctx.save(pos=pos.reshape(-1), shape=region.shape, overlapping=overlapping)
         return array
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.overlapping:  # a fill of an expanded view: PyTorch's CopySlices refuses here
+            raise GraphError(OVERLAPPING)
         flat = g.reshape(-1)
         g_base = g_region = None
         if ctx.needs_input_grad[0]:
@@ -73,7 +77,7 @@ class CopySlices(Function):
             g_base = g * constant(mask.reshape(g.shape))
         if ctx.needs_input_grad[1]:
             g_region = GetItem.apply(flat, (ctx.pos,), False).reshape(ctx.shape)
-        return g_base, g_region, None, None
+        return g_base, g_region, None, None, None
 
 
 class ViewOf(Function):
@@ -225,13 +229,32 @@ def _aliases(self, args, kwargs, storage):
             if isinstance(o, Tensor) and o is not self and backend.root(o._data) is storage]
 
 
+OVERLAPPING = ("unsupported operation: more than one element of the written-to tensor refers to a "
+               "single memory location. Please clone() the tensor before performing the "
+               "operation.")
+# writes of one value that PyTorch lets into memory shared by several elements (an expanded
+# tensor); the two indexing ones with a deprecation warning, as PyTorch
+OVERLAP_ALLOWED = frozenset(("fill_", "masked_fill_", "index_fill_"))
+
+
+def overlap_check(self, op):
+    """PyTorch's refusal to write into a tensor whose elements share memory (see OVERLAP_ALLOWED);
+    returns whether they do."""
+    if not _overlapping(self._data):
+        return False
+    if op not in OVERLAP_ALLOWED:
+        raise GraphError(f"{op}: {OVERLAPPING}")
+    if op != "fill_":
+        warnings.warn(f"Use of {op} on expanded tensors is deprecated. Please clone() the tensor "
+                      "before performing this operation. This also applies to advanced indexing "
+                      "e.g. tensor[mask] = scalar", UserWarning, stacklevel=3)
+    return True
+
+
 def apply_inplace(self, op, fn, *args, **kwargs):
     """`self <- fn(self, *args, **kwargs)` in place; `fn` is the out-of-place op."""
     _storage.fresh(self)
-    if _overlapping(self._data):
-        raise GraphError(f"{op}: unsupported operation: more than one element of the written-to "
-                         "tensor refers to a single memory location. Please clone() the tensor "
-                         "before performing the operation.")
+    overlapping = overlap_check(self, op)
     record = inplace_check(self, op, args, kwargs)
     outer, made = versions.collecting[0], []
     versions.collecting[0] = made  # fn may be a composite: every node it records is collected
@@ -287,7 +310,7 @@ def apply_inplace(self, op, fn, *args, **kwargs):
             vc[2] = (node, out._idx)
         return self
     pos = positions(base._data, self._data)
-    new_base = CopySlices.apply(base, out, pos, base._data)
+    new_base = CopySlices.apply(base, out, pos, base._data, overlapping)
     forward_ad.after_inplace(base, new_base)
     if new_base._ctx is not None:
         base._ctx, base._idx, base._rg = new_base._ctx, 0, True

@@ -15,7 +15,8 @@ from ..random import np_generator
 from .._storage import bump
 from ..tensor import Tensor, _index_key
 from . import compare, indexing, shape, strided
-from .inplace import Overwrite, _overlapping, _torch_name, _values, alias_check, apply_inplace
+from .inplace import (Overwrite, _overlapping, _torch_name, _values, alias_check, apply_inplace,
+                      overlap_check)
 
 # -- the write itself, without a graph ----------------------------------------------------------
 
@@ -43,8 +44,7 @@ def _ufunc_into(self, op, ufunc, *operands):
 
 def _assign(self, op, values):
     """self's memory <- values (an array already of self's shape and dtype), without a graph."""
-    if _overlapping(self._data):
-        apply_inplace(self, op, lambda t: t)  # raises the overlapping-memory error
+    overlap_check(self, op)  # raises for any write but a fill
     backend.xp_of(self._data).copyto(self._data, values)
     bump(self)
     return self
