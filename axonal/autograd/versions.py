@@ -12,7 +12,7 @@ records; in backward, when writes happened since, the tensors it saved (`ctx.sav
 and its saved outputs (`save_output`) are checked, and one written since raises PyTorch's error
 ("modified by an inplace operation") instead of computing with the new values.
 """
-from .. import _config
+from .. import _config, _storage
 from .._errors import GraphError
 from .._storage import fresh, version_at
 from ..backend import root
@@ -41,6 +41,8 @@ def link_views(outs, args):
                     if vc[1]:
                         o.__dict__["_vg"] = vc[1]
                     marks = a.__dict__.get("_view_marks") if a._base is not None else None
+                    if len(outs) > 1 and len(vc) == 4 and o._base._rg:
+                        vc.append(True)  # views returned together: _storage.bump
                     if len(outs) > 1 or marks or (not _config._state.grad and o._base._rg):
                         o.__dict__["_view_marks"] = (
                             (j if len(outs) > 1 else (marks or (None,))[0]),
@@ -129,7 +131,9 @@ NO_GRAD_VIEW = ("A view was created in no_grad mode and is being modified inplac
                 "You can clarify your code by moving both the view and the inplace either both "
                 "inside the no_grad block (if you don't want the inplace to be tracked) or both "
                 "outside (if you want the inplace to be tracked).")
-graph_writes = [0]  # in-place writes that changed a graph so far: until one, no view can be stale
+# in-place writes that changed a graph (or wrote into a storage of multi-output views) so far:
+# until one, no view can be stale
+graph_writes = _storage.GRAPH_WRITES
 collecting = [None]  # a list while an in-place op runs its out-of-place op: the nodes it records
 
 
