@@ -71,13 +71,38 @@ class GetItem(Function):
         if basic and Ellipsis not in key:  # all-int keys: a 0-d view (NumPy would copy a scalar)
             key = (*key, Ellipsis)
         try:
-            return x._data[key]
+            out = x._data[key]
         except IndexError as e:
             raise IndexError(f"index: {e} (tensor shape {tuple(x.shape)})") from None
+        return _none_strides(x._data, key, out) if basic and None in key else out
 
     @staticmethod
     def backward(ctx, g):
         return IndexAddZeros.apply(g, ctx.key, ctx.basic, ctx._in_meta[0][0]), None, None
+
+
+def _none_strides(a, key, out):
+    """x[..., None, ...] with PyTorch's strides for the new size-1 dims (NumPy gives them 0;
+    PyTorch's unsqueeze gives size * stride of the input dim that follows, 1 at the end): the same
+    view of a's memory, rebuilt on its owner so that it stays linked as a view."""
+    r = a if a.base is None else a.base
+    if type(out) is not np.ndarray or type(r) is not np.ndarray or not r.flags.c_contiguous \
+            or not r.flags.writeable:
+        return out
+    n_ell = a.ndim - sum(1 for k in key if k is not None and k is not Ellipsis)
+    strides, p, j = list(out.strides), 0, 0  # p: next input dim, j: next output dim
+    for k in key:
+        if k is None:
+            strides[j] = a.shape[p] * a.strides[p] if p < a.ndim else a.itemsize
+            j += 1
+        elif k is Ellipsis:
+            p, j = p + n_ell, j + n_ell
+        elif isinstance(k, slice):
+            p, j = p + 1, j + 1
+        else:  # an int removes the dim
+            p += 1
+    off = out.__array_interface__["data"][0] - r.__array_interface__["data"][0]
+    return np.ndarray(out.shape, out.dtype, buffer=r, offset=off, strides=tuple(strides))
 
 
 class IndexAddZeros(Function):
