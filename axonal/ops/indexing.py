@@ -19,9 +19,9 @@ from .shape import pad_widths, sum_to
 
 def _index_tensors(key):
     """The Tensors in an index expression (index and mask tensors)."""
-    if isinstance(key, Tensor):
-        return (key,)
-    return tuple(k for k in key if isinstance(k, Tensor)) if isinstance(key, tuple) else ()
+    if type(key) is tuple:
+        return tuple(k for k in key if isinstance(k, Tensor))
+    return (key,) if isinstance(key, Tensor) else ()
 
 
 def _keep_indices(out, tensors):
@@ -35,10 +35,13 @@ def _keep_indices(out, tensors):
     return out
 
 
-def _normalize_key(key, ndim, xp=np):
+def _normalize_key(key, ndim, xp=np, tensors=None):
     """Arrays for Tensors and lists; boolean masks expanded to integer arrays (via nonzero) so the
-    same key can be used for reading and for `add.at`. Returns (key, is_basic)."""
-    shared = {id(t._data) for t in _index_tensors(key)}
+    same key can be used for reading and for `add.at`. Returns (key, is_basic). `tensors`: the
+    key's index tensors when the caller has them already."""
+    if tensors is None:
+        tensors = _index_tensors(key)
+    shared = {id(t._data) for t in tensors} if tensors else ()
     key = _index_key(key)
     if not isinstance(key, tuple):
         key = (key,)
@@ -234,11 +237,13 @@ def _is_int(k):
 
 
 def getitem(x, key):
-    return _keep_indices(_getitem(x, key), _index_tensors(key))
+    tensors = _index_tensors(key)
+    out = _getitem(x, key, tensors)
+    return _keep_indices(out, tensors) if tensors else out
 
 
-def _getitem(x, key):
-    key, basic = _normalize_key(key, x.ndim, xp_of(x._data))
+def _getitem(x, key, tensors=None):
+    key, basic = _normalize_key(key, x.ndim, xp_of(x._data), tensors)
     if not basic and any(_is_int(k) for k in key):
         # PyTorch applies integer indices first, as basic indexing: x[0, :, [1, 2]] on a (2, 3, 4)
         # tensor is (3, 2). NumPy would count the int as an advanced index and give (2, 3).
