@@ -15,8 +15,8 @@ from ..random import np_generator
 from .._storage import bump
 from ..tensor import Tensor, _index_key
 from . import compare, indexing, shape, strided
-from .inplace import (Overwrite, _overlapping, _torch_name, _values, alias_check, apply_inplace,
-                      overlap_check)
+from .inplace import (ALIASED, Overwrite, _overlapping, _torch_name, _values, alias_check,
+                      apply_inplace, overlap_check, partial_overlap)
 
 # -- the write itself, without a graph ----------------------------------------------------------
 
@@ -291,8 +291,15 @@ def setitem(self, index, value):
         raise
     if not record:
         v = value._data if isinstance(value, Tensor) else value
-        if isinstance(value, Tensor) and value.device != self.device:
-            raise RuntimeError(f"__setitem__: value is on {value.device}, tensor on {self.device}")
+        if isinstance(value, Tensor):
+            if value.device != self.device:
+                raise RuntimeError(f"__setitem__: value is on {value.device}, tensor on "
+                                   f"{self.device}")
+            # the value may not partly overlap what it is written into (the region for a basic
+            # index, PyTorch's copy_; the whole tensor for an advanced one, its index_put_)
+            target = self._data[key] if basic else self._data
+            if partial_overlap(target, v):
+                raise GraphError(f"__setitem__: {ALIASED}")
         try:
             self._data[key] = v
         except ValueError:
