@@ -18,7 +18,7 @@ from . import _compat, _config, _hooks, backend
 from . import _dtype as _dt
 from . import _engine as engine
 from ._errors import DTypeError, GraphError
-from ._storage import bump, fresh, version_counter
+from ._storage import fresh, version_counter
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
 
@@ -244,11 +244,11 @@ class Tensor:
     def detach_(self):
         if self._base is not None:  # any view, as PyTorch (grad or not)
             raise GraphError("Can't detach views in-place. Use detach() instead. If you are using "
-                             "DistributedDataParallel (DDP) for training, and "
-                             "gradient_as_bucket_view is set as True, gradients are views of DDP "
-                             "buckets, and hence detach_() cannot be called on these gradients. "
-                             "To fix this error, please refer to the Optimizer.zero_grad() "
-                             "function in torch/optim/optimizer.py as the solution.")
+                             "DistributedDataParallel (DDP) for training, and gradient_as_bucket_"
+                             "view is set as True, gradients are views of DDP buckets, and hence "
+                             "detach_() cannot be called on these gradients. To fix this error, "
+                             "please refer to the Optimizer.zero_grad() function in torch/optim/"
+                             "optimizer.py as the solution.")
         self._ctx, self._idx, self._rg = None, 0, False
         return self
 
@@ -295,22 +295,20 @@ class Tensor:
                             create_graph=create_graph, inputs=inputs)
 
     def _accumulate_grad(self, grad, seen_arrays):
-        """grad += g, as PyTorch's AccumulateGrad. Without create_graph the sum is written into the
-        existing `.grad` (same tensor, same memory, version + 1: a reference or view of it held
-        between two backward passes sees the sum). The first gradient is stored without a copy
-        only when nothing else can hold its array: a fresh array (no view, no other tensor wrapping
-        it: its reference count), not a seed, not handed to another leaf, no hook saw it."""
+        """grad += g, as PyTorch's AccumulateGrad: without create_graph, into the existing `.grad`
+        (same tensor and memory, a new version). The first gradient is kept without a copy only
+        when nothing else can hold its array: no view or other tensor on it (its reference count),
+        not a seed, not handed to another leaf, no hook saw it."""
         if not _config.is_grad_enabled():  # plain backward: store data only, never a graph
-            data = grad._data
-            g = self.grad
+            data, g = grad._data, self.grad
             if g is None:
                 if data.base is not None or id(data) in seen_arrays or grad._ctx is not None \
-                        or _hooks.HOOKED in seen_arrays or _hooks.leaf_hooks.count \
+                        or engine.HOOKED in seen_arrays or _hooks.leaf_hooks.count \
                         or sys.getrefcount(data) > 3:  # data, grad._data, the call's argument
                     data = data.copy()
                 seen_arrays.add(id(data))
                 self.grad = constant(data)
-            elif not _add_into(g, data, seen_arrays):
+            elif not engine.add_into(g, data, seen_arrays):
                 self.grad = constant(g._data + data)
         else:  # create_graph=True: keep the graph of the gradient for higher derivatives
             self.grad = grad if self.grad is None else self.grad + grad
@@ -358,25 +356,6 @@ class Tensor:
         elif self._rg:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
-
-
-def _add_into(t, data, seen):
-    """t += data in t's memory; False where t's memory cannot take it (a read-only or broadcast
-    array, another shape or dtype): the caller then rebinds. One new version of t per backward
-    pass (`seen` is the pass's set), as PyTorch, which sums a leaf's contributions first."""
-    a = t._data
-    if a.shape != data.shape or a.dtype != data.dtype or \
-            any(s == 0 and n > 1 for n, s in zip(a.shape, a.strides)):
-        return False
-    try:
-        backend.xp_of(a).add(a, data, out=a)
-    except ValueError:  # read-only
-        return False
-    key = ("accumulated", id(t))
-    if key not in seen:
-        seen.add(key)
-        bump(t)
-    return True
 
 
 def constant(array):

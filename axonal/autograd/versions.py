@@ -51,6 +51,16 @@ def link_views(outs, args):
                     break
 
 
+def name_views(parts, name):
+    """Name the op that returned these views together (split, chunk, unbind), for PyTorch's errors
+    when one of them or their base is written in place."""
+    for p in parts:
+        marks = p.__dict__.get("_view_marks")
+        if marks is not None:
+            p.__dict__["_view_marks"] = (marks[0], marks[1], name)
+    return parts
+
+
 def check(node):
     """Raise PyTorch's error when a tensor this node kept was written in place since it recorded."""
     ep = node._ep

@@ -1,6 +1,6 @@
 """Primitive differentiable ops, grouped by family, and the functions users call."""
 from . import methods as _methods  # noqa: F401  (binds Tensor methods)
-from . import _jvp, _jvp_inplace  # attaches the forward-mode AD rules to the op classes
+from . import _jvp, _jvp_inplace, _jvp_more  # attach the forward-mode AD rules to the op classes
 from .activation import log_softmax, softmax
 from .arith import (add, bitwise_left_shift, bitwise_right_shift, div, floor_divide, mul, neg, pow,
                     reciprocal, remainder, square, sub)

@@ -18,19 +18,17 @@ from ..backend import xp_of
 from ..tensor import Tensor, constant
 from ._util import is_scalar
 from .activation import LogSoftmax, Softmax
-from .arith import Add, Div, Mul, Neg, Pow, Remainder, Sub, div
+from .arith import Add, Div, Mul, Neg, Pow, Sub
 from .compare import Clamp, Maximum, Where, where
 from .conv import ConvFn, ConvTFn, ConvWFn
 from .einsum import Einsum
 from .indexing import Gather, GetItem, IndexAddZeros, IndexPut, Scatter, ScatterAddZeros
-from .linalg import Dot, Linear, MatMul, _DiagEmbed, _DiagTake, _Triangle, matmul
+from .linalg import Linear, MatMul, _DiagEmbed, _DiagTake, _Triangle, matmul
 from .methods import _ToDevice
-from .moments import Logsumexp, Std, Var, _divisor, _scale
 from .pool import AvgPoolFn, AvgPoolTFn, PlaneGather, PlaneScatter
 from .reduction import AMax, Cumsum, MaxDim, Norm2, Prod, Sum, _keep_shape, _leave_one_out, _restore
 from .resample import FoldFn, UnfoldFn
 from .rnn import Recurrence, _merge, _rows
-from .strided import Diagonal, DiagonalScatter
 from .shape import Cat, Clone, Expand, Flip, Pad, Permute, Repeat, Reshape, Split, SumTo
 from .unary import (
     _TWO_OVER_SQRT_PI,
@@ -122,18 +120,6 @@ Mul.jvp = staticmethod(_mul_jvp)
 Div.jvp = staticmethod(_div_jvp)
 Pow.jvp = staticmethod(_pow_jvp)
 Neg.jvp = linear_jvp
-
-
-def _remainder_jvp(ctx, ta, tb):  # d(a mod b) = da - floor(a / b) db
-    a, b = jvp_inputs(ctx)
-    parts = [t for t in (ta, None if tb is None else -tb * div(a, b, rounding_mode="floor"))
-             if t is not None]
-    return None if not parts else _fit(ctx, parts[0] if len(parts) == 1 else parts[0] + parts[1])
-
-
-Remainder.jvp = staticmethod(_remainder_jvp)
-Diagonal.jvp = linear_jvp
-DiagonalScatter.jvp = linear_jvp
 
 
 # -- one-input element-wise ops: f'(x) * t ---------------------------------------------------
@@ -247,38 +233,6 @@ def _norm2_jvp(ctx, t, *_):  # d ||x|| = <x, t> / ||x|| (0 where the norm is 0)
 
 Sum.jvp = linear_jvp
 Cumsum.jvp = linear_jvp
-def _centered_sum(ctx, t):  # sum((x - mean) t) / D over the reduced dims
-    x = jvp_inputs(ctx)[0]
-    centered = x - Sum.apply(x, ctx.dims, True) / float(np.prod([x.shape[d] for d in ctx.dims]))
-    return Sum.apply(centered * t, ctx.dims, ctx.keepdim) * \
-        _scale(_divisor(x._data.shape, ctx.dims, ctx.correction))
-
-
-def _var_jvp(ctx, t, *_):  # d var = 2 sum((x - mean) t) / D
-    return None if t is None else _centered_sum(ctx, t) * 2.0
-
-
-def _std_jvp(ctx, t, *_):  # d std = d var / (2 std) (0 where std == 0, as the gradient)
-    if t is None:
-        return None
-    out = jvp_output(ctx)
-    return where(out == 0, 0.0, _centered_sum(ctx, t) / where(out == 0, 1.0, out))
-
-
-def _logsumexp_jvp(ctx, t, *_):  # d lse = sum(t e) / sum(e), e = exp(x - lse) (sum(e) = 1;
-    if t is None:                  # PyTorch's form: an empty group gives 0 / 0 = nan)
-        return None
-    x = jvp_inputs(ctx)[0]
-    out = jvp_output(ctx)
-    if not ctx.keepdim:
-        out = Reshape.apply(out, _keep_shape(x._data.shape, ctx.dims))
-    e = exp(x - out)
-    return Sum.apply(t * e, ctx.dims, ctx.keepdim) / Sum.apply(e, ctx.dims, ctx.keepdim)
-
-
-Var.jvp = staticmethod(_var_jvp)
-Std.jvp = staticmethod(_std_jvp)
-Logsumexp.jvp = staticmethod(_logsumexp_jvp)
 Prod.jvp = staticmethod(_prod_jvp)
 AMax.jvp = staticmethod(_amax_jvp)
 MaxDim.jvp = staticmethod(_maxdim_jvp)
@@ -374,7 +328,7 @@ def _plane_gather_jvp(ctx, t, *_):  # max pooling's read: the tangent at the sam
 
 ConvFn.jvp = staticmethod(_conv_jvp)
 PlaneGather.jvp = staticmethod(_plane_gather_jvp)
-for _cls in (ConvTFn, ConvWFn, Einsum, Dot):
+for _cls in (ConvTFn, ConvWFn, Einsum):
     _cls.jvp = staticmethod(multilinear_jvp)
 for _cls in (PlaneScatter, AvgPoolFn, AvgPoolTFn, UnfoldFn, FoldFn, _ToDevice):
     _cls.jvp = linear_jvp
