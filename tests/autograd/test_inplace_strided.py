@@ -134,3 +134,26 @@ def test_feature_alpha_dropout_needs_two_dims():
         lib.nn.functional.feature_alpha_dropout(T(lib, A[0, 0]), 0.4, True)
 
     same(program, torch_raises=True)
+
+
+# -- forward AD through the in-place machinery ------------------------------------------------------
+
+@pytest.mark.parametrize("write", ["view_mul", "fill_expanded_row", "eq_operand", "diagonal"])
+def test_forward_ad_through_in_place_writes_vs_torch(write):
+    def program(lib):
+        fw = lib.autograd.forward_ad
+        other = T(lib, A[0, 0, :3], requires_grad=True) * 1.0
+        with fw.dual_level():
+            d = fw.make_dual(T(lib, A[0]), T(lib, W[0]))
+            y = d * 2.0
+            if write == "view_mul":
+                y[1:3].mul_(d[1:3])
+            elif write == "fill_expanded_row":
+                y[0].fill_(0.5)
+            elif write == "eq_operand":
+                y[:, :3].eq_(other.round())
+            else:
+                y.diagonal().mul_(3.0)
+            return fw.unpack_dual(y).tangent, y.detach()
+
+    same(program)
