@@ -20,7 +20,10 @@ from .shape import pad_widths, sum_to
 def _index_tensors(key):
     """The Tensors in an index expression (index and mask tensors)."""
     if type(key) is tuple:
-        return tuple(k for k in key if isinstance(k, Tensor))
+        for k in key:
+            if isinstance(k, Tensor):
+                return tuple(k for k in key if isinstance(k, Tensor))
+        return ()
     return (key,) if isinstance(key, Tensor) else ()
 
 

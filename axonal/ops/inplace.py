@@ -212,13 +212,17 @@ def partial_overlap(a, b):
 
 def alias_check(self, op, args, kwargs=None):
     """Refuse an operand that partially overlaps the written-to tensor, as PyTorch (the result would
-    depend on the order in which elements are written)."""
-    if op in _NO_ALIAS_CHECK:
-        return
+    depend on the order in which elements are written). Operands in another storage (the usual
+    case: an optimizer's `p.add_(g)`) cost one comparison each."""
     a = self._data
-    for o in (*args, *(kwargs.values() if kwargs else ())):
-        if isinstance(o, Tensor) and partial_overlap(a, o._data):
-            raise GraphError(f"{op}: {ALIASED}")
+    root = a.base if a.base is not None else a
+    for group in (args, kwargs.values()) if kwargs else (args,):
+        for o in group:
+            if type(o) is Tensor or isinstance(o, Tensor):
+                b = o._data
+                if (b is root or b.base is root) and op not in _NO_ALIAS_CHECK and \
+                        partial_overlap(a, b):
+                    raise GraphError(f"{op}: {ALIASED}")
 
 
 def _aliases(self, args, kwargs, storage):
