@@ -23,9 +23,29 @@ import collections
 import threading
 import warnings
 
-from . import _config, _hooks
+from . import _config, _hooks, _storage
 from ._errors import GraphError
 from .backend import xp_of
+
+HOOKED = "hooks ran"  # marks, among the arrays handed to leaves, that a hook saw the gradients
+
+
+def add_into(t, data, seen):
+    """`.grad` t += data in t's memory (Tensor._accumulate_grad), one new version per backward
+    (`seen`: the pass's set; PyTorch sums a leaf's contributions first); False where t's memory
+    cannot take it (read-only, broadcast, another shape or dtype): the caller then rebinds."""
+    a = t._data
+    if a.shape != data.shape or a.dtype != data.dtype or \
+            any(s == 0 and n > 1 for n, s in zip(a.shape, a.strides)):
+        return False
+    try:
+        xp_of(a).add(a, data, out=a)
+    except ValueError:  # read-only
+        return False
+    if ("accumulated", id(t)) not in seen:
+        seen.add(("accumulated", id(t)))
+        _storage.bump(t)
+    return True
 
 
 def _collect_dependencies(root_nodes, leaf_deps=None, run=None):
@@ -147,7 +167,9 @@ def _run_backward(roots, seeds, *, retain_graph=False, create_graph=False, input
         for k, t in enumerate(inputs):
             slots[id(t) if t._ctx is None else (t._ctx, t._idx)] = k
     results = [None] * (len(inputs) if inputs is not None else 0)
-    seen_arrays = set()  # gradient arrays already handed to a leaf: a second leaf gets a copy
+    # gradient arrays already handed to a leaf, or held by the caller (the seeds): a leaf given one
+    # of them stores a copy, since later backward passes accumulate into `.grad` in place
+    seen_arrays = {id(s._data) for s in seeds}
 
     def deliver(tensor, key, grad):
         if inputs is not None:
@@ -223,6 +245,7 @@ def _run_backward(roots, seeds, *, retain_graph=False, create_graph=False, input
                     "first backward() if you need to run it again.")
             hooks = node._hooks
             if hooks is not None:
+                seen_arrays.add(HOOKED)  # hooks may keep the gradients they see
                 grads = _hooks.run_pre(node, hooks, grads, deliver)
             if capture_nonleaf:
                 for idx in range(node.n_out):

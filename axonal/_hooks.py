@@ -319,18 +319,18 @@ def _ndim(t):
     return t._data.ndim
 
 
-def _sum_name(args):
-    x, dims, keepdim = args[:3]
-    full = dims is None or (len(tuple(dims)) == _ndim(x) and not keepdim)
-    return "SumBackward0" if full else "SumBackward1"
+def _all_or_dims(op):  # sum / prod: <op>Backward0 over every dim (no keepdim), 1 over some
+    def rule(args):
+        x, dims, keepdim = args[:3]
+        full = dims is None or (len(tuple(dims)) == _ndim(x) and not keepdim)
+        return f"{op}Backward0" if full else f"{op}Backward1"
+    return rule
 
 
-def _amax_name(args):
-    x, dims, keepdim, take_max = args[:4]
-    full = dims is None or (len(tuple(dims)) == _ndim(x) and not keepdim)
-    if full:
-        return "MaxBackward1" if take_max else "MinBackward1"
-    return "AmaxBackward0" if take_max else "AminBackward0"
+def _amax_name(args):  # max() / min() of every element (the flag after take_max), or amax / amin
+    if len(args) > 4 and args[4]:
+        return "MaxBackward1" if args[3] else "MinBackward1"
+    return "AmaxBackward0" if args[3] else "AminBackward0"
 
 
 def _reshape_name(args):
@@ -389,9 +389,9 @@ def _normalize_name(args):
     return "NativeBatchNormBackward0" if 0 in tuple(args[5]) else "NativeLayerNormBackward0"
 
 
-VARIANTS = {"Sum": _sum_name, "AMax": _amax_name, "Reshape": _reshape_name,
-            "Permute": _permute_name, "GetItem": _getitem_name, "Linear": _linear_name,
-            "Normalize": _normalize_name}
+VARIANTS = {"Sum": _all_or_dims("Sum"), "Prod": _all_or_dims("Prod"), "AMax": _amax_name,
+            "Reshape": _reshape_name, "Permute": _permute_name, "GetItem": _getitem_name,
+            "Linear": _linear_name, "Normalize": _normalize_name}
 
 
 def variant_rule(cls):

@@ -25,13 +25,21 @@ def version_counter(t):
     return vc
 
 
+GRAPH_WRITES = [0]  # writes that may have made a view's grad_fn stale (autograd/versions.py)
+
+
 def bump(t):
-    """Count one in-place write into `t`'s storage; returns its counter."""
+    """Count one in-place write into `t`'s storage; returns its counter. A storage with views
+    returned together (split, chunk, unbind: a fifth entry in its counter) also moves its graph
+    generation, so those views find out when next used, as PyTorch's (they then refuse)."""
     vc = t._vc
     if vc is None:
         vc = t._vc = [0, 0, None, None]
     EPOCH[0] += 1
     vc[0] += 1
+    if len(vc) > 4:
+        vc[1] += 1
+        GRAPH_WRITES[0] += 1
     writes = vc[3]
     if writes is None:
         vc[3] = [EPOCH[0]]

@@ -10,6 +10,8 @@ conversion, `backward()`, gradient accumulation and the few in-place operations 
 (on data outside the graph). The arithmetic and shape methods (`+`, `.sum()`, `.reshape()` ...) are
 bound in `axonal/ops/methods.py`, the one place that resolves the tensor <-> ops import cycle.
 """
+import sys
+
 import numpy as np
 
 from . import _compat, _config, _hooks, backend
@@ -251,8 +253,13 @@ class Tensor:
         return t
 
     def detach_(self):
-        if self._base is not None and (self._rg or self._base._rg):
-            raise GraphError("Can't detach views in-place. Use detach() instead.")
+        if self._base is not None:  # any view, as PyTorch (grad or not)
+            raise GraphError("Can't detach views in-place. Use detach() instead. If you are using "
+                             "DistributedDataParallel (DDP) for training, and gradient_as_bucket_"
+                             "view is set as True, gradients are views of DDP buckets, and hence "
+                             "detach_() cannot be called on these gradients. To fix this error, "
+                             "please refer to the Optimizer.zero_grad() function in torch/optim/"
+                             "optimizer.py as the solution.")
         self._ctx, self._idx, self._rg = None, 0, False
         return self
 
@@ -299,17 +306,21 @@ class Tensor:
                             create_graph=create_graph, inputs=inputs)
 
     def _accumulate_grad(self, grad, seen_arrays):
-        """grad += g, where the first gradient is stored without a copy when nothing else can
-        alias it (a fresh array seen once), so the optimizer may update `.grad` in place."""
+        """grad += g, as PyTorch's AccumulateGrad: without create_graph, into the existing `.grad`
+        (same tensor and memory, a new version). The first gradient is kept without a copy only
+        when nothing else can hold its array: no view or other tensor on it (its reference count),
+        not a seed, not handed to another leaf, no hook saw it."""
         if not _config.is_grad_enabled():  # plain backward: store data only, never a graph
-            data = grad._data
-            if self.grad is None:
-                if data.base is not None or id(data) in seen_arrays or grad._ctx is not None:
+            data, g = grad._data, self.grad
+            if g is None:
+                if data.base is not None or id(data) in seen_arrays or grad._ctx is not None \
+                        or engine.HOOKED in seen_arrays or _hooks.leaf_hooks.count \
+                        or sys.getrefcount(data) > 3:  # data, grad._data, the call's argument
                     data = data.copy()
                 seen_arrays.add(id(data))
                 self.grad = constant(data)
-            else:
-                self.grad = constant(self.grad._data + data)
+            elif not engine.add_into(g, data, seen_arrays):
+                self.grad = constant(g._data + data)
         else:  # create_graph=True: keep the graph of the gradient for higher derivatives
             self.grad = grad if self.grad is None else self.grad + grad
         if self._post_acc_hooks:

@@ -37,6 +37,7 @@ from ..tensor import ARRAY_TYPES, Tensor, constant
 from . import versions as _versions
 
 _link_views = _versions.link_views
+name_views = _versions.name_views  # for the shape ops
 _EPOCH = _storage.EPOCH
 version_counter = _storage.version_counter
 

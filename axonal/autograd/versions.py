@@ -12,7 +12,7 @@ records; in backward, when writes happened since, the tensors it saved (`ctx.sav
 and its saved outputs (`save_output`) are checked, and one written since raises PyTorch's error
 ("modified by an inplace operation") instead of computing with the new values.
 """
-from .. import _config
+from .. import _config, _storage
 from .._errors import GraphError
 from .._storage import fresh, version_at
 from ..backend import root
@@ -41,27 +41,52 @@ def link_views(outs, args):
                     if vc[1]:
                         o.__dict__["_vg"] = vc[1]
                     marks = a.__dict__.get("_view_marks") if a._base is not None else None
+                    if len(outs) > 1 and len(vc) == 4 and o._base._rg:
+                        vc.append(True)  # views returned together: _storage.bump
                     if len(outs) > 1 or marks or (not _config._state.grad and o._base._rg):
                         o.__dict__["_view_marks"] = (
                             (j if len(outs) > 1 else (marks or (None,))[0]),
-                            not _config._state.grad and o._base._rg or bool(marks and marks[1]))
+                            not _config._state.grad and o._base._rg or bool(marks and marks[1]),
+                            marks[2] if marks and len(marks) > 2 and len(outs) == 1 else "Split")
                     break
+
+
+def name_views(parts, name):
+    """Name the op that returned these views together (split, chunk, unbind), for PyTorch's errors
+    when one of them or their base is written in place."""
+    for p in parts:
+        marks = p.__dict__.get("_view_marks")
+        if marks is not None:
+            p.__dict__["_view_marks"] = (marks[0], marks[1], name)
+    return parts
 
 
 def check(node):
     """Raise PyTorch's error when a tensor this node kept was written in place since it recorded."""
     ep = node._ep
-    for t in node.saved or ():
+    for t in (*(node.saved or ()), *node.__dict__.get("_saved_indices", ())):
         if isinstance(t, Tensor):
             vc = t._vc
             if vc is not None and vc[3] and vc[3][-1] > ep:
-                fresh(t)  # a view names its rebuilt grad_fn, as PyTorch's
+                _fresh_in_grad_mode(t)  # a view names its rebuilt grad_fn, as PyTorch's
                 grad_fn = (t._ctx, t._idx) if t._ctx is not None else None
                 raise GraphError(_message(vc[0], version_at(vc, ep), grad_fn, t._data))
+    ep = node.__dict__.get("_out_ep", ep)  # an in-place op's node: its output is the written one
     for j, vc in enumerate(getattr(node, "_out_vc", None) or ()):
         if vc[3] and vc[3][-1] > ep:
             raise GraphError(_message(vc[0], version_at(vc, ep), (node, j),
                                       node._out_data[j]))
+
+
+def _fresh_in_grad_mode(t):
+    """fresh(t) even inside a backward pass (grad mode off there), so a stale view gets the
+    grad_fn that PyTorch names in its error."""
+    state = _config._state
+    prev, state.grad = state.grad, True
+    try:
+        fresh(t)
+    finally:
+        state.grad = prev
 
 
 def _message(now, expected, grad_fn, arr):
@@ -81,13 +106,16 @@ def _legacy(dtype):
     return _LEGACY.get(str(dtype), f"{dtype}Tensor")
 
 
-def shield(node, storage):
+def shield(node, storage, keep=()):
     """Before an in-place op overwrites `storage`, give `node` private copies of what it saved
-    there: the op's own backward needs the values from before the write (PyTorch's original_self)."""
+    there: the op's own backward needs the values from before the write (PyTorch's original_self).
+    The tensors in `keep` (the op's other operands in that storage) stay as they are, so that
+    backward refuses them once written, as PyTorch's saved variables."""
     if node is None:
         return
     if node.saved:
-        node.saved = tuple(None if t is None else _private(t, storage) for t in node.saved)
+        node.saved = tuple(None if t is None else t if any(t is k for k in keep) else
+                           _private(t, storage) for t in node.saved)
     d = node.__dict__
     for name in node._saved_names:
         v = d.get(name)
@@ -113,7 +141,9 @@ NO_GRAD_VIEW = ("A view was created in no_grad mode and is being modified inplac
                 "You can clarify your code by moving both the view and the inplace either both "
                 "inside the no_grad block (if you don't want the inplace to be tracked) or both "
                 "outside (if you want the inplace to be tracked).")
-graph_writes = [0]  # in-place writes that changed a graph so far: until one, no view can be stale
+# in-place writes that changed a graph (or wrote into a storage of multi-output views) so far:
+# until one, no view can be stale
+graph_writes = _storage.GRAPH_WRITES
 collecting = [None]  # a list while an in-place op runs its out-of-place op: the nodes it records
 
 
@@ -123,6 +153,18 @@ def refresh_views(args):
     for a in args:
         if isinstance(a, Tensor):
             fresh(a)
+
+
+def multi_view_rebased(view):
+    """PyTorch's error for a view returned together with others (split, chunk, unbind) whose base
+    or sibling was written in place since: its grad_fn cannot be rebuilt."""
+    marks = view.__dict__.get("_view_marks")
+    if marks and marks[0] is not None and (view._rg or view._base._rg):
+        raise GraphError(f"Output {marks[0]} of {marks[2]} is a view and its base or another view "
+                         "of its base has been modified inplace. This view is the output of a "
+                         "function that returns multiple views. Such functions do not allow the "
+                         "output views to be modified inplace. You should replace the inplace "
+                         "operation by an out-of-place one.")
 
 
 def inplace_check(self, op, args=(), kwargs=None):  # noqa: ARG001 - op names the caller
@@ -141,7 +183,7 @@ def inplace_check(self, op, args=(), kwargs=None):  # noqa: ARG001 - op names th
         if marks[1]:
             raise GraphError(NO_GRAD_VIEW)
         if marks[0] is not None:
-            raise GraphError(f"Output {marks[0]} of Split is a view and is being modified "
+            raise GraphError(f"Output {marks[0]} of {marks[2]} is a view and is being modified "
                              "inplace. This view is the output of a function that returns multiple "
                              "views. Such functions do not allow the output views to be modified "
                              "inplace. You should replace the inplace operation by an out-of-place "

@@ -13,7 +13,7 @@ results are stacked: correct, only slower.
 from ..nn.functional import _activation as _act
 from ..nn.functional import _loss
 from ..nn.functional._normalization import Normalize
-from ..ops import activation, arith, compare, conv, linalg, pool, reduction, shape, unary
+from ..ops import activation, arith, compare, conv, linalg, moments, pool, reduction, shape, unary
 from ..ops.einsum import Einsum
 from ..ops.indexing import GetItem, _is_array
 from ..ops.shape import expand, movedim, reshape, stack
@@ -48,7 +48,8 @@ def elementwise(cls, args, kwargs, bat, B):
     return cls.apply(*args, **kwargs)
 
 
-for _cls in (arith.Add, arith.Sub, arith.Mul, arith.Div, arith.Pow, arith.Neg, unary.Exp,
+for _cls in (arith.Add, arith.Sub, arith.Mul, arith.Div, arith.Pow, arith.PowScalarExp,
+             arith.PowScalarBase, arith.Remainder, arith.RemainderScalar, arith.Neg, unary.Exp,
              unary.Log, unary.Log1p, unary.Sqrt, unary.Rsqrt, unary.Sin, unary.Cos, unary.Erf,
              unary.Tanh, unary.Abs, unary.Sigmoid, unary.Relu, unary.Cast, unary.ZeroGrad,
              compare.Clamp, compare.Maximum, compare.Where, _act.LeakyRelu, _act.Elu,
@@ -79,7 +80,8 @@ def along_dim(cls, args, kwargs, bat, B):
     return cls.apply(x, _shift(dim), *rest, **kwargs)
 
 
-for _cls in (reduction.Sum, reduction.Prod, reduction.AMax, reduction.Norm2):
+for _cls in (reduction.Sum, reduction.Prod, reduction.AMax, reduction.Norm2, moments.Var,
+             moments.Std, moments.Logsumexp):
     RULES[_cls] = reduce_dims
 for _cls in (reduction.MaxDim, reduction.Cumsum, activation.Softmax, activation.LogSoftmax,
              shape.Flip, shape.Split):
@@ -161,6 +163,12 @@ def _matmul(cls, args, kwargs, bat, B):
     a = _pad(a, n - _lnd(a, True)) if bat[0] else a
     b = _pad(b, n - _lnd(b, True)) if bat[1] else b
     return cls.apply(a, b)
+
+
+def _dot(cls, args, kwargs, bat, B):
+    """Vectors (B, n) and (n) or (B, n): the sum of their element-wise product over n."""
+    a, b = args
+    return reduction.sum(arith.mul(a, b), -1)
 
 
 def _linear(cls, args, kwargs, bat, B):
@@ -252,7 +260,7 @@ def _level_of_raw(a):
     return getattr(a, "level", None)
 
 
-RULES.update({linalg.MatMul: _matmul, linalg.Linear: _linear, conv.ConvFn: _conv,
+RULES.update({linalg.MatMul: _matmul, linalg.Dot: _dot, linalg.Linear: _linear, conv.ConvFn: _conv,
               pool.AvgPoolFn: _fold_batch, Einsum: _einsum, Normalize: _normalize})
 # rules that take raw guards in their non-Tensor arguments (the others loop on those)
 RAW_GUARD_RULES = {Normalize}

@@ -22,7 +22,8 @@ from ..nn.containers import ModuleList
 from ..nn.module import Module
 from ..ops.activation import log_softmax, softmax
 from ..ops.creation import tensor
-from ..ops.reduction import argmax, logsumexp
+from ..ops.moments import logsumexp
+from ..ops.reduction import argmax
 from ..ops.shape import stack
 from ..tensor import Tensor
 

@@ -1,8 +1,9 @@
 """Primitive differentiable ops, grouped by family, and the functions users call."""
 from . import methods as _methods  # noqa: F401  (binds Tensor methods)
-from . import _jvp, _jvp_inplace  # attaches the forward-mode AD rules to the op classes
+from . import _jvp, _jvp_inplace, _jvp_more  # attach the forward-mode AD rules to the op classes
 from .activation import log_softmax, softmax
-from .arith import add, div, floor_divide, mul, neg, pow, reciprocal, remainder, square, sub
+from .arith import (add, bitwise_left_shift, bitwise_right_shift, div, floor_divide, mul, neg, pow,
+                    reciprocal, remainder, square, sub)
 from .compare import (
                        allclose,
                        bitwise_and,
@@ -69,18 +70,14 @@ from .reduction import (
                        argmin,
                        count_nonzero,
                        cumsum,
-                       logsumexp,
                        max,
                        mean,
                        min,
                        norm,
                        prod,
-                       std,
-                       std_mean,
                        sum,
-                       var,
-                       var_mean,
 )
+from .moments import logsumexp, std, std_mean, var, var_mean
 from .shape import (
                        broadcast_tensors,
                        broadcast_to,
@@ -109,6 +106,8 @@ from .shape import (
                        view,
 )
 from .replicate import meshgrid, repeat_interleave
+from .strided import as_strided, diagonal
+from .inplace_methods import relu_
 from . import sparse
 from .sorting import argsort, msort, sort, topk, unique
 from .sparse import sparse_coo_tensor, spmm

@@ -11,7 +11,7 @@ def _copy_slices_jvp(ctx, tb, tr, *_):
     """The base after the write: its tangent outside the region, the region's tangent inside."""
     if tb is None and tr is None:
         return None
-    base, region, pos, _ = jvp_inputs(ctx)
+    base, region, pos = jvp_inputs(ctx)[:3]
     flat = (_zeros_of(base) if tb is None else tb).reshape(-1)
     tr = _zeros_of(region) if tr is None else tr
     return IndexPut.apply(flat, tr.reshape(-1), (pos.reshape(-1),), False).reshape(base.shape)
@@ -28,12 +28,12 @@ CopySlices.jvp = staticmethod(_copy_slices_jvp)
 ViewOf.jvp = staticmethod(_view_of_jvp)
 
 
-def _overwrite_jvp(ctx, told, tsrc):
+def _overwrite_jvp(ctx, told, tsrc, *_):
     """fill_/copy_/random fills: the old values (and their tangent) are gone; src's tangent,
-    broadcast to the tensor's shape, replaces it."""
+    broadcast to the tensor's shape, replaces it (the operands of eq_ ... add nothing)."""
     if told is None and tsrc is None:
         return None
-    old, src = jvp_inputs(ctx)
+    old = jvp_inputs(ctx)[0]
     if tsrc is None:
         return _zeros_of(old)
     return Expand.apply(tsrc.to(old.dtype), tuple(old.shape)) if tuple(tsrc.shape) != \

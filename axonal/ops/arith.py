@@ -1,5 +1,5 @@
-"""Broadcasting arithmetic: add, sub, mul, div, pow, neg (and the non-differentiable remainder,
-floor_divide and rounded division).
+"""Broadcasting arithmetic: add, sub, mul, div, pow, neg, remainder (and floor_divide and rounded
+division, which PyTorch does not differentiate, and the integer shifts).
 
 Each backward is the local derivative times the incoming gradient, written with Tensor ops so that it
 can be differentiated again. Operands broadcast like NumPy; the adjoint of broadcasting an operand is
@@ -113,6 +113,17 @@ class Pow(Function):
         return ga, gb
 
 
+class PowScalarExp(Pow):
+    """tensor ** number: PyTorch's PowBackward0 keeps only the base (not the result)."""
+    _node_name = "PowBackward0"
+    save_output = False
+
+
+class PowScalarBase(Pow):
+    """number ** tensor: PyTorch's PowBackward2 keeps the exponent and the result."""
+    _node_name = "PowBackward2"
+
+
 class Neg(Function):
     @staticmethod
     def forward(ctx, x):
@@ -161,7 +172,8 @@ def _trunc_div(x, y):
 
 def pow(a, b):  # noqa: A001 - PyTorch's name
     a, b = coerce("pow", a, b)
-    return Pow.apply(a, b)
+    cls = PowScalarExp if is_scalar(b) else PowScalarBase if is_scalar(a) else Pow
+    return cls.apply(a, b)
 
 
 def neg(x):
@@ -176,9 +188,99 @@ def reciprocal(x):
     return div(1.0, x)
 
 
+class Remainder(Function):
+    """a - b * floor(a / b) (the sign of b, as Python's % and torch.remainder). The quotient is
+    piecewise constant, so d/da = 1 and d/db = -floor(a / b) (PyTorch's formulas; its node saves
+    both operands when b is a tensor, nothing when b is a number)."""
+    _node_name = "RemainderBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if isinstance(b, Tensor) and ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b)
+        try:
+            return data(a) % data(b)
+        except ValueError:
+            raise binary_error("remainder", a, b) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        ga = grad_for_input(ctx, 0, g) if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:
+            a, b = ctx.saved_tensors
+            gb = grad_for_input(ctx, 1, -g * div(a, b, rounding_mode="floor"))
+        return ga, gb
+
+
+class RemainderScalar(Remainder):
+    _node_name = "RemainderBackward0"
+
+
+class NotDifferentiable(Function):
+    """An op PyTorch gives no derivative (floor_divide, a number % a tensor): a result in the graph
+    records this node, and backward through it raises PyTorch's error rather than making up a
+    gradient."""
+    _node_name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, a, b, ufunc, name):
+        ctx.save(name=name)
+        return nondiff(ufunc, a, b)._data
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError(f"derivative for aten::{ctx.name} is not implemented")
+
+
+_KERNEL_TYPES = {"bool": "Bool", "float16": "Half", "float32": "Float", "float64": "Double"}
+
+
+def _refuse(kernel, t):
+    """PyTorch's words for a dtype its kernel lacks."""
+    name = _KERNEL_TYPES.get(str(t._data.dtype), str(t._data.dtype))
+    raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'{name}\'')
+
+
+def _no_bool(op, kernel, a, b):
+    for t in (a, b):
+        if isinstance(t, Tensor) and t._data.dtype == np.bool_:
+            _refuse(kernel, t)
+
+
+def _in_graph(a, b):
+    return (isinstance(a, Tensor) and a._rg) or (isinstance(b, Tensor) and b._rg)
+
+
 def remainder(a, b):
-    return nondiff(np.remainder, a, b)
+    _no_bool("remainder", "remainder", a, b)
+    if not _in_graph(a, b):
+        return nondiff(np.remainder, a, b)
+    a, b = coerce("remainder", a, b)
+    if not isinstance(a, Tensor):  # a number % a tensor
+        return NotDifferentiable.apply(a, b, np.remainder, "remainder")
+    return (Remainder if isinstance(b, Tensor) else RemainderScalar).apply(a, b)
 
 
 def floor_divide(a, b):
-    return nondiff(np.floor_divide, a, b)
+    _no_bool("floor_divide", "div_floor", a, b)
+    if not _in_graph(a, b):
+        return nondiff(np.floor_divide, a, b)
+    a, b = coerce("floor_divide", a, b)
+    return NotDifferentiable.apply(a, b, np.floor_divide, "floor_divide")
+
+
+def _shift(name, kernel, ufunc):
+    def shift(a, b):
+        _no_bool(name, kernel, a, b)
+        for t in (a, b):
+            if isinstance(t, Tensor) and t._data.dtype.kind not in "iu":
+                _refuse(kernel, t)
+        return nondiff(ufunc, a, b)
+    shift.__name__ = shift.__qualname__ = name
+    shift.__doc__ = f"`{name}`: integer shift (PyTorch's; no derivative)."
+    return shift
+
+
+bitwise_left_shift = _shift("bitwise_left_shift", "lshift", np.left_shift)
+bitwise_right_shift = _shift("bitwise_right_shift", "rshift", np.right_shift)

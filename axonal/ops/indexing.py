@@ -17,18 +17,44 @@ from .compare import where
 from .shape import pad_widths, sum_to
 
 
-def _normalize_key(key, ndim, xp=np):
+def _index_tensors(key):
+    """The Tensors in an index expression (index and mask tensors)."""
+    if type(key) is tuple:
+        for k in key:
+            if isinstance(k, Tensor):
+                return tuple(k for k in key if isinstance(k, Tensor))
+        return ()
+    return (key,) if isinstance(key, Tensor) else ()
+
+
+def _keep_indices(out, tensors):
+    """PyTorch saves the index and mask tensors of an indexing op for backward, so that writing
+    into one before backward raises its "modified by an inplace operation" error (the gradient
+    would land on other elements): the node notes them for that check (autograd/versions.check),
+    and reads the indices from their memory, not from a copy."""
+    node = out._ctx if isinstance(out, Tensor) else None
+    if tensors and node is not None:
+        node.save(_saved_indices=tuple(tensors))
+    return out
+
+
+def _normalize_key(key, ndim, xp=np, tensors=None):
     """Arrays for Tensors and lists; boolean masks expanded to integer arrays (via nonzero) so the
-    same key can be used for reading and for `add.at`. Returns (key, is_basic)."""
+    same key can be used for reading and for `add.at`. Returns (key, is_basic). `tensors`: the
+    key's index tensors when the caller has them already."""
+    if tensors is None:
+        tensors = _index_tensors(key)
+    shared = {id(t._data) for t in tensors} if tensors else ()
     key = _index_key(key)
     if not isinstance(key, tuple):
         key = (key,)
     out, basic = [], True
     for k in key:
         if isinstance(k, (list, np.ndarray)) or hasattr(k, "__cuda_array_interface__"):
-            # lists: x's device; arrays copied (the key is kept for backward, and the index tensor
-            # may be written in place before it runs), except vmap's batched arrays
-            k = xp.asarray(k) if isinstance(k, list) else k.copy() if type(k) is np.ndarray else k
+            # lists: x's device; a NumPy array given as an index is copied (as PyTorch copies it
+            # into a new tensor); an index tensor's memory is used as it is (_keep_indices)
+            k = xp.asarray(k) if isinstance(k, list) else \
+                k.copy() if type(k) is np.ndarray and id(k) not in shared else k
             basic = False
             if k.dtype == np.bool_:
                 out.extend(k.nonzero())
@@ -51,13 +77,38 @@ class GetItem(Function):
         if basic and Ellipsis not in key:  # all-int keys: a 0-d view (NumPy would copy a scalar)
             key = (*key, Ellipsis)
         try:
-            return x._data[key]
+            out = x._data[key]
         except IndexError as e:
             raise IndexError(f"index: {e} (tensor shape {tuple(x.shape)})") from None
+        return _none_strides(x._data, key, out) if basic and None in key else out
 
     @staticmethod
     def backward(ctx, g):
         return IndexAddZeros.apply(g, ctx.key, ctx.basic, ctx._in_meta[0][0]), None, None
+
+
+def _none_strides(a, key, out):
+    """x[..., None, ...] with PyTorch's strides for the new size-1 dims (NumPy gives them 0;
+    PyTorch's unsqueeze gives size * stride of the input dim that follows, 1 at the end): the same
+    view of a's memory, rebuilt on its owner so that it stays linked as a view."""
+    r = a if a.base is None else a.base
+    if type(out) is not np.ndarray or type(r) is not np.ndarray or not r.flags.c_contiguous \
+            or not r.flags.writeable:
+        return out
+    n_ell = a.ndim - sum(1 for k in key if k is not None and k is not Ellipsis)
+    strides, p, j = list(out.strides), 0, 0  # p: next input dim, j: next output dim
+    for k in key:
+        if k is None:
+            strides[j] = a.shape[p] * a.strides[p] if p < a.ndim else a.itemsize
+            j += 1
+        elif k is Ellipsis:
+            p, j = p + n_ell, j + n_ell
+        elif isinstance(k, slice):
+            p, j = p + 1, j + 1
+        else:  # an int removes the dim
+            p += 1
+    off = out.__array_interface__["data"][0] - r.__array_interface__["data"][0]
+    return np.ndarray(out.shape, out.dtype, buffer=r, offset=off, strides=tuple(strides))
 
 
 class IndexAddZeros(Function):
@@ -189,7 +240,13 @@ def _is_int(k):
 
 
 def getitem(x, key):
-    key, basic = _normalize_key(key, x.ndim, xp_of(x._data))
+    tensors = _index_tensors(key)
+    out = _getitem(x, key, tensors)
+    return _keep_indices(out, tensors) if tensors else out
+
+
+def _getitem(x, key, tensors=None):
+    key, basic = _normalize_key(key, x.ndim, xp_of(x._data), tensors)
     if not basic and any(_is_int(k) for k in key):
         # PyTorch applies integer indices first, as basic indexing: x[0, :, [1, 2]] on a (2, 3, 4)
         # tensor is (3, 2). NumPy would count the int as an advanced index and give (2, 3).
@@ -228,7 +285,8 @@ def index_put(x, indices, values, accumulate=False):
     values = values if isinstance(values, Tensor) else as_tensor(values, like=x)
     if values.dtype is not x.dtype:
         values = values.to(x.dtype)
-    return IndexPut.apply(x, values, key, accumulate)
+    return _keep_indices(IndexPut.apply(x, values, key, accumulate), _index_tensors(
+        tuple(indices) if isinstance(indices, list) else indices))
 
 
 def _check_index(op, x, dim, index):
@@ -245,16 +303,16 @@ def _check_index(op, x, dim, index):
     if index.size and (index.min() < 0 or index.max() >= x.shape[dim]):
         raise IndexError(f"{op}: index out of range for dim {dim} of size {x.shape[dim]} "
                          f"(got values in [{index.min().item()}, {index.max().item()}])")
-    return index.astype(np.int64, copy=True)  # kept for backward: not the index tensor's memory
+    return index.astype(np.int64, copy=False)  # the index tensor's memory (_keep_indices)
 
 
 def gather(x, dim, index):
     d = norm_dim(dim, x.ndim, "gather")
-    index = _check_index("gather", x, d, index)
-    if any(i < s for d2, (i, s) in enumerate(zip(index.shape, x.shape)) if d2 != d):
+    idx = _check_index("gather", x, d, index)
+    if any(i < s for d2, (i, s) in enumerate(zip(idx.shape, x.shape)) if d2 != d):
         x = getitem(x, tuple(slice(0, i) if d2 != d else slice(None)
-                             for d2, i in enumerate(index.shape)))
-    return Gather.apply(x, d, index)
+                             for d2, i in enumerate(idx.shape)))
+    return _keep_indices(Gather.apply(x, d, idx), (index,) if isinstance(index, Tensor) else ())
 
 
 def scatter_add_zeros(src, dim, index, shape):
@@ -264,6 +322,7 @@ def scatter_add_zeros(src, dim, index, shape):
 
 def scatter(x, dim, index, src=None, *, value=None):
     d = norm_dim(dim, x.ndim, "scatter")
+    kept = (index,) if isinstance(index, Tensor) else ()
     index = _check_index("scatter", x, d, index)
     if src is None:
         if value is None:
@@ -273,14 +332,15 @@ def scatter(x, dim, index, src=None, *, value=None):
         src = value if src is None else src
     if isinstance(src, Tensor) and src.dtype is not x.dtype:
         src = src.to(x.dtype)
-    return Scatter.apply(x, d, index, src)
+    return _keep_indices(Scatter.apply(x, d, index, src), kept)
 
 
 def scatter_add(x, dim, index, src):
     d = norm_dim(dim, x.ndim, "scatter_add")
+    kept = (index,) if isinstance(index, Tensor) else ()
     index = _check_index("scatter_add", x, d, index)
     src = getitem(src, tuple(slice(0, s) for s in index.shape))
-    return x + scatter_add_zeros(src, d, index, x.shape)
+    return x + _keep_indices(scatter_add_zeros(src, d, index, x.shape), kept)
 
 
 def index_select(x, dim, index):
@@ -288,7 +348,8 @@ def index_select(x, dim, index):
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim > 1:
         raise ShapeError(f"index_select: index must be 1-D, got shape {tuple(idx.shape)}")
-    return getitem(x, (slice(None),) * d + (idx.reshape(-1),))
+    return _keep_indices(_getitem(x, (slice(None),) * d + (constant(idx.reshape(-1)),)),
+                         (index,) if isinstance(index, Tensor) else ())
 
 
 def masked_fill(x, mask, value):

@@ -16,6 +16,8 @@ its `grad_fn` becomes the op's node, whose input is x as it was before. Three th
 The region of a view inside its base is described by `positions`: for every element of the view, its
 flat (row-major) index in the base, found from the arrays' addresses and strides.
 """
+import warnings
+
 import numpy as np
 
 from .. import _storage, backend
@@ -59,12 +61,14 @@ class CopySlices(Function):
     _node_name = "CopySlices"  # PyTorch's name for this node
 
     @staticmethod
-    def forward(ctx, base, region, pos, array):
-        ctx.save(pos=pos.reshape(-1), shape=region.shape)
+    def forward(ctx, base, region, pos, array, overlapping=False):
+        ctx.save(pos=pos.reshape(-1), shape=region.shape, overlapping=overlapping)
         return array
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.overlapping:  # a fill of an expanded view: PyTorch's CopySlices refuses here
+            raise GraphError(OVERLAPPING)
         flat = g.reshape(-1)
         g_base = g_region = None
         if ctx.needs_input_grad[0]:
@@ -73,7 +77,7 @@ class CopySlices(Function):
             g_base = g * constant(mask.reshape(g.shape))
         if ctx.needs_input_grad[1]:
             g_region = GetItem.apply(flat, (ctx.pos,), False).reshape(ctx.shape)
-        return g_base, g_region, None, None
+        return g_base, g_region, None, None, None
 
 
 class ViewOf(Function):
@@ -94,28 +98,35 @@ class ViewOf(Function):
 
 class Overwrite(Function):
     """New values for a tensor whose old values are gone (fill_, copy_, random fills, eq_ ...): the
-    old tensor gets a zero gradient; `src` (broadcast to its shape) gets the summed gradient."""
+    old tensor gets a zero gradient; `src` (broadcast to its shape) gets the summed gradient; the
+    `others` (the operands of an op without a derivative: eq_(y), div_(y, rounding_mode=...)) get
+    zeros, as PyTorch's formula for them is zero (not None)."""
     _node_name = "FillBackward1"  # PyTorch's name for this node
 
     @staticmethod
-    def forward(ctx, old, src):
+    def forward(ctx, old, src, *others):
         ctx.save(src_shape=np.shape(src._data) if isinstance(src, Tensor) else None)
         return _values(old, src).copy()
 
     @staticmethod
     def backward(ctx, g):
+        need = ctx.needs_input_grad
+        xp = backend.xp_of(g._data)
         g_old = g_src = None
-        if ctx.needs_input_grad[0]:  # zeros, as PyTorch's (not None): the old values had an effect
-            g_old = constant(backend.xp_of(g._data).zeros_like(g._data))
-        if ctx.needs_input_grad[1]:
+        if need[0]:  # zeros, as PyTorch's (not None): the old values had an effect
+            g_old = constant(xp.zeros_like(g._data))
+        if need[1]:
             g_src = sum_to(g, ctx.src_shape)
-        return g_old, g_src
+        rest = [constant(xp.zeros(meta[0], meta[1])) if n else None
+                for n, meta in zip(need[2:], ctx._in_meta[2:])]
+        return (g_old, g_src, *rest)
 
 
 def refresh(view):
     """Rebuild `view`'s grad_fn from its base's current one (after an in-place op on the base)."""
     base = view._base
     vc = version_counter(view)
+    versions.multi_view_rebased(view)
     if base._rg or forward_ad.has_tangent(base):
         t = ViewOf.apply(base, positions(base._data, view._data), view._data)
         forward_ad.after_inplace(view, t)
@@ -164,13 +175,90 @@ def _overlapping(arr):
     return arr.size > 1 and any(s == 0 and n > 1 for n, s in zip(arr.shape, arr.strides))
 
 
+ALIASED = ("unsupported operation: some elements of the input tensor and the written-to tensor "
+           "refer to a single memory location. Please clone() the tensor before performing the "
+           "operation.")
+# in-place ops that PyTorch does not differentiate at all (its DONT_REQUIRE_DERIVATIVE list): on a
+# tensor in the graph they change the values and leave the grad_fn as it was
+_UNTRACKED = frozenset(("logical_not_", "logical_and_", "logical_or_", "logical_xor_"))
+# ops whose tensor operand is read as a number (or not through TensorIterator): PyTorch does not check
+_NO_ALIAS_CHECK = frozenset(("fill_", "masked_fill_", "index_fill_", "masked_scatter_"))
+
+
+def _dense(arr):
+    """PyTorch's is_non_overlapping_and_dense: the elements fill one block of memory exactly."""
+    expected = arr.itemsize
+    for s, n in sorted((s, n) for n, s in zip(arr.shape, arr.strides) if n != 1):
+        if s != expected:
+            return False
+        expected *= n
+    return True
+
+
+def partial_overlap(a, b):
+    """PyTorch's MemOverlapStatus::Partial between arrays a and b: both dense, in one storage, and
+    sharing some memory without being the very same elements in the same order (a fully equal
+    operand, `x.add_(x)`, is fine; one that is not dense is "too hard" and not refused either)."""
+    if a is b or a.size == 0 or b.size == 0 or backend.root(a) is not backend.root(b):
+        return False
+    if not (_dense(a) and _dense(b)):
+        return False
+    pa, pb = backend.data_ptr(a), backend.data_ptr(b)
+    ea, eb = pa + a.size * a.itemsize, pb + b.size * b.itemsize
+    if pa == pb and ea == eb:
+        return a.shape != b.shape or a.strides != b.strides
+    return pa < eb and pb < ea
+
+
+def alias_check(self, op, args, kwargs=None):
+    """Refuse an operand that partially overlaps the written-to tensor, as PyTorch (the result would
+    depend on the order in which elements are written). Operands in another storage (the usual
+    case: an optimizer's `p.add_(g)`) cost one comparison each."""
+    a = self._data
+    root = a.base if a.base is not None else a
+    for group in (args, kwargs.values()) if kwargs else (args,):
+        for o in group:
+            if type(o) is Tensor or isinstance(o, Tensor):
+                b = o._data
+                if (b is root or b.base is root) and op not in _NO_ALIAS_CHECK and \
+                        partial_overlap(a, b):
+                    raise GraphError(f"{op}: {ALIASED}")
+
+
+def _aliases(self, args, kwargs, storage):
+    """The tensor operands other than self that live in self's storage: the op's node keeps them
+    as they are (PyTorch saves them with their version), so backward refuses to run once this
+    write changed them; self itself is saved as it was (PyTorch's original self)."""
+    return [o for o in (*args, *kwargs.values())
+            if isinstance(o, Tensor) and o is not self and backend.root(o._data) is storage]
+
+
+OVERLAPPING = ("unsupported operation: more than one element of the written-to tensor refers to a "
+               "single memory location. Please clone() the tensor before performing the "
+               "operation.")
+# writes of one value that PyTorch lets into memory shared by several elements (an expanded
+# tensor); the two indexing ones with a deprecation warning, as PyTorch
+OVERLAP_ALLOWED = frozenset(("fill_", "masked_fill_", "index_fill_"))
+
+
+def overlap_check(self, op):
+    """PyTorch's refusal to write into a tensor whose elements share memory (see OVERLAP_ALLOWED);
+    returns whether they do."""
+    if not _overlapping(self._data):
+        return False
+    if op not in OVERLAP_ALLOWED:
+        raise GraphError(f"{op}: {OVERLAPPING}")
+    if op != "fill_":
+        warnings.warn(f"Use of {op} on expanded tensors is deprecated. Please clone() the tensor "
+                      "before performing this operation. This also applies to advanced indexing "
+                      "e.g. tensor[mask] = scalar", UserWarning, stacklevel=3)
+    return True
+
+
 def apply_inplace(self, op, fn, *args, **kwargs):
     """`self <- fn(self, *args, **kwargs)` in place; `fn` is the out-of-place op."""
     _storage.fresh(self)
-    if _overlapping(self._data):
-        raise GraphError(f"{op}: unsupported operation: more than one element of the written-to "
-                         "tensor refers to a single memory location. Please clone() the tensor "
-                         "before performing the operation.")
+    overlapping = overlap_check(self, op)
     record = inplace_check(self, op, args, kwargs)
     outer, made = versions.collecting[0], []
     versions.collecting[0] = made  # fn may be a composite: every node it records is collected
@@ -182,14 +270,21 @@ def apply_inplace(self, op, fn, *args, **kwargs):
         outer.extend(made)
     if not isinstance(out, Tensor):
         out = constant(backend.xp_of(self._data).asarray(out))
-    if record and out._ctx is None and (self._rg or (self._base is not None and self._base._rg)):
-        out = Overwrite.apply(self, out)  # a result without a gradient (eq_, floor_divide_ ...):
-        made.append(out._ctx)             # the old values get zeros, as in PyTorch
+    if record and op in _UNTRACKED:
+        record = False  # PyTorch writes the values and leaves the graph as it was
+    elif record and out._ctx is None and (self._rg or (self._base is not None and self._base._rg)):
+        # a result without a derivative (eq_, lt_, div_ with rounding ...): the old values and the
+        # tensor operands get zeros, as in PyTorch
+        others = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor) and a._rg]
+        out = Overwrite.apply(self, out, *others)
+        made.append(out._ctx)
     node = out._ctx if record else None
+    keep = ()
     if node is not None:
         storage = backend.root(self._data)
+        keep = _aliases(self, args, kwargs, storage)
         for n in made:
-            versions.shield(n, storage)
+            versions.shield(n, storage, keep)
     write(self, out._data, op)
     forward_ad.after_inplace(self, out)  # self's tangent is now out's (a no-op without forward AD)
     vc = _storage.bump(self)
@@ -206,7 +301,10 @@ def apply_inplace(self, op, fn, *args, **kwargs):
         counters[out._idx] = vc
         node._out_vc = tuple(counters)
     if node is not None:
-        node._ep = _storage.EPOCH[0]  # made before the write, but holds nothing it changed
+        if keep:  # it holds operands this write changed: its saved outputs only are up to date
+            node.__dict__["_out_ep"] = _storage.EPOCH[0]
+        else:
+            node._ep = _storage.EPOCH[0]  # made before the write, but holds nothing it changed
     vc[1] += 1  # the views of the storage read a new grad_fn (and tangent) when next used
     versions.graph_writes[0] += 1
     base = self._base
@@ -216,7 +314,7 @@ def apply_inplace(self, op, fn, *args, **kwargs):
             vc[2] = (node, out._idx)
         return self
     pos = positions(base._data, self._data)
-    new_base = CopySlices.apply(base, out, pos, base._data)
+    new_base = CopySlices.apply(base, out, pos, base._data, overlapping)
     forward_ad.after_inplace(base, new_base)
     if new_base._ctx is not None:
         base._ctx, base._idx, base._rg = new_base._ctx, 0, True

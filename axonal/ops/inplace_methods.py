@@ -14,8 +14,9 @@ from ..autograd.versions import inplace_check
 from ..random import np_generator
 from .._storage import bump
 from ..tensor import Tensor, _index_key
-from . import compare, indexing, shape
-from .inplace import Overwrite, _overlapping, _torch_name, _values, apply_inplace
+from . import compare, indexing, shape, strided
+from .inplace import (ALIASED, Overwrite, _overlapping, _torch_name, _values, alias_check,
+                      apply_inplace, overlap_check, partial_overlap)
 
 # -- the write itself, without a graph ----------------------------------------------------------
 
@@ -43,8 +44,7 @@ def _ufunc_into(self, op, ufunc, *operands):
 
 def _assign(self, op, values):
     """self's memory <- values (an array already of self's shape and dtype), without a graph."""
-    if _overlapping(self._data):
-        apply_inplace(self, op, lambda t: t)  # raises the overlapping-memory error
+    overlap_check(self, op)  # raises for any write but a fill
     backend.xp_of(self._data).copyto(self._data, values)
     bump(self)
     return self
@@ -56,6 +56,7 @@ def _method(name, fast=None):
     op = name + "_"
 
     def method(self, *args, **kwargs):
+        alias_check(self, op, args, kwargs)
         if fast is not None and not inplace_check(self, op, args, kwargs):
             if fast(self, *args, **kwargs) is not NotImplemented:
                 return self
@@ -172,6 +173,7 @@ def copy_(self, src, non_blocking=False):
     """self <- src, broadcast to self's shape and cast to its dtype (and device)."""
     if isinstance(src, Tensor) and src.device != self.device:
         src = src.to(self.device)
+    alias_check(self, "copy_", (src,))
     if not inplace_check(self, "copy_", (src,)):
         xp = backend.xp_of(self._data)
         s = src._data if isinstance(src, Tensor) else src
@@ -281,14 +283,27 @@ def setitem(self, index, value):
     try:
         record = inplace_check(self, "__setitem__", (value,))
     except GraphError:
-        if basic:  # PyTorch writes through a view here, and says so in its error
+        # PyTorch writes through a view here, and says so in its error; a key of only `...` and
+        # `:` writes into self itself (the error names the leaf)
+        if basic and not all(k is Ellipsis or k == slice(None)
+                             for k in (key if isinstance(key, tuple) else (key,))):
             copy_(indexing.getitem(self, index), value)
         raise
     if not record:
         v = value._data if isinstance(value, Tensor) else value
-        if isinstance(value, Tensor) and value.device != self.device:
-            raise RuntimeError(f"__setitem__: value is on {value.device}, tensor on {self.device}")
-        self._data[key] = v
+        if isinstance(value, Tensor):
+            if value.device != self.device:
+                raise RuntimeError(f"__setitem__: value is on {value.device}, tensor on "
+                                   f"{self.device}")
+            # the value may not partly overlap what it is written into (the region for a basic
+            # index, PyTorch's copy_; the whole tensor for an advanced one, its index_put_)
+            target = self._data[key] if basic else self._data
+            if partial_overlap(target, v):
+                raise GraphError(f"__setitem__: {ALIASED}")
+        try:
+            self._data[key] = v
+        except ValueError:
+            raise ShapeError(_expand_error(self._data[key].shape, np.shape(v))) from None
         bump(self)
         return
     if basic:
@@ -296,8 +311,28 @@ def setitem(self, index, value):
         return
     if not isinstance(value, Tensor):
         value = Tensor(_values(indexing.getitem(self.detach(), index), value))
+    alias_check(self, "__setitem__", (value,))
     apply_inplace(self, "__setitem__", indexing.index_put, index if isinstance(index, tuple)
                   else (index,), value)
+
+
+def relu_(input):
+    """`torch.relu_(x)`: x.relu_()."""
+    return input.relu_()
+
+
+def _expand_error(target, src):
+    """PyTorch's words for a value that cannot be broadcast to the written region."""
+    target, src = tuple(target), tuple(src)
+    if len(src) > len(target):
+        return (f"expand(size={list(target)}): the number of sizes provided ({len(target)}) must "
+                f"be greater or equal to the number of dimensions in the tensor ({len(src)})")
+    for i in range(1, len(src) + 1):
+        if src[-i] not in (1, target[-i]):
+            return (f"The expanded size of the tensor ({target[-i]}) must match the existing "
+                    f"size ({src[-i]}) at non-singleton dimension {len(target) - i}.  Target "
+                    f"sizes: {list(target)}.  Tensor sizes: {list(src)}")
+    return f"shape {list(src)} cannot be written into a region of shape {list(target)}"
 
 
 # -- the table --------------------------------------------------------------------------------------
@@ -317,11 +352,12 @@ _COMPOSED = {"addcmul": addcmul, "addcdiv": addcdiv, "lerp": lerp, "clamp_min": 
 
 _SHAPE = {"unsqueeze_": shape.unsqueeze, "squeeze_": shape.squeeze, "t_": shape.t,
           "transpose_": shape.transpose, "swapaxes_": shape.transpose,
-          "swapdims_": shape.transpose}
+          "swapdims_": shape.transpose, "as_strided_": strided.as_strided}
 
 _OPERATORS = {"__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_",
               "__ipow__": "pow_", "__ifloordiv__": "floor_divide_", "__imod__": "remainder_",
-              "__iand__": "bitwise_and_", "__ior__": "bitwise_or_", "__ixor__": "bitwise_xor_"}
+              "__iand__": "bitwise_and_", "__ior__": "bitwise_or_", "__ixor__": "bitwise_xor_",
+              "__ilshift__": "bitwise_left_shift_", "__irshift__": "bitwise_right_shift_"}
 
 
 def inplace_names():

@@ -43,6 +43,22 @@ class MatMul(Function):
         return ga, gb
 
 
+class Dot(Function):
+    """The product of two vectors (matmul of 1-D operands), one node as PyTorch's DotBackward0,
+    keeping the two vectors as they are. d/da = g b, d/db = g a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return xp_of(a._data).asarray(xp_of(a._data).dot(a._data, b._data))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return (g * b if ctx.needs_input_grad[0] else None,
+                g * a if ctx.needs_input_grad[1] else None)
+
+
 class Linear(Function):
     """y = x W^T + b for x of shape (N, in): one GEMM, bias added in place.
 
@@ -108,7 +124,7 @@ def matmul(a, b):
             raise ShapeError(f"matmul: batch dimensions of {tuple(a.shape)} and {tuple(b.shape)} "
                              "cannot be broadcast together") from None
     if a.ndim == 1 and b.ndim == 1:
-        return reshape(MatMul.apply(unsqueeze(a, 0), unsqueeze(b, 1)), ())
+        return Dot.apply(a, b)
     if a.ndim == 1:
         out = matmul(unsqueeze(a, 0), b)
         return reshape(out, out.shape[:-2] + out.shape[-1:])

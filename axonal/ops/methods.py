@@ -15,10 +15,12 @@ from . import (
     indexing,
     inplace_methods,
     linalg,
+    moments,
     reduction,
     replicate,
     shape,
     sorting,
+    strided,
     unary,
 )
 
@@ -98,6 +100,10 @@ _METHODS = {
     "__abs__": unary.abs, "__matmul__": linalg.matmul, "__rmatmul__": _rev(linalg.matmul),
     "__floordiv__": arith.floor_divide, "__rfloordiv__": _rev(arith.floor_divide),
     "__mod__": arith.remainder, "__rmod__": _rev(arith.remainder),
+    "__lshift__": arith.bitwise_left_shift, "__rlshift__": _rev(arith.bitwise_left_shift),
+    "__rshift__": arith.bitwise_right_shift, "__rrshift__": _rev(arith.bitwise_right_shift),
+    "bitwise_left_shift": arith.bitwise_left_shift,
+    "bitwise_right_shift": arith.bitwise_right_shift,
     "add": arith.add, "sub": arith.sub, "mul": arith.mul, "div": arith.div, "pow": arith.pow,
     "neg": arith.neg, "multiply": arith.mul, "divide": arith.div, "subtract": arith.sub,
     "true_divide": arith.div, "square": arith.square, "reciprocal": arith.reciprocal,
@@ -124,8 +130,8 @@ _METHODS = {
     # reductions
     "sum": reduction.sum, "mean": reduction.mean, "prod": reduction.prod, "max": reduction.max,
     "min": reduction.min, "amax": reduction.amax, "amin": reduction.amin,
-    "argmax": reduction.argmax, "argmin": reduction.argmin, "var": reduction.var,
-    "std": reduction.std, "logsumexp": reduction.logsumexp, "cumsum": reduction.cumsum,
+    "argmax": reduction.argmax, "argmin": reduction.argmin, "var": moments.var,
+    "std": moments.std, "logsumexp": moments.logsumexp, "cumsum": reduction.cumsum,
     "norm": reduction.norm, "all": reduction.all, "any": reduction.any,
     "count_nonzero": reduction.count_nonzero,
     # shape
@@ -150,6 +156,7 @@ _METHODS = {
     "swapaxes": shape.transpose, "swapdims": shape.transpose,
     "sort": sorting.sort, "argsort": sorting.argsort, "topk": sorting.topk,
     "msort": sorting.msort, "unique": sorting.unique,
+    "diagonal": strided.diagonal, "as_strided": strided.as_strided,
     "diag": linalg.diag, "repeat_interleave": replicate.repeat_interleave,
     # conversion
     "to": to, "type": _type,

@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, prod, max/min, var/std, logsumexp, cumsum, norm, argmax.
+"""Reductions: sum, mean, prod, max/min, cumsum, norm, argmax (var/std/logsumexp: ops/moments.py).
 
 The adjoint of a sum is a broadcast of the gradient back over the reduced axes. Max-type reductions
 route the gradient to the maximal elements (split evenly between ties for the full `amax`, to the
@@ -17,7 +17,7 @@ from ._util import norm_dim, norm_dims
 from .compare import maximum, minimum, where
 from .indexing import scatter_add_zeros
 from .shape import expand, flip, permute, reshape
-from .unary import abs, exp, log, sqrt
+from .unary import abs
 
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
@@ -104,8 +104,11 @@ def _leave_one_out(x, keep, dims):
 
 
 class AMax(Function):
+    """amax / amin over `dims`; `everything` marks max() / min() of all elements (PyTorch names
+    that node MaxBackward1)."""
+
     @staticmethod
-    def forward(ctx, x, dims, keepdim, take_max):
+    def forward(ctx, x, dims, keepdim, take_max, everything=False):
         ctx.save_for_backward(x)
         ctx.save(dims=dims, keepdim=keepdim)
         red = x._data.max if take_max else x._data.min
@@ -122,7 +125,7 @@ class AMax(Function):
             out = out.reshape(_keep_shape(shape, ctx.dims))
         mask = (x._data == out).astype(g._data.dtype)
         mask /= mask.sum(axis=ctx.dims, keepdims=True)  # ties share the gradient evenly
-        return _restore(g, shape, ctx.dims, ctx.keepdim) * constant(mask), None, None, None
+        return _restore(g, shape, ctx.dims, ctx.keepdim) * constant(mask), None, None, None, None
 
 
 class MaxDim(Function):
@@ -240,7 +243,7 @@ def _maxmin(x, dim, keepdim, take_max, other):
         return (maximum if take_max else minimum)(x, dim)
     if dim is None:
         _check_nonempty(name, x, tuple(range(x.ndim)))
-        return AMax.apply(x, tuple(range(x.ndim)), False, take_max)
+        return AMax.apply(x, tuple(range(x.ndim)), False, take_max, True)
     d = norm_dim(dim, x.ndim, name)
     _check_nonempty(name, x, (d,))
     if x.ndim == 0:
@@ -273,42 +276,6 @@ def argmax(x, dim=None, keepdim=False):
 
 def argmin(x, dim=None, keepdim=False):
     return _arg(x, dim, keepdim, "argmin", "argmin")
-
-
-def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Variance with Bessel's correction by default: sum (x - mean)^2 / (N - correction)."""
-    if correction is None:
-        correction = 1 if unbiased is None or unbiased else 0
-    x = _float_or_default(x)
-    dims = norm_dims(_all_if_empty(dim), x.ndim, "var")
-    n = 1
-    for d in dims:
-        n *= x._data.shape[d]
-    centered = x - mean(x, dims, keepdim=True)
-    return sum(centered * centered, dims, keepdim) / builtins.max(n - correction, 0)
-
-
-def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
-
-
-def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
-
-
-def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
-
-
-def logsumexp(x, dim=None, keepdim=False):
-    """log sum exp(x), computed as m + log sum exp(x - m) with m = max(x) for stability.
-    m is treated as a constant: the result does not depend on it, so neither does its gradient."""
-    dims = norm_dims(dim, x.ndim, "logsumexp")
-    m = constant(x._data.max(axis=dims, keepdims=True)) if x._data.size else constant(
-        xp_of(x._data).zeros(_keep_shape(x._data.shape, dims), x._data.dtype))
-    m = where(constant(xp_of(m._data).isfinite(m._data)), m, 0.0)
-    out = log(sum(exp(x - m), dims, keepdim=True)) + m
-    return out if keepdim else reshape(out, tuple(s for i, s in enumerate(out.shape) if i not in dims))
 
 
 def cumsum(x, dim, *, dtype=None):

@@ -7,7 +7,7 @@ over the broadcast axes, of concatenation a split (and vice versa).
 import numpy as np
 
 from .._errors import ShapeError
-from ..autograd.function import Function
+from ..autograd.function import Function, name_views
 from ..backend import xp_of
 from ._util import check_broadcast, coerce, norm_dim, norm_dims, shape_arg, writable_broadcast
 
@@ -335,19 +335,19 @@ def stack(tensors, dim=0):
 def split(x, split_size_or_sections, dim=0):
     d = norm_dim(dim, x.ndim, "split")
     n = x._data.shape[d]
-    if isinstance(split_size_or_sections, int):
+    kind = "Split" if isinstance(split_size_or_sections, int) else "SplitWithSizes"
+    if kind == "Split":
         step = split_size_or_sections
         if step <= 0:
             raise ValueError(f"split: split_size must be positive, got {step}")
-        sizes = [step] * (n // step) + ([n % step] if n % step else [])
-        sizes = sizes or [0]
+        sizes = [step] * (n // step) + ([n % step] if n % step else []) or [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:
             raise ShapeError(f"split: sizes {sizes} do not sum to the size {n} of dim {d}")
     if len(sizes) == 1:
         return (x,)
-    return Split.apply(x, tuple(sizes), d)
+    return name_views(Split.apply(x, tuple(sizes), d), kind)  # (named in the in-place errors)
 
 
 def chunk(x, chunks, dim=0):
@@ -359,7 +359,7 @@ def chunk(x, chunks, dim=0):
 
 def unbind(x, dim=0):
     d = norm_dim(dim, x.ndim, "unbind")
-    return tuple(squeeze(p, d) for p in split(x, 1, d))
+    return name_views(tuple(squeeze(p, d) for p in split(x, 1, d)), "Unbind")
 
 
 def flip(x, dims):

@@ -330,6 +330,18 @@ ALIASING = [
     ("copy_transpose", lambda lib, x: x.copy_(x.t())),
     ("index_add_source", lambda lib, x: x.index_add_(0, T(lib, np.array([0, 1])), x[2:])),
     ("masked_fill_value_from_self", lambda lib, x: x.masked_fill_(x > 3, x.sum())),
+    ("lerp", lambda lib, x: x.lerp_(x.t(), 0.5)), ("addcmul", lambda lib, x: x.addcmul_(x.t(), x)),
+    ("clamp_min_tensor", lambda lib, x: x.clamp_(min=x.t())),
+    ("sub_alpha", lambda lib, x: x.sub_(x.t(), alpha=2)),
+    ("row_broadcast", lambda lib, x: x.add_(x[0])),
+    ("row_into_other_rows", lambda lib, x: x[1:].sub_(x[0])),
+    ("disjoint_halves", lambda lib, x: x[:2].add_(x[2:])),
+    ("same_region_other_view", lambda lib, x: x.view(16)[:4].add_(x[0])),
+    ("strided_not_dense", lambda lib, x: x[:, ::2].add_(x[:, 1::2])),
+    ("index_copy_source", lambda lib, x: x.index_copy_(0, T(lib, np.array([0, 1])), x[1:3])),
+    ("index_fill_0d_value", lambda lib, x: x.index_fill_(0, T(lib, np.array([1])), x[0, 0])),
+    ("copy_0d_self", lambda lib, x: x.copy_(x[0, 0])),
+    ("setitem_shifted", lambda lib, x: x.__setitem__(slice(1, None), x[:-1])),
 ]
 
 

@@ -4,7 +4,7 @@ This file only re-exports; each concept has one module beside it:
 
     _activation      relu, gelu, softmax, ... and their primitives (LeakyRelu, Elu, Gelu, ...)
     _linear          linear, bilinear
-    _dropout         dropout, dropout1d, dropout2d
+    _dropout         dropout, dropout1d, dropout2d, dropout3d, alpha_dropout, feature_alpha_dropout
     _normalization   batch_norm, layer_norm, group_norm, normalize (the fused Normalize primitive)
     _loss            mse_loss, l1_loss, binary cross-entropies, kl_div, margin losses, ...
     _cross_entropy   cross_entropy, nll_loss (the fused SoftmaxCrossEntropy primitive)
@@ -68,7 +68,8 @@ from ._activation import (
 )
 from ._attention import scaled_dot_product_attention
 from ._cross_entropy import cross_entropy, nll_loss
-from ._dropout import dropout, dropout1d, dropout2d
+from ._dropout import (alpha_dropout, dropout, dropout1d, dropout2d, dropout3d,
+                       feature_alpha_dropout)
 from ._embedding import embedding, one_hot, xp_take
 from ._linear import bilinear, linear
 from ._loss import (
@@ -133,7 +134,8 @@ __all__ = ["batch_norm", "bilinear", "celu", "dropout", "elu", "embedding", "gel
            "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
            "avg_pool2d", "max_pool1d", "max_pool2d", "fold", "interpolate", "unfold", "upsample",
-           "pad", "scaled_dot_product_attention", "dropout1d", "dropout2d", "group_norm"]
+           "pad", "scaled_dot_product_attention", "dropout1d", "dropout2d", "group_norm",
+           "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
 
 from ..._compat import module_getattr as _module_getattr
 

@@ -96,3 +96,60 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
         raise ShapeError(f"dropout1d: expected 2D or 3D input, got shape {tuple(input.shape)}")
     shape = tuple(input.shape[:-1]) + (1,)
     return _masked("dropout1d", input, p, training, shape, inplace=inplace)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability p. Other
+    ranks behave as in PyTorch 2.x, with its warning: an input that is not 5-D is read as one
+    unbatched sample, so its first dimension holds the channels."""
+    if input.ndim == 0:
+        raise ShapeError("Feature dropout requires at least 2 dimensions in the input")
+    if input.ndim not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is "
+                      "deprecated and will result in an error in a future release. To retain the "
+                      "behavior and silence this warning, please use dropout instead. Note that "
+                      "dropout3d exists to provide channel-wise dropout on inputs with 3 spatial "
+                      "dimensions, a channel dimension, and an optional batch dimension (i.e. 4D "
+                      "or 5D inputs).", UserWarning, stacklevel=2)
+    lead = 2 if input.ndim == 5 else 1  # (N, C) entries, or the channels of one sample
+    shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
+    return _masked("dropout3d", input, p, training, shape, inplace=inplace)
+
+
+# -- alpha dropout (Klambauer et al. 2017, self-normalizing networks) ------------------------------
+# SELU keeps activations at mean 0 / variance 1; zeroing would break that, so a dropped unit is set
+# to SELU's negative saturation -alpha' (alpha' = scale * alpha = 1.7580993...) and the result is
+# mapped affinely, y = a * (x * keep + alpha' * (keep - 1)) + b, with a and b chosen so that mean and
+# variance are kept: a = ((1 - p) * (1 + p * alpha'^2))^(-1/2), b = a * alpha' * p. The gradient is
+# `a` where a unit is kept and 0 where it is dropped. (PyTorch's formula, operation for operation.)
+_SELU_SATURATION = 1.7580993408473766
+
+
+def _alpha(op, input, p, training, inplace, feature):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    floating_tensor(op, input)
+    if p == 1.0:
+        return input.mul_(0.0) if inplace else input * 0.0
+    if feature and input.ndim < 2:
+        raise ShapeError("Feature dropout requires at least 2 dimensions in the input")
+    a_ = input._data
+    shape = (tuple(input.shape[:2]) + (1,) * (input.ndim - 2)) if feature else tuple(input.shape)
+    keep = (_uniform(a_, shape, np.float64, None) >= p).astype(a_.dtype)
+    alpha = _SELU_SATURATION
+    a = 1.0 / np.sqrt((alpha * alpha * p + 1) * (1 - p))
+    shift = constant((keep - 1) * (alpha * a) + alpha * a * p)  # b - a * alpha' * (1 - keep)
+    scale = constant(keep * a_.dtype.type(a))
+    return input.mul_(scale).add_(shift) if inplace else input * scale + shift
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of every element (see above); the identity unless `training`."""
+    return _alpha("alpha_dropout", input, p, training, inplace, feature=False)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels: one decision per (N, C) entry of an input of >= 2 dims."""
+    return _alpha("feature_alpha_dropout", input, p, training, inplace, feature=True)

@@ -27,7 +27,8 @@ from .activation import (
 # convolutional, recurrent and attention layers
 from .attention import MultiheadAttention
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
-from .dropout import Dropout, Dropout1d, Dropout2d
+from .dropout import (AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d,
+                      FeatureAlphaDropout)
 from .fold import Fold, Unfold
 from .leaky import EchoStateNetwork, LeakyRNN
 from .linear import Bilinear, Flatten, Identity, Linear, Maxout, Unflatten
@@ -63,6 +64,7 @@ __all__ = ["CELU", "ELU", "GELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh"
            "Unflatten", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
            "MultiheadAttention", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
            "EchoStateNetwork", "LeakyRNN", "Dropout1d", "Dropout2d", "GroupNorm",
+           "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
            "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d", "GRU", "LSTM", "RNN", "RNNBase",
            "GRUCell", "LSTMCell", "RNNCell", "RNNCellBase", "PositionalEncoding", "Transformer",

@@ -1,12 +1,13 @@
 """Dropout layers (Srivastava et al. 2014), inverted: scaled at training time, the identity in
-evaluation. Dropout1d/Dropout2d drop whole channels (Tompson et al. 2015); the math is in
-`nn.functional._dropout`."""
+evaluation. Dropout1d/2d/3d drop whole channels (Tompson et al. 2015); the math is in
+`nn.functional._dropout`. AlphaDropout / FeatureAlphaDropout (Klambauer et al. 2017) keep the
+mean and variance of SELU networks instead."""
 import numpy as np
 
 from .. import functional as F
 from ..module import Module
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"]
 
 
 class _DropoutNd(Module):
@@ -42,3 +43,27 @@ class Dropout1d(_DropoutNd):
 
     def forward(self, input):
         return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(_DropoutNd):
+    """Channel dropout for (N, C, D, H, W) volumes (identity in eval mode)."""
+
+    def forward(self, input):
+        return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(_DropoutNd):
+    """Alpha dropout for SELU networks: dropped units take SELU's saturation value and the result
+    is rescaled so that mean and variance are kept. As PyTorch's, it ignores `inplace` (the flag
+    is stored and shown, the result is a new tensor)."""
+
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels (one decision per (N, C) entry); ignores `inplace`, as
+    PyTorch's."""
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)
