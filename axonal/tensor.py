@@ -17,7 +17,7 @@ import numpy as np
 from . import _compat, _config, _hooks, backend
 from . import _dtype as _dt
 from . import _engine as engine
-from ._errors import DTypeError, GraphError
+from ._errors import DETACH_VIEW, DTypeError, GraphError
 from ._storage import fresh, version_counter
 
 ARRAY_TYPES = (np.ndarray,) if backend._cupy is None else (np.ndarray, backend._cupy.ndarray)
@@ -147,10 +147,7 @@ class Tensor:
 
     # the device types Axonal does not keep tensors on (torch.device parses them all)
     is_xpu = is_mps = is_meta = is_mkldnn = is_vulkan = is_ipu = property(lambda self: False)
-
-    @property
-    def is_cpu(self):
-        return not backend.is_cupy_array(self._data)
+    is_cpu = property(lambda self: not backend.is_cupy_array(self._data))
 
     def get_device(self):
         """The CUDA device index, -1 for a CPU tensor (PyTorch's)."""
@@ -254,12 +251,7 @@ class Tensor:
 
     def detach_(self):
         if self._base is not None:  # any view, as PyTorch (grad or not)
-            raise GraphError("Can't detach views in-place. Use detach() instead. If you are using "
-                             "DistributedDataParallel (DDP) for training, and gradient_as_bucket_"
-                             "view is set as True, gradients are views of DDP buckets, and hence "
-                             "detach_() cannot be called on these gradients. To fix this error, "
-                             "please refer to the Optimizer.zero_grad() function in torch/optim/"
-                             "optimizer.py as the solution.")
+            raise GraphError(DETACH_VIEW)
         self._ctx, self._idx, self._rg = None, 0, False
         return self
 

@@ -607,7 +607,7 @@ def _same(a, t):
     lambda m: m.eye(3), lambda m: m.eye(2, 4, dtype=m.float64), lambda m: m.zeros(()),
     lambda m: m.tensor([[1, 2], [3, 4]]), lambda m: m.tensor(3.5), lambda m: m.tensor([]),
     lambda m: m.zeros_like(m.ones(2, dtype=m.int32)), lambda m: m.ones_like(m.zeros(3)),
-    lambda m: m.full_like(m.zeros(2, dtype=m.float64), 2), lambda m: m.empty_like(m.ones(3)) * 0,
+    lambda m: m.full_like(m.zeros(2, dtype=m.float64), 2), lambda m: m.empty_like(m.ones(3)).fill_(2),  # uninitialised: NaN * 0 is NaN
     lambda m: m.ones(2, 3).T, lambda m: m.arange(6).reshape(2, 3).T,
 ], ids=lambda f: "")
 def test_creation_matches_torch(make):
