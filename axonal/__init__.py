@@ -48,6 +48,10 @@ from ._dtype import (
 from ._errors import DTypeError, GraphError, ShapeError  # noqa: E402
 from .backend import Device as device  # noqa: E402
 from .ops import *  # noqa: E402,F401,F403
+from .ops import coverage_methods as _coverage_methods  # noqa: E402,F401  (binds Tensor methods)
+from .ops.combine import *  # noqa: E402,F401,F403
+from .ops.pointwise import *  # noqa: E402,F401,F403
+from .ops.stats import *  # noqa: E402,F401,F403
 from .random import (  # noqa: E402
     Generator,
     default_generator,

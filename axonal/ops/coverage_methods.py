@@ -1,0 +1,21 @@
+"""Tensor methods for the functions of pointwise.py, combine.py and stats.py (PyTorch's method
+names; `x.f(*args)` is `f(x, *args)`). Bound when `axonal` is imported, before the missing-name
+stand-ins are installed for the PyTorch names still missing."""
+from ..tensor import Tensor
+from . import combine, pointwise, stats
+
+_FROM = {
+    pointwise: """tan sinh cosh asin acos atan asinh acosh atanh arcsin arccos arctan arcsinh
+        arccosh arctanh expm1 exp2 log2 log10 deg2rad rad2deg frac logit nan_to_num atan2 arctan2
+        hypot logaddexp logaddexp2 xlogy copysign fmod fmax fmin float_power ldexp sgn positive
+        negative absolute fix signbit isposinf isneginf isreal""",
+    combine: """addmm addmv addr baddbmm addbmm trace kron cross inner vdot ger rot90 roll fliplr
+        flipud diag_embed diagflat tensor_split hsplit vsplit dsplit take take_along_dim diff
+        masked_select argwhere moveaxis""",
+    stats: "nansum nanmean aminmax median kthvalue dist cov corrcoef",
+}
+
+METHODS = {name: getattr(mod, name) for mod, names in _FROM.items() for name in names.split()}
+
+for _name, _fn in METHODS.items():
+    setattr(Tensor, _name, _fn)
