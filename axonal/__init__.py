@@ -52,6 +52,9 @@ from .ops import coverage_methods as _coverage_methods  # noqa: E402,F401  (bind
 from .ops.combine import *  # noqa: E402,F401,F403
 from .ops.pointwise import *  # noqa: E402,F401,F403
 from .ops.stats import *  # noqa: E402,F401,F403
+from . import linalg, special  # noqa: E402  (after the star imports: ops' own linalg module)
+from .linalg import det, logdet, slogdet, matrix_power, inverse  # noqa: E402
+from .linalg import _cholesky_method as cholesky  # noqa: E402  (torch.cholesky(A, upper=False))
 from .random import (  # noqa: E402
     Generator,
     default_generator,

@@ -1192,6 +1192,7 @@ assert len(SPEC_BY_NAME) == len(SPECS), "duplicate OpSpec names"
 # import this module, which is complete up to here). They stay out of SPECS, which the in-place,
 # forward-AD and device registries also sweep, until those classify them.
 import op_specs_more  # noqa: E402, I001
+import op_specs_named  # noqa: E402, F401
 import op_parity  # noqa: E402
 
 PARITY_ONLY = op_parity.install() + op_specs_more.MORE

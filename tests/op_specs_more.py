@@ -6,12 +6,27 @@ backward against PyTorch in float32 and float64 (tests/ops/test_ops.py)."""
 import math
 
 import numpy as np
-from op_specs import (ABOVE_M1, AWAY0, BINARY, POS, SPREAD, UNARY, Case, In, binary_cases, fixed,
-                      mk, mk_bool, mk_int, np_matmul, shp, spec, unary_cases)
+from op_specs import (
+    ABOVE_M1,
+    AWAY0,
+    POS,
+    SPREAD,
+    UNARY,
+    Case,
+    In,
+    binary_cases,
+    fixed,
+    mk,
+    mk_int,
+    np_matmul,
+    shp,
+    spec,
+    unary_cases,
+)
 
 MORE = []
 
-_I = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
+_I = lambda *v: np.array(v, dtype=np.int64)
 
 
 def add(s):
@@ -21,8 +36,9 @@ def add(s):
 
 def both(name, ref, cases, method=True, fn=True, torch_ns="torch", **kw):
     """`torch.<name>(x, ...)` and (with `method`) `x.<name>(...)` as two specs of the same cases."""
+    prefix = "" if torch_ns == "torch" else torch_ns.split(".")[-1] + "_"
     if fn:
-        s = spec(f"{name}_fn", lambda m, *a, _n=name, **k: getattr(_ns(m, torch_ns), _n)(*a, **k),
+        s = spec(f"{prefix}{name}_fn", lambda m, *a, _n=name, **k: getattr(_ns_of(m, torch_ns), _n)(*a, **k),
                  ref, cases, **kw)
         s.names = (f"{torch_ns}.{name}",)
         add(s)
@@ -36,7 +52,7 @@ def both(name, ref, cases, method=True, fn=True, torch_ns="torch", **kw):
         add(t)
 
 
-def _ns(m, path):
+def _ns_of(m, path):
     for part in path.split(".")[1:]:
         m = getattr(m, part)
     return m
@@ -485,3 +501,130 @@ both("cov", _np_cov, _cases(("3x5", [((3, 5), "c")], {}),
                             ("1d", [((5,), "s")], {})))
 both("corrcoef", lambda x: np.clip(np.corrcoef(x), -1, 1),
      _cases(("3x5", [((3, 5), "c")], {}), ("T", [((2, 6), "T")], {})))
+
+
+# -- torch.linalg, and its top-level and method names ---------------------------------------------
+
+def WELL(a):
+    """A well-conditioned square (batch): a + n I."""
+    n = a.shape[-1]
+    return a + n * np.eye(n)
+
+
+def SPD(a):
+    """A symmetric positive definite (batch): a a^T + n I."""
+    n = a.shape[-1]
+    return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+
+
+def _sq_cases(domain):
+    return _cases(("3x3", [((3, 3), "c", domain)], {}), ("T", [((4, 4), "T", domain)], {}),
+                  ("batch", [((2, 3, 3), "c", domain)], {}))
+
+
+def _sym(m, a):
+    """The symmetric matrix of a's lower triangle. Cholesky and eigvalsh read one triangle, so
+    finite differences of the raw input would see one triangle while the gradient (PyTorch's and
+    ours) is symmetric; PyTorch's own gradchecks symmetrize the same way."""
+    return a.tril() + a.tril(-1).mT
+
+
+def _np_slogdet(a):
+    s, l = np.linalg.slogdet(a)
+    return s, l
+
+
+def lin(name, ref, cases, method=None, top=None, **kw):
+    """torch.linalg.<name>, and the same op as torch.<top> and Tensor.<method> when given."""
+    both(name, ref, cases, method=False, torch_ns="torch.linalg", **kw)
+    if top:
+        both(top, ref, cases, method=False, **kw)
+    if method:
+        both(method, ref, cases, fn=False, **kw)
+
+
+lin("inv", np.linalg.inv, _sq_cases(WELL), method="inverse", top="inverse")
+lin("det", np.linalg.det, _sq_cases(WELL), method="det", top="det")
+lin("slogdet", _np_slogdet, _sq_cases(WELL), method="slogdet", top="slogdet")
+both("logdet", lambda a: np.log(np.linalg.det(a)), _sq_cases(SPD))
+for _ns, _name, _npf in (("torch.linalg", "cholesky", np.linalg.cholesky),
+                         ("torch", "cholesky", np.linalg.cholesky),
+                         ("torch.linalg", "eigvalsh", np.linalg.eigvalsh)):
+    add(spec(f"{_ns.split('.')[-1]}_{_name}_sym", lambda m, a, _ns=_ns, _n=_name: getattr(
+        _ns_of(m, _ns), _n)(_sym(m, a)), _npf, _sq_cases(SPD), names=(f"{_ns}.{_name}",)))
+add(spec("cholesky_method_sym", lambda m, a: _sym(m, a).cholesky(), np.linalg.cholesky,
+         _sq_cases(SPD), names=("torch.Tensor.cholesky",)))
+lin("svdvals", lambda a: np.linalg.svd(a, compute_uv=False),
+    _cases(("3x4", [((3, 4), "c", SPREAD)], {}), ("T", [((4, 2), "T", SPREAD)], {}),
+           ("batch", [((2, 3, 3), "c", SPREAD)], {})))
+lin("matrix_power", lambda a, n: np.linalg.matrix_power(a, n),
+    _cases(("n3", [((3, 3), "c", WELL), 3], {}), ("n0", [((2, 2), "T"), 0], {}),
+           ("n-2", [((2, 3, 3), "f", WELL), -2], {}), ("n1", [((3, 3), "c"), 1], {})),
+    method="matrix_power", top="matrix_power")
+
+
+def _solve_cases(rng):
+    return [Case((mk(rng, (3, 3), "c", WELL), mk(rng, (3, 2))), {}, "mat"),
+            Case((mk(rng, (3, 3), "T", WELL), mk(rng, (3,), "s")), {}, "vec"),
+            Case((mk(rng, (2, 3, 3), "c", WELL), mk(rng, (3, 4), "T")), {}, "bcast")]
+
+
+def _np_solve(a, b):
+    if b.ndim == 1:
+        return np.linalg.solve(a, b[:, None])[..., 0] if a.ndim == 2 else None
+    return np.linalg.solve(a, np.broadcast_to(b, a.shape[:-2] + b.shape[-2:]))
+
+
+lin("solve", _np_solve, _solve_cases)
+
+
+def _np_solve_tri(a, b, upper):
+    return np.linalg.solve(np.triu(a) if upper else np.tril(a), b)
+
+
+add(spec("linalg_solve_triangular", lambda m, a, b, upper: m.linalg.solve_triangular(
+    a, b, upper=upper), _np_solve_tri,
+    _cases(("upper", [((3, 3), "c", WELL), ((3, 2), "c")], {"upper": True}),
+           ("lower_T", [((3, 3), "T", WELL), ((3, 4), "s")], {"upper": False})),
+    names=("torch.linalg.solve_triangular",)))
+lin("vector_norm", lambda x, ord=2, dim=None, keepdim=False: np.linalg.norm(
+    x.ravel() if dim is None else x, ord, dim, keepdim) if dim is None or isinstance(dim, int)
+    else np.sum(np.abs(x) ** ord, axis=dim, keepdims=keepdim) ** (1 / ord),
+    _cases(("full", [((3, 4), "c")], {}), ("dim_inf", [((3, 4), "T")], {"ord": np.inf, "dim": 1}),
+           ("dims_p3", [((2, 3, 4), "s")], {"ord": 3, "dim": (0, 2), "keepdim": True}),
+           ("p1", [((5,), "f")], {"ord": 1, "dim": 0})))
+lin("matrix_norm", lambda a, ord="fro": np.linalg.norm(a, ord, axis=(-2, -1)),
+    _cases(("fro", [((3, 4), "c")], {}), ("one", [((3, 4), "T", SPREAD)], {"ord": 1}),
+           ("inf", [((2, 3, 4), "s", SPREAD)], {"ord": np.inf}),
+           ("nuc", [((3, 3), "c", SPREAD)], {"ord": "nuc"}),
+           ("two", [((3, 2), "c", SPREAD)], {"ord": 2})))
+lin("vecdot", lambda x, y: np.sum(x * y, -1),
+    _cases(("same", [((2, 3), "c"), ((2, 3), "T")], {}),
+           ("bcast", [((3,), "s"), ((4, 3), "c")], {})))
+lin("vander", lambda x: np.vander(x, increasing=True),
+    _cases(("4", [((4,), "c")], {}), ("s", [((3,), "s")], {})))
+
+# -- torch.special -------------------------------------------------------------------------------
+
+for _name, _ref, _cs in (
+        ("expit", lambda x: 1 / (1 + np.exp(-x)), unary_cases(ints=None)),
+        ("logit", lambda x: np.log(x / (1 - x)), unary_cases(UNIT, ints=None)),
+        ("erf", np.vectorize(math.erf, otypes=[np.float64]), unary_cases(ints=None)),
+        ("exp2", np.exp2, unary_cases(ints=None)), ("expm1", np.expm1, unary_cases(ints=None)),
+        ("log1p", np.log1p, unary_cases(ABOVE_M1, ints=None)),
+        ("sinc", np.sinc, unary_cases(ints=None, kinks=[0.0, 1.0, -0.5])),
+        ("entr", lambda x: np.where(x > 0, -x * np.log(np.where(x > 0, x, 1)),
+                                    np.where(x == 0, 0.0, -np.inf)),
+         unary_cases(POS, ints=None, kinks=[0.0, -1.0, 0.5])),
+        ("round", np.round, unary_cases(NOT_INT, ints=None))):
+    both(_name, _ref, _cs, method=False, torch_ns="torch.special")
+both("xlogy", _np_xlogy, binary_cases(domains=(None, POS), scalars=()), method=False,
+     torch_ns="torch.special")
+both("xlog1py", lambda x, y: x * np.log1p(y), binary_cases(domains=(None, ABOVE_M1), scalars=()),
+     method=False, torch_ns="torch.special")
+for _name, _ref in (("softmax", lambda x, dim: np.exp(x) / np.exp(x).sum(dim, keepdims=True)),
+                    ("log_softmax", lambda x, dim: x - np.log(np.exp(x).sum(dim, keepdims=True))),
+                    ("logsumexp", lambda x, dim: np.log(np.exp(x).sum(dim)))):
+    both(_name, _ref, _cases(("dim1", [((3, 4), "c"), 1], {}), ("T", [((3, 4), "T"), 0], {}),
+                             ("s", [((2, 3, 4), "s"), -1], {})),
+         method=False, torch_ns="torch.special")

@@ -375,15 +375,11 @@ def masked_select(input, mask):
     return reshape(x, (-1,))[reshape(m, (-1,))]
 
 
-def argwhere(input):
-    return nonzero(input)
-
-
 def swapaxes(input, axis0, axis1):
     return transpose(input, axis0, axis1)
 
 
-swapdims = swapaxes
+argwhere, swapdims = nonzero, swapaxes
 
 
 def moveaxis(input, source, destination):

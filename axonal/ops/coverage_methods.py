@@ -9,6 +9,7 @@ _FROM = {
         arccosh arctanh expm1 exp2 log2 log10 deg2rad rad2deg frac logit nan_to_num atan2 arctan2
         hypot logaddexp logaddexp2 xlogy copysign fmod fmax fmin float_power ldexp sgn positive
         negative absolute fix signbit isposinf isneginf isreal""",
+    # (clamp_min ... masked_scatter are already Tensor methods: their function forms only)
     combine: """addmm addmv addr baddbmm addbmm trace kron cross inner vdot ger rot90 roll fliplr
         flipud diag_embed diagflat tensor_split hsplit vsplit dsplit take take_along_dim diff
         masked_select argwhere moveaxis""",

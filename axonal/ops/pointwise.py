@@ -20,14 +20,15 @@ from ._util import as_tensor, coerce, nondiff
 from .arith import mul, neg, sub
 from .compare import clamp, isnan, maximum, minimum, where
 from .shape import grad_for_input
-from .unary import _unary, abs, exp, log, sign, sqrt, trunc
+from .unary import _unary, abs, exp, log, log1p, sign, sqrt, trunc
 
 __all__ = ["absolute", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
-           "arctan2", "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "copysign", "cosh",
-           "deg2rad", "exp2", "expm1", "fix", "float_power", "fmax", "fmin", "fmod", "frac",
-           "hypot", "isneginf", "isposinf", "isreal", "ldexp", "log2", "log10", "logaddexp",
-           "logaddexp2", "logit", "nan_to_num", "negative", "positive", "rad2deg", "rsub", "sgn",
-           "signbit", "sinh", "tan", "xlogy"]
+           "arctan2", "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "clamp_max",
+           "clamp_min", "copysign", "cosh", "deg2rad", "exp2", "expm1", "fix", "float_power",
+           "fmax", "fmin", "fmod", "frac", "hypot", "index_add", "index_copy", "index_fill",
+           "isneginf", "isposinf", "isreal", "ldexp", "log2", "log10", "logaddexp", "logaddexp2",
+           "logit", "masked_scatter", "nan_to_num", "negative", "positive", "rad2deg", "rsub",
+           "sgn", "signbit", "sinh", "tan", "xlogy"]
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -206,32 +207,41 @@ def logaddexp2(input, other):
 
 
 class Xlogy(Function):
-    """x * log(y), and 0 where x == 0 (also for y == 0) unless y is NaN. PyTorch's derivatives:
-    d/dx = log(y), but 0 where x == 0 and y <= 0; d/dy = x / y."""
+    """x * log(y) (`plus1`: x * log1p(y)), and 0 where x == 0 unless y is NaN. PyTorch's
+    derivatives: d/dx = log(y), but 0 where x == 0 and y <= 0 (y <= -1); d/dy = x / y
+    (x / (1 + y))."""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx, a, b, plus1):
         ctx.save_for_backward(a, b)
+        ctx.save(plus1=plus1)
         xp = xp_of(a._data)
         x, y = xp.broadcast_arrays(a._data, b._data)
         zero = (x == 0) & ~xp.isnan(y)
+        lg = xp.log1p if plus1 else xp.log
         with np.errstate(divide="ignore", invalid="ignore"):
-            return xp.where(zero, 0, x * xp.log(xp.where(zero, 1, y))).astype(x.dtype, copy=False)
+            return xp.where(zero, 0, x * lg(xp.where(zero, 0 if plus1 else 1, y))).astype(
+                x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            mask = constant((a._data == 0) & (b._data <= 0))
-            ga = grad_for_input(ctx, 0, where(mask, 0.0, g * log(b)))
+            mask = constant((a._data == 0) & (b._data <= (-1 if ctx.plus1 else 0)))
+            ga = grad_for_input(ctx, 0, where(mask, 0.0, g * (log1p(b) if ctx.plus1 else log(b))))
         if ctx.needs_input_grad[1]:
-            gb = grad_for_input(ctx, 1, g * a / b)
-        return ga, gb
+            gb = grad_for_input(ctx, 1, g * a / ((b + 1) if ctx.plus1 else b))
+        return ga, gb, None
 
 
 def xlogy(input, other):
-    return Xlogy.apply(*_pair("xlogy", input, other))
+    return Xlogy.apply(*_pair("xlogy", input, other), False)
+
+
+def xlog1py(input, other):
+    """x * log1p(y) (torch.special.xlog1py)."""
+    return Xlogy.apply(*_pair("xlog1py", input, other), True)
 
 
 def copysign(input, other):
@@ -317,6 +327,32 @@ def isneginf(x):
 
 def isreal(x):
     return nondiff(lambda a: xp_of(a).ones(a.shape, dtype=bool), x)
+
+
+# -- function forms of Tensor methods ------------------------------------------------------------
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    return input.index_add(dim, index, source, alpha=alpha)
+
+
+def index_copy(input, dim, index, source):
+    return input.index_copy(dim, index, source)
+
+
+def index_fill(input, dim, index, value):
+    return input.index_fill(dim, index, value)
+
+
+def masked_scatter(input, mask, source):
+    return input.masked_scatter(mask, source)
 
 
 # PyTorch's aliases

@@ -10,10 +10,20 @@ Plus dtype behaviour (default dtypes, PyTorch's type promotion) checked against 
 """
 import numpy as np
 import pytest
+from op_specs import (
+    PARITY_ONLY,
+    SPECS,
+    Case,
+    In,
+    OpSpec,
+    all_cases,
+    as_function_of_diff_args,
+    as_list,
+    ax_inputs,
+    convert_static,
+)
 
 import axonal
-from op_specs import (PARITY_ONLY, SPECS, Case, In, OpSpec, all_cases, as_function_of_diff_args,
-                      as_list, ax_inputs, convert_static)
 
 # NumPy warns on the edge cases we test on purpose (log(0), 0/0...); torch warns about var with
 # one degree of freedom. The values are checked, so the warnings are noise here.

@@ -1,0 +1,179 @@
+"""Registry entries (tests/op_specs.py) that prove PyTorch names Axonal already had without a
+tagged parity test: sorting, selections, matrix products, element-wise functions, index
+functions and PyTorch's aliases, each as function and (where PyTorch has it) Tensor method, on the
+harness of tests/ops/test_ops.py."""
+import numpy as np
+from op_specs import (
+    AWAY0,
+    INTEGRAL,
+    SPREAD,
+    Case,
+    In,
+    binary_cases,
+    mk,
+    mk_bool,
+    mk_int,
+    np_matmul,
+    np_std,
+    np_var,
+    spec,
+    unary_cases,
+)
+from op_specs_more import NOT_INT, _cases, add, both
+
+_I = lambda *v: np.array(v, dtype=np.int64)
+
+
+def _np_sort(x, dim=-1, descending=False):
+    idx = np.argsort(-x if descending else x, axis=dim, kind="stable")
+    return np.take_along_axis(x, idx, dim), idx
+
+
+_SORTED = _cases(("dim-1", [((3, 4), "c", SPREAD)], {}),
+                 ("T_dim0_desc", [((3, 4), "T", SPREAD)], {"dim": 0, "descending": True}),
+                 ("s", [((2, 3, 4), "s", SPREAD)], {"dim": 1}))
+both("sort", _np_sort, _SORTED)
+both("argsort", lambda x, **kw: _np_sort(x, **kw)[1], _SORTED, differentiable=False)
+both("msort", lambda x: np.sort(x, axis=0), _cases(("2d", [((3, 4), "c", SPREAD)], {}),
+                                                   ("T", [((4, 2), "T", SPREAD)], {})))
+
+
+def _np_topk(x, k, dim=-1, largest=True):
+    v, i = _np_sort(x, dim, descending=largest)
+    return np.take(v, range(k), axis=dim), np.take(i, range(k), axis=dim)
+
+
+both("topk", _np_topk, _cases(("k2", [((3, 5), "c", SPREAD), 2], {}),
+                              ("T_small", [((3, 4), "T", SPREAD), 3], {"dim": 0, "largest": False}),
+                              ("s", [((2, 3, 4), "s", SPREAD), 1], {"dim": 1})))
+for _name, _f in (("std_mean", lambda x, **kw: (np_std(x, **kw), np.mean(
+        x, axis=kw.get("dim"), keepdims=kw.get("keepdim", False)))),
+                  ("var_mean", lambda x, **kw: (np_var(x, **kw), np.mean(
+                      x, axis=kw.get("dim"), keepdims=kw.get("keepdim", False))))):
+    both(_name, _f, _cases(("full", [((3, 4), "c")], {}),
+                           ("T_dim1", [((3, 4), "T")], {"dim": 1, "correction": 0}),
+                           ("s_keep", [((2, 3, 4), "s")], {"dim": (0, 2), "keepdim": True})),
+         method=False)
+both("count_nonzero", lambda x, dim=None: np.count_nonzero(x, axis=dim),
+     _cases(("full", [((3, 4), "c", INTEGRAL)], {}), ("T", [((3, 4), "T", INTEGRAL)], {"dim": 1}),
+            ("s", [((2, 5), "s", INTEGRAL)], {"dim": 0})), differentiable=False)
+
+
+def _special(rng):
+    return In(np.array([[0.0, np.nan, np.inf], [-np.inf, 1.5, -2.0]]))
+
+
+for _name, _npf in (("isfinite", np.isfinite), ("isnan", np.isnan), ("isinf", np.isinf)):
+    both(_name, _npf, lambda r: [Case((_special(r),), {}, "special"),
+                                 Case((mk(r, (3, 4), "T"),), {}, "T"),
+                                 Case((mk_int(r, (4,)),), {}, "int")], differentiable=False)
+both("isclose", lambda a, b: np.isclose(a, b, rtol=1e-5, atol=1e-8),
+     lambda r: [Case((mk(r, (2, 3), "c", INTEGRAL), mk(r, (2, 3), "T", INTEGRAL)), {}, "same"),
+                Case((mk(r, (2, 3), "s", INTEGRAL), mk(r, (3,), "c", INTEGRAL)), {}, "bcast")],
+     differentiable=False)
+for _name, _npf, _dom in (("reciprocal", np.reciprocal, AWAY0), ("square", np.square, None),
+                          ("floor", np.floor, NOT_INT), ("ceil", np.ceil, NOT_INT),
+                          ("round", np.round, NOT_INT), ("trunc", np.trunc, NOT_INT)):
+    both(_name, _npf, unary_cases(_dom, ints=None))
+for _name, _npf, _doms in (("remainder", lambda a, b: a - np.floor(a / b) * b, (NOT_INT, AWAY0)),
+                           ("divide", np.divide, (None, AWAY0)),
+                           ("true_divide", np.divide, (None, AWAY0)),
+                           ("multiply", np.multiply, (None, None)),
+                           ("subtract", np.subtract, (None, None))):
+    both(_name, _npf, binary_cases(domains=_doms, scalars=()))
+both("floor_divide", lambda a, b: np.floor(a / b),
+     binary_cases(domains=(NOT_INT, AWAY0), scalars=()), differentiable=False)
+for _name, _npf in (("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_or),
+                    ("bitwise_xor", np.bitwise_xor)):
+    both(_name, _npf, lambda r: [Case((mk_int(r, (2, 3)), mk_int(r, (3,))), {}, "int_bcast"),
+                                 Case((In(r.integers(-3, 4, (3, 2)), "T"), mk_int(r, (2, 3))), {},
+                                      "T"),
+                                 Case((mk_bool(r, (2, 3)), mk_bool(r, (1, 3))), {}, "bool")],
+         differentiable=False)
+both("bitwise_not", np.invert, lambda r: [Case((mk_int(r, (2, 3)),), {}, "int"),
+                                          Case((In(r.integers(-3, 4, (3, 2)), "T"),), {}, "T"),
+                                          Case((mk_bool(r, (4,)),), {}, "bool")],
+     differentiable=False)
+
+# matrix products
+both("mm", np_matmul, _cases(("2x3", [((2, 4), "c"), ((4, 3), "c")], {}),
+                             ("T_s", [((3, 4), "T"), ((4, 2), "s")], {})))
+both("bmm", np_matmul, _cases(("b", [((2, 3, 4), "c"), ((2, 4, 5), "c")], {}),
+                              ("T_s", [((2, 3, 4), "s"), ((2, 4, 2), "T")], {})))
+both("mv", np_matmul, _cases(("2x4", [((2, 4), "c"), ((4,), "c")], {}),
+                             ("T", [((3, 4), "T"), ((4,), "f")], {})))
+both("dot", np.dot, _cases(("4", [((4,), "c"), ((4,), "s")], {}), ("f", [((3,), "f"), ((3,), "c")], {})))
+both("outer", np.outer, _cases(("2x3", [((2,), "c"), ((3,), "c")], {}),
+                               ("s_f", [((4,), "s"), ((2,), "f")], {})))
+
+# shapes
+both("t", lambda x: x.T, _cases(("2d", [((2, 3), "c")], {}), ("1d", [((3,), "s")], {}),
+                                ("T", [((3, 4), "T")], {})))
+both("movedim", lambda x, s, d: np.moveaxis(x, s, d),
+     _cases(("one", [((2, 3, 4), "c"), 0, 2], {}), ("T", [((3, 4), "T"), 1, 0], {})))
+both("unbind", lambda x, dim=0: tuple(np.moveaxis(x, dim, 0)),
+     _cases(("dim0", [((3, 2), "c")], {}), ("T_dim1", [((3, 4), "T")], {"dim": 1})))
+both("narrow", lambda x, d, s, n: np.take(x, range(s, s + n), axis=d),
+     _cases(("d0", [((4, 3), "c"), 0, 1, 2], {}), ("T_d1", [((3, 5), "T"), 1, 2, 3], {})))
+both("select", lambda x, d, i: np.take(x, i, axis=d),
+     _cases(("d0", [((4, 3), "c"), 0, 1], {}), ("T_d1", [((3, 5), "T"), 1, -1], {})))
+both("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+     _cases(("row", [((3,), "c"), (2, 3)], {}), ("s", [((2, 1), "s"), (3, 2, 4)], {})))
+both("clone", lambda x: x.copy(), unary_cases(ints=None))
+both("unflatten", lambda x, dim, sizes: x.reshape(x.shape[:dim] + sizes + x.shape[dim + 1:]),
+     _cases(("d1", [((2, 6), "c"), 1, (2, 3)], {}), ("T", [((6, 2), "T"), 0, (3, 2)], {})))
+for _name, _how in (("expand_as", lambda x, o: np.broadcast_to(x, o.shape)),
+                    ("view_as", lambda x, o: x.reshape(o.shape)),
+                    ("reshape_as", lambda x, o: x.reshape(o.shape))):
+    add(spec(f"{_name}_m", lambda m, x, o, _n=_name: getattr(x, _n)(o), _how,
+             _cases(("a", [((2, 1), "c"), ((2, 3), "c")], {}) if _name == "expand_as" else
+                    ("a", [((2, 3), "c"), ((3, 2), "c")], {}),
+                    ("T", [((3, 1), "T" if _name != "view_as" else "c"), ((3, 4), "s")], {})
+                    if _name != "view_as" else ("b", [((6,), "c"), ((3, 1, 2), "T")], {})),
+             diff=(0,), names=(f"torch.Tensor.{_name}",)))
+add(spec("where_method", lambda m, c, a, b: a.where(c, b), np.where, lambda r: [
+    Case((mk_bool(r, (2, 3)), mk(r, (2, 3)), mk(r, (3,))), {}, "bcast"),
+    Case((mk_bool(r, (3, 2)), mk(r, (3, 2), "T"), mk(r, (3, 2), "s")), {}, "noncontig")],
+    names=("torch.Tensor.where",)))
+for _name in ("concat", "concatenate"):
+    add(spec(_name, lambda m, *xs, _n=_name, dim=0: getattr(m, _n)(list(xs), dim=dim),
+             lambda *xs, dim=0: np.concatenate(xs, dim),
+             _cases(("d0", [((2, 3), "c"), ((1, 3), "T")], {}),
+                    ("d1", [((2, 3), "s"), ((2, 2), "c")], {"dim": 1})), names=(f"torch.{_name}",)))
+both("clip", lambda x, min=None, max=None: np.clip(x, min, max),
+     _cases(("both", [((3, 4), "c")], {"min": -0.5, "max": 0.5}),
+            ("T_min", [((4, 2), "T")], {"min": -0.2})))
+both("clamp_min", lambda x, v: np.maximum(x, v), _cases(("c", [((3, 4), "c"), -0.3], {}),
+                                                        ("s", [((2, 3), "s"), 0.1], {})))
+both("clamp_max", lambda x, v: np.minimum(x, v), _cases(("c", [((3, 4), "c"), -0.3], {}),
+                                                        ("s", [((2, 3), "s"), 0.1], {})))
+
+
+def _np_index_add(x, dim, index, source, alpha=1):
+    out = x.copy()
+    np.add.at(np.moveaxis(out, dim, 0), index, alpha * np.moveaxis(source, dim, 0))
+    return out
+
+
+def _np_index_copy(x, dim, index, source):
+    out = x.copy()
+    np.moveaxis(out, dim, 0)[index] = np.moveaxis(source, dim, 0)
+    return out
+
+
+def _np_index_fill(x, dim, index, value):
+    out = x.copy()
+    np.moveaxis(out, dim, 0)[index] = value
+    return out
+
+
+both("index_add", _np_index_add, _cases(
+    ("d0", [((4, 3), "c"), 0, _I(0, 2, 0), ((3, 3), "c")], {}),
+    ("T_d1", [((3, 4), "T"), 1, _I(3, 1), ((3, 2), "s")], {"alpha": 2.0})))
+both("index_copy", _np_index_copy, _cases(
+    ("d0", [((4, 3), "c"), 0, _I(3, 1), ((2, 3), "c")], {}),
+    ("T_d1", [((3, 4), "T"), 1, _I(0, 2), ((3, 2), "s")], {})))
+both("index_fill", _np_index_fill, _cases(
+    ("d0", [((4, 3), "c"), 0, _I(3, 1), -1.5], {}),
+    ("T_d1", [((3, 4), "T"), 1, _I(0, 2), 2.0], {})))
+
