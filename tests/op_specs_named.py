@@ -128,6 +128,7 @@ for _name, _how in (("expand_as", lambda x, o: np.broadcast_to(x, o.shape)),
     add(spec(f"{_name}_m", lambda m, x, o, _n=_name: getattr(x, _n)(o), _how,
              _cases(("a", [((2, 1), "c"), ((2, 3), "c")], {}) if _name == "expand_as" else
                     ("a", [((2, 3), "c"), ((3, 2), "c")], {}),
+                    ("T", [((1, 4), "s"), ((3, 4), "s")], {}) if _name == "expand_as" else
                     ("T", [((3, 4), "T"), ((2, 6), "s")], {})
                     if _name != "view_as" else ("b", [((6,), "c"), ((3, 1, 2), "T")], {})),
              diff=(0,), names=(f"torch.Tensor.{_name}",)))
