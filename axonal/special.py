@@ -4,8 +4,6 @@ under their special names; sinc, entr and xlog1py are defined here. Functions th
 kernels (gamma family, Bessel, zeta, erfinv, the normal CDF tails) raise "axonal does not implement
 torch.special.X yet".
 """
-import math
-
 import numpy as np
 
 from . import _compat
@@ -13,24 +11,15 @@ from . import _dtype as _dt
 from .autograd.function import Function
 from .backend import xp_of
 from .ops.activation import log_softmax, softmax
-from .ops.compare import where
 from .ops.pointwise import exp2, expm1, logit, xlog1py, xlogy
 from .ops.reduction import logsumexp
-from .ops.unary import erf, log, log1p, round, sigmoid, sin
-from .tensor import constant
+from .ops.scan import sinc
+from .ops.unary import erf, log, log1p, round, sigmoid
 
 __all__ = ["entr", "erf", "exp2", "expit", "expm1", "log1p", "log_softmax", "logit", "logsumexp",
            "round", "sinc", "softmax", "xlog1py", "xlogy"]
 
 expit = sigmoid
-
-
-def sinc(input):
-    """sin(pi x) / (pi x), 1 at x = 0 (gradient 0 there, as PyTorch)."""
-    x = input if input.dtype.is_floating_point else input.to(_dt.get_default_dtype())
-    zero = constant(x._data == 0)
-    px = where(zero, 1.0, x) * math.pi
-    return where(zero, 1.0, sin(px) / px)
 
 
 class Entr(Function):

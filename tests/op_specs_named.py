@@ -191,3 +191,60 @@ _index_op("index_fill", _np_index_fill, (
     ("d0", [((4, 3), "c"), 0, -1.5], {"index": _I(3, 1)}),
     ("T_d1", [((3, 4), "T"), 1, 2.0], {"index": _I(0, 2)})))
 
+
+
+# -- cumulative ops and the remaining aliases (axonal/ops/scan.py) -------------------------------
+
+def _with_zeros(a):
+    return np.where(np.abs(a) < 0.4, 0.0, a)
+
+
+both("cumprod", lambda x, dim: np.cumprod(x, axis=dim), _cases(
+    ("d1", [((3, 4), "c"), 1], {}), ("T_d0", [((3, 4), "T"), 0], {}),
+    ("s", [((2, 3, 4), "s"), -1], {}), ("zeros", [((3, 5), "c", _with_zeros), 1], {}),
+    ("one_zero", [In(np.array([[1.5, 0.0, 2.0, -0.5], [0.0, 0.0, 1.2, 3.0]])), 1], {})))
+
+
+def _np_cum_extreme(take_max):
+    def ref(x, dim):
+        run = (np.maximum if take_max else np.minimum).accumulate(x, axis=dim)
+        shape = [1] * x.ndim
+        shape[dim] = x.shape[dim]
+        pos = np.arange(x.shape[dim]).reshape(shape)
+        return run, np.maximum.accumulate(np.where(x == run, pos, -1), axis=dim)
+
+    return ref
+
+
+for _name, _take in (("cummax", True), ("cummin", False)):
+    both(_name, _np_cum_extreme(_take), _cases(
+        ("d1", [((3, 4), "c", SPREAD), 1], {}), ("T_d0", [((3, 4), "T", SPREAD), 0], {}),
+        ("s", [((2, 3, 4), "s", SPREAD), 2], {})))
+
+
+def _np_logcumsumexp(x, dim):
+    return np.logaddexp.accumulate(x, axis=dim)
+
+
+both("logcumsumexp", _np_logcumsumexp, _cases(
+    ("d1", [((3, 4), "c"), 1], {}), ("T_d0", [((3, 4), "T"), 0], {}),
+    ("s", [((2, 3, 4), "s"), -1], {}),
+    ("wide", [In(np.array([[-200.0, 0.0, 1.0], [3.0, -150.0, 2.0]])), 1], {})))
+for _name, _npf in (("greater", np.greater), ("greater_equal", np.greater_equal),
+                    ("less", np.less), ("less_equal", np.less_equal),
+                    ("not_equal", np.not_equal)):
+    both(_name, _npf, lambda r: [
+        Case((mk(r, (2, 3), "c", INTEGRAL), mk(r, (3,), "c", INTEGRAL)), {}, "bcast"),
+        Case((mk(r, (3, 2), "T", INTEGRAL), mk(r, (3, 2), "s", INTEGRAL)), {}, "noncontig")],
+        differentiable=False)
+both("ravel", np.ravel, _cases(("2d", [((2, 3), "c")], {}), ("T", [((3, 4), "T")], {})))
+both("tile", lambda x, dims: np.tile(x, dims), _cases(
+    ("short", [((2, 3), "c"), (2,)], {}), ("T", [((3, 2), "T"), (2, 1, 2)], {})))
+both("sinc", np.sinc, unary_cases(ints=None, kinks=[0.0, 1.0, -0.5]))
+add(spec("vander", lambda m, x, **kw: m.vander(x, **kw), lambda x, N=None, increasing=False:
+         np.vander(x, N, increasing=increasing),
+         _cases(("4", [((4,), "c")], {}), ("s_N", [((3,), "s")], {"N": 5}),
+                ("inc", [((3,), "f")], {"increasing": True})), names=("torch.vander",),
+         # forward only: PyTorch 2.13's own backward of torch.vander raises ("modified by an
+         # inplace operation"), so there is no PyTorch gradient to compare with
+         differentiable=False))

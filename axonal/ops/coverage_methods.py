@@ -2,7 +2,7 @@
 names; `x.f(*args)` is `f(x, *args)`). Bound when `axonal` is imported, before the missing-name
 stand-ins are installed for the PyTorch names still missing."""
 from ..tensor import Tensor
-from . import combine, pointwise, stats
+from . import combine, pointwise, scan, stats
 
 _FROM = {
     pointwise: """tan sinh cosh asin acos atan asinh acosh atanh arcsin arccos arctan arcsinh
@@ -14,6 +14,8 @@ _FROM = {
         flipud diag_embed diagflat tensor_split hsplit vsplit dsplit take take_along_dim diff
         masked_select argwhere moveaxis""",
     stats: "nansum nanmean aminmax median kthvalue dist cov corrcoef",
+    scan: """cumprod cummax cummin logcumsumexp greater greater_equal less less_equal not_equal
+        ravel tile sinc""",
 }
 
 METHODS = {name: getattr(mod, name) for mod, names in _FROM.items() for name in names.split()}
