@@ -52,6 +52,7 @@ from .ops import coverage_methods as _coverage_methods  # noqa: E402,F401  (bind
 from .ops.combine import *  # noqa: E402,F401,F403
 from .ops.pointwise import *  # noqa: E402,F401,F403
 from .ops.scan import *  # noqa: E402,F401,F403
+from .ops.copies import *  # noqa: E402,F401,F403
 from .ops.stats import *  # noqa: E402,F401,F403
 from . import linalg, special  # noqa: E402  (after the star imports: ops' own linalg module)
 from .linalg import det, logdet, slogdet, matrix_power, inverse  # noqa: E402

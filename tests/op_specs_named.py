@@ -248,3 +248,74 @@ add(spec("vander", lambda m, x, **kw: m.vander(x, **kw), lambda x, N=None, incre
          # forward only: PyTorch 2.13's own backward of torch.vander raises ("modified by an
          # inplace operation"), so there is no PyTorch gradient to compare with
          differentiable=False))
+
+
+# -- copies, split variants, adjoint, trapezoid rules (axonal/ops/copies.py) -------------------------
+
+for _name, _ref, _rows in (
+        ("permute_copy", lambda x, dims: np.transpose(x, dims),
+         [("3d", [((2, 3, 4), "c"), (2, 0, 1)], {}), ("T", [((3, 4), "T"), (1, 0)], {})]),
+        ("t_copy", lambda x: x.T, [("2d", [((2, 3), "c")], {}), ("s", [((3, 2), "s")], {})]),
+        ("transpose_copy", lambda x, a, b: np.swapaxes(x, a, b),
+         [("3d", [((2, 3, 4), "c"), 0, 2], {}), ("T", [((3, 4), "T"), 0, 1], {})]),
+        ("unsqueeze_copy", lambda x, d: np.expand_dims(x, d),
+         [("d0", [((2, 3), "c"), 0], {}), ("T", [((3, 4), "T"), -1], {})]),
+        ("squeeze_copy", lambda x, d: np.squeeze(x, d),
+         [("d1", [((2, 1, 3), "c"), 1], {}), ("s", [((1, 3), "s"), 0], {})]),
+        ("expand_copy", lambda x, size: np.broadcast_to(x, size),
+         [("row", [((3,), "c"), (2, 3)], {}), ("s", [((2, 1), "s"), (2, 4)], {})]),
+        ("view_copy", lambda x, size: x.reshape(size),
+         [("2d", [((2, 3), "c"), (3, 2)], {}), ("T", [((3, 4), "T"), (3, 1, 4)], {})]),
+        ("alias_copy", lambda x: x, [("2d", [((2, 3), "c")], {}), ("T", [((3, 4), "T")], {})]),
+        ("select_copy", lambda x, d, i: np.take(x, i, axis=d),
+         [("d0", [((4, 3), "c"), 0, 1], {}), ("T", [((3, 5), "T"), 1, -1], {})]),
+        ("narrow_copy", lambda x, d, s, n: np.take(x, range(s, s + n), axis=d),
+         [("d0", [((4, 3), "c"), 0, 1, 2], {}), ("T", [((3, 5), "T"), 1, 2, 3], {})]),
+        ("slice_copy", lambda x, dim=0, start=None, end=None, step=1: np.take(
+            x, range(*slice(start, end, step).indices(x.shape[dim])), axis=dim),
+         [("d0", [((5, 3), "c")], {"dim": 0, "start": 1, "end": 4}),
+          ("T_step", [((3, 6), "T")], {"dim": 1, "start": 0, "end": 6, "step": 2})]),
+        ("split_copy", lambda x, s, dim=0: tuple(np.split(x, range(s, x.shape[dim], s), dim)),
+         [("d0", [((5, 3), "c"), 2], {}), ("T", [((3, 4), "T"), 2], {"dim": 1})]),
+        ("split_with_sizes", lambda x, s, dim=0: tuple(np.split(x, np.cumsum(s)[:-1], dim)),
+         [("d0", [((5, 3), "c"), [2, 3]], {}), ("T", [((3, 4), "T"), [1, 3]], {"dim": 1})]),
+        ("split_with_sizes_copy", lambda x, s, dim=0: tuple(np.split(x, np.cumsum(s)[:-1], dim)),
+         [("d0", [((5, 3), "c"), [2, 3]], {}), ("T", [((3, 4), "T"), [1, 3]], {"dim": 1})]),
+        ("unbind_copy", lambda x, dim=0: tuple(np.moveaxis(x, dim, 0)),
+         [("d0", [((3, 2), "c")], {}), ("T", [((3, 4), "T")], {"dim": 1})]),
+        ("unsafe_split", lambda x, s, dim=0: tuple(np.split(x, range(s, x.shape[dim], s), dim)),
+         [("d0", [((5, 3), "c"), 2], {}), ("T", [((3, 4), "T"), 2], {"dim": 1})]),
+        ("unsafe_split_with_sizes", lambda x, s, dim=0: tuple(np.split(x, np.cumsum(s)[:-1], dim)),
+         [("d0", [((5, 3), "c"), [2, 3]], {}), ("T", [((3, 4), "T"), [1, 3]], {"dim": 1})]),
+        ("unsafe_chunk", lambda x, c, dim=0: tuple(np.array_split(x, c, dim)),
+         [("d0", [((4, 3), "c"), 2], {}), ("T", [((3, 4), "T"), 2], {"dim": 1})]),
+        ("adjoint", lambda x: np.swapaxes(x, -1, -2),
+         [("2d", [((2, 3), "c")], {}), ("3d", [((2, 3, 4), "s")], {})])):
+    both(_name, _ref, _cases(*_rows), method=_name in (
+        "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk", "adjoint",
+        "narrow_copy"))
+for _name in ("H", "mH"):
+    add(spec(f"{_name}_attr", lambda m, x, _n=_name: getattr(x, _n), lambda x: np.swapaxes(x, -1, -2),
+             _cases(("2d", [((2, 3), "c")], {}), ("T", [((3, 4), "T")], {})) if _name == "H" else
+             _cases(("3d", [((2, 3, 4), "c")], {}), ("T", [((3, 4), "T")], {})),
+             names=(f"torch.Tensor.{_name}",)))
+
+
+def _np_trapz(y, x=None, dx=None, dim=-1):
+    return np.trapezoid(y, x, dx=1.0 if dx is None else dx, axis=dim) if hasattr(
+        np, "trapezoid") else np.trapz(y, x, dx=1.0 if dx is None else dx, axis=dim)
+
+
+def _np_cumtrapz(y, x=None, dx=None, dim=-1):
+    n = y.shape[dim]
+    return np.stack([_np_trapz(np.take(y, range(k + 2), axis=dim), None if x is None else
+                               np.take(x, range(k + 2), axis=-1 if x.ndim == 1 else dim),
+                               dx, dim) for k in range(n - 1)], axis=dim % y.ndim)
+
+
+_TRAPZ = _cases(("dx", [((3, 4), "c")], {"dx": 0.5}), ("x1d", [((4, 3), "T"), ((3,), "c")], {}),
+                ("x_same", [((2, 5), "s"), ((2, 5), "c")], {"dim": 1}),
+                ("dim0", [((4, 3), "c")], {"dim": 0}))
+for _name in ("trapezoid", "trapz"):
+    both(_name, _np_trapz, _TRAPZ, method=False)
+both("cumulative_trapezoid", _np_cumtrapz, _TRAPZ, method=False)

@@ -2,7 +2,7 @@
 names; `x.f(*args)` is `f(x, *args)`). Bound when `axonal` is imported, before the missing-name
 stand-ins are installed for the PyTorch names still missing."""
 from ..tensor import Tensor
-from . import combine, pointwise, scan, stats
+from . import combine, copies, pointwise, scan, stats
 
 _FROM = {
     pointwise: """tan sinh cosh asin acos atan asinh acosh atanh arcsin arccos arctan arcsinh
@@ -16,9 +16,22 @@ _FROM = {
     stats: "nansum nanmean aminmax median kthvalue dist cov corrcoef",
     scan: """cumprod cummax cummin logcumsumexp greater greater_equal less less_equal not_equal
         ravel tile sinc""",
+    copies: "split_with_sizes unsafe_chunk unsafe_split unsafe_split_with_sizes adjoint narrow_copy",
 }
 
 METHODS = {name: getattr(mod, name) for mod, names in _FROM.items() for name in names.split()}
 
 for _name, _fn in METHODS.items():
     setattr(Tensor, _name, _fn)
+
+
+def _H(self):
+    """The conjugate transpose of a matrix (for real tensors: its transpose)."""
+    if self.ndim not in (0, 2):
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
+                           f"{self.ndim}-D tensor.")
+    return self if self.ndim == 0 else self.transpose(0, 1)
+
+
+Tensor.H = property(_H)
+Tensor.mH = property(lambda self: self.mT)  # real tensors: mT

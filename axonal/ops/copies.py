@@ -1,0 +1,122 @@
+"""PyTorch's `*_copy` functions (the view ops returning a new tensor instead of a view), the split
+variants (split_with_sizes, unsafe_*), adjoint, and the trapezoid rules: compositions of existing
+differentiable ops.
+"""
+from .combine import moveaxis
+from .indexing import narrow, select
+from .reduction import cumsum, sum
+from .shape import chunk, expand, permute, split, squeeze, transpose, unbind, unsqueeze, view
+
+__all__ = ["adjoint", "alias_copy", "cumulative_trapezoid", "expand_copy",
+           "narrow_copy", "permute_copy", "select_copy", "slice_copy", "split_copy",
+           "split_with_sizes", "split_with_sizes_copy", "squeeze_copy", "t_copy",
+           "transpose_copy", "trapezoid", "trapz", "unbind_copy", "unsafe_chunk", "unsafe_split",
+           "unsafe_split_with_sizes", "unsqueeze_copy", "view_copy"]
+
+
+def _clone_all(out):
+    return tuple(t.clone() for t in out) if isinstance(out, (tuple, list)) else out.clone()
+
+
+def permute_copy(input, dims):
+    return permute(input, dims).clone()
+
+
+def t_copy(input):
+    return input.t().clone()
+
+
+def transpose_copy(input, dim0, dim1):
+    return transpose(input, dim0, dim1).clone()
+
+
+def unsqueeze_copy(input, dim):
+    return unsqueeze(input, dim).clone()
+
+
+def squeeze_copy(input, dim=None):
+    return (squeeze(input) if dim is None else squeeze(input, dim)).clone()
+
+
+def expand_copy(input, size):
+    return expand(input, *size).clone()
+
+
+def view_copy(input, size):
+    return view(input, *size).clone() if isinstance(size, (tuple, list)) else \
+        view(input, size).clone()
+
+
+def alias_copy(input):
+    return input.clone()
+
+
+def select_copy(input, dim, index):
+    return select(input, dim, index).clone()
+
+
+def narrow_copy(input, dim, start, length):
+    return narrow(input, dim, start, length).clone()
+
+
+def slice_copy(input, dim=0, start=None, end=None, step=1):
+    """input[..., start:end:step, ...] along dim, as a new tensor."""
+    key = [slice(None)] * input.ndim
+    key[dim] = slice(start, end, step)
+    return input[tuple(key)].clone()
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    return split(input, list(split_sizes), dim)
+
+
+def split_copy(input, split_size, dim=0):
+    return _clone_all(split(input, split_size, dim))
+
+
+def split_with_sizes_copy(input, split_sizes, dim=0):
+    return _clone_all(split(input, list(split_sizes), dim))
+
+
+def unbind_copy(input, dim=0):
+    return _clone_all(unbind(input, dim))
+
+
+unsafe_split, unsafe_split_with_sizes, unsafe_chunk = split, split_with_sizes, chunk
+
+
+def adjoint(input):
+    """The conjugate transpose of the last two dims: for real tensors, mT."""
+    return transpose(input, -2, -1)
+
+
+def _trapz_dx(y, x, dx, dim):
+    """(the trapezoid areas along dim, one per interval): x (samples, broadcast) or spacing dx."""
+    n = y.shape[dim]
+    mid = (narrow(y, dim, 1, n - 1) + narrow(y, dim, 0, n - 1)) * 0.5
+    if x is None:
+        return mid * (1.0 if dx is None else dx)
+    if x.ndim == 1:  # 1-D sample points along dim
+        d = narrow(x, 0, 1, n - 1) - narrow(x, 0, 0, n - 1)
+        d = moveaxis(d.reshape((-1,) + (1,) * (y.ndim - 1)), 0, dim % y.ndim)
+    else:
+        m = x.shape[dim]
+        d = narrow(x, dim, 1, m - 1) - narrow(x, dim, 0, m - 1)
+    return mid * d
+
+
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    if y.shape[dim] == 0:
+        return sum(y, dim)
+    return sum(_trapz_dx(y, x, dx, dim), dim)
+
+
+def trapz(y, x=None, *, dx=None, dim=-1):
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    if y.shape[dim] == 0:
+        return y.clone()
+    return cumsum(_trapz_dx(y, x, dx, dim), dim % y.ndim)
+
