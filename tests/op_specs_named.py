@@ -319,3 +319,112 @@ _TRAPZ = _cases(("dx", [((3, 4), "c")], {"dx": 0.5}), ("x1d", [((4, 3), "T"), ((
 for _name in ("trapezoid", "trapz"):
     both(_name, _np_trapz, _TRAPZ, method=False)
 both("cumulative_trapezoid", _np_cumtrapz, _TRAPZ, method=False)
+
+
+# -- torch.* names of nn.functional forms (aliases in axonal/__init__.py) ---------------------------
+
+def _windows(x, k, stride, axes):
+    """Sliding windows of size k (per axis) with the given stride over the trailing `axes`."""
+    w = np.lib.stride_tricks.sliding_window_view(x, k, axis=axes)
+    sl = [slice(None)] * x.ndim
+    for a, s in zip(axes, stride):
+        sl[a] = slice(None, None, s)
+    return w[tuple(sl)]
+
+
+def _np_conv(x, w, b=None, stride=1, padding=0):
+    nd = w.ndim - 2
+    st = (stride,) * nd if isinstance(stride, int) else stride
+    pd = (padding,) * nd if isinstance(padding, int) else padding
+    x = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in pd])
+    axes = tuple(range(2, 2 + nd))
+    win = _windows(x, w.shape[2:], st, axes)  # N, C, *out, *k
+    letters = "xyz"[:nd]
+    out = np.einsum(f"nc{letters}{letters.upper()},oc{letters.upper()}->no{letters}", win, w)
+    return out if b is None else out + b.reshape((1, -1) + (1,) * nd)
+
+
+def _np_conv_t(x, w, b=None, stride=1, padding=0):
+    """Transposed convolution: every input element scatters x * w into the output."""
+    nd = w.ndim - 2
+    st = (stride,) * nd if isinstance(stride, int) else stride
+    pd = (padding,) * nd if isinstance(padding, int) else padding
+    n = x.shape[0]
+    ks = w.shape[2:]
+    full = [(i - 1) * s + k for i, s, k in zip(x.shape[2:], st, ks)]
+    out = np.zeros((n, w.shape[1], *full))
+    for idx in np.ndindex(*x.shape[2:]):
+        sl = tuple(slice(i * s, i * s + k) for i, s, k in zip(idx, st, ks))
+        out[(slice(None), slice(None)) + sl] += np.einsum(
+            "nc,co...->no...", x[(slice(None), slice(None)) + idx], w)
+    crop = tuple(slice(p, f - p) for p, f in zip(pd, full))
+    out = out[(slice(None), slice(None)) + crop]
+    return out if b is None else out + b.reshape((1, -1) + (1,) * nd)
+
+
+_SELU_A, _SELU_S = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+for _name, _ref, _kw in (
+        ("celu", lambda x, alpha=1.0: np.maximum(x, 0) + np.minimum(0, alpha * (np.exp(
+            x / alpha) - 1)), {"alpha": 0.7}),
+        ("selu", lambda x: _SELU_S * (np.maximum(x, 0) + np.minimum(0, _SELU_A * (
+            np.exp(x) - 1))), {})):
+    both(_name, _ref, unary_cases(AWAY0, ints=None, **_kw), method=False)
+both("threshold", lambda x, t, v: np.where(x > t, x, v),
+     _cases(("c", [((3, 4), "c", AWAY0), 0.0, -2.0], {}), ("T", [((4, 2), "T", AWAY0), 0.5, 1.0],
+                                                          {})), method=False)
+both("prelu", lambda x, w: np.where(x >= 0, x, w.reshape((1, -1) + (1,) * (x.ndim - 2)) * x),
+     _cases(("ncl", [((2, 3, 4), "c", AWAY0), ((3,), "c")], {}),
+            ("T", [((4, 3), "T", AWAY0), ((1,), "c")], {})), method=False)
+both("conv1d", _np_conv, _cases(
+    ("plain", [((2, 3, 7), "c"), ((4, 3, 3), "c")], {}),
+    ("bias_stride_pad", [((2, 3, 8), "s"), ((2, 3, 2), "T"), ((2,), "c")],
+     {"stride": 2, "padding": 1})), method=False, rtol=1e-4, atol=1e-5)
+both("conv2d", _np_conv, _cases(
+    ("plain", [((2, 3, 5, 6), "c"), ((4, 3, 3, 2), "c")], {}),
+    ("bias_stride_pad", [((1, 2, 6, 5), "s"), ((3, 2, 2, 2), "T"), ((3,), "c")],
+     {"stride": (2, 1), "padding": 1})), method=False, rtol=1e-4, atol=1e-5)
+both("conv_transpose1d", _np_conv_t, _cases(
+    ("plain", [((2, 3, 5), "c"), ((3, 4, 3), "c")], {}),
+    ("bias_stride_pad", [((1, 2, 6), "s"), ((2, 3, 2), "T"), ((3,), "c")],
+     {"stride": 2, "padding": 1})), method=False, rtol=1e-4, atol=1e-5)
+both("conv_transpose2d", _np_conv_t, _cases(
+    ("plain", [((2, 3, 4, 3), "c"), ((3, 2, 2, 3), "c")], {}),
+    ("bias_stride_pad", [((1, 2, 3, 4), "s"), ((2, 3, 3, 2), "T"), ((3,), "c")],
+     {"stride": 2, "padding": 1})), method=False, rtol=1e-4, atol=1e-5)
+both("bilinear", lambda a, b, w, bias=None: np.einsum("bi,oij,bj->bo", a, w, b) + (
+    0 if bias is None else bias), _cases(
+    ("plain", [((4, 3), "c"), ((4, 2), "c"), ((5, 3, 2), "c")], {}),
+    ("bias", [((4, 3), "T"), ((4, 2), "s"), ((5, 3, 2), "c"), ((5,), "c")], {})),
+    method=False, rtol=1e-4, atol=1e-5)
+
+
+def _np_pool(red, nd):
+    def ref(x, kernel_size, stride=None, padding=0):
+        k = (kernel_size,) * nd if isinstance(kernel_size, int) else kernel_size
+        s = k if stride is None else (stride,) * nd if isinstance(stride, int) else stride
+        axes = tuple(range(x.ndim - nd, x.ndim))
+        win = _windows(x, k, s, axes)
+        return red(win, axis=tuple(range(win.ndim - nd, win.ndim)))
+
+    return ref
+
+
+both("avg_pool1d", _np_pool(np.mean, 1), _cases(
+    ("k2", [((2, 3, 6), "c"), 2], {}), ("k3_s1", [((2, 4, 5), "T"), 3], {"stride": 1})),
+    method=False)
+both("max_pool1d", _np_pool(np.max, 1), _cases(
+    ("k2", [((2, 3, 6), "c", SPREAD), 2], {}),
+    ("k3_s1", [((2, 4, 5), "s", SPREAD), 3], {"stride": 1})), method=False)
+both("max_pool2d", _np_pool(np.max, 2), _cases(
+    ("k2", [((1, 2, 4, 6), "c", SPREAD), 2], {}),
+    ("k3_s1", [((2, 1, 4, 5), "T", SPREAD), (3, 2)], {"stride": 1})), method=False)
+
+
+def _np_adaptive_avg(x, out):
+    n = x.shape[-1]
+    return np.stack([x[..., (i * n) // out: -((-(i + 1) * n) // out)].mean(-1)
+                     for i in range(out)], -1)
+
+
+both("adaptive_avg_pool1d", _np_adaptive_avg, _cases(
+    ("even", [((2, 3, 6), "c"), 3], {}), ("uneven", [((2, 3, 7), "s"), 3], {})), method=False)
