@@ -1,17 +1,41 @@
 """PyTorch's `*_copy` functions (the view ops returning a new tensor instead of a view), the split
-variants (split_with_sizes, unsafe_*), adjoint, and the trapezoid rules: compositions of existing
-differentiable ops.
+variants (split_with_sizes, unsafe_*), adjoint, the trapezoid rules (compositions of existing
+differentiable ops), and the dtype/shape predicates (is_floating_point, is_signed ...).
 """
 from .combine import moveaxis
 from .indexing import narrow, select
 from .reduction import cumsum, sum
 from .shape import chunk, expand, permute, split, squeeze, transpose, unbind, unsqueeze, view
 
-__all__ = ["adjoint", "alias_copy", "cumulative_trapezoid", "expand_copy",
-           "narrow_copy", "permute_copy", "select_copy", "slice_copy", "split_copy",
-           "split_with_sizes", "split_with_sizes_copy", "squeeze_copy", "t_copy",
-           "transpose_copy", "trapezoid", "trapz", "unbind_copy", "unsafe_chunk", "unsafe_split",
-           "unsafe_split_with_sizes", "unsqueeze_copy", "view_copy"]
+__all__ = [
+    "adjoint",
+    "alias_copy",
+    "cumulative_trapezoid",
+    "expand_copy",
+    "is_complex",
+    "is_floating_point",
+    "is_nonzero",
+    "is_same_size",
+    "is_signed",
+    "narrow_copy",
+    "permute_copy",
+    "select_copy",
+    "slice_copy",
+    "split_copy",
+    "split_with_sizes",
+    "split_with_sizes_copy",
+    "squeeze_copy",
+    "t_copy",
+    "transpose_copy",
+    "trapezoid",
+    "trapz",
+    "unbind_copy",
+    "unsafe_chunk",
+    "unsafe_split",
+    "unsafe_split_with_sizes",
+    "unsqueeze_copy",
+    "view_copy",
+]
 
 
 def _clone_all(out):
@@ -120,3 +144,29 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
         return y.clone()
     return cumsum(_trapz_dx(y, x, dx, dim), dim % y.ndim)
 
+
+# -- predicates ----------------------------------------------------------------------------------
+
+def is_floating_point(input):
+    return input.dtype.is_floating_point
+
+
+def is_complex(input):
+    return False  # Axonal has no complex dtypes
+
+
+def is_signed(input):
+    return input.dtype.name not in ("bool", "uint8")
+
+
+def is_same_size(input, other):
+    return tuple(input.shape) == tuple(other.shape)
+
+
+def is_nonzero(input):
+    n = input.numel()
+    if n == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if n > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input.item() != 0)

@@ -16,7 +16,8 @@ _FROM = {
     stats: "nansum nanmean aminmax median kthvalue dist cov corrcoef",
     scan: """cumprod cummax cummin logcumsumexp greater greater_equal less less_equal not_equal
         ravel tile sinc""",
-    copies: "split_with_sizes unsafe_chunk unsafe_split unsafe_split_with_sizes adjoint narrow_copy",
+    copies: """split_with_sizes unsafe_chunk unsafe_split unsafe_split_with_sizes adjoint narrow_copy
+        is_complex is_signed is_same_size is_nonzero""",
 }
 
 METHODS = {name: getattr(mod, name) for mod, names in _FROM.items() for name in names.split()}
@@ -34,4 +35,7 @@ def _H(self):
 
 
 Tensor.H = property(_H)
+Tensor.ndimension = lambda self: self.ndim
+Tensor.itemsize = property(lambda self: self._data.dtype.itemsize)
+Tensor.nbytes = property(lambda self: self._data.dtype.itemsize * self._data.size)
 Tensor.mH = property(lambda self: self.mT)  # real tensors: mT
