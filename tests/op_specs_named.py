@@ -428,3 +428,36 @@ def _np_adaptive_avg(x, out):
 
 both("adaptive_avg_pool1d", _np_adaptive_avg, _cases(
     ("even", [((2, 3, 6), "c"), 3], {}), ("uneven", [((2, 3, 7), "s"), 3], {})), method=False)
+
+
+# -- quantile, unfold, new_* ------------------------------------------------------------------------
+
+def _np_quantile(x, q, dim=None, keepdim=False, interpolation="linear"):
+    method = {"linear": "linear", "lower": "lower", "higher": "higher", "nearest": "nearest",
+              "midpoint": "midpoint"}[interpolation]
+    qv = q if np.ndim(q) else float(q)
+    return np.quantile(x, qv, axis=dim, keepdims=keepdim, method=method)
+
+
+both("quantile", _np_quantile, _cases(
+    ("full", [((3, 5), "c", SPREAD), 0.3], {}),
+    ("T_dim", [((4, 5), "T", SPREAD), 0.75], {"dim": 1, "keepdim": True}),
+    ("s_lower", [((3, 4), "s", SPREAD), 0.4], {"dim": 0, "interpolation": "lower"}),
+    ("midpoint", [((2, 6), "c", SPREAD), 0.5], {"dim": 1, "interpolation": "midpoint"}),
+    ("q_tensor", [((3, 4), "c", SPREAD), In(np.array([0.1, 0.9]))], {"dim": 1})),
+    diff=(0,))
+both("unfold", lambda x, d, size, step: np.moveaxis(np.lib.stride_tricks.sliding_window_view(
+    x, size, axis=d), d, d)[tuple(slice(None, None, step) if i == d % x.ndim else slice(None)
+                                  for i in range(x.ndim))],
+    _cases(("d0", [((7,), "c"), 0, 3, 2], {}), ("T_d1", [((3, 6), "T"), 1, 2, 1], {}),
+           ("s", [((2, 5), "s"), 0, 2, 1], {})), fn=False)
+for _name, _call, _ref in (
+        ("new_zeros", lambda x: x.new_zeros((2, 3)), lambda x: np.zeros((2, 3), x.dtype)),
+        ("new_ones", lambda x: x.new_ones(4), lambda x: np.ones(4, x.dtype)),
+        ("new_full", lambda x: x.new_full((3,), 2.5), lambda x: np.full(3, 2.5, x.dtype)),
+        ("new_tensor", lambda x: x.new_tensor([[1.0, 2.0]]), lambda x: np.array(
+            [[1.0, 2.0]], x.dtype))):
+    add(spec(f"{_name}_m", lambda m, x, _c=_call: _c(x), _ref,
+             _cases(("f", [((2, 3), "c")], {}), ("T", [((3, 4), "T")], {}),
+                    ("int", [mk_int(np.random.default_rng(0), (3,))], {})),
+             differentiable=False, names=(f"torch.Tensor.{_name}",)))

@@ -5,7 +5,7 @@ differentiable ops), and the dtype/shape predicates (is_floating_point, is_signe
 from .combine import moveaxis
 from .indexing import narrow, select
 from .reduction import cumsum, sum
-from .shape import chunk, expand, permute, split, squeeze, transpose, unbind, unsqueeze, view
+from .shape import chunk, stack, expand, permute, split, squeeze, transpose, unbind, unsqueeze, view
 
 __all__ = [
     "adjoint",
@@ -143,6 +143,22 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     if y.shape[dim] == 0:
         return y.clone()
     return cumsum(_trapz_dx(y, x, dx, dim), dim % y.ndim)
+
+
+def unfold(input, dimension, size, step):
+    """Tensor.unfold: the windows input[..., i*step : i*step+size, ...] along `dimension`, stacked
+    in place of that dim, each window's elements in a new last dim (a copy; PyTorch's is a view)."""
+    d = dimension % input.ndim if input.ndim else 0
+    n = input.shape[d] if input.ndim else 1
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if input.ndim == 0:
+        return input.reshape((1,))
+    count = (n - size) // step + 1
+    wins = [moveaxis(narrow(input, d, i * step, size), d, -1) for i in range(count)]
+    return stack(wins, d)
 
 
 # -- predicates ----------------------------------------------------------------------------------

@@ -15,11 +15,12 @@ from .compare import isnan, where
 from .indexing import gather
 from .linalg import diag, mm
 from .reduction import amax, amin, sum
-from .shape import reshape
+from .shape import reshape, stack
 from .sorting import argsort
 from .unary import abs, sqrt
 
-__all__ = ["aminmax", "cdist", "corrcoef", "cov", "dist", "kthvalue", "median", "nanmean", "nansum"]
+__all__ = ["aminmax", "cdist", "corrcoef", "cov", "dist", "kthvalue", "median", "nanmean", "nansum",
+           "quantile"]
 
 AminmaxResult = namedtuple("aminmax", ["min", "max"])
 MedianResult = namedtuple("median", ["values", "indices"])
@@ -87,6 +88,39 @@ def median(input, dim=None, keepdim=False):
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The k-th smallest element (1-based k) along dim, as (values, indices)."""
     return KthvalueResult(*_select(input, k - 1, dim, keepdim, "kthvalue"))
+
+
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """The q-quantiles (q a float or 1-D tensor) over all elements or along dim, interpolating
+    between the sorted neighbours as PyTorch (linear, lower, higher, nearest, midpoint); a NaN in a
+    slice makes its quantiles NaN. With a tensor q the quantiles form a new first dim."""
+    x = reshape(input, (-1,)) if dim is None else input
+    d = 0 if dim is None else norm_dim(dim, input.ndim, "quantile")
+    n = x.shape[d]
+    xp = xp_of(x._data)
+    qs = [float(q)] if not hasattr(q, "shape") else [float(v) for v in q.tolist()]
+    scalar_q = not hasattr(q, "shape") or q.ndim == 0
+    if any(not 0 <= v <= 1 for v in qs):
+        raise RuntimeError("quantile() q values must be in the range [0, 1]")
+    srt = gather(x, d, argsort(x, d))  # NaN sorts last
+    has_nan = constant(xp.isnan(x._data).any(axis=d, keepdims=True))
+    outs = []
+    for v in qs:
+        pos = v * (n - 1)
+        lo, hi = int(pos // 1), min(int(pos // 1) + 1, n - 1)
+        frac = pos - lo
+        if interpolation == "lower" or (interpolation == "nearest" and round(pos) == lo):
+            hi, frac = lo, 0.0
+        elif interpolation == "higher" and frac > 0 or interpolation == "nearest":
+            lo, frac = hi, 0.0
+        elif interpolation == "midpoint":
+            frac = 0.5 if hi != lo else 0.0
+        a, b = srt.narrow(d, lo, 1), srt.narrow(d, hi, 1)
+        val = a + (b - a) * frac if frac else a
+        val = where(has_nan, float("nan"), val)
+        outs.append(val if keepdim and dim is not None else val.squeeze(d) if dim is not None
+                    else val.reshape(()) if not keepdim else val.reshape((1,) * input.ndim))
+    return outs[0] if scalar_q else stack(outs, 0)
 
 
 def _safe_norm(d, p, dim):
