@@ -55,7 +55,7 @@ from .ops.scan import *  # noqa: E402,F401,F403
 from .ops.copies import *  # noqa: E402,F401,F403
 from .ops.stats import *  # noqa: E402,F401,F403
 from . import linalg, special  # noqa: E402  (after the star imports: ops' own linalg module)
-from .linalg import cholesky_inverse, cholesky_solve, det, inverse, logdet, matrix_power, slogdet  # noqa: E402,E501
+from .linalg import det, inverse, logdet, matrix_power, slogdet  # noqa: E402
 from .linalg import _cholesky_method as cholesky  # noqa: E402  (torch.cholesky(A, upper=False))
 
 # torch.* names of functional forms whose signature is nn.functional's (torch.conv2d ...); those

@@ -362,27 +362,12 @@ cross = combine.cross
 inverse = inv
 
 
-def cholesky_solve(B, L, upper=False):
-    """X with (L L^T) X = B for a Cholesky factor L (U^T U with `upper`); only L's triangle is
-    read, as PyTorch."""
-    L = triu(L) if upper else tril(L)
-    A = matmul(_mT(L), L) if upper else matmul(L, _mT(L))
-    return solve(A, B)
-
-
-def cholesky_inverse(L, upper=False):
-    """(L L^T)^-1 for a Cholesky factor L (U^T U with `upper`); only L's triangle is read."""
-    L = triu(L) if upper else tril(L)
-    return inv(matmul(_mT(L), L) if upper else matmul(L, _mT(L)))
-
-
 def _cholesky_method(self, upper=False):
     return cholesky(self, upper=upper)
 
 
 for _name, _fn in (("det", det), ("logdet", logdet), ("slogdet", slogdet), ("inverse", inv),
-                   ("matrix_power", matrix_power), ("cholesky", _cholesky_method),
-                   ("cholesky_solve", cholesky_solve), ("cholesky_inverse", cholesky_inverse)):
+                   ("matrix_power", matrix_power), ("cholesky", _cholesky_method)):
     setattr(Tensor, _name, _fn)
 
 __getattr__ = _compat.module_getattr("torch.linalg", globals())

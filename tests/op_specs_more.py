@@ -630,31 +630,6 @@ for _name, _ref in (("softmax", lambda x, dim: np.exp(x) / np.exp(x).sum(dim, ke
          method=False, torch_ns="torch.special")
 
 
-def LOWER(a):
-    """A well-conditioned lower-triangular Cholesky factor (positive diagonal)."""
-    n = a.shape[-1]
-    return np.tril(a, -1) + np.eye(n) * (np.abs(a) + 1.0)
-
-
-for _label, _up in (("lower", False), ("upper", True)):
-    for _ns, _nm in (("torch", "cholesky_solve_fn"), ("method", "cholesky_solve_method")):
-        add(spec(f"{_nm}_{_label}", (lambda m, b, l, _u=_up: m.cholesky_solve(b, l.mT if _u else l,
-                                                                               upper=_u))
-                 if _ns == "torch" else
-                 (lambda m, b, l, _u=_up: b.cholesky_solve(l.mT if _u else l, upper=_u)),
-                 lambda b, l: np.linalg.solve(l @ l.T, b),
-                 _cases(("mat", [((3, 2), "c"), ((3, 3), "c", LOWER)], {}),
-                        ("T", [((4, 3), "T"), ((4, 4), "c", LOWER)], {})),
-                 names=("torch.cholesky_solve" if _ns == "torch" else
-                        "torch.Tensor.cholesky_solve",)))
-    for _ns, _nm in (("torch", "cholesky_inverse_fn"), ("method", "cholesky_inverse_method")):
-        add(spec(f"{_nm}_{_label}", (lambda m, l, _u=_up: m.cholesky_inverse(
-            l.mT if _u else l, upper=_u)) if _ns == "torch" else
-                 (lambda m, l, _u=_up: (l.mT if _u else l).cholesky_inverse(upper=_u)),
-                 lambda l: np.linalg.inv(l @ l.T),
-                 _cases(("3", [((3, 3), "c", LOWER)], {}), ("T4", [((4, 4), "T", LOWER)], {})),
-                 names=("torch.cholesky_inverse" if _ns == "torch" else
-                        "torch.Tensor.cholesky_inverse",)))
 _WELL6 = WELL(np.random.default_rng(6).standard_normal((6, 6)))
 for _name, _ref, _cs in (
         ("cond", lambda a: np.linalg.cond(a), _sq_cases(WELL)),
