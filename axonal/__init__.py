@@ -53,6 +53,7 @@ from .ops.combine import *  # noqa: E402,F401,F403
 from .ops.pointwise import *  # noqa: E402,F401,F403
 from .ops.scan import *  # noqa: E402,F401,F403
 from .ops.copies import *  # noqa: E402,F401,F403
+from .ops.discrete import *  # noqa: E402,F401,F403
 from .ops.stats import *  # noqa: E402,F401,F403
 from . import linalg, special  # noqa: E402  (after the star imports: ops' own linalg module)
 from .linalg import det, inverse, logdet, matrix_power, slogdet  # noqa: E402

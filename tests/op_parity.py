@@ -71,7 +71,8 @@ METHOD_TWINS = {
 
 
 # ops whose tensor inputs must all have one shape (nothing to broadcast)
-SAME_SHAPE = {"stack", "vdot_fn", "vdot_method", "dot_fn", "dot_method"}
+SAME_SHAPE = {"stack", "vdot_fn", "vdot_method", "dot_fn", "dot_method", "bincount_fn",
+              "bincount_method"}
 
 
 class _AsMethod:

@@ -461,3 +461,60 @@ for _name, _call, _ref in (
              _cases(("f", [((2, 3), "c")], {}), ("T", [((3, 4), "T")], {}),
                     ("int", [mk_int(np.random.default_rng(0), (3,))], {})),
              differentiable=False, names=(f"torch.Tensor.{_name}",)))
+
+
+# -- counting, binning, integer functions (axonal/ops/discrete.py) -----------------------------------
+
+def _ints(lo, hi, shape, view="c", seed=0):
+    base_shape = shape[::-1] if view == "T" else shape[:-1] + (2 * shape[-1],) if view == "s" \
+        else shape
+    return In(np.random.default_rng(seed).integers(lo, hi, base_shape).astype(np.int64), view)
+
+
+def _np_bincount(x, weights=None, minlength=0):
+    out = np.bincount(x, weights=weights, minlength=minlength)
+    return out if weights is None else out.astype(weights.dtype)
+
+
+both("bincount", _np_bincount, lambda r: [
+    Case((_ints(0, 5, (7,)),), {}, "plain"), Case((_ints(0, 4, (5,), "s", 1),), {"minlength": 6},
+                                                  "strided_minlength"),
+    Case((_ints(0, 3, (4,), "c", 2), mk(r, (4,))), {}, "weights")], differentiable=False)
+both("histc", lambda x, bins=100, min=0, max=0: np.histogram(
+    x, bins, (x.min(), x.max()) if min == max else (min, max))[0].astype(x.dtype),
+    _cases(("range", [((3, 4), "c")], {"bins": 5, "min": -1.0, "max": 1.0}),
+           ("auto_T", [((4, 5), "T")], {"bins": 4}), ("s", [((2, 6), "s")], {"bins": 3})),
+    differentiable=False)
+
+
+def _np_searchsorted(seq, vals, right=False):
+    side = "right" if right else "left"
+    if seq.ndim == 1:
+        return np.searchsorted(seq, vals, side=side)
+    return np.stack([np.searchsorted(s, v, side=side) for s, v in zip(seq, vals)])
+
+
+_SEQ = In(np.array([-1.0, -0.2, 0.3, 1.1]))
+add(spec("searchsorted", lambda m, s, v, **kw: m.searchsorted(s, v, **kw), _np_searchsorted,
+         lambda r: [Case((_SEQ, mk(r, (2, 3), "T")), {}, "1d"),
+                    Case((_SEQ, mk(r, (5,), "s")), {"right": True}, "right"),
+                    Case((In(np.sort(r.standard_normal((2, 4)), -1)), mk(r, (2, 3))), {},
+                         "batched")],
+         differentiable=False, names=("torch.searchsorted",)))
+add(spec("bucketize", lambda m, v, b, **kw: m.bucketize(v, b, **kw),
+         lambda v, b, right=False: np.searchsorted(b, v, side="right" if right else "left"),
+         lambda r: [Case((mk(r, (2, 3), "T"), _SEQ), {}, "T"),
+                    Case((mk(r, (5,), "s"), _SEQ), {"right": True}, "right")],
+         differentiable=False, names=("torch.bucketize",)))
+add(spec("isin", lambda m, a, b, **kw: m.isin(a, b, **kw), lambda a, b, invert=False: np.isin(
+    a, b, invert=invert), lambda r: [
+    Case((_ints(-3, 4, (2, 3)), _ints(-3, 4, (4,), "c", 1)), {}, "ints"),
+    Case((_ints(-3, 4, (3, 2), "T", 2), _ints(0, 3, (2,), "s", 3)), {"invert": True}, "T_invert")],
+    differentiable=False, names=("torch.isin",)))
+for _name, _npf in (("gcd", np.gcd), ("lcm", np.lcm), ("bitwise_left_shift", np.left_shift),
+                    ("bitwise_right_shift", np.right_shift)):
+    _hi = 4 if "shift" in _name else 20
+    both(_name, _npf, lambda r, _h=_hi, _lo=0 if "shift" in _name else -20: [
+        Case((_ints(-20, 20, (2, 3)), _ints(_lo, _h, (3,), "c", 1)), {}, "bcast"),
+        Case((_ints(-20, 20, (3, 2), "T", 2), _ints(_lo, _h, (3, 2), "s", 3)), {}, "noncontig")],
+        differentiable=False)

@@ -2,7 +2,7 @@
 names; `x.f(*args)` is `f(x, *args)`). Bound when `axonal` is imported, before the missing-name
 stand-ins are installed for the PyTorch names still missing."""
 from ..tensor import Tensor
-from . import combine, copies, pointwise, scan, stats
+from . import combine, copies, discrete, pointwise, scan, stats
 
 _FROM = {
     pointwise: """tan sinh cosh asin acos atan asinh acosh atanh arcsin arccos arctan arcsinh
@@ -18,6 +18,7 @@ _FROM = {
         ravel tile sinc""",
     copies: """split_with_sizes unsafe_chunk unsafe_split unsafe_split_with_sizes adjoint narrow_copy
         is_complex is_signed is_same_size is_nonzero unfold""",
+    discrete: "bincount histc gcd lcm bitwise_left_shift bitwise_right_shift",
 }
 
 METHODS = {name: getattr(mod, name) for mod, names in _FROM.items() for name in names.split()}
