@@ -518,3 +518,58 @@ for _name, _npf in (("gcd", np.gcd), ("lcm", np.lcm), ("bitwise_left_shift", np.
         Case((_ints(-20, 20, (2, 3)), _ints(_lo, _h, (3,), "c", 1)), {}, "bcast"),
         Case((_ints(-20, 20, (3, 2), "T", 2), _ints(_lo, _h, (3, 2), "s", 3)), {}, "noncontig")],
         differentiable=False)
+
+
+# -- detach, type_as, sum_to_size, combinations, unravel_index, unique_consecutive -------------------
+
+add(spec("detach_torch_fn", lambda m, x: m.detach(x), lambda x: x, unary_cases(),
+         differentiable=False, names=("torch.detach",)))
+add(spec("type_as_m", lambda m, x, o: x.type_as(o), lambda x, o: x.astype(o.dtype),
+         lambda r: [Case((mk(r, (2, 3)), In(np.zeros(2, np.float64))), {}, "to_f64"),
+                    Case((mk(r, (3, 4), "T"), mk(r, (1,))), {}, "T_same")],
+         diff=(0,), names=("torch.Tensor.type_as",)))
+add(spec("sum_to_size_m", lambda m, x, size: x.sum_to_size(size),
+         lambda x, size: np.sum(x, axis=tuple(range(x.ndim - len(size))) + tuple(
+             x.ndim - len(size) + d for d, s in enumerate(size)
+             if s == 1 and x.shape[x.ndim - len(size) + d] != 1), keepdims=False).reshape(size),
+         _cases(("lead", [((2, 3), "c"), (3,)], {}), ("keep", [((3, 4), "T"), (1, 4)], {}),
+                ("s", [((2, 3, 4), "s"), (3, 1)], {})), names=("torch.Tensor.sum_to_size",)))
+
+
+def _np_combinations(x, r=2, with_replacement=False):
+    import itertools
+
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    return np.array([[x[i] for i in c] for c in pick(range(len(x)), r)]).reshape(-1, r)
+
+
+add(spec("combinations", lambda m, x, **kw: m.combinations(x, **kw), _np_combinations,
+         _cases(("r2", [((4,), "c")], {}), ("r3_s", [((5,), "s")], {"r": 3}),
+                ("repl_f", [((3,), "f")], {"with_replacement": True})),
+         names=("torch.combinations",)))
+add(spec("unravel_index", lambda m, i, shape: m.unravel_index(i, shape),
+         lambda i, shape: tuple(np.unravel_index(i, shape)),
+         lambda r: [Case((_ints(0, 24, (2, 3)),), {"shape": (2, 3, 4)}, "3d"),
+                    Case((_ints(0, 6, (4,), "s", 1),), {"shape": (6,)}, "1d_s"),
+                    Case((_ints(0, 12, (3, 2), "T", 2),), {"shape": (3, 4)}, "T")],
+         differentiable=False, names=("torch.unravel_index",)))
+
+
+def _np_unique_consecutive(x, return_inverse=False, return_counts=False):
+    a = x.ravel()
+    start = np.ones(a.shape, bool)
+    start[1:] = a[1:] != a[:-1]
+    run = np.cumsum(start) - 1
+    out = [a[start]]
+    if return_inverse:
+        out.append(run.reshape(x.shape))
+    if return_counts:
+        out.append(np.bincount(run, minlength=int(start.sum())))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+both("unique_consecutive", _np_unique_consecutive, lambda r: [
+    Case((_ints(0, 3, (3, 4)),), {}, "plain"),
+    Case((_ints(0, 2, (4, 3), "T", 1),), {"return_inverse": True, "return_counts": True}, "T_all"),
+    Case((In(np.round(r.standard_normal(8)), "s"),), {"return_counts": True}, "float_s")],
+    differentiable=False)

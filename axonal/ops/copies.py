@@ -5,12 +5,14 @@ differentiable ops), and the dtype/shape predicates (is_floating_point, is_signe
 from .combine import moveaxis
 from .indexing import narrow, select
 from .reduction import cumsum, sum
-from .shape import chunk, stack, expand, permute, split, squeeze, transpose, unbind, unsqueeze, view
+from .shape import chunk, expand, permute, split, squeeze, stack, transpose, unbind, unsqueeze, view
 
 __all__ = [
     "adjoint",
     "alias_copy",
+    "combinations",
     "cumulative_trapezoid",
+    "detach",
     "expand_copy",
     "is_complex",
     "is_floating_point",
@@ -159,6 +161,44 @@ def unfold(input, dimension, size, step):
     count = (n - size) // step + 1
     wins = [moveaxis(narrow(input, d, i * step, size), d, -1) for i in range(count)]
     return stack(wins, d)
+
+
+def detach(input):
+    return input.detach()
+
+
+def type_as(input, other):
+    """input cast to other's dtype (differentiable, as `to`)."""
+    return input.to(other.dtype)
+
+
+def sum_to_size(input, *size):
+    """input summed over the dims that `size` broadcasts (input must expand from size)."""
+    size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    lead = input.ndim - len(size)
+    if lead < 0:
+        raise RuntimeError(f"size {{{', '.join(map(str, size))}}} is not expandable to size "
+                           f"{{{', '.join(map(str, input.shape))}}}.")
+    out = sum(input, tuple(range(lead))) if lead else input
+    dims = tuple(d for d, (s, n) in enumerate(zip(size, out.shape)) if s == 1 and n != 1)
+    return sum(out, dims, keepdim=True) if dims else out
+
+
+def combinations(input, r=2, with_replacement=False):
+    """The r-element combinations of a 1-D tensor's elements, as rows (itertools' order)."""
+    import itertools
+
+    from .creation import tensor as _tensor
+    from .indexing import index_select
+
+    pick = itertools.combinations_with_replacement if with_replacement else \
+        itertools.combinations
+    idx = list(pick(range(input.shape[0]), r))
+    if not idx:
+        return input.reshape((0,) if r == 0 else (0, r))[:0] if r == 0 else \
+            input.new_zeros((0, r))
+    flat = _tensor([i for row in idx for i in row], device=input.device)
+    return index_select(input, 0, flat).reshape((len(idx), r))
 
 
 # -- predicates ----------------------------------------------------------------------------------

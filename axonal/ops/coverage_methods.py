@@ -17,8 +17,8 @@ _FROM = {
     scan: """cumprod cummax cummin logcumsumexp greater greater_equal less less_equal not_equal
         ravel tile sinc""",
     copies: """split_with_sizes unsafe_chunk unsafe_split unsafe_split_with_sizes adjoint narrow_copy
-        is_complex is_signed is_same_size is_nonzero unfold""",
-    discrete: "bincount histc gcd lcm bitwise_left_shift bitwise_right_shift",
+        is_complex is_signed is_same_size is_nonzero unfold type_as sum_to_size""",
+    discrete: "bincount histc gcd lcm bitwise_left_shift bitwise_right_shift unique_consecutive",
 }
 
 METHODS = {name: getattr(mod, name) for mod, names in _FROM.items() for name in names.split()}

@@ -8,8 +8,19 @@ from ..backend import xp_of
 from ..tensor import Tensor, constant
 from ._util import data
 
-__all__ = ["bincount", "bitwise_left_shift", "bitwise_right_shift", "bucketize", "gcd", "histc",
-           "isin", "lcm", "searchsorted"]
+__all__ = [
+    "bincount",
+    "bitwise_left_shift",
+    "bitwise_right_shift",
+    "bucketize",
+    "gcd",
+    "histc",
+    "isin",
+    "lcm",
+    "searchsorted",
+    "unique_consecutive",
+    "unravel_index",
+]
 
 
 def bincount(input, weights=None, minlength=0):
@@ -107,3 +118,32 @@ def bitwise_left_shift(input, other):
 
 def bitwise_right_shift(input, other):
     return _int_pair("rshift", input, other, lambda xp, x, y: xp.right_shift(x, y))
+
+
+def unravel_index(indices, shape):
+    """The coordinates of flat `indices` in an array of `shape`, one int64 tensor per dim."""
+    a = data(indices)
+    xp = xp_of(a) if isinstance(indices, Tensor) else np
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return tuple(constant(xp.asarray(c, dtype=np.int64)) for c in
+                 xp.unravel_index(xp.asarray(a), shape))
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """The input with runs of equal consecutive elements collapsed (flattened when dim is None),
+    with the run index of each element and the run lengths when asked."""
+    if dim is not None:
+        raise NotImplementedError("axonal does not implement torch.unique_consecutive's dim yet")
+    a = input._data.ravel()
+    xp = xp_of(a)
+    start = xp.ones(a.shape, dtype=bool)
+    if a.size:
+        start[1:] = a[1:] != a[:-1]
+    out = [constant(a[start])]
+    run = xp.cumsum(start) - 1
+    if return_inverse:
+        out.append(constant(run.reshape(input._data.shape).astype(np.int64)))
+    if return_counts:
+        out.append(constant(xp.bincount(run, minlength=int(start.sum())).astype(np.int64)
+                            if a.size else xp.zeros(0, np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
