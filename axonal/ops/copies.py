@@ -2,8 +2,11 @@
 variants (split_with_sizes, unsafe_*), adjoint, the trapezoid rules (compositions of existing
 differentiable ops), and the dtype/shape predicates (is_floating_point, is_signed ...).
 """
+import itertools
+
 from .combine import moveaxis
-from .indexing import narrow, select
+from .creation import tensor as _tensor
+from .indexing import index_select, narrow, select
 from .reduction import cumsum, sum
 from .shape import chunk, expand, permute, split, squeeze, stack, transpose, unbind, unsqueeze, view
 
@@ -186,17 +189,11 @@ def sum_to_size(input, *size):
 
 def combinations(input, r=2, with_replacement=False):
     """The r-element combinations of a 1-D tensor's elements, as rows (itertools' order)."""
-    import itertools
-
-    from .creation import tensor as _tensor
-    from .indexing import index_select
-
     pick = itertools.combinations_with_replacement if with_replacement else \
         itertools.combinations
-    idx = list(pick(range(input.shape[0]), r))
-    if not idx:
-        return input.reshape((0,) if r == 0 else (0, r))[:0] if r == 0 else \
-            input.new_zeros((0, r))
+    idx = list(pick(range(input.shape[0]), r)) if r > 0 else []
+    if not idx:  # r = 0 or r > n: empty, as PyTorch ((0,) for r = 0)
+        return input.new_zeros((0,) if r == 0 else (0, r))
     flat = _tensor([i for row in idx for i in row], device=input.device)
     return index_select(input, 0, flat).reshape((len(idx), r))
 
