@@ -4,7 +4,7 @@ prove them.
 `PROVES` maps a spec to the names it proves. `METHOD_TWINS` derives, from a spec that calls the
 function `m.name(x, ...)`, a spec calling the method `x.name(...)` on the same cases (those whose
 first argument is a tensor), so that the Tensor method is proved by its own passing tests and not
-inferred from the function's.
+inferred from the function's; `FUNCTION_TWINS` derives the function form of a method spec.
 
 The rule (`rule_violations`): over the cases that run against PyTorch, at least two input shapes, a
 non-contiguous input, and, for a spec with two or more tensor inputs, a case whose tensor inputs
@@ -67,6 +67,14 @@ METHOD_TWINS = {
     "logsumexp": "logsumexp", "cumsum": "cumsum", "tril": "tril", "norm": "norm",
     "reshape": "reshape", "flatten": "flatten", "squeeze": "squeeze", "transpose": "transpose",
     "flip": "flip", "gather": "gather", "index_select": "index_select", "log_softmax": "log_softmax",
+    "split": "split", "max_full": "max",
+}
+
+# spec name -> the method its function twin calls as `torch.<name>(x, ...)`
+FUNCTION_TWINS = {
+    "triu": "triu", "argmin": "argmin", "min_dim": "min", "min_full": "min", "std": "std",
+    "unsqueeze": "unsqueeze", "chunk": "chunk", "masked_fill": "masked_fill",
+    "scatter": "scatter", "index_put": "index_put",
 }
 
 
@@ -86,6 +94,30 @@ class _AsMethod:
         if attr == self._name:
             return lambda x, *args, **kwargs: getattr(x, attr)(*args, **kwargs)
         return getattr(self._module, attr)
+
+
+class _AsFunction:
+    """A tensor whose method `name` is replaced by the library function of that name:
+    `f(m, _AsFunction(m, x, "triu"))` runs `m.triu(x, ...)` where f calls `x.triu(...)`."""
+
+    def __init__(self, module, tensor, name):
+        self._module, self._tensor, self._name = module, tensor, name
+
+    def __getattr__(self, attr):
+        if attr == self._name:
+            fn = getattr(self._module, attr)
+            return lambda *args, **kwargs: fn(self._tensor, *args, **kwargs)
+        return getattr(self._tensor, attr)
+
+
+def function_twin(base: OpSpec, name: str) -> OpSpec:
+    f, th_f = base.src
+    kw = {k: getattr(base, k) for k in ("diff", "differentiable", "rtol", "atol", "th_rtol",
+                                        "th_atol")}
+    return spec(f"{base.name}_as_function",
+                lambda m, x, *a, **k: f(m, _AsFunction(m, x, name), *a, **k), base.ref,
+                base.cases, th=lambda m, x, *a, **k: th_f(m, _AsFunction(m, x, name), *a, **k),
+                **kw)
 
 
 def method_twin(base: OpSpec, name: str) -> OpSpec:
@@ -127,5 +159,9 @@ def install():
     for base_name, method in METHOD_TWINS.items():
         twin = method_twin(SPEC_BY_NAME[base_name], method)
         twin.names = (f"torch.Tensor.{method}",)
+        twins.append(twin)
+    for base_name, fn in FUNCTION_TWINS.items():
+        twin = function_twin(SPEC_BY_NAME[base_name], fn)
+        twin.names = (f"torch.{fn}",)
         twins.append(twin)
     return twins

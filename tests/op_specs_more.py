@@ -220,12 +220,12 @@ def _addc_cases(rng):
                  {"value": -2}, "scalar")]
 
 
-both("addcmul", lambda x, a, b, value=1: x + value * a * b, _addc_cases, method=False)
-both("addcdiv", lambda x, a, b, value=1: x + value * a / b, _addc_cases, method=False)
+both("addcmul", lambda x, a, b, value=1: x + value * a * b, _addc_cases)
+both("addcdiv", lambda x, a, b, value=1: x + value * a / b, _addc_cases)
 both("lerp", lambda s, e, w: s + w * (e - s), lambda r: [
     Case((mk(r, (2, 3)), mk(r, (2, 3)), mk(r, (2, 3))), {}, "same"),
     Case((mk(r, (3,)), mk(r, (2, 1), "s"), mk(r, (2, 3), "T")), {}, "bcast"),
-    Case((mk(r, (2, 3), "T"), mk(r, (3,)), 0.3), {}, "float_weight")], method=False)
+    Case((mk(r, (2, 3), "T"), mk(r, (3,)), 0.3), {}, "float_weight")])
 
 
 # -- matrices and shapes ---------------------------------------------------------------------------

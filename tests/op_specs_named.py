@@ -573,3 +573,69 @@ both("unique_consecutive", _np_unique_consecutive, lambda r: [
     Case((_ints(0, 2, (4, 3), "T", 1),), {"return_inverse": True, "return_counts": True}, "T_all"),
     Case((In(np.round(r.standard_normal(8)), "s"),), {"return_counts": True}, "float_s")],
     differentiable=False)
+
+
+# -- names Axonal had: reductions to bool, nonzero, broadcast_tensors, scatter_add, masked_scatter,
+# conversions -------------------------------------------------------------------------------------
+
+for _name, _npf in (("all", np.all), ("any", np.any)):
+    both(_name, lambda x, dim=None, keepdim=False, _f=_npf: _f(x, axis=dim, keepdims=keepdim),
+         lambda r: [Case((mk_bool(r, (3, 4)),), {}, "full"),
+                    Case((In(r.random((4, 3)) < 0.7, "T"),), {"dim": 1}, "T_dim"),
+                    Case((mk(r, (2, 6), "s", INTEGRAL),), {"dim": 0, "keepdim": True}, "float_s")],
+         differentiable=False)
+both("nonzero", np.argwhere, _cases(("2d", [((3, 4), "c", INTEGRAL)], {}),
+                                    ("T", [((4, 3), "T", INTEGRAL)], {}),
+                                    ("1d_s", [((6,), "s", INTEGRAL)], {})), differentiable=False)
+add(spec("broadcast_tensors", lambda m, *xs: m.broadcast_tensors(*xs),
+         lambda *xs: tuple(np.broadcast_arrays(*xs)),
+         _cases(("two", [((2, 1), "c"), ((3,), "c")], {}),
+                ("three", [((3, 1), "T"), ((1, 4), "s"), ((), "c")], {})),
+         names=("torch.broadcast_tensors",)))
+
+
+def _np_scatter_add(x, dim, index, src):
+    out = x.copy()
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[dim] = index
+    np.add.at(out, tuple(grid), src[tuple(slice(0, s) for s in index.shape)])
+    return out
+
+
+for _label, _call in (("fn", lambda m, x, src, dim, index: m.scatter_add(x, dim, index, src)),
+                      ("method", lambda m, x, src, dim, index: x.scatter_add(dim, index, src))):
+    add(spec(f"scatter_add_{_label}", _call, lambda x, src, dim, index: _np_scatter_add(
+        x, dim, index, src), lambda r: [
+        Case((mk(r, (3, 4)), mk(r, (2, 4))), {"dim": 0, "index": np.array(
+            [[0, 1, 2, 0], [2, 2, 1, 0]])}, "dim0_repeats"),
+        Case((mk(r, (3, 4), "T"), mk(r, (3, 3))), {"dim": 1, "index": np.array(
+            [[0, 3], [1, 1], [2, 0]])}, "dim1_T")],
+        names=("torch.scatter_add" if _label == "fn" else "torch.Tensor.scatter_add",)))
+
+
+def _np_masked_scatter(x, mask, src):
+    out = np.broadcast_to(x, np.broadcast_shapes(x.shape, mask.shape)).copy()
+    m = np.broadcast_to(mask, out.shape)
+    out[m] = src.ravel()[:m.sum()]
+    return out
+
+
+for _label, _call in (("fn", lambda m, x, src, mask: m.masked_scatter(x, mask, src)),
+                      ("method", lambda m, x, src, mask: x.masked_scatter(mask, src))):
+    add(spec(f"masked_scatter_{_label}", _call, lambda x, src, mask: _np_masked_scatter(
+        x, mask, src), lambda r: [
+        Case((mk(r, (2, 3)), mk(r, (6,))), {"mask": r.random((2, 3)) < 0.5}, "same"),
+        Case((mk(r, (2, 3), "T"), mk(r, (2, 4), "s")), {"mask": np.array([True, False, True])},
+             "bcast_mask")],
+        names=("torch.masked_scatter" if _label == "fn" else "torch.Tensor.masked_scatter",)))
+# (the forward test expects the default float dtype and int64: the conversions to other dtypes
+# run against PyTorch in tests/test_tensor_attributes_parity.py's style, not here)
+for _name, _np_dtype in (("long", np.int64), ("bool", np.bool_)):
+    add(spec(f"{_name}_m", lambda m, x, _n=_name: getattr(x, _n)(),
+             lambda x, _d=_np_dtype: x.astype(_d),
+             unary_cases(lambda a: np.round(np.abs(a) * 3), ints=None),
+             differentiable=False, names=(f"torch.Tensor.{_name}",)))
+add(spec("contiguous_m", lambda m, x: x.contiguous(), lambda x: x, unary_cases(ints=None),
+         names=("torch.Tensor.contiguous",)))
+add(spec("cpu_m", lambda m, x: x.cpu(), lambda x: x, unary_cases(ints=None),
+         names=("torch.Tensor.cpu",)))
