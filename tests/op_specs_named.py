@@ -608,7 +608,7 @@ for _label, _call in (("fn", lambda m, x, src, dim, index: m.scatter_add(x, dim,
         x, dim, index, src), lambda r: [
         Case((mk(r, (3, 4)), mk(r, (2, 4))), {"dim": 0, "index": np.array(
             [[0, 1, 2, 0], [2, 2, 1, 0]])}, "dim0_repeats"),
-        Case((mk(r, (3, 4), "T"), mk(r, (3, 3))), {"dim": 1, "index": np.array(
+        Case((mk(r, (3, 4), "T"), mk(r, (3, 2))), {"dim": 1, "index": np.array(
             [[0, 3], [1, 1], [2, 0]])}, "dim1_T")],
         names=("torch.scatter_add" if _label == "fn" else "torch.Tensor.scatter_add",)))
 
