@@ -58,6 +58,23 @@ from ._dtype import (
 from ._errors import DTypeError, GraphError, ShapeError  # noqa: E402
 from .backend import Device as device  # noqa: E402
 from .ops import *  # noqa: E402,F401,F403
+from .ops import coverage_methods as _coverage_methods  # noqa: E402,F401  (binds Tensor methods)
+from .ops.combine import *  # noqa: E402,F401,F403
+from .ops.pointwise import *  # noqa: E402,F401,F403
+from .ops.scan import *  # noqa: E402,F401,F403
+from .ops.copies import *  # noqa: E402,F401,F403
+from .ops.discrete import *  # noqa: E402,F401,F403
+from .ops.stats import *  # noqa: E402,F401,F403
+from . import linalg, special  # noqa: E402  (after the star imports: ops' own linalg module)
+from .linalg import det, inverse, logdet, matrix_power, slogdet  # noqa: E402
+from .linalg import _cholesky_method as cholesky  # noqa: E402  (torch.cholesky(A, upper=False))
+
+# torch.* names of functional forms whose signature is nn.functional's (torch.conv2d ...); those
+# whose torch.* signature differs (embedding, batch_norm, the losses' int reductions) are not here
+(celu, selu, threshold, prelu, conv1d, conv2d, conv_transpose1d, conv_transpose2d, bilinear,
+ avg_pool1d, max_pool1d, max_pool2d, adaptive_avg_pool1d) = (getattr(nn.functional, _n) for _n in (
+    "celu selu threshold prelu conv1d conv2d conv_transpose1d conv_transpose2d bilinear "
+    "avg_pool1d max_pool1d max_pool2d adaptive_avg_pool1d").split())
 from .random import (  # noqa: E402
     Generator,
     default_generator,

@@ -18,6 +18,10 @@ os.environ.setdefault("AXONAL_THREADS", "auto")
 import axonal  # noqa: E402 - first: its thread policy must be set before NumPy loads its BLAS
 
 import _offline  # noqa: I001 - after axonal (it imports NumPy)
+import _parity  # noqa: E402
+
+# the torch_parity marker, and the record of proved PyTorch names when AXONAL_PARITY_JSON is set
+pytest_configure = _parity.configure
 
 # the caller's data directory, kept for the real-data checks before the fixtures replace it
 os.environ.setdefault("AXONAL_DATA_REAL", str(_offline.real_data_dir()))

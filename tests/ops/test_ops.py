@@ -10,24 +10,37 @@ Plus dtype behaviour (default dtypes, PyTorch's type promotion) checked against 
 """
 import numpy as np
 import pytest
+from op_specs import (
+    PARITY_ONLY,
+    SPECS,
+    Case,
+    In,
+    OpSpec,
+    all_cases,
+    as_function_of_diff_args,
+    as_list,
+    ax_inputs,
+    convert_static,
+)
 
 import axonal
-from op_specs import SPECS, In, all_cases, as_function_of_diff_args, as_list, ax_inputs, convert_static
 
 # NumPy warns on the edge cases we test on purpose (log(0), 0/0...); torch warns about var with
 # one degree of freedom. The values are checked, so the warnings are noise here.
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning",
                                         "ignore:.*degrees of freedom:UserWarning")
 
-CASES = all_cases()
-
-
-def _ids(pairs):
-    return [f"{s.name}-{c.label}" for s, c in pairs]
+# the registry, the method twins and the ops added for API coverage (tests/op_specs.py)
+ALL_SPECS = SPECS + PARITY_ONLY
+CASES = all_cases(ALL_SPECS)
 
 
 def _param(pairs):
-    return pytest.mark.parametrize("spec,case", pairs, ids=_ids(pairs))
+    """Parametrize over (spec, case); each test carries its spec's PyTorch names (tests/_parity.py),
+    so a name is proved only when every forward, gradient and PyTorch test of its spec passes."""
+    return pytest.mark.parametrize("spec,case", [
+        pytest.param(s, c, id=f"{s.name}-{c.label}", marks=pytest.mark.torch_parity(*s.names))
+        for s, c in pairs])
 
 
 FD_CASES = [(s, c) for s, c in CASES if s.differentiable and c.fd and s.diff_args(c)]
@@ -123,12 +136,24 @@ def _th_dtype_name(t):
     return str(t.dtype).replace("torch.", "")
 
 
-@_param([(s, c) for s, c in CASES if c.torch])
+TORCH_CASES = [(s, c) for s, c in CASES if c.torch]
+
+
+@_param(TORCH_CASES)
 def test_vs_torch(spec, case):
+    _compare_with_torch(spec, case, np.float32)
+
+
+@_param(TORCH_CASES)
+def test_vs_torch_float64(spec, case):
+    _compare_with_torch(spec, case, np.float64)
+
+
+def _compare_with_torch(spec, case, dtype):
     import torch
 
-    ax_args, ax_diff, ax_kw = ax_inputs(spec, case, np.float32)
-    th_args, th_diff, th_kw = th_inputs(spec, case, np.float32)
+    ax_args, ax_diff, ax_kw = ax_inputs(spec, case, dtype)
+    th_args, th_diff, th_kw = th_inputs(spec, case, dtype)
     ax_outs = as_list(spec.ax(*ax_args, **ax_kw))
     th_outs = as_list(spec.th(*th_args, **th_kw))
     assert len(ax_outs) == len(th_outs), f"{len(ax_outs)} outputs, torch has {len(th_outs)}"
@@ -143,7 +168,7 @@ def test_vs_torch(spec, case):
         assert a.requires_grad == t.requires_grad, f"output {k}: requires_grad " \
                                                    f"{a.requires_grad} vs torch {t.requires_grad}"
         if t.requires_grad:
-            g = rng.standard_normal(tuple(t.shape)).astype(np.float32)
+            g = rng.standard_normal(tuple(t.shape)).astype(t.detach().numpy().dtype)
             ax_pairs.append((a, axonal.tensor(g)))
             th_pairs.append((t, torch.from_numpy(g)))
     if not spec.differentiable or not ax_pairs:
@@ -154,7 +179,7 @@ def test_vs_torch(spec, case):
                                    allow_unused=True)
     for k, (ga, gt, x) in enumerate(zip(ax_grads, th_grads, ax_diff)):
         ga = np.zeros(tuple(x.shape)) if ga is None else ga.numpy()
-        gt = np.zeros(tuple(x.shape)) if gt is None else gt.numpy()
+        gt = np.zeros(tuple(x.shape)) if gt is None or gt._is_zerotensor() else gt.numpy()
         assert ga.dtype == np.float32 or np.asarray(ga).size == 0 or ga.dtype == np.float64
         assert_close(ga, gt, spec.th_rtol, spec.th_atol, f"grad of input {k}")
 
@@ -178,6 +203,32 @@ def test_registry_covers_the_core_ops():
     views = {a.view for _, c in CASES for a in c.args if isinstance(a, In)}
     assert {"c", "T", "s", "f"} <= views
     assert any(0 in a.base.shape for _, c in CASES for a in c.args if isinstance(a, In))
+
+
+def test_parity_names_meet_the_rule():
+    """A spec that names PyTorch functions proves them only on the inputs the rule asks for
+    (tests/op_parity.py): a spec that falls short fails here rather than counting silently."""
+    from op_parity import rule_violations
+
+    bad = {s.name: v for s in ALL_SPECS if s.names for v in [rule_violations(s)] if v}
+    assert not bad, bad
+    import torch
+
+    for s in ALL_SPECS:  # every name is one PyTorch has (a misspelt tag would prove nothing)
+        for n in s.names:
+            obj = torch
+            for part in n.split(".")[1:]:
+                assert hasattr(obj, part), f"{s.name}: {n} is not a PyTorch name"
+                obj = getattr(obj, part)
+
+
+def test_parity_rule_can_fail():
+    from op_parity import rule_violations
+
+    one = OpSpec("one_shape", None, None, None,
+                 lambda r: [Case((In(np.zeros((2, 3))),), {}, "a", fd=False)])
+    assert set(rule_violations(one)) == {"fewer than two input shapes", "no non-contiguous input",
+                                         "no finite-differenced case"}
 
 
 def test_gradcheck_can_fail():

@@ -176,9 +176,6 @@ def test_nn_parallel_data_parallel_is_the_function():
     np.testing.assert_array_equal(out.detach().numpy(), lin(x).detach().numpy())
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="axonal does not implement torch.Tensor.type_as yet (pygcn's accuracy(); "
-                          "with it supplied the whole comparison passes)")
 def test_gcn_sparse_coo_spmm(tmp_path):
     pytest.importorskip("scipy")
     argv = ["--epochs", "30", "--dropout", "0", "--nodes", "120", "--features", "40",
