@@ -9,6 +9,9 @@ This file only re-exports; each concept has one module beside it:
     _loss            mse_loss, l1_loss, binary cross-entropies, kl_div, margin losses, ...
     _cross_entropy   cross_entropy, nll_loss (the fused SoftmaxCrossEntropy primitive)
     _embedding       embedding, one_hot
+    _norms           instance_norm, rms_norm, local_response_norm, pixel/channel shuffles
+    _padding         pad (constant, reflect, replicate, circular)
+    _volumetric      conv3d, conv_transpose3d, max/avg/adaptive pools over (N, C, D, H, W)
     _attention       scaled_dot_product_attention, causal_mask
     _args            argument checks shared by the above (dtypes, reductions, shapes)
 
@@ -38,7 +41,6 @@ from ...ops.pool import (
                          max_pool2d,
 )
 from ...ops.resample import fold, interpolate, unfold, upsample
-from ...ops.shape import pad
 from ...random import np_generator
 from ...tensor import Tensor, constant
 from . import _jvp  # the forward-mode AD rules of the fused primitives (attached on import)
@@ -87,6 +89,11 @@ from ._loss import (
                          soft_margin_loss,
 )
 from ._normalization import batch_norm, group_norm, layer_norm, normalize
+from ._norms import (channel_shuffle, instance_norm, local_response_norm, pixel_shuffle,
+                     pixel_unshuffle, rms_norm)
+from ._padding import pad  # all of PyTorch's modes (replaces ops.shape.pad's constant-only form)
+from ._volumetric import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d,
+                          conv_transpose3d, max_pool3d)
 
 
 # PyTorch's in-place spellings of the activations (F.relu_(x) is F.relu(x, inplace=True))
