@@ -54,6 +54,12 @@ from .transformer import (
                          TransformerEncoderLayer,
 )
 from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from .volumetric import __all__ as _volumetric_names
+from .volumetric import *  # noqa: F403  (Conv3d, ConvTranspose3d, 3-D pools, BatchNorm3d)
+from .padding import __all__ as _padding_names
+from .padding import *  # noqa: F403  (Zero/Constant/Reflection/Replication/CircularPad1d/2d/3d)
+from .norm_extra import __all__ as _norm_extra_names
+from .norm_extra import *  # noqa: F403  (InstanceNorm*, RMSNorm, LocalResponseNorm, shuffles)
 
 __all__ = ["CELU", "ELU", "GELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU",
            "Threshold",
@@ -69,3 +75,4 @@ __all__ = ["CELU", "ELU", "GELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh"
            "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
            "TransformerEncoderLayer", "Fold", "Unfold", "Upsample", "UpsamplingBilinear2d",
            "UpsamplingNearest2d"]
+__all__ += _volumetric_names + _padding_names + _norm_extra_names
