@@ -25,12 +25,18 @@ import numpy as np
 from ..._errors import ShapeError
 from ...backend import xp_of
 from ...ops import stack
-from ...ops.conv import _check_operands, check_tensor, ntuple
-from ...ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
-                         adaptive_max_pool2d, avg_pool2d, max_pool1d, max_pool2d)
+from ...ops.conv import _check_operands, check_tensor, conv2d, conv_transpose2d, ntuple
+from ...ops.pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from ...ops.shape import pad as constant_pad
 from ...tensor import constant
-from ...ops.conv import conv2d, conv_transpose2d
 
 
 def _batched(op, input):
@@ -162,7 +168,7 @@ def _along_depth(y):
 
 def _back(z, lead, h, w):
     """(B, H*W, Do) -> (*lead, Do, H, W)."""
-    b, _, do = z.shape
+    do = z.shape[-1]
     return z.permute(0, 2, 1).reshape(lead + (do, h, w))
 
 
@@ -173,7 +179,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     op = "max_pool3d"
     x, lead = _planes(op, input)
     k, s, p, d = _pool_args(op, kernel_size, stride, padding, dilation)
-    depth, h, w = x.shape[1:]
+    h, w = x.shape[2:]
     y, i2 = max_pool2d(x, k[1:], s[1:], p[1:], d[1:], ceil_mode, True)
     ho, wo = y.shape[-2:]
     z, i1 = max_pool1d(_along_depth(y), k[0], s[0], p[0], d[0], ceil_mode, True)

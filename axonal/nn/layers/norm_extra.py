@@ -15,8 +15,16 @@ from ..module import Module
 from ._util import check_tensor, new_param, shape_error
 from .norm import _BatchNorm
 
-__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm",
-           "PixelShuffle", "PixelUnshuffle", "ChannelShuffle"]
+__all__ = [
+    "ChannelShuffle",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LocalResponseNorm",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "RMSNorm",
+]
 
 
 class _InstanceNorm(_BatchNorm):

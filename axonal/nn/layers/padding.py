@@ -8,8 +8,10 @@ from .. import functional as F
 from ..module import Module
 from ._util import check_tensor, shape_error
 
-__all__ = [f"{kind}Pad{n}d" for kind in ("Zero", "Constant", "Reflection", "Replication",
-                                          "Circular") for n in (1, 2, 3)]
+__all__ = ["CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d",
+           "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+           "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d",
+           "ZeroPad3d"]
 
 
 class _PadNd(Module):
@@ -60,19 +62,27 @@ class _ZeroPadNd(_ConstantPadNd):
 
 def _make(kind, base, mode, n, doc):
     name = f"{kind}Pad{n}d"
-    cls = type(name, (base,), {"_n": n, "_mode": mode, "__doc__": doc.format(n=n),
-                               "__module__": __name__, "__qualname__": name})
-    globals()[name] = cls
+    return type(name, (base,), {"_n": n, "_mode": mode, "__doc__": doc.format(n=n),
+                                "__module__": __name__, "__qualname__": name})
 
 
-for _n in (1, 2, 3):
-    _make("Zero", _ZeroPadNd, "constant", _n, "Pads the last {n} dims with zeros.")
-    _make("Constant", _ConstantPadNd, "constant", _n,
-          "Pads the last {n} dims with a constant `value`.")
-    _make("Reflection", _PadNd, "reflect", _n,
-          "Pads the last {n} dims with the reflection of the input (edge not repeated).")
-    _make("Replication", _PadNd, "replicate", _n,
-          "Pads the last {n} dims by repeating the edge values.")
-    _make("Circular", _PadNd, "circular", _n,
-          "Pads the last {n} dims by wrapping around (periodic boundary).")
-del _n
+_ZERO = "Pads the last {n} dims with zeros."
+_CONST = "Pads the last {n} dims with a constant `value`."
+_REFL = "Pads the last {n} dims with the reflection of the input (edge not repeated)."
+_REPL = "Pads the last {n} dims by repeating the edge values."
+_CIRC = "Pads the last {n} dims by wrapping around (periodic boundary)."
+ZeroPad1d = _make("Zero", _ZeroPadNd, "constant", 1, _ZERO)
+ZeroPad2d = _make("Zero", _ZeroPadNd, "constant", 2, _ZERO)
+ZeroPad3d = _make("Zero", _ZeroPadNd, "constant", 3, _ZERO)
+ConstantPad1d = _make("Constant", _ConstantPadNd, "constant", 1, _CONST)
+ConstantPad2d = _make("Constant", _ConstantPadNd, "constant", 2, _CONST)
+ConstantPad3d = _make("Constant", _ConstantPadNd, "constant", 3, _CONST)
+ReflectionPad1d = _make("Reflection", _PadNd, "reflect", 1, _REFL)
+ReflectionPad2d = _make("Reflection", _PadNd, "reflect", 2, _REFL)
+ReflectionPad3d = _make("Reflection", _PadNd, "reflect", 3, _REFL)
+ReplicationPad1d = _make("Replication", _PadNd, "replicate", 1, _REPL)
+ReplicationPad2d = _make("Replication", _PadNd, "replicate", 2, _REPL)
+ReplicationPad3d = _make("Replication", _PadNd, "replicate", 3, _REPL)
+CircularPad1d = _make("Circular", _PadNd, "circular", 1, _CIRC)
+CircularPad2d = _make("Circular", _PadNd, "circular", 2, _CIRC)
+CircularPad3d = _make("Circular", _PadNd, "circular", 3, _CIRC)

@@ -10,8 +10,15 @@ from .conv import _Conv, _ConvTranspose
 from .norm import _BatchNorm
 from .pooling import _AdaptiveNd, _check_dims, _MaxPoolNd
 
-__all__ = ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d",
-           "AdaptiveMaxPool3d", "BatchNorm3d"]
+__all__ = [
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool3d",
+    "AvgPool3d",
+    "BatchNorm3d",
+    "Conv3d",
+    "ConvTranspose3d",
+    "MaxPool3d",
+]
 
 
 class Conv3d(_Conv):
