@@ -20,6 +20,10 @@ from .layers.loss import *
 
 __all__ += [n for n in _loss_mod.__all__ if not n.startswith("_")]
 del _loss_mod
+from .layers.loss_extra import *  # noqa: F403  (CTCLoss, TripletMarginLoss, ..., PairwiseDistance)
+from .layers.loss_extra import __all__ as _loss_extra_names
+
+__all__ += list(_loss_extra_names)
 
 from .._compat import module_getattr as _module_getattr
 

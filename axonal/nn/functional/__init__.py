@@ -9,6 +9,8 @@ This file only re-exports; each concept has one module beside it:
     _loss            mse_loss, l1_loss, binary cross-entropies, kl_div, margin losses, ...
     _cross_entropy   cross_entropy, nll_loss (the fused SoftmaxCrossEntropy primitive)
     _embedding       embedding, one_hot
+    _loss_margin     distances, triplet and multi-class/multi-label margin losses
+    _ctc             ctc_loss (the alpha-beta recursion)
     _norms           instance_norm, rms_norm, local_response_norm, pixel/channel shuffles
     _padding         pad (constant, reflect, replicate, circular)
     _volumetric      conv3d, conv_transpose3d, max/avg/adaptive pools over (N, C, D, H, W)
@@ -88,6 +90,10 @@ from ._loss import (
                          smooth_l1_loss,
                          soft_margin_loss,
 )
+from ._ctc import ctc_loss
+from ._loss_margin import (cosine_similarity, multi_margin_loss, multilabel_margin_loss,
+                           multilabel_soft_margin_loss, pairwise_distance, pdist,
+                           triplet_margin_loss, triplet_margin_with_distance_loss)
 from ._normalization import batch_norm, group_norm, layer_norm, normalize
 from ._norms import (channel_shuffle, instance_norm, local_response_norm, pixel_shuffle,
                      pixel_unshuffle, rms_norm)

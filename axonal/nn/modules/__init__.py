@@ -6,6 +6,7 @@ from . import (
     channelshuffle,
     container,
     conv,
+    distance,
     dropout,
     flatten,
     fold,

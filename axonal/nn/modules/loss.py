@@ -1,3 +1,14 @@
 """`torch.nn.modules.loss`'s import path: loss modules."""
-from ..layers.loss import *  # noqa: F403
-from ..layers.loss import __all__  # noqa: F401  (re-exported)
+from ..layers.loss import *
+from ..layers.loss import __all__ as _loss
+from ..layers.loss_extra import (
+                                 CTCLoss,
+                                 MultiLabelMarginLoss,
+                                 MultiLabelSoftMarginLoss,
+                                 MultiMarginLoss,
+                                 TripletMarginLoss,
+                                 TripletMarginWithDistanceLoss,
+)
+
+__all__ = list(_loss) + ["CTCLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
+                         "MultiMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss"]
