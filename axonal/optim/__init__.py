@@ -17,13 +17,15 @@ from . import lr_scheduler, regularization
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adam_variants import Adamax, NAdam, RAdam
+from .asgd_rprop import ASGD, Rprop
 from .lbfgs import LBFGS
 from .optimizer import Optimizer, required
 from .regularization import l1_penalty, l2_penalty
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "LBFGS",
+__all__ = ["SGD", "LBFGS", "ASGD", "Adamax", "NAdam", "RAdam", "Rprop",
            "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "l1_penalty",
            "l2_penalty", "lr_scheduler", "regularization", "required"]
 
