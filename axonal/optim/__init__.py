@@ -13,7 +13,7 @@ The classes follow PyTorch's `torch.optim` (names, argument order, defaults, upd
 state_dict layout). Each update rule is also available as a pure function on arrays in
 `axonal.optim._functional`.
 """
-from . import lr_scheduler, regularization
+from . import lr_scheduler, regularization, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -27,7 +27,7 @@ from .sgd import SGD
 
 __all__ = ["SGD", "LBFGS", "ASGD", "Adamax", "NAdam", "RAdam", "Rprop",
            "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "l1_penalty",
-           "l2_penalty", "lr_scheduler", "regularization", "required"]
+           "l2_penalty", "lr_scheduler", "regularization", "required", "swa_utils"]
 
 from .._compat import module_getattr as _module_getattr
 
