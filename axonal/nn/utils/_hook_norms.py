@@ -14,8 +14,6 @@ from ... import random as _random
 from ...ops import tensor as _tensor
 from .. import functional as F
 from ..lazy import UninitializedParameter
-from ..layers.conv import ConvTranspose1d, ConvTranspose2d
-from ..layers.volumetric import ConvTranspose3d
 from ..parameter import Parameter
 from ._weight_norms import norm_except_dim, weight_norm_fn, weight_to_matrix
 
@@ -122,7 +120,8 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
         raise RuntimeError(f"Cannot register two spectral_norm hooks on the same parameter "
                            f"{name}")
     if dim is None:
-        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
+        # ConvTranspose1d/2d/3d keep their output channels in weight dim 1
+        dim = 1 if getattr(type(module), "_transposed", False) else 0
     fn = SpectralNorm(name, n_power_iterations, dim, eps)
     weight = module._parameters[name]
     if isinstance(weight, UninitializedParameter):

@@ -11,8 +11,6 @@ implemented yet.
 from ... import random as _random
 from ...ops import tensor as _tensor
 from .. import functional as F
-from ..layers.conv import ConvTranspose1d, ConvTranspose2d
-from ..layers.volumetric import ConvTranspose3d
 from ..module import Module
 from . import parametrize
 from ._weight_norms import norm_except_dim, power_method, sigma, weight_norm_fn, weight_to_matrix
@@ -81,7 +79,8 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     if not isinstance(weight, Tensor):
         raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
     if dim is None:
-        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
+        # ConvTranspose1d/2d/3d keep their output channels in weight dim 1
+        dim = 1 if getattr(type(module), "_transposed", False) else 0
     parametrize.register_parametrization(
         module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
     return module
