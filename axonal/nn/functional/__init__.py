@@ -11,6 +11,7 @@ This file only re-exports; each concept has one module beside it:
     _embedding       embedding, one_hot
     _loss_margin     distances, triplet and multi-class/multi-label margin losses
     _ctc             ctc_loss (the alpha-beta recursion)
+    _extra           shrinks, glu, rrelu, lp_pool*, max_unpool*, *_with_indices spellings
     _norms           instance_norm, rms_norm, local_response_norm, pixel/channel shuffles
     _padding         pad (constant, reflect, replicate, circular)
     _volumetric      conv3d, conv_transpose3d, max/avg/adaptive pools over (N, C, D, H, W)
@@ -91,6 +92,11 @@ from ._loss import (
                          soft_margin_loss,
 )
 from ._ctc import ctc_loss
+from ._extra import (adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,
+                     adaptive_max_pool3d_with_indices, glu, hardshrink, lp_pool1d, lp_pool2d,
+                     lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices,
+                     max_pool3d_with_indices, max_unpool1d, max_unpool2d, max_unpool3d, rrelu,
+                     rrelu_, softshrink, tanhshrink, upsample_bilinear, upsample_nearest)
 from ._loss_margin import (cosine_similarity, multi_margin_loss, multilabel_margin_loss,
                            multilabel_soft_margin_loss, pairwise_distance, pdist,
                            triplet_margin_loss, triplet_margin_with_distance_loss)

@@ -30,3 +30,7 @@ __all__ = ["CELU", "ELU", "GELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh"
            "Threshold",
            "LogSigmoid", "LogSoftmax", "Mish", "MultiheadAttention", "PReLU", "ReLU", "ReLU6",
            "SiLU", "Sigmoid", "Softmax", "Softmin", "Softplus", "Softsign", "Tanh"]
+
+from ..layers.extra import GLU, Hardshrink, RReLU, Softmax2d, Softshrink, Tanhshrink  # noqa: E402
+
+__all__ += ["GLU", "Hardshrink", "RReLU", "Softmax2d", "Softshrink", "Tanhshrink"]
