@@ -44,7 +44,7 @@ from .pooling import (
 )
 from .rnn import GRU, LSTM, RNN, RNNBase
 from .rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
-from .sparse import Embedding
+from .sparse import Embedding, EmbeddingBag
 from .transformer import (
                          PositionalEncoding,
                          Transformer,
@@ -66,7 +66,7 @@ __all__ = ["CELU", "ELU", "GELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh"
            "LogSigmoid", "LogSoftmax",
            "Mish", "PReLU", "ReLU", "ReLU6", "Sigmoid", "SiLU", "Softmax", "Softmin", "Softplus",
            "Softsign", "Tanh", "Dropout", "Bilinear", "Flatten", "Identity", "Linear", "Maxout",
-           "Unflatten", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
+           "Unflatten", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding", "EmbeddingBag",
            "MultiheadAttention", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
            "EchoStateNetwork", "LeakyRNN", "Dropout1d", "Dropout2d", "GroupNorm",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",

@@ -1,4 +1,4 @@
-"""`torch.nn.modules.sparse`'s import path: Embedding."""
-from ..layers.sparse import Embedding
+"""`torch.nn.modules.sparse`'s import path: Embedding and EmbeddingBag."""
+from ..layers.sparse import Embedding, EmbeddingBag
 
-__all__ = ["Embedding"]
+__all__ = ["Embedding", "EmbeddingBag"]
