@@ -72,7 +72,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                                   f"mode='{mode}'). Please open a feature request on GitHub.")
     xp = xp_of(weight._data)
     idx, seg, b = _bags(op, input, offsets, include_last_offset, xp)
-    num, dim = weight.shape
+    num = weight.shape[0]
     if padding_idx is not None:
         if not -num <= padding_idx < num:
             raise ValueError(f"{op}: padding_idx must be within num_embeddings")
