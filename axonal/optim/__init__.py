@@ -15,6 +15,7 @@ state_dict layout). Each update rule is also available as a pure function on arr
 """
 from . import lr_scheduler, regularization, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adam_variants import Adamax, NAdam, RAdam
@@ -25,7 +26,7 @@ from .regularization import l1_penalty, l2_penalty
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "LBFGS", "ASGD", "Adamax", "NAdam", "RAdam", "Rprop",
+__all__ = ["SGD", "LBFGS", "ASGD", "Adafactor", "Adamax", "NAdam", "RAdam", "Rprop",
            "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "l1_penalty",
            "l2_penalty", "lr_scheduler", "regularization", "required", "swa_utils"]
 

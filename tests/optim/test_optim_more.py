@@ -1,4 +1,4 @@
-"""Adamax, NAdam, RAdam, ASGD and Rprop against torch.optim: 25 steps from the same weights on a
+"""Adamax, NAdam, RAdam, ASGD, Rprop and Adafactor against torch.optim: 25 steps from the same weights on a
 small tanh net (parameters within 1e-6 relative in float64 after every step, float32 too), the
 state_dict layout and values against torch's, a state_dict round trip in the middle of the
 trajectory, parameter groups with their own options, and torch's hyperparameter errors."""
@@ -30,6 +30,10 @@ CONFIGS = [
     ("Rprop", {}),
     ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.1)}),
     ("Rprop", {"lr": 0.01, "maximize": True}),
+    ("Adafactor", {}),
+    ("Adafactor", {"lr": 0.05, "beta2_decay": -0.5, "eps": (1e-20, 1e-2), "d": 1.5,
+                   "weight_decay": 0.1}),
+    ("Adafactor", {"lr": 0.05, "maximize": True}),
 ]
 TOL = {np.float64: (1e-6, 1e-10), np.float32: (1e-4, 1e-6)}
 
@@ -134,7 +138,8 @@ def test_param_groups(name, opts):
 @pytest.mark.parametrize("name,kwargs", [
     ("Adamax", {"lr": -1.0}), ("Adamax", {"betas": (1.0, 0.9)}), ("NAdam", {"eps": -1.0}),
     ("NAdam", {"momentum_decay": -0.1}), ("RAdam", {"weight_decay": -1.0}),
-    ("ASGD", {"lr": -0.1}), ("Rprop", {"etas": (1.5, 1.2)}), ("Rprop", {"lr": -1.0})])
+    ("ASGD", {"lr": -0.1}), ("Rprop", {"etas": (1.5, 1.2)}), ("Rprop", {"lr": -1.0}),
+    ("Adafactor", {"beta2_decay": 0.5}), ("Adafactor", {"d": 0.5})])
 def test_bad_hyperparameters_raise_like_torch(name, kwargs):
     p = [torch.zeros(2, requires_grad=True)]
     with pytest.raises(ValueError):
