@@ -217,3 +217,16 @@ def test_errors():
         F.multi_margin_loss(axonal.randn(2, 3), axonal.tensor([0, 3]))
     with pytest.raises(ValueError, match="input_lengths"):
         F.ctc_loss(axonal.randn(4, 1, 3), axonal.tensor([[1]]), [5], [1])
+
+
+def test_nll_loss_2d_is_the_deprecated_nll_loss():
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 3, 4, 5))
+    y = rng.integers(0, 3, (2, 4, 5))
+    with pytest.warns(FutureWarning, match="NLLLoss2d"):
+        ma = nn.NLLLoss2d(ignore_index=1)
+    with pytest.warns(FutureWarning):
+        mt = torch.nn.NLLLoss2d(ignore_index=1)
+    assert repr(ma) == repr(mt) and isinstance(ma, nn.NLLLoss)
+    run(lambda a, t: ma(F.log_softmax(a, 1), t), lambda a, t: mt(a.log_softmax(1), t), [x],
+        (y,))

@@ -1,12 +1,14 @@
 """More loss modules and the distance modules: CTCLoss, TripletMarginLoss,
 TripletMarginWithDistanceLoss, MultiMarginLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
 PairwiseDistance, CosineSimilarity (the math is in `nn.functional._loss_margin` and `_ctc`)."""
+import warnings
+
 from .. import functional as F
 from ..module import Module
-from .loss import _Loss, _WeightedLoss
+from .loss import NLLLoss, _Loss, _WeightedLoss
 
 __all__ = ["CTCLoss", "CosineSimilarity", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
-           "MultiMarginLoss", "PairwiseDistance", "TripletMarginLoss",
+           "MultiMarginLoss", "NLLLoss2d", "PairwiseDistance", "TripletMarginLoss",
            "TripletMarginWithDistanceLoss"]
 
 
@@ -108,3 +110,15 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
     def forward(self, input, target):
         return F.multilabel_soft_margin_loss(input, target, weight=self.weight,
                                              reduction=self.reduction)
+
+
+class NLLLoss2d(NLLLoss):
+    """The deprecated name of NLLLoss (which handles (N, C, H, W) input itself)."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean"):
+        warnings.warn("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a "
+                      "drop-in replacement and see "
+                      "https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more details.",
+                      FutureWarning, stacklevel=2)
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)

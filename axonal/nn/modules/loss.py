@@ -6,9 +6,10 @@ from ..layers.loss_extra import (
                                  MultiLabelMarginLoss,
                                  MultiLabelSoftMarginLoss,
                                  MultiMarginLoss,
+    NLLLoss2d,
                                  TripletMarginLoss,
                                  TripletMarginWithDistanceLoss,
 )
 
 __all__ = list(_loss) + ["CTCLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
-                         "MultiMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss"]
+                         "MultiMarginLoss", "NLLLoss2d", "TripletMarginLoss", "TripletMarginWithDistanceLoss"]
