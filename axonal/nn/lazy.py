@@ -52,8 +52,11 @@ class _UninitializedMixin:
                            "attributes.")
 
     def numel(self):
-        raise RuntimeError("Can't access the numel of an uninitialized parameter or buffer; run "
-                           "a forward pass first")
+        raise ValueError(f"Attempted to use an uninitialized parameter in numel. This error "
+                         f"happens when you are using a `LazyModule` or explicitly manipulating "
+                         f"`{type(self).__name__}` objects. When using LazyModules Call "
+                         f"`forward` with a dummy batch to initialize the parameters before "
+                         f"calling torch functions")
 
     def __repr__(self):
         return f"<{type(self).__name__}>"

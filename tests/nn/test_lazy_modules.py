@@ -98,7 +98,7 @@ def test_uninitialized_parameter_errors():
         p.shape
     p.materialize((2, 3))
     assert type(p) is nn.Parameter and tuple(p.shape) == (2, 3) and p.requires_grad
-    with pytest.raises(RuntimeError, match="uninitialized"):
+    with pytest.raises(ValueError, match="uninitialized parameter"):  # PyTorch's type
         sum(q.numel() for q in nn.LazyLinear(2).parameters())
 
 

@@ -120,7 +120,9 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     y_soft = softmax((logits + gumbels) / tau, dim)
     if not hard:
         return y_soft
-    index = y_soft._data.argmax(axis=dim)
-    y_hard = xp.zeros_like(y_soft._data)
-    xp.put_along_axis(y_hard, xp.expand_dims(index, dim), 1.0, axis=dim)
+    soft = y_soft._data
+    nd, d = soft.ndim, dim % soft.ndim
+    index = xp.expand_dims(soft.argmax(axis=d), d)  # the first maximum, as PyTorch's argmax
+    positions = xp.arange(soft.shape[d]).reshape([-1 if i == d else 1 for i in range(nd)])
+    y_hard = (positions == index).astype(soft.dtype)
     return constant(y_hard) - y_soft.detach() + y_soft
