@@ -121,3 +121,34 @@ FD = [("hardshrink", lambda x: F.hardshrink(x, 0.3)), ("softshrink", lambda x: F
 def test_finite_differences(name, fn):
     x = axonal.tensor(np.random.default_rng(4).standard_normal((4, 3, 4)), requires_grad=True)
     assert gradcheck(fn, [x], eps=1e-6, atol=1e-6, rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,k,kw,shape", [
+    (2, 3, {"output_size": (5, 4)}, (2, 3, 11, 9)), (2, (2, 3), {"output_ratio": 0.6}, (3, 9, 10)),
+    (3, 2, {"output_size": (4, 5, 3)}, (1, 2, 7, 8, 6)), (3, (2, 1, 2), {"output_ratio": 0.5},
+                                                          (2, 6, 5, 8))])
+def test_fractional_max_pool(n, k, kw, shape, dtype):
+    rng = np.random.default_rng(6)
+    batch = shape[0] if len(shape) == n + 2 else 1
+    samples = rng.random((batch, shape[-n - 1], n)).astype(dtype)
+    name = f"FractionalMaxPool{n}d"
+    ma = getattr(nn, name)(k, return_indices=True, _random_samples=axonal.tensor(samples), **kw)
+    mt = getattr(torch.nn, name)(k, return_indices=True, _random_samples=torch.tensor(samples),
+                                 **kw)
+    assert repr(ma) == repr(mt)
+    x = _nc(rng.standard_normal(shape).astype(dtype))
+    xa, xt = axonal.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (ya, ia), (yt, it) = ma(xa), mt(xt)
+    np.testing.assert_array_equal(ia.numpy(), it.numpy())
+    np.testing.assert_array_equal(ya.detach().numpy(), yt.detach().numpy())
+    g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
+    ya.backward(axonal.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_array_equal(xa.grad.numpy(), xt.grad.numpy())
+    # without samples: random windows, still a max over k-windows of the input
+    axonal.manual_seed(0)
+    y = getattr(nn, name)(k, **kw)(axonal.tensor(x))
+    assert tuple(y.shape) == tuple(yt.shape)
+    with pytest.raises(ValueError, match="output_size or an output_ratio|output size"):
+        getattr(nn, name)(k)

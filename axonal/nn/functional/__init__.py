@@ -93,6 +93,8 @@ from ._loss import (
 )
 from ._ctc import ctc_loss
 from ._embedding_bag import embedding_bag, gumbel_softmax
+from ._fractional import (fractional_max_pool2d, fractional_max_pool2d_with_indices,
+                          fractional_max_pool3d, fractional_max_pool3d_with_indices)
 from ._grid import affine_grid, grid_sample
 from ._extra import (adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,
                      adaptive_max_pool3d_with_indices, glu, hardshrink, lp_pool1d, lp_pool2d,

@@ -1,11 +1,25 @@
-"""Hardshrink, Softshrink, Tanhshrink, GLU, RReLU, Softmax2d, LPPool1d/2d/3d and
-MaxUnpool1d/2d/3d: modules over `nn.functional._extra` with PyTorch's arguments and printed form."""
+"""Hardshrink, Softshrink, Tanhshrink, GLU, RReLU, Softmax2d, LPPool1d/2d/3d, MaxUnpool1d/2d/3d
+and FractionalMaxPool2d/3d: modules over `nn.functional._extra` with PyTorch's arguments and printed form."""
 from .. import functional as F
 from ..module import Module
 from ._util import check_tensor, shape_error
 
-__all__ = ["GLU", "Hardshrink", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d", "MaxUnpool2d",
-           "MaxUnpool3d", "RReLU", "Softmax2d", "Softshrink", "Tanhshrink"]
+__all__ = [
+    "GLU",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
+    "Hardshrink",
+    "LPPool1d",
+    "LPPool2d",
+    "LPPool3d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "MaxUnpool3d",
+    "RReLU",
+    "Softmax2d",
+    "Softshrink",
+    "Tanhshrink",
+]
 
 
 class Hardshrink(Module):
@@ -134,3 +148,47 @@ class MaxUnpool2d(_MaxUnpoolNd):
 class MaxUnpool3d(_MaxUnpoolNd):
     _n = 3
     _fn = staticmethod(F.max_unpool3d)
+
+
+class _FractionalMaxPoolNd(Module):
+    _n = 2
+    _fn = None
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                 _random_samples=None):
+        super().__init__()
+        n, name = self._n, type(self).__name__
+
+        def tup(v):
+            return (v,) * n if isinstance(v, (int, float)) else tuple(v)
+
+        self.kernel_size = tup(kernel_size)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = tup(output_size) if output_size is not None else None
+        self.output_ratio = tup(output_ratio) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling "
+                             "ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input):
+        return type(self)._fn(input, self.kernel_size, self.output_size, self.output_ratio,
+                              self.return_indices, _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Fractional max pooling over (N, C, H, W) or (C, H, W) input (Graham 2014)."""
+
+    _n = 2
+    _fn = staticmethod(F.fractional_max_pool2d)
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """Fractional max pooling over (N, C, D, H, W) or (C, D, H, W) input."""
+
+    _n = 3
+    _fn = staticmethod(F.fractional_max_pool3d)

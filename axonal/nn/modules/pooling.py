@@ -5,7 +5,8 @@ from ..layers.volumetric import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d,
 
 __all__ = list(_pooling) + ["AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d", "MaxPool3d"]
 
-from ..layers.extra import (LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d,  # noqa: E402
-                            MaxUnpool2d, MaxUnpool3d)
+from ..layers.extra import (FractionalMaxPool2d, FractionalMaxPool3d, LPPool1d,  # noqa: E402
+                            LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
 
-__all__ += ["LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
+__all__ += ["FractionalMaxPool2d", "FractionalMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d",
+            "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
