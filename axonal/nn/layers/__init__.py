@@ -75,10 +75,11 @@ __all__ = ["CELU", "ELU", "GELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh"
            "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
            "TransformerEncoderLayer", "Fold", "Unfold", "Upsample", "UpsamplingBilinear2d",
            "UpsamplingNearest2d"]
+from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .extra import __all__ as _extra_names
 from .extra import *  # noqa: F403  (shrinks, GLU, RReLU, Softmax2d, LPPool*, MaxUnpool*)
 from .lazy import __all__ as _lazy_names
 from .lazy import *  # noqa: F403  (LazyLinear, LazyConv*, LazyConvTranspose*, LazyBatchNorm*, ...)
 
 __all__ += (_volumetric_names + _padding_names + _norm_extra_names + _lazy_names +
-            _extra_names)
+            _extra_names + ["AdaptiveLogSoftmaxWithLoss"])

@@ -2,6 +2,7 @@
 Linear`): thin re-exports of the classes that live in `axonal.nn.layers` and `axonal.nn`."""
 from . import (
     activation,
+    adaptive,
     batchnorm,
     channelshuffle,
     container,

@@ -1,0 +1,4 @@
+"""`torch.nn.modules.adaptive`'s import path."""
+from ..layers.adaptive import AdaptiveLogSoftmaxWithLoss
+
+__all__ = ["AdaptiveLogSoftmaxWithLoss"]
