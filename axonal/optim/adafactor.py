@@ -37,7 +37,7 @@ def adafactor_update(param, grad, row_var, col_var, variance, step, *, lr=1e-2, 
         eps1 = float(xp.finfo(param.dtype).eps)
     one_minus_beta2 = step ** beta2_decay
     rho = min(lr, 1 / (step ** 0.5))
-    alpha = max(eps2, float(xp.sqrt((param * param).sum())) / (param.size ** 0.5)) * rho
+    alpha = max(eps2, xp.sqrt((param * param).sum()).item() / (param.size ** 0.5)) * rho
     if weight_decay != 0:
         param *= 1 - lr * weight_decay
     if grad.ndim > 1:
@@ -52,7 +52,7 @@ def adafactor_update(param, grad, row_var, col_var, variance, step, *, lr=1e-2, 
         var = variance.copy()
     update = 1 / xp.sqrt(xp.maximum(var, eps1 * eps1))
     update *= grad
-    denom = max(1.0, float(xp.sqrt((update * update).sum())) / ((update.size ** 0.5) * d))
+    denom = max(1.0, xp.sqrt((update * update).sum()).item() / ((update.size ** 0.5) * d))
     param -= (alpha / denom) * update
 
 

@@ -1,6 +1,6 @@
-"""Adamax, NAdam, RAdam, ASGD, Rprop and Adafactor against torch.optim: 25 steps from the same weights on a
-small tanh net (parameters within 1e-6 relative in float64 after every step, float32 too), the
-state_dict layout and values against torch's, a state_dict round trip in the middle of the
+"""Adamax, NAdam, RAdam, ASGD, Rprop and Adafactor against torch.optim: 25 steps from the same
+weights on a small tanh net (parameters within 1e-6 relative in float64 after every step, float32
+too), the state_dict layout and values against torch's, a state_dict round trip in the middle of the
 trajectory, parameter groups with their own options, and torch's hyperparameter errors."""
 import copy
 

@@ -10,7 +10,8 @@ In log space, with lp = log_probs of one sample (T, C):
 
 and beta is the same recursion run backwards from t = T - 1. The gradient is PyTorch's formula
 
-    d nll / d lp[t, c] = exp(lp[t, c]) - exp(lse_{s: l'_s = c}(alpha[t, s] + beta[t, s]) + nll - lp[t, c])
+    d nll / d lp[t, c] = exp(lp[t, c])
+                         - exp(lse_{s: l'_s = c}(alpha[t, s] + beta[t, s]) + nll - lp[t, c])
 
 which is the gradient with respect to the *logits* of a log_softmax (the exp(lp) term is the
 softmax's share): chained through log_softmax, as CTC inputs always are, it equals the exact
@@ -165,22 +166,23 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     if unbatched and tg.ndim == 1:
         tg = tg.reshape(1, -1)
     if tg.ndim == 1:  # concatenated targets: split by target_lengths into padded rows
-        smax = int(tgt_len.max()) if n else 0
-        if int(tgt_len.sum()) > tg.shape[0]:
-            raise ShapeError(f"{op}: target_lengths sum to {int(tgt_len.sum())} but targets has "
-                             f"{tg.shape[0]} entries")
+        smax = int(tgt_len.max().item()) if n else 0
+        if int(tgt_len.sum().item()) > tg.shape[0]:
+            raise ShapeError(f"{op}: target_lengths sum to {int(tgt_len.sum().item())} but "
+                             f"targets has {tg.shape[0]} entries")
         padded = xp.full((n, max(smax, 1)), blank, dtype=np.int64)
         offs = np.concatenate([[0], np.cumsum(np.asarray(tgt_len.tolist()))])
+        lengths = tgt_len.tolist()
         for i in range(n):
-            padded[i, :int(tgt_len[i])] = tg[int(offs[i]):int(offs[i + 1])]
+            padded[i, :lengths[i]] = tg[int(offs[i]):int(offs[i + 1])]
         tg = padded
     elif tg.shape[0] != n:
         raise ShapeError(f"{op}: targets of shape {tuple(tg.shape)} for a batch of {n}")
     if tg.shape[1] == 0:
         tg = xp.full((n, 1), blank, dtype=np.int64)
-    if int(in_len.max()) > tmax or int(in_len.min()) < 1:
+    if int(in_len.max().item()) > tmax or int(in_len.min().item()) < 1:
         raise ValueError(f"{op}: input_lengths must be in [1, {tmax}], got {in_len.tolist()}")
-    if int(tgt_len.max()) > tg.shape[1]:
+    if int(tgt_len.max().item()) > tg.shape[1]:
         raise ValueError(f"{op}: target_lengths {tgt_len.tolist()} exceed the target width "
                          f"{tg.shape[1]}")
     if not 0 <= blank < c:

@@ -42,7 +42,7 @@ def _bags(op, input, offsets, include_last_offset, xp):
         raise ValueError(f"{op}: offsets has to be a 1D Tensor but got None")
     off = offsets._data if isinstance(offsets, Tensor) else xp.asarray(offsets)
     off = off.astype(np.int64).reshape(-1)
-    if off.size == 0 or int(off[0]) != 0:
+    if off.size == 0 or int(off[0].item()) != 0:
         raise ValueError(f"{op}: offsets[0] has to be 0, i.e., the first sequence in the "
                          f"mini-batch has to start from position 0. However, got "
                          f"{off.tolist()[:1]}")
@@ -52,9 +52,9 @@ def _bags(op, input, offsets, include_last_offset, xp):
         off = off[:-1] if b >= 0 else off
     else:
         b = off.shape[0]
-    if int(off[-1]) > m:
+    if int(off[-1].item()) > m:
         raise ValueError(f"{op}: offsets[-1] can not be greater than input's length ({m}), "
-                         f"but got offsets[-1] of {int(off[-1])}")
+                         f"but got offsets[-1] of {int(off[-1].item())}")
     seg = xp.searchsorted(off, xp.arange(m), side="right") - 1
     return idx, seg, b
 
@@ -96,7 +96,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         return matmul(constant(sel), rows)
     # max: each bag padded to the longest with -inf
     counts = xp.bincount(seg[keep], minlength=b) if idx.size else xp.zeros(b, dtype=np.int64)
-    width = max(int(counts.max()) if b else 0, 1)
+    width = max(int(counts.max().item()) if b else 0, 1)
     pos = xp.zeros(idx.shape, dtype=np.int64)
     order = xp.arange(idx.shape[0])[keep]
     kept_seg = seg[keep]

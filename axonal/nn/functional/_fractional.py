@@ -17,7 +17,7 @@ import itertools
 import numpy as np
 
 from ..._errors import ShapeError
-from ...backend import xp_of
+from ...backend import to_numpy, xp_of
 from ...ops.conv import ntuple
 from ...random import np_generator
 from ...tensor import Tensor, constant
@@ -61,7 +61,8 @@ def _fractional(op, n, input, kernel_size, output_size, output_ratio, return_ind
     if samples is None:
         u = np_generator().random((nb, c, n)).astype(dt)
     else:
-        u = np.asarray(samples._data if isinstance(samples, Tensor) else samples, dtype=dt)
+        u = samples._data if isinstance(samples, Tensor) else samples
+        u = to_numpy(u).astype(dt)  # (window starts are index arithmetic, on the host)
         if u.shape != (nb, c, n):
             raise ShapeError(f"{op}: _random_samples must have shape ({nb}, {c}, {n}), got "
                              f"{u.shape}")

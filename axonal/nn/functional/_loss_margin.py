@@ -5,9 +5,11 @@ any order) follow; the formulas are PyTorch's, term for term:
 
     pairwise_distance(x1, x2)  = || x1 - x2 + eps ||_p over the last dim
     cosine_similarity(x1, x2)  = sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps)) over dim
-    triplet                    = max(0, margin + d(a, p) - d(a, n)); swap: d(a, n) -> min(d(a, n), d(p, n))
+    triplet                    = max(0, margin + d(a, p) - d(a, n))
+                                 (swap: d(a, n) -> min(d(a, n), d(p, n)))
     multi_margin (class y)     = sum_{i != y} w[y] max(0, margin - x[y] + x[i])^p / C
-    multilabel_margin          = sum_{j in targets} sum_{i not in targets} max(0, 1 - (x[j] - x[i])) / C
+    multilabel_margin          = sum_{j in targets} sum_{i not in targets}
+                                     max(0, 1 - (x[j] - x[i])) / C
     multilabel_soft_margin     = -mean_c w_c (y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c))
 
 The target list of multilabel_margin_loss is the prefix of each target row before its first -1.
@@ -106,9 +108,9 @@ def _class_rows(op, input, target):
         raise ShapeError(f"{op}: inconsistent target size {tuple(target.shape)} for input of "
                          f"shape {tuple(input.shape)}")
     c = x.shape[1]
-    if t.size and (int(t.min()) < 0 or int(t.max()) >= c):
+    if t.size and (int(t.min().item()) < 0 or int(t.max().item()) >= c):
         raise IndexError(f"{op}: target values must be in [0, {c - 1}], got "
-                         f"[{int(t.min())}, {int(t.max())}]")
+                         f"[{int(t.min().item())}, {int(t.max().item())}]")
     return x, t.astype(np.int64), unbatched
 
 
@@ -165,7 +167,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     is_target[rows[valid.ravel()], safe.ravel()[valid.ravel()]] = True
     xy = gather(x, 1, constant(safe))                        # (N, slots)
     hinge = clamp(1.0 - xy.unsqueeze(2) + x.unsqueeze(1), min=0.0)  # (N, slots, C)
-    mask = valid[:, :, None] & ~is_target[:, None, :]
+    mask = valid[:, :, None] & xp.logical_not(is_target)[:, None, :]
     loss = where(constant(mask), hinge, 0.0).sum((1, 2)) / c
     if unbatched:
         loss = loss.reshape(())

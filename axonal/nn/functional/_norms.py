@@ -96,7 +96,8 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 
 
 def pixel_shuffle(input, upscale_factor):
-    """(*, C r^2, H, W) -> (*, C, H r, W r): channel c r^2 + i r + j goes to pixel (h r + i, w r + j)."""
+    """(*, C r^2, H, W) -> (*, C, H r, W r): channel c r^2 + i r + j goes to pixel
+    (h r + i, w r + j)."""
     r = int(upscale_factor)
     if input.ndim < 3:
         raise ShapeError(f"pixel_shuffle: expected input of at least 3 dims (*, C, H, W), got "

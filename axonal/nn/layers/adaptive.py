@@ -13,7 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ...backend import xp_of
+from ...backend import to_numpy, xp_of
 from ...ops import cat, matmul
 from ...tensor import Tensor, constant
 from .. import functional as F
@@ -61,7 +61,8 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             h2o.reset_parameters()
 
     def forward(self, input_, target_):
-        t = target_._data if isinstance(target_, Tensor) else np.asarray(target_)
+        # the targets steer which rows go to which cluster: a host copy (PyTorch syncs too)
+        t = to_numpy(target_._data) if isinstance(target_, Tensor) else np.asarray(target_)
         if t.ndim == 1:
             if input_.shape[0] != t.shape[0]:
                 raise RuntimeError("Input and target should have the same size in the batch "

@@ -1,5 +1,6 @@
 """Hardshrink, Softshrink, Tanhshrink, GLU, RReLU, Softmax2d, LPPool1d/2d/3d, MaxUnpool1d/2d/3d
-and FractionalMaxPool2d/3d: modules over `nn.functional._extra` with PyTorch's arguments and printed form."""
+and FractionalMaxPool2d/3d: modules over `nn.functional._extra` / `_fractional` with PyTorch's
+arguments and printed form."""
 from .. import functional as F
 from ..module import Module
 from ._util import check_tensor, shape_error

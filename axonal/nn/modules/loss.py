@@ -12,4 +12,5 @@ from ..layers.loss_extra import (
 )
 
 __all__ = list(_loss) + ["CTCLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
-                         "MultiMarginLoss", "NLLLoss2d", "TripletMarginLoss", "TripletMarginWithDistanceLoss"]
+                         "MultiMarginLoss", "NLLLoss2d", "TripletMarginLoss",
+                         "TripletMarginWithDistanceLoss"]
