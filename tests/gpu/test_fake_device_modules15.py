@@ -141,3 +141,23 @@ def test_optimizer_steps_on_fake_device(name):
     with fake_device():
         got = run("cuda")
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_lazy_module_moved_before_first_forward_and_checkpoint_on_fake_device():
+    x = np.random.default_rng(2).standard_normal((3, 5)).astype(np.float32)
+    axonal.manual_seed(0)
+    ref = nn.LazyLinear(4)
+    y_ref = ref(axonal.tensor(x))
+    with fake_device():
+        axonal.manual_seed(0)
+        m = nn.LazyLinear(4).to("cuda")
+        y = m(axonal.tensor(x).to("cuda"))
+        assert m.weight.is_cuda and type(m) is nn.Linear
+        np.testing.assert_allclose(y.detach().cpu().numpy(), y_ref.detach().numpy(), rtol=1e-6)
+        from axonal.utils.checkpoint import checkpoint
+        xd = axonal.tensor(x).to("cuda").requires_grad_()
+        checkpoint(m, xd, use_reentrant=False).sum().backward()
+        assert xd.grad.is_cuda and m.weight.grad.is_cuda
+        np.testing.assert_allclose(xd.grad.cpu().numpy(),
+                                   np.tile(m.weight.detach().cpu().numpy().sum(0), (3, 1)),
+                                   rtol=1e-5)
