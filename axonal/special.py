@@ -12,7 +12,7 @@ from .autograd.function import Function
 from .backend import xp_of
 from .ops.activation import log_softmax, softmax
 from .ops.pointwise import exp2, expm1, logit, xlog1py, xlogy
-from .ops.reduction import logsumexp
+from .ops.moments import logsumexp
 from .ops.scan import sinc
 from .ops.unary import erf, log, log1p, round, sigmoid
 

@@ -111,8 +111,8 @@ def test_to_tensor_on_a_tensor_raises_as_torchvision():
 
 
 # -- the error for a PyTorch name that Axonal lacks ----------------------------------------------
-SPACES = [("axonal", "torch", "histogramdd"), ("axonal.nn", "torch.nn", "LazyConv3d"),
-          ("axonal.nn.functional", "torch.nn.functional", "gumbel_softmax"),
+SPACES = [("axonal", "torch", "histogramdd"), ("axonal.nn", "torch.nn", "CrossMapLRN2d"),
+          ("axonal.nn.functional", "torch.nn.functional", "conv_tbc"),
           ("axonal.optim", "torch.optim", "SparseAdam")]
 
 
@@ -130,11 +130,11 @@ def test_missing_torch_name_says_so(ours, theirs, name):
 
 def test_nearest_name_and_no_python_suggestion():
     try:
-        axonal.nn.LazyLinear  # noqa: B018
+        axonal.nn.SyncBatchNorm  # noqa: B018
     except AttributeError:
         text = traceback.format_exc()
-    assert "axonal does not implement torch.nn.LazyLinear yet" in text
-    assert "the nearest Axonal name is axonal.nn.Linear" in text
+    assert "axonal does not implement torch.nn.SyncBatchNorm yet" in text
+    assert "the nearest Axonal name is axonal.nn.BatchNorm3d" in text
     assert "Did you mean" not in text
 
 

@@ -13,19 +13,22 @@ The classes follow PyTorch's `torch.optim` (names, argument order, defaults, upd
 state_dict layout). Each update rule is also available as a pure function on arrays in
 `axonal.optim._functional`.
 """
-from . import lr_scheduler, regularization
+from . import lr_scheduler, regularization, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adam_variants import Adamax, NAdam, RAdam
+from .asgd_rprop import ASGD, Rprop
 from .lbfgs import LBFGS
 from .optimizer import Optimizer, required
 from .regularization import l1_penalty, l2_penalty
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "LBFGS",
+__all__ = ["SGD", "LBFGS", "ASGD", "Adafactor", "Adamax", "NAdam", "RAdam", "Rprop",
            "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "l1_penalty",
-           "l2_penalty", "lr_scheduler", "regularization", "required"]
+           "l2_penalty", "lr_scheduler", "regularization", "required", "swa_utils"]
 
 from .._compat import module_getattr as _module_getattr
 

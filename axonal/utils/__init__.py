@@ -1,4 +1,5 @@
-"""Utilities with PyTorch's import paths (`axonal.utils.data`). Layer 5."""
-from . import data
+"""Utilities with PyTorch's import paths (`axonal.utils.data`, `axonal.utils.checkpoint`).
+Layer 5."""
+from . import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]

@@ -9,6 +9,12 @@ This file only re-exports; each concept has one module beside it:
     _loss            mse_loss, l1_loss, binary cross-entropies, kl_div, margin losses, ...
     _cross_entropy   cross_entropy, nll_loss (the fused SoftmaxCrossEntropy primitive)
     _embedding       embedding, one_hot
+    _loss_margin     distances, triplet and multi-class/multi-label margin losses
+    _ctc             ctc_loss (the alpha-beta recursion)
+    _extra           shrinks, glu, rrelu, lp_pool*, max_unpool*, *_with_indices spellings
+    _norms           instance_norm, rms_norm, local_response_norm, pixel/channel shuffles
+    _padding         pad (constant, reflect, replicate, circular)
+    _volumetric      conv3d, conv_transpose3d, max/avg/adaptive pools over (N, C, D, H, W)
     _attention       scaled_dot_product_attention, causal_mask
     _args            argument checks shared by the above (dtypes, reductions, shapes)
 
@@ -38,7 +44,6 @@ from ...ops.pool import (
                          max_pool2d,
 )
 from ...ops.resample import fold, interpolate, unfold, upsample
-from ...ops.shape import pad
 from ...random import np_generator
 from ...tensor import Tensor, constant
 from . import _jvp  # the forward-mode AD rules of the fused primitives (attached on import)
@@ -87,7 +92,25 @@ from ._loss import (
                          smooth_l1_loss,
                          soft_margin_loss,
 )
+from ._ctc import ctc_loss
+from ._embedding_bag import embedding_bag, gumbel_softmax
+from ._fractional import (fractional_max_pool2d, fractional_max_pool2d_with_indices,
+                          fractional_max_pool3d, fractional_max_pool3d_with_indices)
+from ._grid import affine_grid, grid_sample
+from ._extra import (adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,
+                     adaptive_max_pool3d_with_indices, glu, hardshrink, lp_pool1d, lp_pool2d,
+                     lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices,
+                     max_pool3d_with_indices, max_unpool1d, max_unpool2d, max_unpool3d, rrelu,
+                     rrelu_, softshrink, tanhshrink, upsample_bilinear, upsample_nearest)
+from ._loss_margin import (cosine_similarity, multi_margin_loss, multilabel_margin_loss,
+                           multilabel_soft_margin_loss, pairwise_distance, pdist,
+                           triplet_margin_loss, triplet_margin_with_distance_loss)
 from ._normalization import batch_norm, group_norm, layer_norm, normalize
+from ._norms import (channel_shuffle, instance_norm, local_response_norm, pixel_shuffle,
+                     pixel_unshuffle, rms_norm)
+from ._padding import pad  # all of PyTorch's modes (replaces ops.shape.pad's constant-only form)
+from ._volumetric import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d,
+                          conv_transpose3d, max_pool3d)
 
 
 # PyTorch's in-place spellings of the activations (F.relu_(x) is F.relu(x, inplace=True))

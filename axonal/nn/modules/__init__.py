@@ -28,4 +28,5 @@ from . import (
 from ..containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from ..layers import *  # noqa: F403
 from ..layers.loss import *  # noqa: F403
+from ..layers.loss_extra import *  # noqa: F403
 from ..module import Module

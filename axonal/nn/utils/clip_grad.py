@@ -75,3 +75,25 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         for g in _grads(parameters):
             xp = backend.xp_of(g._data)
             xp.clip(g._data, -c, c, out=g._data)
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale the gradients in place by min(1, max_norm / (total_norm + 1e-6)), with a total norm
+    computed beforehand (e.g. by get_total_norm)."""
+    grads = _grads(parameters)
+    if not grads:
+        return
+    total = total_norm._data if isinstance(total_norm, Tensor) else total_norm
+    xp = backend.xp_of(grads[0]._data)
+    coef = xp.minimum(float(max_norm) / (xp.asarray(total) + 1e-6), 1.0)
+    with no_grad():
+        for g in grads:
+            g._data *= coef.astype(g._data.dtype)
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The deprecated name of clip_grad_norm_ (with PyTorch's FutureWarning)."""
+    import warnings
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
