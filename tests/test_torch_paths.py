@@ -156,3 +156,24 @@ def test_dropout2d_ranks_as_torch(shape):
     per = y.reshape(shape[0], shape[1], -1)
     assert np.all(per == per[..., :1])
     assert 0.3 < (per[..., 0] == 0).mean() < 0.7
+
+
+def test_every_nn_class_is_on_its_torch_modules_path():
+    """A class axonal.nn has is importable from the torch.nn.modules.<file> PyTorch defines it in
+    (the path files pick classes by name from where they live: a new home must be a source)."""
+    import importlib
+    import pkgutil
+
+    torch_modules = pytest.importorskip("torch.nn.modules")
+    missing = []
+    for info in pkgutil.iter_modules(torch_modules.__path__):
+        try:
+            tmod = importlib.import_module(f"torch.nn.modules.{info.name}")
+            amod = importlib.import_module(f"axonal.nn.modules.{info.name}")
+        except ImportError:
+            continue
+        for name, obj in vars(tmod).items():
+            if isinstance(obj, type) and obj.__module__ == tmod.__name__ \
+                    and hasattr(axonal.nn, name) and not hasattr(amod, name):
+                missing.append(f"{info.name}.{name}")
+    assert not missing

@@ -5,8 +5,9 @@ one it lacks stays missing (an AttributeError), never a stand-in."""
 from .. import containers, layers
 from .. import module as _module
 from ..layers import loss as _loss
+from ..layers import loss_extra as _loss_extra
 
-_SOURCES = (layers, _loss, containers, _module)
+_SOURCES = (layers, _loss, _loss_extra, containers, _module)
 
 
 def pick(namespace, names):
