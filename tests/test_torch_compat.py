@@ -155,3 +155,9 @@ def test_nearest_name_is_offered_only_when_close():
     assert "nearest" not in str(missing_name("torch", "histogramdd", have))  # not a spelling
     assert "nearest Axonal name is axonal.logsumexp" in str(
         missing_name("torch", "logcumsumexp", have))
+
+
+@pytest.mark.parametrize("space,name", [("linalg", "qr"), ("special", "gammaln")])
+def test_linalg_and_special_name_what_is_missing(space, name):
+    with pytest.raises(AttributeError, match=f"axonal does not implement torch.{space}.{name} yet"):
+        getattr(getattr(axonal, space), name)

@@ -7,12 +7,15 @@ import pathlib
 import textwrap
 
 import torch
+import torch.linalg
 import torch.nn
 import torch.nn.functional
 import torch.optim
+import torch.special
 
 SPACES = {"torch": torch, "torch.nn": torch.nn, "torch.nn.functional": torch.nn.functional,
-          "torch.optim": torch.optim, "torch.Tensor": torch.Tensor}
+          "torch.optim": torch.optim, "torch.Tensor": torch.Tensor, "torch.linalg": torch.linalg,
+          "torch.special": torch.special}
 
 
 def main():
