@@ -12,7 +12,7 @@ _FROM = {
     # (clamp_min ... masked_scatter are already Tensor methods: their function forms only)
     combine: """addmm addmv addr baddbmm addbmm trace kron cross inner vdot ger rot90 roll fliplr
         flipud diag_embed diagflat tensor_split hsplit vsplit dsplit take take_along_dim diff
-        masked_select argwhere moveaxis""",
+        masked_select argwhere movedim moveaxis""",
     stats: "nansum nanmean aminmax median kthvalue dist cov corrcoef quantile",
     scan: """cumprod cummax cummin logcumsumexp greater greater_equal less less_equal not_equal
         ravel tile sinc""",
