@@ -18,7 +18,7 @@ _FROM = {
         ravel tile sinc""",
     copies: """split_with_sizes unsafe_chunk unsafe_split unsafe_split_with_sizes adjoint narrow_copy
         is_complex is_signed is_same_size is_nonzero unfold type_as sum_to_size""",
-    discrete: "bincount histc gcd lcm bitwise_left_shift bitwise_right_shift unique_consecutive",
+    discrete: "bincount histc gcd lcm unique_consecutive",  # (shifts: methods.py binds arith's)
 }
 
 METHODS = {name: getattr(mod, name) for mod, names in _FROM.items() for name in names.split()}

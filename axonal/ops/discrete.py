@@ -112,12 +112,8 @@ def lcm(input, other):
     return _int_pair("lcm", input, other, lambda xp, x, y: xp.lcm(x, y))
 
 
-def bitwise_left_shift(input, other):
-    return _int_pair("lshift", input, other, lambda xp, x, y: xp.left_shift(x, y))
-
-
-def bitwise_right_shift(input, other):
-    return _int_pair("rshift", input, other, lambda xp, x, y: xp.right_shift(x, y))
+# the shifts are arith's (they refuse bool and float operands as PyTorch does)
+from .arith import bitwise_left_shift, bitwise_right_shift  # noqa: E402
 
 
 def unravel_index(indices, shape):
