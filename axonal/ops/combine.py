@@ -26,7 +26,7 @@ __all__ = ["addbmm", "addcdiv", "addcmul", "addmm", "addmv", "addr", "argwhere",
            "atleast_2d", "atleast_3d", "baddbmm", "block_diag", "cartesian_prod", "chain_matmul",
            "column_stack", "cross", "diag_embed", "diagflat", "diff", "dsplit", "dstack",
            "fliplr", "flipud", "ger", "hsplit", "hstack", "inner", "kron", "lerp",
-           "masked_select", "movedim", "moveaxis", "roll", "rot90", "row_stack", "swapaxes", "swapdims",
+           "masked_select", "moveaxis", "roll", "rot90", "row_stack", "swapaxes", "swapdims",
            "take", "take_along_dim", "tensor_split", "tensordot", "trace", "vdot", "vsplit",
            "vstack"]
 
@@ -380,14 +380,6 @@ def swapaxes(input, axis0, axis1):
 
 
 argwhere, swapdims = nonzero, swapaxes
-
-
-def movedim(input, source, destination):
-    """torch.movedim: one dim (shape.movedim's path, the one cross-entropy takes) or sequences."""
-    if isinstance(source, int) and isinstance(destination, int):
-        from .shape import movedim as _one
-        return _one(input, source, destination)
-    return moveaxis(input, source, destination)
 
 
 def moveaxis(input, source, destination):

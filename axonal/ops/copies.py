@@ -8,6 +8,7 @@ from .combine import moveaxis
 from .creation import tensor as _tensor
 from .indexing import index_select, narrow, select
 from .reduction import cumsum, sum
+from .shape import movedim as _movedim_one
 from .shape import chunk, expand, permute, split, squeeze, stack, transpose, unbind, unsqueeze, view
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "is_complex",
     "is_floating_point",
     "is_nonzero",
+    "movedim",
     "is_same_size",
     "is_signed",
     "narrow_copy",
@@ -223,3 +225,11 @@ def is_nonzero(input):
     if n > 1:
         raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
     return bool(input.item() != 0)
+
+
+def movedim(input, source, destination):
+    """torch.movedim: one dim (shape.movedim's path, the one cross-entropy takes) or sequences of
+    dims (moveaxis)."""
+    if isinstance(source, int) and isinstance(destination, int):
+        return _movedim_one(input, source, destination)
+    return moveaxis(input, source, destination)

@@ -12,12 +12,12 @@ _FROM = {
     # (clamp_min ... masked_scatter are already Tensor methods: their function forms only)
     combine: """addmm addmv addr baddbmm addbmm trace kron cross inner vdot ger rot90 roll fliplr
         flipud diag_embed diagflat tensor_split hsplit vsplit dsplit take take_along_dim diff
-        masked_select argwhere movedim moveaxis""",
+        masked_select argwhere moveaxis""",
     stats: "nansum nanmean aminmax median kthvalue dist cov corrcoef quantile",
     scan: """cumprod cummax cummin logcumsumexp greater greater_equal less less_equal not_equal
         ravel tile sinc""",
     copies: """split_with_sizes unsafe_chunk unsafe_split unsafe_split_with_sizes adjoint narrow_copy
-        is_complex is_signed is_same_size is_nonzero unfold type_as sum_to_size""",
+        is_complex is_signed is_same_size is_nonzero unfold type_as sum_to_size movedim""",
     discrete: "bincount histc gcd lcm unique_consecutive",  # (shifts: methods.py binds arith's)
 }
 
