@@ -25,7 +25,7 @@ from ._thresholds import THRESHOLDS
 
 # public name -> the family module that defines it (what the rest of the package calls)
 _EXPORTS = {
-    "BLAS": "_sgemm", "mm": "gemm",
+    "BLAS": "_sgemm", "mm": "gemm", "matmul": "gemm",
     "relu": "elementwise", "relu_backward": "elementwise", "sigmoid": "elementwise",
     "sigmoid_backward": "elementwise", "tanh_backward": "elementwise",
     "add_rowvec_inplace": "elementwise", "erf": "elementwise", "gelu": "elementwise",
@@ -38,7 +38,7 @@ _FAMILIES = ("conv", "elementwise", "gemm", "gru", "norm", "optim", "pool", "red
 
 __all__ = [  # noqa: RUF022 - grouped: helpers, names, families
     "THRESHOLDS", "flush_denormals_active", "warmup",
-    "BLAS", "mm", "relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh_backward",
+    "BLAS", "mm", "matmul", "relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh_backward",
     "add_rowvec_inplace", "erf", "gelu", "gelu_backward", "sum_rows", "index_add_rows",
     "log_softmax", "softmax_cross_entropy",
     "softmax_cross_entropy_backward", "sgd_update", "sgd_momentum_update", "adam_update",

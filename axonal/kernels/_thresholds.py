@@ -48,4 +48,5 @@ THRESHOLDS = {
     "channel_affine": (1024, _MEM),
     "batch_norm_backward": (1024, _CPU),
     "matmul": (1 << 20, _NEVER),        # multiply-adds m*n*k from which kernels.mm calls MKL itself
+    "bmm": (1 << 18, 1 << 20),          # batched: multiply-adds in all, and per thread (see below)
 }

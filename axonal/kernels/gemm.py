@@ -11,12 +11,16 @@ operands, CuPy arrays and small products (where a ctypes call costs more than it
 agree up to float rounding.
 """
 import numpy as np
+from numba import njit, prange
 
 from ..backend import xp_of
 from . import _sgemm
+from ._jit import JIT, PJIT, parallel_blocks
 from ._thresholds import THRESHOLDS
 
 _F32 = np.dtype(np.float32)
+_ONE, _ZERO = np.float32(1.0), np.float32(0.0)
+_ROW_MAJOR = _sgemm.ROW_MAJOR
 
 
 def _layout(a):
@@ -65,3 +69,111 @@ def mm(a, b, out=None):
     _sgemm.SGEMM(_sgemm.ROW_MAJOR, ta, tb, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb,
                  0.0, out.ctypes.data, n)
     return out
+
+
+# -- batched products ----------------------------------------------------------------------------
+# numpy.matmul loops over the batch in C and calls sgemm per matrix, but on NumPy's OpenBLAS, which
+# the thread policy makes single-threaded when MKL is loaded (and which, without MKL, splits each
+# small product of attention, 128x64x128, over its threads: a fork-join per matrix). Here every
+# matrix of the batch is one sgemm call by pointer, with the transpose flags and leading dimensions
+# read off the strides, and the batch is cut into one block per thread: one fork-join per product,
+# the BLAS single-threaded inside. The operands of attention are views (q = qkv.view(...)
+# .transpose(1, 2): rows 3d floats apart, heads d/h floats apart) and are never copied.
+
+def _matrix_layout(a):
+    """(transpose flag, leading dimension) of the last two dims of a float32 array; None if the
+    matrices are not BLAS matrices (row-major with a leading dimension, or the transpose of one)."""
+    rows, cols = a.shape[-2:]
+    s0, s1 = a.strides[-2:]
+    if s1 == 4 and s0 % 4 == 0 and (s0 >= 4 * cols or rows == 1):
+        return _sgemm.NO_TRANS, max(s0 // 4, cols, 1)
+    if s0 == 4 and s1 % 4 == 0 and (s1 >= 4 * rows or cols == 1):
+        return _sgemm.TRANS, max(s1 // 4, rows, 1)
+    return None
+
+
+def _pointers(a, batch):
+    """uint64 addresses of a's matrices for each index of the broadcast batch shape (C order)."""
+    lead = len(batch) - (a.ndim - 2)
+    off = np.zeros((1,) * len(batch), np.int64)
+    for i, (size, stride) in enumerate(zip(a.shape[:-2], a.strides[:-2])):
+        if size > 1:
+            shape = [1] * len(batch)
+            shape[lead + i] = size
+            off = off + (np.arange(size, dtype=np.int64) * stride).reshape(shape)
+    return (np.broadcast_to(off, batch).ravel() + a.ctypes.data).astype(np.uint64)
+
+
+def _batched_plan(a, b):
+    """(batch shape, m, n, k, a's and b's layouts) when a @ b runs on the batched sgemm loop."""
+    if _sgemm.SGEMM is None or type(a) is not np.ndarray or type(b) is not np.ndarray:
+        return None
+    if a.dtype != _F32 or b.dtype != _F32 or a.ndim < 2 or b.ndim < 2 or a.ndim + b.ndim < 5:
+        return None
+    (m, k), n = a.shape[-2:], b.shape[-1]
+    if b.shape[-2] != k or m * n * k == 0 or not (a.flags.aligned and b.flags.aligned):
+        return None
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        return None  # numpy.matmul raises the error
+    count = int(np.prod(batch))
+    if count == 0 or count * m * n * k < THRESHOLDS["bmm"][0]:
+        return None
+    la, lb = _matrix_layout(a), _matrix_layout(b)
+    if la is None or lb is None:
+        return None
+    return batch, count, m, n, k, la, lb
+
+
+def matmul(a, b):
+    """a @ b with numpy.matmul's semantics (batch dims broadcast, operands of >= 2 dims)."""
+    if a.ndim == 2 and b.ndim == 2:
+        return mm(a, b)
+    plan = _batched_plan(a, b)
+    if plan is None:
+        return xp_of(a).matmul(a, b)
+    batch, count, m, n, k, (ta, lda), (tb, ldb) = plan
+    out = np.empty(batch + (m, n), np.float32)
+    pa, pb = _pointers(a, batch), _pointers(b, batch)
+    pc = (np.arange(count, dtype=np.uint64) * np.uint64(4 * m * n)) + np.uint64(out.ctypes.data)
+    nb = _blocks(count, m * n * k)
+    with _sgemm.single_threaded_blas():
+        if nb:
+            _bmm_par(pa, pb, pc, m, n, k, ta, lda, tb, ldb, _sgemm.SGEMM, nb)
+        else:
+            _bmm_core(pa, pb, pc, 0, count, m, n, k, ta, lda, tb, ldb, _sgemm.SGEMM)
+    return out
+
+
+def _blocks(count, per_matrix):
+    """Parallel blocks for `count` products of `per_matrix` multiply-adds each (0: serial)."""
+    if count < 2:
+        return 0
+    return min(parallel_blocks(count * per_matrix, THRESHOLDS["bmm"][1]), count)
+
+
+@njit(**JIT)
+def _bmm_core(pa, pb, pc, lo, hi, m, n, k, ta, lda, tb, ldb, sgemm):
+    for i in range(lo, hi):
+        sgemm(_ROW_MAJOR, ta, tb, m, n, k, _ONE, pa[i], lda, pb[i], ldb, _ZERO, pc[i], n)
+
+
+@njit(**PJIT)
+def _bmm_par(pa, pb, pc, m, n, k, ta, lda, tb, ldb, sgemm, nb):
+    count = pa.shape[0]
+    for blk in prange(nb):
+        _bmm_core(pa, pb, pc, blk * count // nb, (blk + 1) * count // nb, m, n, k, ta, lda, tb,
+                  ldb, sgemm)
+
+
+def warmup_cases():
+    if _sgemm.SGEMM is None:
+        return []
+    a = np.ones((2, 2, 2), np.float32)
+    out = np.empty_like(a)
+    pa = _pointers(a, (2,))
+    pc = _pointers(out, (2,))
+    args = (2, 2, 2, _sgemm.NO_TRANS, 2, _sgemm.NO_TRANS, 2)
+    return [(_bmm_core, (pa, pa, pc, 0, 2) + args + (_sgemm.SGEMM,)),
+            (_bmm_par, (pa, pa, pc) + args + (_sgemm.SGEMM, 1))]

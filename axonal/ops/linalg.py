@@ -23,9 +23,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        if a.ndim == 2 and b.ndim == 2:
-            return K.mm(a._data, b._data)
-        return xp_of(a._data).matmul(a._data, b._data)
+        return K.matmul(a._data, b._data)
 
     @staticmethod
     def backward(ctx, g):
