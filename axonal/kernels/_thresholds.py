@@ -41,6 +41,8 @@ THRESHOLDS = {
     "softmax_cross_entropy": (64, _CPU),
     "softmax_cross_entropy_backward": (64, _MEM),
     "log_softmax": (64, _CPU),
+    "softmax": (64, _CPU),              # kernels.softmax (and its causal variant), see below
+    "softmax_backward": (64, _MEM),
     "sgd_update": (128, _MEM),
     "sgd_momentum_update": (64, _MEM),
     "adam_update": (64, _CPU),
