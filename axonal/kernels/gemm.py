@@ -75,9 +75,9 @@ def mm(a, b, out=None):
 # numpy.matmul loops over the batch in C and calls sgemm per matrix, but on NumPy's OpenBLAS, which
 # the thread policy makes single-threaded when MKL is loaded (and which, without MKL, splits each
 # small product of attention, 128x64x128, over its threads: a fork-join per matrix). Here every
-# matrix of the batch is one sgemm call by pointer, with the transpose flags and leading dimensions
-# read off the strides, and the batch is cut into one block per thread: one fork-join per product,
-# the BLAS single-threaded inside. The operands of attention are views (q = qkv.view(...)
+# matrix of the batch is one sgemm call by pointer (_sgemm.SGEMM_SMALL: OpenBLAS's), with the
+# transpose flags and leading dimensions read off the strides, and the batch is cut into one block
+# per thread: one fork-join per product, the BLAS single-threaded inside. The operands of attention are views (q = qkv.view(...)
 # .transpose(1, 2): rows 3d floats apart, heads d/h floats apart) and are never copied.
 
 def _matrix_layout(a):
@@ -106,7 +106,7 @@ def _pointers(a, batch):
 
 def _batched_plan(a, b):
     """(batch shape, m, n, k, a's and b's layouts) when a @ b runs on the batched sgemm loop."""
-    if _sgemm.SGEMM is None or type(a) is not np.ndarray or type(b) is not np.ndarray:
+    if _sgemm.SGEMM_SMALL is None or type(a) is not np.ndarray or type(b) is not np.ndarray:
         return None
     if a.dtype != _F32 or b.dtype != _F32 or a.ndim < 2 or b.ndim < 2 or a.ndim + b.ndim < 5:
         return None
@@ -138,11 +138,11 @@ def matmul(a, b):
     pa, pb = _pointers(a, batch), _pointers(b, batch)
     pc = (np.arange(count, dtype=np.uint64) * np.uint64(4 * m * n)) + np.uint64(out.ctypes.data)
     nb = _blocks(count, m * n * k)
-    with _sgemm.single_threaded_blas():
+    with _sgemm.single_threaded_small():
         if nb:
-            _bmm_par(pa, pb, pc, m, n, k, ta, lda, tb, ldb, _sgemm.SGEMM, nb)
+            _bmm_par(pa, pb, pc, m, n, k, ta, lda, tb, ldb, _sgemm.SGEMM_SMALL, nb)
         else:
-            _bmm_core(pa, pb, pc, 0, count, m, n, k, ta, lda, tb, ldb, _sgemm.SGEMM)
+            _bmm_core(pa, pb, pc, 0, count, m, n, k, ta, lda, tb, ldb, _sgemm.SGEMM_SMALL)
     return out
 
 
@@ -168,12 +168,12 @@ def _bmm_par(pa, pb, pc, m, n, k, ta, lda, tb, ldb, sgemm, nb):
 
 
 def warmup_cases():
-    if _sgemm.SGEMM is None:
+    if _sgemm.SGEMM_SMALL is None:
         return []
     a = np.ones((2, 2, 2), np.float32)
     out = np.empty_like(a)
     pa = _pointers(a, (2,))
     pc = _pointers(out, (2,))
     args = (2, 2, 2, _sgemm.NO_TRANS, 2, _sgemm.NO_TRANS, 2)
-    return [(_bmm_core, (pa, pa, pc, 0, 2) + args + (_sgemm.SGEMM,)),
-            (_bmm_par, (pa, pa, pc) + args + (_sgemm.SGEMM, 1))]
+    return [(_bmm_core, (pa, pa, pc, 0, 2) + args + (_sgemm.SGEMM_SMALL,)),
+            (_bmm_par, (pa, pa, pc) + args + (_sgemm.SGEMM_SMALL, 1))]

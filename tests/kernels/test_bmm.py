@@ -15,7 +15,7 @@ LIBS = [pytest.param(OPENBLAS, id="openblas",
                      marks=pytest.mark.skipif(OPENBLAS is None, reason="no OpenBLAS found")),
         pytest.param(MKL, id="mkl", marks=pytest.mark.skipif(MKL is None,
                                                              reason="MKL not installed"))]
-pytestmark = pytest.mark.skipif(_sgemm.SGEMM is None, reason="no BLAS to call by pointer")
+pytestmark = pytest.mark.skipif(_sgemm.SGEMM_SMALL is None, reason="no BLAS to call by pointer")
 
 
 def _close(got, a, b):
@@ -66,7 +66,7 @@ def blocks(request, monkeypatch):
 
 @pytest.mark.parametrize("lib", LIBS)
 def test_batched_layouts_match_float64(lib, blocks, monkeypatch):
-    monkeypatch.setattr(_sgemm, "SGEMM", lib[0])
+    monkeypatch.setattr(_sgemm, "SGEMM_SMALL", lib[0])
     rng = np.random.default_rng(0)
     for name, a, b in _cases(rng):
         assert gemm._batched_plan(a, b) is not None, name  # the loop, not the fallback, ran
