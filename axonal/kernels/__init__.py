@@ -35,8 +35,8 @@ _EXPORTS = {
     "softmax_cross_entropy": "reductions", "softmax_cross_entropy_backward": "reductions",
     "sgd_update": "optim", "sgd_momentum_update": "optim", "adam_update": "optim",
 }
-_FAMILIES = ("attention", "conv", "elementwise", "gemm", "gru", "norm", "optim", "pool",
-             "reductions", "rnn")
+_FAMILIES = ("attention", "conv", "elementwise", "gemm", "gru", "layer_norm", "norm", "optim",
+             "pool", "reductions", "rnn")
 
 __all__ = [  # noqa: RUF022 - grouped: helpers, names, families
     "THRESHOLDS", "flush_denormals_active", "warmup",
@@ -44,8 +44,8 @@ __all__ = [  # noqa: RUF022 - grouped: helpers, names, families
     "add_rowvec_inplace", "erf", "gelu", "gelu_backward", "sum_rows", "index_add_rows",
     "log_softmax", "softmax", "softmax_backward", "softmax_cross_entropy",
     "softmax_cross_entropy_backward", "sgd_update", "sgd_momentum_update", "adam_update",
-    "attention", "conv", "elementwise", "gemm", "gru", "norm", "optim", "pool", "reductions",
-    "rnn",
+    "attention", "conv", "elementwise", "gemm", "gru", "layer_norm", "norm", "optim", "pool",
+    "reductions", "rnn",
 ]
 
 

@@ -49,6 +49,8 @@ THRESHOLDS = {
     "channel_moments": (1024, _CPU),    # batch norm: moments, affine map, backward (kernels.norm)
     "channel_affine": (1024, _MEM),
     "batch_norm_backward": (1024, _CPU),
+    "layer_norm": (1024, _CPU),          # kernels.layer_norm: moments and forward (rows of D >= 8)
+    "layer_norm_backward": (1024, _CPU),
     "matmul": (1 << 20, _NEVER),        # multiply-adds m*n*k from which kernels.mm calls MKL itself
     "bmm": (1 << 18, 1 << 20),          # batched: multiply-adds in all, and per thread (see below)
 }
