@@ -92,16 +92,14 @@ def _matrix_layout(a):
     return None
 
 
-def _pointers(a, batch):
-    """uint64 addresses of a's matrices for each index of the broadcast batch shape (C order)."""
+def _batch_strides(a, batch):
+    """a's byte strides over the broadcast batch shape (0 along the dims it is broadcast on)."""
     lead = len(batch) - (a.ndim - 2)
-    off = np.zeros((1,) * len(batch), np.int64)
+    out = [0] * len(batch)
     for i, (size, stride) in enumerate(zip(a.shape[:-2], a.strides[:-2])):
         if size > 1:
-            shape = [1] * len(batch)
-            shape[lead + i] = size
-            off = off + (np.arange(size, dtype=np.int64) * stride).reshape(shape)
-    return (np.broadcast_to(off, batch).ravel() + a.ctypes.data).astype(np.uint64)
+            out[lead + i] = stride
+    return out
 
 
 def _batched_plan(a, b):
@@ -135,14 +133,15 @@ def matmul(a, b):
         return xp_of(a).matmul(a, b)
     batch, count, m, n, k, (ta, lda), (tb, ldb) = plan
     out = np.empty(batch + (m, n), np.float32)
-    pa, pb = _pointers(a, batch), _pointers(b, batch)
-    pc = (np.arange(count, dtype=np.uint64) * np.uint64(4 * m * n)) + np.uint64(out.ctypes.data)
+    # batch shape, then a's and b's byte strides over it: the kernel finds each matrix's address
+    meta = np.array(list(batch) + _batch_strides(a, batch) + _batch_strides(b, batch), np.int64)
+    ptrs = (a.ctypes.data, b.ctypes.data, out.ctypes.data, meta)
     nb = _blocks(count, m * n * k)
     with _sgemm.single_threaded_small():
         if nb:
-            _bmm_par(pa, pb, pc, m, n, k, ta, lda, tb, ldb, _sgemm.SGEMM_SMALL, nb)
+            _bmm_par(*ptrs, count, m, n, k, ta, lda, tb, ldb, _sgemm.SGEMM_SMALL, nb)
         else:
-            _bmm_core(pa, pb, pc, 0, count, m, n, k, ta, lda, tb, ldb, _sgemm.SGEMM_SMALL)
+            _bmm_core(*ptrs, 0, count, m, n, k, ta, lda, tb, ldb, _sgemm.SGEMM_SMALL)
     return out
 
 
@@ -154,17 +153,28 @@ def _blocks(count, per_matrix):
 
 
 @njit(**JIT)
-def _bmm_core(pa, pb, pc, lo, hi, m, n, k, ta, lda, tb, ldb, sgemm):
+def _bmm_core(a0, b0, c0, meta, lo, hi, m, n, k, ta, lda, tb, ldb, sgemm):
+    """Products lo..hi of the batch (C order): the batch index is unravelled over the batch shape
+    meta[:nd] and dotted with the byte strides meta[nd:2nd] (a) and meta[2nd:] (b)."""
+    nd = meta.shape[0] // 3
     for i in range(lo, hi):
-        sgemm(_ROW_MAJOR, ta, tb, m, n, k, _ONE, pa[i], lda, pb[i], ldb, _ZERO, pc[i], n)
+        rest = i
+        oa = 0
+        ob = 0
+        for j in range(nd - 1, -1, -1):
+            idx = rest % meta[j]
+            rest //= meta[j]
+            oa += idx * meta[nd + j]
+            ob += idx * meta[2 * nd + j]
+        sgemm(_ROW_MAJOR, ta, tb, m, n, k, _ONE, np.uint64(a0 + oa), lda, np.uint64(b0 + ob), ldb,
+              _ZERO, np.uint64(c0 + i * m * n * 4), n)
 
 
 @njit(**PJIT)
-def _bmm_par(pa, pb, pc, m, n, k, ta, lda, tb, ldb, sgemm, nb):
-    count = pa.shape[0]
+def _bmm_par(a0, b0, c0, meta, count, m, n, k, ta, lda, tb, ldb, sgemm, nb):
     for blk in prange(nb):
-        _bmm_core(pa, pb, pc, blk * count // nb, (blk + 1) * count // nb, m, n, k, ta, lda, tb,
-                  ldb, sgemm)
+        _bmm_core(a0, b0, c0, meta, blk * count // nb, (blk + 1) * count // nb, m, n, k, ta, lda,
+                  tb, ldb, sgemm)
 
 
 def warmup_cases():
@@ -172,8 +182,7 @@ def warmup_cases():
         return []
     a = np.ones((2, 2, 2), np.float32)
     out = np.empty_like(a)
-    pa = _pointers(a, (2,))
-    pc = _pointers(out, (2,))
-    args = (2, 2, 2, _sgemm.NO_TRANS, 2, _sgemm.NO_TRANS, 2)
-    return [(_bmm_core, (pa, pa, pc, 0, 2) + args + (_sgemm.SGEMM_SMALL,)),
-            (_bmm_par, (pa, pa, pc) + args + (_sgemm.SGEMM_SMALL, 1))]
+    meta = np.array([2, 16, 16], np.int64)
+    ptrs = (a.ctypes.data, a.ctypes.data, out.ctypes.data, meta)
+    args = (2, 2, 2, _sgemm.NO_TRANS, 2, _sgemm.NO_TRANS, 2, _sgemm.SGEMM_SMALL)
+    return [(_bmm_core, ptrs + (0, 2) + args), (_bmm_par, ptrs + (2,) + args + (1,))]

@@ -81,12 +81,10 @@ def test_layout_flags_and_leading_dimensions():
     assert gemm._matrix_layout(np.zeros((3, 4, 5), np.float32)[:, ::-1]) is None
 
 
-def test_pointers_follow_broadcast_batch_dims():
+def test_batch_strides_follow_broadcast_batch_dims():
     a = np.zeros((2, 1, 3, 3), np.float32)
-    p = gemm._pointers(a, (2, 4))
-    base = a.ctypes.data
-    assert p.dtype == np.uint64
-    assert list(p - np.uint64(base)) == [0] * 4 + [36] * 4
+    assert gemm._batch_strides(a, (2, 4)) == [36, 0]
+    assert gemm._batch_strides(a[:, 0], (5, 2)) == [0, 36]   # 3-D against a 4-D operand
 
 
 @pytest.mark.parametrize("a,b", [
