@@ -14,7 +14,7 @@ from numba import njit, prange, vectorize
 from .. import backend
 from ..backend import is_cupy_array, xp_of
 from ._jit import JIT, PJIT, block_bounds, ftz_enter, ftz_exit, is_f32c, parallel_blocks
-from ._math import gauss32, normal_cdf32, sigmoid32
+from ._math import normal_cdf32, normal_cdf_gauss32, sigmoid32
 from ._thresholds import THRESHOLDS
 
 _ZERO = np.float32(0.0)
@@ -64,7 +64,8 @@ def _binary_core(a, b, out, op):
     else:                         # b = gelu input x: d gelu = Phi(x) + x phi(x)
         for i in range(n):
             v = b[i]
-            out[i] = a[i] * (normal_cdf32(v) + v * gauss32(v) * _INV_SQRT_2PI)
+            cdf, gauss = normal_cdf_gauss32(v)
+            out[i] = a[i] * (cdf + v * gauss * _INV_SQRT_2PI)
     ftz_exit(old)
 
 
