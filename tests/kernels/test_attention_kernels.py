@@ -77,6 +77,15 @@ def test_kernels_equal_their_numpy_fallbacks(monkeypatch):
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("scale", [2.0, -0.5, 0.0])
+def test_any_scale_sign(scale):
+    """The row max is taken before scaling only for scale > 0; negative and zero scales too."""
+    x = np.random.default_rng(7).standard_normal((5, 37)).astype(np.float32)
+    np.testing.assert_allclose(KA.softmax(x, scale), _f64_softmax(x, scale), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(KA.causal_softmax(x, scale), _f64_softmax(x, scale, causal=True),
+                               rtol=1e-5, atol=1e-7)
+
+
 def test_inf_and_nan_rows_as_numpy():
     x = np.zeros((4, 70), np.float32)
     x[0, 5:] = -np.inf           # masked keys: weight exactly 0
