@@ -26,6 +26,15 @@ class MatMul(Function):
         return K.matmul(a._data, b._data)
 
     @staticmethod
+    def backward_arrays(ctx, g):  # first order without broadcasting: two products, no graph
+        a, b = (t._data for t in ctx.saved_tensors)
+        if a.shape[:-2] != g.shape[:-2] or b.shape[:-2] != g.shape[:-2]:
+            return NotImplemented  # broadcast batch dims: summed back by `backward`
+        need = ctx.needs_input_grad
+        return (K.matmul(g, b.swapaxes(-1, -2)) if need[0] else None,
+                K.matmul(a.swapaxes(-1, -2), g) if need[1] else None)
+
+    @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         ga = sum_to(matmul(g, _mT(b)), a.shape) if ctx.needs_input_grad[0] else None
