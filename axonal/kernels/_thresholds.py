@@ -37,6 +37,7 @@ THRESHOLDS = {
     "gelu": (64, _CPU),
     "gelu_backward": (64, _CPU),
     "add_rowvec_inplace": (8192, _MEM),
+    "where_rows": (8192, _MEM),          # masked_fill with a mask broadcast over rows (see below)
     "sum_rows": (512, _MEM),
     "softmax_cross_entropy": (64, _CPU),
     "softmax_cross_entropy_backward": (64, _MEM),
