@@ -55,12 +55,11 @@ def _cases(rng):
         rng.standard_normal((4, 9, 5), dtype=np.float32)
 
 
-@pytest.fixture(params=["serial", "parallel"])
+@pytest.fixture(params=[1, 2])
 def blocks(request, monkeypatch):
     """Route every product (however small) to the sgemm loop, on one block or on two."""
-    monkeypatch.setitem(K.THRESHOLDS, "bmm", (1, 1 if request.param == "parallel" else 1 << 62))
-    if request.param == "parallel":
-        monkeypatch.setattr(gemm, "parallel_blocks", lambda n, per: 2)
+    monkeypatch.setitem(K.THRESHOLDS, "bmm", (1, 1))
+    monkeypatch.setattr(gemm, "_blocks", lambda count, per: min(request.param, count))
     return request.param
 
 
@@ -95,10 +94,21 @@ def test_batch_strides_follow_broadcast_batch_dims():
 ])
 def test_fallbacks_are_numpy_matmul(a, b, monkeypatch):
     monkeypatch.setitem(K.THRESHOLDS, "bmm", (1, 1))
+    monkeypatch.setattr(gemm, "_blocks", lambda count, per: 2)
     assert gemm._batched_plan(a, b) is None
     got = K.matmul(a, b)
     assert got.dtype == np.matmul(a, b).dtype
     np.testing.assert_array_equal(got, np.matmul(a, b))
+
+
+def test_one_thread_goes_to_numpy(monkeypatch):
+    """On one thread the loop is no faster than numpy.matmul, which then runs."""
+    monkeypatch.setitem(K.THRESHOLDS, "bmm", (1, 1))
+    a = np.ones((4, 8, 8), np.float32)
+    monkeypatch.setattr(gemm, "parallel_blocks", lambda n, per: 0)
+    assert gemm._batched_plan(a, a) is None
+    monkeypatch.setattr(gemm, "parallel_blocks", lambda n, per: 2)
+    assert gemm._batched_plan(a, a)[-1] == 2
 
 
 def test_batch_mismatch_still_raises():
