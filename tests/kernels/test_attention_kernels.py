@@ -16,6 +16,8 @@ torch = pytest.importorskip("torch")
 @pytest.fixture(params=["serial", "parallel"])
 def blocks(request, monkeypatch):
     """Both drivers: one block in the calling thread, or two parallel blocks however small."""
+    for key in ("softmax", "softmax_backward"):  # the kernels at every size
+        monkeypatch.setitem(THRESHOLDS, key, (1, THRESHOLDS[key][1]))
     if request.param == "parallel":
         monkeypatch.setattr(KA, "parallel_blocks", lambda n, per: 2)
     return request.param
@@ -35,7 +37,7 @@ def test_softmax_and_backward_match_float64(shape, blocks):
     x = (rng.standard_normal(shape) * 4).astype(np.float32)
     g = rng.standard_normal(shape).astype(np.float32)
     for scale in (1.0, 0.125):
-        assert KA.kernel_ok(x)
+        assert KA.kernel_ok(x) and KA.kernel_ok(x, "softmax_backward")
         y = KA.softmax(x, scale)
         want = _f64_softmax(x, scale)
         np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-7)
@@ -64,6 +66,9 @@ def test_kernels_equal_their_numpy_fallbacks(monkeypatch):
     rng = np.random.default_rng(2)
     x = (rng.standard_normal((3, 6, 40)) * 3).astype(np.float32)
     g = rng.standard_normal(x.shape).astype(np.float32)
+    for key in ("softmax", "softmax_backward"):
+        monkeypatch.setitem(THRESHOLDS, key, (1, THRESHOLDS[key][1]))
+    assert KA.kernel_ok(x, "softmax_backward")
     yc = _f64_softmax(x, 0.3, causal=True).astype(np.float32)  # 0 where masked, as y always is
     fast = [KA.softmax(x, 0.3), KA.softmax_backward(x, g, 0.3), KA.causal_softmax(x, 0.3),
             KA.causal_softmax_backward(yc, g, 0.3)]
