@@ -152,3 +152,4 @@ def test_softmax_gradgradcheck_float64():
                       requires_grad=True)
     assert gradgradcheck(lambda t: F.softmax(t * t, dim=-1), (x,))
     assert gradgradcheck(lambda t: F.softmax(t * t, dim=0), (x,))
+
