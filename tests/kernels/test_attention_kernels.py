@@ -153,3 +153,31 @@ def test_softmax_gradgradcheck_float64():
     assert gradgradcheck(lambda t: F.softmax(t * t, dim=-1), (x,))
     assert gradgradcheck(lambda t: F.softmax(t * t, dim=0), (x,))
 
+
+
+def test_causal_sdpa_forward_ad_and_vmap_match_the_unfused_ops():
+    """jvp (forward AD) and vmap through the fused CausalSoftmax, against the same attention
+    written with an explicit -inf mask (matmul + softmax, each with its own rules)."""
+    rng = np.random.default_rng(8)
+    q, k, v, tq = (axonal.tensor(rng.standard_normal((2, 5, 4)), dtype=axonal.float64)
+                   for _ in range(4))
+    mask = axonal.tensor(np.triu(np.full((5, 5), -np.inf), 1))
+
+    def fused(q):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3)
+
+    def plain(q):
+        return F.softmax((q @ k.transpose(-2, -1)) * 0.3 + mask, dim=-1) @ v
+
+    y1, t1 = axonal.func.jvp(fused, (q,), (tq,))
+    y2, t2 = axonal.func.jvp(plain, (q,), (tq,))
+    np.testing.assert_allclose(y1.numpy(), y2.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(t1.numpy(), t2.numpy(), rtol=1e-10, atol=1e-12)
+    k1, v1 = k[0], v[0]  # vmap over q's batch, one (5, 4) key/value set shared
+
+    def fused1(q):
+        return F.scaled_dot_product_attention(q, k1, v1, is_causal=True, scale=0.3)
+
+    want = F.softmax((q @ k1.transpose(-2, -1)) * 0.3 + mask, dim=-1) @ v1
+    vb = axonal.vmap(fused1)(q)
+    np.testing.assert_allclose(vb.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
