@@ -25,24 +25,27 @@ from ._thresholds import THRESHOLDS
 
 # public name -> the family module that defines it (what the rest of the package calls)
 _EXPORTS = {
-    "BLAS": "_sgemm", "mm": "gemm",
+    "BLAS": "_sgemm", "mm": "gemm", "matmul": "gemm",
     "relu": "elementwise", "relu_backward": "elementwise", "sigmoid": "elementwise",
     "sigmoid_backward": "elementwise", "tanh_backward": "elementwise",
     "add_rowvec_inplace": "elementwise", "erf": "elementwise", "gelu": "elementwise",
-    "gelu_backward": "elementwise",
+    "gelu_backward": "elementwise", "where_rows": "elementwise",
     "sum_rows": "reductions", "index_add_rows": "reductions", "log_softmax": "reductions",
+    "softmax": "attention", "softmax_backward": "attention",
     "softmax_cross_entropy": "reductions", "softmax_cross_entropy_backward": "reductions",
     "sgd_update": "optim", "sgd_momentum_update": "optim", "adam_update": "optim",
 }
-_FAMILIES = ("conv", "elementwise", "gemm", "gru", "norm", "optim", "pool", "reductions", "rnn")
+_FAMILIES = ("attention", "conv", "elementwise", "gemm", "gru", "layer_norm", "norm", "optim",
+             "pool", "reductions", "rnn")
 
 __all__ = [  # noqa: RUF022 - grouped: helpers, names, families
     "THRESHOLDS", "flush_denormals_active", "warmup",
-    "BLAS", "mm", "relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh_backward",
-    "add_rowvec_inplace", "erf", "gelu", "gelu_backward", "sum_rows", "index_add_rows",
-    "log_softmax", "softmax_cross_entropy",
+    "BLAS", "mm", "matmul", "relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh_backward",
+    "add_rowvec_inplace", "erf", "gelu", "gelu_backward", "where_rows", "sum_rows", "index_add_rows",
+    "log_softmax", "softmax", "softmax_backward", "softmax_cross_entropy",
     "softmax_cross_entropy_backward", "sgd_update", "sgd_momentum_update", "adam_update",
-    "conv", "elementwise", "gemm", "gru", "norm", "optim", "pool", "reductions", "rnn",
+    "attention", "conv", "elementwise", "gemm", "gru", "layer_norm", "norm", "optim", "pool",
+    "reductions", "rnn",
 ]
 
 

@@ -81,8 +81,34 @@ def normal_cdf32(x):
     p = p * t + np.float32(0.37409196)
     p = p * t + np.float32(1.00002368)
     p = p * t + np.float32(-1.26551223)
-    c = _HALF * t * gauss32(a) * exp32(p)  # exp(-z^2) = exp(-a^2 / 2)
+    # exp(-z^2) exp(P) = exp(-a^2 / 2) exp(P), with gauss32's split a^2 = ah^2 + (a - ah)(a + ah):
+    # exp(-ah^2 / 2) exp(P - (a - ah)(a + ah) / 2), two exponentials instead of three
+    ah = np.floor(a * np.float32(16.0)) * np.float32(0.0625)
+    c = _HALF * t * exp32(-_HALF * ah * ah) * exp32(p - _HALF * (a - ah) * (a + ah))
     return c if x < _ZERO else _ONE - c
+
+
+@njit(inline="always", **JIT)
+def normal_cdf_gauss32(x):
+    """(Phi(x), exp(-x^2 / 2)) sharing the one gauss32 of normal_cdf32 (gelu's backward needs
+    both): 3 exponentials instead of 5. Same formulas; |x| > 20 gives exp(-x^2/2) = 0 (it is
+    below the smallest float32 there)."""
+    a = -x if x < _ZERO else x  # noqa: FURB136 - keeps a NaN
+    a = np.float32(20.0) if a > np.float32(20.0) else a
+    t = _ONE / (_ONE + np.float32(0.35355339) * a)
+    p = np.float32(0.17087277)
+    p = p * t + np.float32(-0.82215223)
+    p = p * t + np.float32(1.48851587)
+    p = p * t + np.float32(-1.13520398)
+    p = p * t + np.float32(0.27886807)
+    p = p * t + np.float32(-0.18628806)
+    p = p * t + np.float32(0.09678418)
+    p = p * t + np.float32(0.37409196)
+    p = p * t + np.float32(1.00002368)
+    p = p * t + np.float32(-1.26551223)
+    g = gauss32(a)
+    c = _HALF * t * g * exp32(p)
+    return (c if x < _ZERO else _ONE - c), g
 
 
 @njit(inline="always", **JIT)

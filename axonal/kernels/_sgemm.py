@@ -132,18 +132,38 @@ if THREADS_ITSELF and hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=lambda: _set_threads(1))
 
 
+# The sgemm for many small products, one per thread (the matrices of batched attention products,
+# 128 x 64 x 128): OpenBLAS's, also when MKL does the large GEMMs. Single-threaded, MKL took
+# 1.1-1.25x OpenBLAS's time on each of the six products of the GPT block's attention (forward and
+# backward, 64 matrices each; process time, AMD EPYC AVX2, 2026-12-07).
+_SMALL = _find_openblas() if THREADS_ITSELF else None
+if _SMALL is None:
+    SGEMM_SMALL, _set_small, _get_small = SGEMM, _set_threads, _get_threads
+else:
+    SGEMM_SMALL, _set_small, _get_small = _SMALL[:3]
+
+
 @contextlib.contextmanager
-def single_threaded_blas():
-    """The BLAS runs single-threaded inside (its thread count is process-wide): numba's threads
-    each call sgemm on their own data, so the BLAS must not start its own workers as well."""
-    if _get_threads is None:
+def _single_threaded(get_threads, set_threads):
+    if get_threads is None:
         yield
         return
-    prev = _get_threads()
+    prev = get_threads()
     if prev != 1:
-        _set_threads(1)
+        set_threads(1)
     try:
         yield
     finally:
         if prev != 1:
-            _set_threads(prev)
+            set_threads(prev)
+
+
+def single_threaded_blas():
+    """The BLAS runs single-threaded inside (its thread count is process-wide): numba's threads
+    each call sgemm on their own data, so the BLAS must not start its own workers as well."""
+    return _single_threaded(_get_threads, _set_threads)
+
+
+def single_threaded_small():
+    """The same for SGEMM_SMALL's library."""
+    return _single_threaded(_get_small, _set_small)

@@ -7,6 +7,7 @@ maximum/minimum to the winner (half to each side on a tie), clamp to the element
 import numpy as np
 
 from .._errors import ShapeError
+from .. import kernels as K
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..tensor import Tensor, constant
@@ -58,6 +59,9 @@ class Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)  # as PyTorch: writing into cond before backward is an error
+        out = K.where_rows(cond._data, data(a), data(b))  # a number and a float32 array: kernel
+        if out is not None:
+            return out
         try:
             out = xp_of(cond._data, data(a), data(b)).where(cond._data, data(a), data(b))
         except ValueError:

@@ -31,9 +31,20 @@ class MatMul(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         low = a._data.dtype if a._data.dtype.itemsize == 2 else None
-        x, y = (_wide(a._data), _wide(b._data)) if low is not None else (a._data, b._data)
-        out = K.mm(x, y) if a.ndim == 2 and b.ndim == 2 else xp_of(x).matmul(x, y)
-        return out.astype(low) if low is not None and out.dtype != low else out
+        if low is None:
+            return K.matmul(a._data, b._data)
+        x, y = _wide(a._data), _wide(b._data)  # 16-bit: computed in float32, rounded once
+        out = K.matmul(x, y)
+        return out.astype(low) if out.dtype != low else out
+
+    @staticmethod
+    def backward_arrays(ctx, g):  # first order without broadcasting: two products, no graph
+        a, b = (t._data for t in ctx.saved_tensors)
+        if a.shape[:-2] != g.shape[:-2] or b.shape[:-2] != g.shape[:-2] or a.dtype.itemsize == 2:
+            return NotImplemented  # broadcast batch dims (summed back) or 16-bit: `backward`
+        need = ctx.needs_input_grad
+        return (K.matmul(g, b.swapaxes(-1, -2)) if need[0] else None,
+                K.matmul(a.swapaxes(-1, -2), g) if need[1] else None)
 
     @staticmethod
     def backward(ctx, g):

@@ -196,12 +196,15 @@ def test_dropout_mask_of_another_array_module_is_drawn_by_it_seeded(fn, monkeypa
 
 
 def test_causal_masks_are_built_with_the_scores_array_module(monkeypatch):
+    from axonal.kernels import attention as kernels_attention
     from axonal.nn.functional import _attention
 
     used = []
-    real = _attention._causal
+    real, real_keep = _attention._causal, kernels_attention.causal_keep
     monkeypatch.setattr(_attention, "_causal", lambda xp, *a: used.append(xp) or real(xp, *a))
-    q = axonal.randn(2, 3, 4)
+    monkeypatch.setattr(kernels_attention, "causal_keep",
+                        lambda xp, *a: used.append(xp) or real_keep(xp, *a))
+    q = axonal.randn(2, 3, 4, dtype=axonal.float64)  # float64: the causal softmax's array path
     F.scaled_dot_product_attention(q, q, q, is_causal=True)
     mask = _attention.causal_mask(3, device="cpu")
     assert used == [np, np]

@@ -8,7 +8,9 @@ softmax-weighted average of the values:
 
 M is an additive mask: 0 where query i may look at key j, -inf where it may not (exp(-inf) = 0, so
 masked keys get exactly zero weight). The backward pass is that of its ops: two batched GEMMs and a
-softmax. Masks are built with the array module of the scores (on their device).
+softmax. Masks are built with the array module of the scores (on their device). With is_causal the
+scale and the mask are applied inside the softmax (`CausalSoftmax`): the scaled and the masked
+score tensors are never built.
 
 Mask conventions (PyTorch's, and they differ between the function and the module):
 * scaled_dot_product_attention: a bool attn_mask is True where attention is ALLOWED.
@@ -18,8 +20,9 @@ import math
 
 import numpy as np
 
-from ... import _dtype, backend
+from ... import _dtype, backend, kernels
 from ..._errors import DTypeError, ShapeError
+from ...autograd.function import Function
 from ...ops import matmul, softmax, transpose
 from ...tensor import Tensor, constant
 from ._dropout import dropout, on_device_of
@@ -54,6 +57,28 @@ def additive_mask(mask, dtype, name):
     return arr.astype(dtype, copy=False)
 
 
+class CausalSoftmax(Function):
+    """softmax(scale * S + M) over the last dim, M the causal mask (query i sees keys j <= i),
+    without materialising the scaled or the masked scores (kernels.attention.causal_softmax).
+    Backward: dS = scale * y * (g - sum(g * y)), 0 where masked since y is; the recorded form
+    (create_graph) is the same expression in ops, so higher derivatives are exact."""
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, scores, scale):
+        ctx.save(scale=scale)
+        return kernels.attention.causal_softmax(scores._data, scale)
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        return kernels.attention.causal_softmax_backward(ctx.output()._data, g, ctx.scale), None
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output()
+        return (y * (g - (g * y).sum(-1, keepdim=True))) * ctx.scale, None
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     """softmax(Q K^T * scale + mask) V over the last two dims; (..., L, E), (..., S, E), (..., S, Ev).
@@ -70,6 +95,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal=True")
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    if is_causal and query.dtype is key.dtype:  # scale and mask inside the softmax: one pass
+        attn = CausalSoftmax.apply(matmul(query, transpose(key, -2, -1)), scale)
+        if dropout_p > 0:
+            attn = dropout(attn, dropout_p, True)
+        return matmul(attn, value)
     scores = matmul(query * scale, transpose(key, -2, -1))
     dt = scores._data.dtype
     if is_causal:

@@ -5,6 +5,8 @@
   formula applied to t (it is evaluated here, in the forward pass; no backward pass runs).
 * Normalize: y = xh w + b with xh = (x - mean) r over `dims`, so
   dxh = r (dx - mean(dx) - xh mean(dx xh)) and dy = dxh w + xh dw + db.
+* CausalSoftmax (scaled_dot_product_attention with is_causal): y = softmax(s x + mask), so
+  dy = s y (t - sum(t y)), 0 where masked since y is.
 * SoftmaxCrossEntropy: a row's loss is lse(x) - x_t (or -sum q (x - lse)), so its tangent is
   sum(q) <p, dx> - <q, dx>, then weighted and reduced as the loss.
 """
@@ -13,6 +15,7 @@ from ...backend import xp_of
 from ...ops import clamp, log, log1p, rsqrt, sigmoid, softmax, where
 from ...tensor import constant
 from ._activation import Elu, Gelu, Hardsigmoid, Hardswish, Hardtanh, LeakyRelu, Silu, Softplus
+from ._attention import CausalSoftmax
 from ._cross_entropy import SoftmaxCrossEntropy
 from ._embedding import _Embedding
 from ._loss import BCEWithLogits, BinaryCrossEntropy, _softplus
@@ -30,6 +33,13 @@ def _elu_jvp(ctx, t, *_):  # below 0: d/dx scale a (e^x - 1) = y + scale a
     if t is None:
         return None
     return t * where(constant(ctx.pos), ctx.scale, jvp_output(ctx) + ctx.scale * ctx.alpha)
+
+
+def _causal_softmax_jvp(ctx, t, *_):  # the Jacobian is symmetric: dy = s y (t - sum(t y))
+    if t is None:
+        return None
+    y = jvp_output(ctx)
+    return (y * (t - (t * y).sum(-1, keepdim=True))) * ctx.scale
 
 
 def _fit(ctx, parts):
@@ -105,4 +115,5 @@ _Embedding.jvp = linear_jvp
 BinaryCrossEntropy.jvp = staticmethod(_bce_jvp)
 BCEWithLogits.jvp = staticmethod(_bce_logits_jvp)
 Normalize.jvp = staticmethod(_normalize_jvp)
+CausalSoftmax.jvp = staticmethod(_causal_softmax_jvp)
 SoftmaxCrossEntropy.jvp = staticmethod(_cross_entropy_jvp)

@@ -24,6 +24,8 @@ x (N, C, *) -> view (N, G, C/G, *) -> normalized over dims 2.. -> * w + b. It us
 statistics, so training and evaluation compute the same thing; G = 1 is LayerNorm over (C, *) with
 a per-channel affine map, G = C is InstanceNorm.
 """
+import math
+
 import numpy as np
 
 from ... import kernels
@@ -55,8 +57,14 @@ class Normalize(Function):
             ctx.save(channels=channels, xh=None, mean=mean.reshape(c), invstd=r, scale=s)
             y = kernels.norm.channel_affine(channels, s, t.astype(s.dtype, copy=False))
             return y.reshape(x._data.shape)
+        rows = _row_plan(x._data, w, b, mean, invstd, dims, param_dims)
+        if rows is not None:  # layer norm: one pass per row (kernels.layer_norm)
+            x2, wv, bv, mv, rv = rows
+            y, xh = kernels.layer_norm.forward(x2, mv, rv, wv, bv)
+            ctx.save(channels=None, xh=xh, invstd=rv, rows=wv)
+            return y.reshape(x._data.shape)
         xh = (x._data - mean) * invstd
-        ctx.save(channels=None, xh=xh, invstd=invstd)
+        ctx.save(channels=None, xh=xh, invstd=invstd, rows=None)
         y = xh * w._data if w is not None else xh
         if b is not None:
             y = y + b._data
@@ -69,6 +77,13 @@ class Normalize(Function):
         need = ctx.needs_input_grad
         if ctx.xh is None:
             gx, gw, gb = _channel_backward(ctx, g, x)
+        elif ctx.rows is not None:
+            g2 = np.ascontiguousarray(g.reshape(ctx.xh.shape), dtype=np.float32)
+            gx, gw, gb = kernels.layer_norm.backward(g2, ctx.xh, ctx.invstd, ctx.rows, need[0])
+            pshape = (1,) * (x.ndim - len(ctx.dims)) + tuple(x.shape[x.ndim - len(ctx.dims):])
+            gx = gx.reshape(x.shape) if need[0] else None
+            gw = gw.reshape(pshape) if need[1] else None
+            gb = gb.reshape(pshape) if need[2] else None
         else:
             dims, xh, r = ctx.dims, ctx.xh, ctx.invstd
             gx = gw = gb = None
@@ -110,6 +125,39 @@ def _channel_view(a, dims):
     return v if a.size and kernels.norm.channel_kernel_ok(v) else None
 
 
+def _row_view(a, dims):
+    """a as (R, D) if normalizing over its trailing dims (each row D contiguous floats) can run on
+    the row kernels of kernels.layer_norm, else None."""
+    k = len(dims)
+    if not (k and dims == tuple(range(a.ndim - k, a.ndim)) and a.size and type(a) is np.ndarray
+            and a.flags.c_contiguous):
+        return None
+    v = a.reshape(-1, math.prod(a.shape[a.ndim - k:]))
+    return v if kernels.layer_norm.rows_ok(v) else None
+
+
+def _f32c(v):
+    return type(v) is np.ndarray and v.dtype == np.float32 and v.flags.carray
+
+
+def _row_plan(a, w, b, mean, invstd, dims, param_dims):
+    """(x2, w, b, mean, invstd) as the row kernels take them (1-D float32 vectors; w = 1 and b = 0
+    when absent) when the affine parameters are per-column (layer norm), else None."""
+    if param_dims != tuple(range(a.ndim - len(dims))):
+        return None
+    x2 = _row_view(a, dims)
+    if x2 is None:
+        return None
+    r, d = x2.shape
+    vec = [p._data.reshape(d) if p is not None else None for p in (w, b)]
+    vec = [np.ones(d, np.float32) if vec[0] is None else vec[0],
+           np.zeros(d, np.float32) if vec[1] is None else vec[1]]
+    stats = [np.asarray(s).reshape(-1) for s in (mean, invstd)]
+    if any(not _f32c(v) for v in vec + stats) or stats[0].size != r or stats[1].size != r:
+        return None
+    return (x2, *vec, *stats)
+
+
 def _channel_backward(ctx, g, x):
     """(gx, gw, gb) arrays of the kernel path."""
     need = ctx.needs_input_grad
@@ -128,6 +176,11 @@ def _channel_backward(ctx, g, x):
 def moments(x, dims, eps):
     """(mean, biased var, invstd) arrays over dims with keepdims, in x's dtype."""
     xp = xp_of(x._data)
+    x2 = _row_view(x._data, dims)
+    if x2 is not None:  # over trailing dims (layer and group norm): one pass per row
+        mean, var, invstd = kernels.layer_norm.moments(x2, eps)
+        shape = x.shape[:x.ndim - len(dims)] + (1,) * len(dims)
+        return mean.reshape(shape), var.reshape(shape), invstd.reshape(shape)
     x3 = _channel_view(x._data, dims)
     if x3 is not None:
         mean, var = kernels.norm.channel_moments(x3)
