@@ -7,11 +7,12 @@ bfloat16 (float32's 8-bit exponent with a 7-bit mantissa) is not a NumPy type: i
 `ml_dtypes.bfloat16`, the extension type JAX uses, which NumPy's ufuncs, casts and promotion
 understand (bfloat16 with float32 gives float32). Its NumPy `kind` is "V", not "f": code that asks
 whether an array is floating point tests `kind in FLOAT_KINDS` ("fV"; no other "V" dtype can be
-a tensor's, `from_numpy_dtype` refuses them).
+a tensor's, `from_numpy_dtype` refuses them). ml_dtypes is imported on the first use of
+`bfloat16.np` (its import takes ~0.5 s, more than the rest of `import axonal`).
 """
 import builtins
+import importlib
 
-import ml_dtypes
 import numpy as np
 
 FLOAT_KINDS = "fV"  # NumPy's kind for float16/32/64, and "V" for ml_dtypes' bfloat16
@@ -24,7 +25,7 @@ class dtype:
 
     def __init__(self, name: str):
         self.name = name
-        self.np = np.dtype(ml_dtypes.bfloat16) if name == "bfloat16" else np.dtype(name)
+        self.np = np.dtype(name)
         self.is_floating_point = self.np.kind in FLOAT_KINDS
         self.is_signed = self.np.kind in "fiV"
         self.itemsize = self.np.itemsize
@@ -36,10 +37,26 @@ class dtype:
         return (to_dtype, (self.name,))
 
 
+class _LazyDtype(dtype):
+    """bfloat16: its NumPy dtype (ml_dtypes') is looked up on first use, then kept."""
+    __slots__ = ("_np",)
+
+    def __init__(self, name):  # a 16-bit float: floating point, signed, 2 bytes
+        self.name, self._np = name, None
+        self.is_floating_point, self.is_signed, self.itemsize = True, True, 2
+
+    @property
+    def np(self):
+        if self._np is None:
+            self._np = np.dtype(getattr(importlib.import_module("ml_dtypes"), self.name))
+            _BY_NP[self._np] = self
+        return self._np
+
+
 float32 = dtype("float32")
 float64 = dtype("float64")
 float16 = dtype("float16")
-bfloat16 = dtype("bfloat16")
+bfloat16 = _LazyDtype("bfloat16")
 int64 = dtype("int64")
 int32 = dtype("int32")
 int16 = dtype("int16")
@@ -54,9 +71,8 @@ long = int64
 int = int32  # noqa: A001
 short = int16
 
-_BY_NP = {d.np: d for d in (float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8,
-                             bool_)}
-_BY_NAME = {d.name: d for d in _BY_NP.values()}
+_BY_NP = {d.np: d for d in (float32, float64, float16, int64, int32, int16, int8, uint8, bool_)}
+_BY_NAME = {d.name: d for d in list(_BY_NP.values()) + [bfloat16]}
 _BY_NAME.update({"bool": bool_, "float": float32, "double": float64, "half": float16,
                  "long": int64, "int": int32, "short": int16})
 
@@ -85,8 +101,10 @@ def to_dtype(spec) -> dtype:
 def from_numpy_dtype(npd) -> dtype:
     found = _BY_NP.get(npd)
     if found is None:
+        if getattr(npd, "kind", None) == "V" and npd == bfloat16.np:  # (loads ml_dtypes once)
+            return bfloat16
         raise TypeError(f"dtype {npd} is not supported by axonal (supported: "
-                        f"{', '.join(sorted(d.name for d in _BY_NP.values()))})")
+                        f"{', '.join(sorted(set(d.name for d in _BY_NAME.values())))})")
     return found
 
 

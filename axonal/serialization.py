@@ -52,8 +52,17 @@ _MAX_HEADER = 100_000_000  # safetensors' limit: a longer "header" means a forei
 _CODES = {"float64": "F64", "float32": "F32", "float16": "F16", "int64": "I64", "int32": "I32",
           "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL", "uint16": "U16",
           "uint32": "U32", "uint64": "U64", "bfloat16": "BF16"}
-_NP_OF = {code: _dt.to_dtype(name).np.newbyteorder("<") if name == "bfloat16" else
-          np.dtype(name).newbyteorder("<") for name, code in _CODES.items()}
+_NP_OF = {code: np.dtype(name).newbyteorder("<") for name, code in _CODES.items()
+          if name != "bfloat16"}  # BF16: ml_dtypes' dtype, added on first use (_np_of)
+
+
+def _np_of(code):
+    """The little-endian NumPy dtype of a safetensors dtype code (BF16 loads ml_dtypes)."""
+    if code == "BF16" and code not in _NP_OF:
+        _NP_OF[code] = _dt.bfloat16.np.newbyteorder("<")
+    return _NP_OF[code]
+
+
 _ZIP, _PICKLE = ("a ZIP archive (PyTorch .pt/.pth and NumPy .npz files are ZIP archives, read "
                  "by neither)", "a pickle (an old torch.save file?); axonal never unpickles: it "
                  "can run arbitrary code")
@@ -223,7 +232,7 @@ class _Reader:
         for _, name in spans:
             e = header[name]
             try:
-                arr = np.empty(e["shape"], _NP_OF[e["dtype"]])
+                arr = np.empty(e["shape"], _np_of(e["dtype"]))
             except (ValueError, OverflowError, MemoryError) as err:
                 self.fail(f"tensor {name!r}: cannot allocate shape {e['shape']} ({err})")
             self.read_into(arr.reshape(-1).view(np.uint8), f"tensor {name!r}", digest)
@@ -243,13 +252,13 @@ class _Reader:
         if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:
             self.fail(f"tensor {name!r}: entry must have exactly dtype, shape and data_offsets")
         shape, offs = e["shape"], e["data_offsets"]
-        if e["dtype"] not in _NP_OF:
+        if e["dtype"] not in _CODES.values():
             self.fail(f"tensor {name!r}: unsupported dtype {e['dtype']!r}")
         if not isinstance(shape, list) or not all(_is_uint(d) for d in shape):
             self.fail(f"tensor {name!r}: shape {shape!r} is not a list of non-negative ints")
         if not (isinstance(offs, list) and len(offs) == 2 and all(map(_is_uint, offs))):
             self.fail(f"tensor {name!r}: data_offsets {offs!r} are not [begin, end]")
-        need = int(np.prod(shape, dtype=object)) * _NP_OF[e["dtype"]].itemsize
+        need = int(np.prod(shape, dtype=object)) * _np_of(e["dtype"]).itemsize
         if offs[1] - offs[0] != need:
             self.fail(f"tensor {name!r}: {e['dtype']} {shape} needs {need} bytes, "
                       f"but data_offsets {offs} span {offs[1] - offs[0]}")
@@ -323,7 +332,7 @@ class _Builder:
                 self.r.fail(f"NumPy scalar {name!r} has shape {arr.shape}, expected ()")
             obj = arr[()]
         elif tag == "T":  # requires_grad on an integer tensor is dropped: nothing could use it
-            if arr.dtype not in _dt._BY_NP:
+            if arr.dtype not in _dt._BY_NP and arr.dtype != _dt.bfloat16.np:
                 self.r.fail(f"tensor {name!r}: dtype {arr.dtype} is not an axonal tensor dtype")
             obj = Tensor._make(backend.to_device(arr, self.device),
                                requires_grad and arr.dtype.kind in "fV", None, 0)

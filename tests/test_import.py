@@ -73,3 +73,13 @@ def test_configure_threads_is_the_call_for_programs():
 def test_a_value_the_user_exported_wins():
     got = _run(AXONAL_THREADS="auto", GOMP_SPINCOUNT="7")
     assert "GOMP_SPINCOUNT" not in got["changed"] and "NUMBA_NUM_THREADS" in got["changed"]
+
+
+def test_import_does_not_load_ml_dtypes():
+    """bfloat16's NumPy type (ml_dtypes) loads on first use: its import takes ~0.5 s, more than
+    the rest of `import axonal`."""
+    code = ("import sys, axonal; assert 'ml_dtypes' not in sys.modules; "
+            "x = axonal.ones(2).bfloat16(); assert 'ml_dtypes' in sys.modules; "
+            "assert x.dtype is axonal.bfloat16 and axonal.from_numpy(x.numpy()).dtype is axonal.bfloat16")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
