@@ -77,8 +77,11 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(Module):
-    """Mean over sliding windows of (N, C, H, W) or (C, H, W) input."""
+class _AvgPoolNd(Module):
+    """Mean over sliding windows; `_dims` the accepted input ranks, `_fn` the functional form."""
+
+    _dims = (3, 4)
+    _fn = None
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
@@ -89,12 +92,18 @@ class AvgPool2d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input):
-        _check_dims(self, input, (3, 4))
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        _check_dims(self, input, self._dims)
+        return self._fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                        self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
+    """Mean over sliding windows of (N, C, H, W) or (C, H, W) input."""
+
+    _fn = staticmethod(F.avg_pool2d)
 
 
 class _AdaptiveNd(Module):

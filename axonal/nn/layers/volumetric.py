@@ -5,10 +5,9 @@ They share their 1-D/2-D siblings' base classes (constructor arguments, defaults
 printed form, errors); the math is in `nn.functional._volumetric` (built from the 2-D primitives).
 """
 from .. import functional as F
-from ..module import Module
 from .conv import _Conv, _ConvTranspose
 from .norm import _BatchNorm
-from .pooling import _AdaptiveNd, _check_dims, _MaxPoolNd
+from .pooling import _AdaptiveNd, _AvgPoolNd, _MaxPoolNd
 
 __all__ = [
     "AdaptiveAvgPool3d",
@@ -42,24 +41,11 @@ class MaxPool3d(_MaxPoolNd):
     _fn = staticmethod(F.max_pool3d)
 
 
-class AvgPool3d(Module):
+class AvgPool3d(_AvgPoolNd):
     """Mean over sliding (kD, kH, kW) windows of (N, C, D, H, W) or (C, D, H, W) input."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.ceil_mode = padding, ceil_mode
-        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
-
-    def forward(self, input):
-        _check_dims(self, input, (4, 5))
-        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    _dims = (4, 5)
+    _fn = staticmethod(F.avg_pool3d)
 
 
 class AdaptiveAvgPool3d(_AdaptiveNd):
