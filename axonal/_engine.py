@@ -20,6 +20,7 @@ run around the node's backward), `_freed`, `_fn_name`, `name()`, `_backward_appl
 its contributions are summed, then its hooks run once, then the sum is accumulated.
 """
 import collections
+import sys
 import threading
 import warnings
 
@@ -28,6 +29,24 @@ from ._errors import GraphError
 from .backend import xp_of
 
 HOOKED = "hooks ran"  # marks, among the arrays handed to leaves, that a hook saw the gradients
+
+
+class _Holder:
+    __slots__ = ("_data",)
+
+
+def _fresh_refs():
+    """sys.getrefcount of an object held by one slot and one local, seen from the frame that holds
+    it: what Tensor._accumulate_grad sees for a gradient array nothing else holds (3 on CPython
+    3.10-3.13: the slot, the local, the call's argument). Measured, not assumed, because later
+    interpreters may skip counting some references; a count above it means another holder."""
+    h = _Holder()
+    h._data = object()
+    data, g = h._data, None
+    return sys.getrefcount(data)
+
+
+FRESH_REFS = _fresh_refs()
 
 
 def add_into(t, data, seen):

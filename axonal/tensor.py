@@ -307,7 +307,7 @@ class Tensor:
             if g is None:
                 if data.base is not None or id(data) in seen_arrays or grad._ctx is not None \
                         or engine.HOOKED in seen_arrays or _hooks.leaf_hooks.count \
-                        or sys.getrefcount(data) > 3:  # data, grad._data, the call's argument
+                        or sys.getrefcount(data) > engine.FRESH_REFS:  # another holder
                     data = data.copy()
                 seen_arrays.add(id(data))
                 self.grad = constant(data)

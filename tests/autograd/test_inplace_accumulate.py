@@ -149,3 +149,19 @@ def test_shifts_vs_torch(op):
         return out
 
     same(program)
+
+
+def test_fresh_reference_count_is_measured_for_this_interpreter():
+    """The first gradient is stored without a copy only when its array's reference count is that
+    of a fresh array; the baseline is measured at import, and an array with one more holder is
+    above it (so it is copied, never aliased)."""
+    import sys
+
+    from axonal import _engine
+
+    holder = _engine._Holder()
+    holder._data = object()
+    data, extra = holder._data, None
+    assert sys.getrefcount(data) == _engine.FRESH_REFS
+    extra = data  # noqa: F841  (a second holder)
+    assert sys.getrefcount(data) > _engine.FRESH_REFS
