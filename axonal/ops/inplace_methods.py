@@ -14,7 +14,9 @@ from ..autograd.versions import inplace_check
 from ..random import np_generator
 from .._storage import bump
 from ..tensor import Tensor, _index_key
-from . import compare, indexing, shape, strided
+from . import indexing, shape, strided
+from .combine import addcdiv, addcmul, lerp  # the out-of-place forms the _ methods write back
+from .pointwise import clamp_max, clamp_min
 from .inplace import (ALIASED, Overwrite, _overlapping, _torch_name, _values, alias_check,
                       apply_inplace, overlap_check, partial_overlap)
 
@@ -100,26 +102,6 @@ def _fast_clamp(self, min=None, max=None):  # noqa: A002
 
 
 # -- ops that exist only in place in Axonal's spelling, as compositions --------------------------
-
-
-def addcmul(self, tensor1, tensor2, *, value=1):
-    return self + value * tensor1 * tensor2
-
-
-def addcdiv(self, tensor1, tensor2, *, value=1):
-    return self + value * tensor1 / tensor2
-
-
-def lerp(self, end, weight):
-    return self + weight * (end - self)
-
-
-def clamp_min(self, min):  # noqa: A002
-    return compare.clamp(self, min=min)
-
-
-def clamp_max(self, max):  # noqa: A002
-    return compare.clamp(self, max=max)
 
 
 def _dim_key(self, dim, index):
